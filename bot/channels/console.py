@@ -1,0 +1,72 @@
+"""The local console: chat with the bot in a terminal, or script it one message at a time.
+
+Buttons come out as numbered options (the core appends them); answering with the number
+or the label presses the button, the same fallback a button-less platform uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.core.commands import text_event
+from bot.core.inbox import Inbox
+from bot.core.text import to_plain
+from bot.core.types import Button, Capabilities
+
+CHANNEL = "console"
+QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
+
+
+class ConsoleSender:
+    """Prints replies for one terminal; messages to other console users are printed tagged."""
+
+    channel = CHANNEL
+    capabilities = Capabilities(max_text=100_000, buttons=False, can_edit=False)
+
+    def __init__(self, out: TextIO | None = None, *, me: str | None = None) -> None:
+        self.out = out or sys.stdout
+        self.me = me
+
+    async def send(
+        self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
+    ) -> str | None:
+        body = to_plain(text)
+        tag = "bot" if self.me in (None, chat) else f"bot → {chat}"
+        lines = body.splitlines() or [""]
+        self.out.write(f"{tag}> {lines[0]}\n")
+        for line in lines[1:]:
+            self.out.write(f"{' ' * len(tag)}  {line}\n")
+        self.out.write("\n")
+        self.out.flush()
+        return None
+
+
+class ConsoleChannel:
+    def __init__(self, inbox: Inbox, user: str = "local", *, view_as: str | None = None) -> None:
+        self.inbox = inbox
+        self.address = f"{CHANNEL}:{user}"
+        self.view_as = view_as
+
+    async def say(self, text: str) -> int | None:
+        """Send one line as the console user; replies are printed by the sender."""
+        event = text_event(CHANNEL, self.address, self.address, text,
+                           display_name=self.address.split(":", 1)[1], view_as=self.view_as)
+        return await self.inbox.receive(event)
+
+    async def interact(self, stdin: TextIO | None = None, prompt: str = "you> ") -> None:
+        """Read lines until EOF or /quit."""
+        stream = stdin or sys.stdin
+        interactive = stream.isatty()
+        while True:
+            if interactive:
+                sys.stdout.write(prompt)
+                sys.stdout.flush()
+            line = await asyncio.to_thread(stream.readline)
+            if not line:
+                return
+            text = line.rstrip("\n")
+            if text.strip().lower() in QUIT_WORDS:
+                return
+            await self.say(text)

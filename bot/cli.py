@@ -1,0 +1,145 @@
+"""Command line: run the bot, chat in the console, manage the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.app import App
+from bot.channels.console import ConsoleChannel, ConsoleSender
+from bot.config import ConfigError, Settings, load_settings
+from storage.migrate import current, upgrade
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Customer-service bot. Settings come from the environment and .env "
+        "(see .env.example).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run the bot",
+        description="Migrate the database and serve every configured channel: Telegram when "
+        "TELEGRAM_BOT_TOKEN is set, and the local console in the foreground when this is a "
+        "terminal or no platform is configured. Stop with Ctrl-C.",
+    )
+    run.add_argument("--no-console", action="store_true", help="never start the console")
+    chat = sub.add_parser(
+        "chat",
+        help="chat with the bot in this terminal",
+        description="Talk to the bot as a console user. Options are numbered; answer with the "
+        "number or the label. /quit or Ctrl-D leaves. State persists between runs.",
+    )
+    chat.add_argument("--user", default="local", help="console user name (default: local)")
+    chat.add_argument(
+        "--as", dest="view_as", choices=["client"], help="see the client's view even as admin"
+    )
+    chat.add_argument("--message", "-m", help="send this one message, print the replies, exit")
+    db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply all migrations (also done at start)")
+    db_sub.add_parser("current", help="show the applied and the newest revision")
+    return parser
+
+
+def _logging(settings: Settings, quiet: bool) -> None:
+    level = settings.core.log_level if not quiet else "WARNING"
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiogram").setLevel(max(logging.getLevelName(level), logging.INFO))
+
+
+async def _chat(settings: Settings, user: str, view_as: str | None, message: str | None) -> None:
+    app = App(settings)
+    app.add_sender(ConsoleSender(me=f"console:{user}"))
+    await app.start(sweep=False)
+    try:
+        channel = ConsoleChannel(app.inbox, user, view_as=view_as)
+        if message is not None:
+            await channel.say(message)
+        else:
+            print(f"console:{user} — /quit to leave", file=sys.stderr)
+            await channel.say("/start")
+            await channel.interact()
+    finally:
+        await app.stop()
+
+
+async def _run(settings: Settings, no_console: bool) -> None:
+    app = App(settings)
+    use_console = not no_console and (sys.stdin.isatty() or not settings.telegram.enabled)
+    if use_console:
+        app.add_sender(ConsoleSender(me="console:local"))
+    telegram = None
+    if settings.telegram.enabled:
+        from bot.channels.telegram_runner import TelegramRunner
+
+        telegram = TelegramRunner(settings, app.inbox)
+        app.add_sender(telegram.sender)
+    await app.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = []
+    if telegram is not None:
+        tasks.append(asyncio.create_task(telegram.run(stop), name="telegram"))
+    if use_console:
+        console = ConsoleChannel(app.inbox, "local")
+
+        async def console_then_stop() -> None:
+            await console.interact()
+            stop.set()
+
+        tasks.append(asyncio.create_task(console_then_stop(), name="console"))
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await app.stop()
+
+
+async def _db(settings: Settings, action: str) -> None:
+    from storage.database import Database
+
+    db = Database(settings.core.database_url)
+    try:
+        if action == "upgrade":
+            await upgrade(db)
+        applied, head = await current(db)
+        print(f"database at revision {applied or '(none)'}; newest is {head}")
+    finally:
+        await db.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _logging(settings, quiet=args.command == "chat")
+    try:
+        if args.command == "run":
+            asyncio.run(_run(settings, args.no_console))
+        elif args.command == "chat":
+            asyncio.run(_chat(settings, args.user, args.view_as, args.message))
+        else:
+            asyncio.run(_db(settings, args.db_command))
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,168 @@
+"""Reply delivery through the archive: rows are written in the handler's transaction, then sent.
+
+A row is claimed (`pending -> sending`) before the platform call, so a crash mid-call leaves
+it `sending`, which recovery turns into `ambiguous` instead of sending it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.core.i18n import Translator
+from bot.core.numbered import numbered_menu
+from bot.core.text import split_text
+from bot.core.types import Button, Capabilities, Outbound
+from storage.database import Database
+from storage.tx import Tx
+
+log = logging.getLogger(__name__)
+
+
+class SendFailure(Exception):
+    """A platform refused or failed a send. `reason` decides what happens to the row:
+    retry (transient, maybe after `retry_after`), blocked (the person blocked us),
+    rejected (the platform will never take it), ambiguous (it may have arrived)."""
+
+    def __init__(self, reason: str, detail: str = "", retry_after: float | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    channel: str
+    capabilities: Capabilities
+
+    async def send(
+        self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
+    ) -> str | None:
+        """Deliver one message; return the platform's message id. Raise SendFailure."""
+
+
+FINAL = {"blocked": "blocked", "rejected": "failed", "ambiguous": "ambiguous"}
+
+
+class Delivery:
+    def __init__(
+        self, db: Database, *, inline_tries: int = 3, max_attempts: int = 10, max_wait: float = 30
+    ) -> None:
+        self.db = db
+        self.senders: dict[str, Sender] = {}
+        self.inline_tries = inline_tries
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+
+    def register(self, sender: Sender) -> None:
+        self.senders[sender.channel] = sender
+
+    def capabilities(self, channel: str) -> Capabilities:
+        sender = self.senders.get(channel)
+        return sender.capabilities if sender else Capabilities()
+
+    async def enqueue(
+        self,
+        tx: Tx,
+        outs: Iterable[Outbound],
+        *,
+        chat: str,
+        client_id: int | None = None,
+        reply_to: int | None = None,
+        ref_id: str | None = None,
+        t: Translator | None = None,
+    ) -> list[int]:
+        """Write outbound rows (split to the channel's size limit) in the caller's transaction.
+
+        On channels without buttons the options are appended as a numbered list (needs `t`).
+        """
+        ids: list[int] = []
+        for out in outs:
+            target = out.chat or chat
+            channel = target.split(":", 1)[0]
+            caps = self.capabilities(channel)
+            text = out.text
+            if out.buttons and not caps.buttons and t is not None:
+                text = f"{text}\n\n{numbered_menu(out.buttons, t)}"
+            parts = split_text(text, caps.max_text)
+            for i, part in enumerate(parts):
+                payload: dict[str, Any] = out.payload()
+                if i < len(parts) - 1:
+                    payload["buttons"] = []  # buttons ride on the last part
+                payload["edit"] = ref_id if out.replace and len(parts) == 1 and target == chat else None
+                ids.append(
+                    await tx.messages.add_outbound(
+                        channel=channel,
+                        chat=target,
+                        text=part,
+                        payload=payload,
+                        client_id=client_id if target == chat else None,
+                        reply_to=reply_to,
+                    )
+                )
+        return ids
+
+    async def flush(self, ids: Iterable[int]) -> None:
+        for message_id in ids:
+            await self.send_one(message_id)
+
+    async def send_one(self, message_id: int) -> str:
+        """Try to send one pending row now; returns its resulting status."""
+        async with self.db.write() as tx:
+            row = await tx.messages.get(message_id)
+            if row is None or row.status != "pending" or row.channel not in self.senders:
+                return row.status if row else "missing"
+            await tx.messages.set_status(message_id, "sending", expect="pending")
+        sender = self.senders[row.channel]
+        buttons = Outbound.buttons_from_payload(row.payload)
+        edit = row.payload.get("edit")
+        for attempt in range(1, self.inline_tries + 1):
+            try:
+                platform_id = await sender.send(row.chat, row.text or "", buttons, edit=edit)
+            except SendFailure as failure:
+                if failure.reason != "retry":
+                    return await self._finish(message_id, FINAL[failure.reason], str(failure))
+                wait = failure.retry_after or 0.5 * 2 ** (attempt - 1)
+                if attempt == self.inline_tries or wait > self.max_wait:
+                    return await self._release(message_id, row.attempts + 1, str(failure))
+                log.info("send %s: %s; retrying in %.1fs", message_id, failure, wait)
+                await asyncio.sleep(wait)
+            except Exception as exc:  # a bug in a sender must not take the bot down
+                log.exception("send %s crashed", message_id)
+                return await self._finish(message_id, "failed", repr(exc)[:500])
+            else:
+                return await self._finish(message_id, "sent", None, platform_id)
+        return "pending"  # unreachable; keeps type checkers calm
+
+    async def _finish(
+        self, message_id: int, status: str, error: str | None, platform_id: str | None = None
+    ) -> str:
+        async with self.db.write() as tx:
+            await tx.messages.set_status(message_id, status, error=error, platform_id=platform_id)
+        if status != "sent":
+            log.warning("message %s %s: %s", message_id, status, error)
+        return status
+
+    async def _release(self, message_id: int, attempts: int, error: str) -> str:
+        """Give a transiently failing row back to the sweeper, or give up on it."""
+        status = "failed" if attempts >= self.max_attempts else "pending"
+        return await self._finish(message_id, status, error)
+
+    async def recover(self) -> int:
+        """At start: rows left `sending` by a crash become `ambiguous` (never sent twice)."""
+        async with self.db.write() as tx:
+            return await tx.messages.mark_stale_sending(tx.now() + timedelta(seconds=1))
+
+    async def sweep(self) -> int:
+        """Send every pending row of the channels we serve; returns how many were tried."""
+        async with self.db.read() as tx:
+            rows = [
+                r
+                for channel in self.senders
+                for r in await tx.messages.with_status("out", "pending", channel=channel)
+            ]
+        await self.flush(sorted(r.id for r in rows))
+        return len(rows)

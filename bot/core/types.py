@@ -1,0 +1,95 @@
+"""Platform-neutral messages: what every channel turns its native updates into, and back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CHANNELS = ("telegram", "console", "wechat", "qq")
+
+
+def make_address(channel: str, ident: str | int) -> str:
+    return f"{channel}:{ident}"
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """'telegram:123' -> ('telegram', '123'); raises ValueError for anything else."""
+    channel, sep, ident = address.partition(":")
+    if not sep or channel not in CHANNELS or not ident or any(c.isspace() for c in ident):
+        raise ValueError(f"not an address: {address!r}")
+    return channel, ident
+
+
+def is_address(text: str) -> bool:
+    try:
+        split_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str | None = None  # callback data (<= 64 bytes on Telegram)
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One thing a person did: a message, a command, a button press, a sticker."""
+
+    channel: str
+    chat: str  # address of the conversation, e.g. "telegram:123"
+    sender: str  # address of the person
+    kind: str = "text"  # text | command | callback | sticker | photo | media | other
+    text: str = ""
+    command: str | None = None
+    args: list[str] = field(default_factory=list)
+    callback_data: str | None = None
+    language: str | None = None
+    display_name: str | None = None
+    username: str | None = None
+    platform_id: str | None = None  # the platform's message id
+    ref_id: str | None = None  # for callbacks: the message whose button was pressed
+    dedupe_key: str | None = None  # the platform's delivery id (Telegram update_id)
+    view_as: str | None = None  # console only: "client" to see the client's view
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Inbound:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(slots=True)
+class Outbound:
+    """A reply or notice. `text` is the small HTML subset (b, i, code, a) with values escaped."""
+
+    text: str
+    chat: str | None = None  # None: the chat the inbound came from
+    buttons: list[list[Button]] = field(default_factory=list)
+    priority: int = 0  # higher first; alerts jump ahead of routine notes
+    replace: bool = False  # edit the message a pressed button belongs to, where possible
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "buttons": [[asdict(b) for b in row] for row in self.buttons],
+            "priority": self.priority,
+            "replace": self.replace,
+        }
+
+    @staticmethod
+    def buttons_from_payload(payload: dict[str, Any]) -> list[list[Button]]:
+        return [[Button(**b) for b in row] for row in payload.get("buttons") or []]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can render; the core adapts messages to it."""
+
+    max_text: int = 4096
+    buttons: bool = True
+    can_edit: bool = False

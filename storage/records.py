@@ -1,0 +1,81 @@
+"""Plain records returned by the repositories (no SQL types leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: int
+    display_name: str | None
+    language: str
+    created_at: datetime
+    erased_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    address: str
+    client_id: int
+    channel: str
+    username: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    key: str
+    name_zh: str
+    name_en: str
+    advisory: bool = False
+    enabled: bool = True
+    sort_order: int = 100
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_zh
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEvent:
+    topic_key: str
+    action: str
+    channel: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    direction: str
+    channel: str
+    chat: str
+    sender: str | None
+    client_id: int | None
+    kind: str
+    text: str | None
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: datetime
+    reply_to: int | None = None
+    platform_id: str | None = None
+    error: str | None = None
+    locked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    chat: str
+    state: str
+    data: dict[str, Any] = field(default_factory=dict)

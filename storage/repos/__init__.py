@@ -1,0 +1,1 @@
+"""Repositories: one per aggregate, all sharing the transaction's connection."""

@@ -1,0 +1,76 @@
+"""Current subscriptions plus their full history (who, when, via which channel)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from storage.records import SubscriptionEvent, aware
+from storage.repos.base import Repo
+from storage.schema import subscription_events as events
+from storage.schema import subscriptions as subs
+
+
+class SubscriptionRepo(Repo):
+    async def of(self, client_id: int) -> list[str]:
+        rows = await self.conn.execute(
+            sa.select(subs.c.topic_key).where(subs.c.client_id == client_id)
+        )
+        return sorted(r.topic_key for r in rows)
+
+    async def subscribe(self, client_id: int, topic_key: str, *, channel: str, actor: str) -> bool:
+        """Subscribe; False when already subscribed (nothing written)."""
+        if topic_key in await self.of(client_id):
+            return False
+        now = self.now()
+        await self.conn.execute(
+            subs.insert().values(client_id=client_id, topic_key=topic_key, created_at=now)
+        )
+        await self._event(client_id, topic_key, "subscribe", channel, actor)
+        return True
+
+    async def unsubscribe(
+        self, client_id: int, topic_key: str, *, channel: str, actor: str
+    ) -> bool:
+        result = await self.conn.execute(
+            subs.delete().where(subs.c.client_id == client_id, subs.c.topic_key == topic_key)
+        )
+        if not result.rowcount:
+            return False
+        await self._event(client_id, topic_key, "unsubscribe", channel, actor)
+        return True
+
+    async def unsubscribe_all(self, client_id: int, *, channel: str, actor: str) -> list[str]:
+        """End every subscription; returns the topic keys that were stopped."""
+        stopped = await self.of(client_id)
+        for key in stopped:
+            await self.unsubscribe(client_id, key, channel=channel, actor=actor)
+        return stopped
+
+    async def subscribers(self, topic_key: str) -> list[int]:
+        rows = await self.conn.execute(
+            sa.select(subs.c.client_id).where(subs.c.topic_key == topic_key)
+        )
+        return sorted(r.client_id for r in rows)
+
+    async def history(self, client_id: int) -> list[SubscriptionEvent]:
+        rows = await self.conn.execute(
+            sa.select(events).where(events.c.client_id == client_id).order_by(events.c.id)
+        )
+        return [
+            SubscriptionEvent(r.topic_key, r.action, r.channel, r.actor, aware(r.at))  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+    async def _event(
+        self, client_id: int, topic_key: str, action: str, channel: str, actor: str
+    ) -> None:
+        await self.conn.execute(
+            events.insert().values(
+                client_id=client_id,
+                topic_key=topic_key,
+                action=action,
+                channel=channel,
+                actor=actor,
+                at=self.now(),
+            )
+        )

@@ -1,0 +1,127 @@
+"""Table definitions: the one schema shared by SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Ts = sa.DateTime(timezone=True)
+
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("display_name", sa.String(200)),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+    # Set when the client asked for erasure: personal fields are wiped, kept records are locked.
+    sa.Column("erased_at", Ts),
+)
+
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("address", sa.String(200), primary_key=True),  # e.g. "telegram:123"
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), nullable=False, index=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("username", sa.String(200)),
+    sa.Column("created_at", Ts, nullable=False),
+)
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("address", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(20), primary_key=True),
+    sa.Column("granted_by", sa.String(200), nullable=False),
+    sa.Column("granted_at", Ts, nullable=False),
+)
+
+topics = sa.Table(
+    "topics",
+    metadata,
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("name_zh", sa.String(100), nullable=False),
+    sa.Column("name_en", sa.String(100), nullable=False),
+    # Advisory topics carry the risk warning on every message sent to them.
+    sa.Column("advisory", sa.Boolean, nullable=False, default=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("sort_order", sa.Integer, nullable=False, default=100),
+    sa.Column("created_at", Ts, nullable=False),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), primary_key=True),
+    sa.Column("topic_key", sa.String(32), sa.ForeignKey("topics.key"), primary_key=True),
+    sa.Column("created_at", Ts, nullable=False),
+)
+
+subscription_events = sa.Table(
+    "subscription_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), nullable=False, index=True),
+    sa.Column("topic_key", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # subscribe | unsubscribe
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", Ts, nullable=False),
+)
+
+# The message archive doubles as the inbox (direction "in") and the reply outbox ("out").
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("chat", sa.String(200), nullable=False),
+    sa.Column("sender", sa.String(200)),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), index=True),
+    # Platform delivery id used to drop redeliveries (Telegram update_id, WeChat MsgId).
+    sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("reply_to", sa.Integer),
+    sa.Column("platform_id", sa.String(100)),
+    # Locked rows belong to an erased client: kept as records, excluded from any other use.
+    sa.Column("locked", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+    sa.Index("ix_messages_status", "direction", "status"),
+    sa.Index("ix_messages_chat", "chat", "id"),
+)
+
+conversation_states = sa.Table(
+    "conversation_states",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("state", sa.String(100), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Ts, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(50), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)

@@ -1,0 +1,325 @@
+"""Tests for bot.config: defaults, sources, normalisation and one-line error messages."""
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.config import (
+    ConfigError,
+    Settings,
+    TelegramSettings,
+    load_settings,
+    normalise_address,
+)
+
+TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
+SECRET = "s3cr3t-Webhook_value"
+WEBHOOK = {
+    "TELEGRAM_MODE": "webhook",
+    "TELEGRAM_BOT_TOKEN": TOKEN,
+    "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/telegram/webhook",
+    "TELEGRAM_WEBHOOK_SECRET": SECRET,
+}
+
+
+def load(**environ: str) -> Settings:
+    """Load with exactly ``environ`` and no .env file, isolated from the real environment."""
+    return load_settings(env_file=None, environ=environ)
+
+
+def config_error(environ: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=None, environ=environ)
+    return info.value
+
+
+def assert_clean(message: str, *secrets: str) -> None:
+    """One line, no pydantic noise, no secrets."""
+    assert "\n" not in message
+    for noise in (
+        "Traceback",
+        "pydantic",
+        "errors.pydantic.dev",
+        "validation error",
+        "input_value",
+    ):
+        assert noise not in message
+    for secret in secrets:
+        assert secret not in message
+
+
+# --- defaults and sources -----------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    s = load()
+    assert s.core.database_url == "sqlite+aiosqlite:///data/bot.db"
+    assert s.core.bot_admins == frozenset({"console:local"})
+    assert s.core.firm_name == "国瑞投资"
+    assert s.core.timezone == "Asia/Shanghai"
+    assert s.core.tz.key == "Asia/Shanghai"
+    assert s.core.default_language == "zh"
+    assert s.core.log_level == "INFO"
+    assert s.telegram.bot_token is None
+    assert not s.telegram.enabled
+    assert s.telegram.api_base == "https://api.telegram.org"
+    assert s.telegram.mode == "polling"
+    assert s.telegram.webhook_url is None
+    assert s.telegram.webhook_secret is None
+    assert s.telegram.webhook_path == "/telegram/webhook"
+    assert s.telegram.rate_limit == 30.0
+    assert s.http.host == "127.0.0.1"
+    assert s.http.port == 8080
+
+
+def test_env_file_is_read_and_environ_overrides_it(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "FIRM_NAME=测试公司\nHTTP_PORT=9000\nTELEGRAM_RATE_LIMIT=5\nDEFAULT_LANGUAGE=en\n",
+        encoding="utf-8",
+    )
+    s = load_settings(env_file=env_file, environ={"HTTP_PORT": "9100"})
+    assert s.core.firm_name == "测试公司"
+    assert s.core.default_language == "en"
+    assert s.telegram.rate_limit == 5.0
+    assert s.http.port == 9100  # environ wins over the file
+
+
+def test_env_file_accepts_str_path(tmp_path: Path) -> None:
+    env_file = tmp_path / "custom.env"
+    env_file.write_text("HTTP_HOST=0.0.0.0\n", encoding="utf-8")
+    assert load_settings(env_file=str(env_file), environ={}).http.host == "0.0.0.0"
+
+
+def test_missing_env_file_is_fine(tmp_path: Path) -> None:
+    assert load_settings(env_file=tmp_path / "nope.env", environ={}).http.port == 8080
+
+
+def test_environ_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PORT", "8181")
+    assert load_settings(env_file=None).http.port == 8181
+
+
+def test_given_environ_ignores_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_MODE", "pull")
+    assert load().telegram.mode == "polling"
+
+
+def test_empty_value_means_default() -> None:
+    s = load(TELEGRAM_BOT_TOKEN="", TELEGRAM_WEBHOOK_URL="", HTTP_PORT="")
+    assert s.telegram.bot_token is None
+    assert s.telegram.webhook_url is None
+    assert s.http.port == 8080
+
+
+def test_settings_are_frozen() -> None:
+    s = load()
+    with pytest.raises(ValueError):
+        s.http.port = 1  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        s.core = s.core  # type: ignore[misc]
+
+
+# --- normalisation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:///data/bot.db", "sqlite+aiosqlite:///data/bot.db"),
+        ("postgresql://u:p@db/bot", "postgresql+asyncpg://u:p@db/bot"),
+        ("postgres://u:p@db/bot", "postgresql+asyncpg://u:p@db/bot"),
+        (" postgresql+asyncpg://db/bot ", "postgresql+asyncpg://db/bot"),
+    ],
+)
+def test_database_url_normalised_to_async_driver(raw: str, expected: str) -> None:
+    assert load(DATABASE_URL=raw).core.database_url == expected
+
+
+def test_database_url_password_not_in_repr() -> None:
+    s = load(DATABASE_URL="postgresql://bot:hunter2@db/bot")
+    assert "hunter2" not in repr(s)
+
+
+def test_bot_admins_parsing_with_spaces() -> None:
+    s = load(BOT_ADMINS="  telegram:123456 , Console:local,, QQ: 10001 ,wechat:oAbC_123 , ")
+    assert s.core.bot_admins == frozenset(
+        {"telegram:123456", "console:local", "qq:10001", "wechat:oAbC_123"}
+    )
+
+
+def test_is_admin_normalises_the_address() -> None:
+    s = load(BOT_ADMINS="telegram:123456")
+    assert s.is_admin("telegram:123456")
+    assert s.is_admin(" Telegram: 123456 ")
+    assert not s.is_admin("telegram:654321")
+    assert not s.is_admin("console:local")
+    assert not s.is_admin("not an address")
+
+
+def test_normalise_address() -> None:
+    assert normalise_address("TELEGRAM:007") == "telegram:7"
+    with pytest.raises(ValueError):
+        normalise_address("slack:1")
+
+
+def test_case_and_whitespace_tolerant_choices() -> None:
+    s = load(TELEGRAM_MODE=" Polling ", LOG_LEVEL="debug", DEFAULT_LANGUAGE="EN")
+    assert (s.telegram.mode, s.core.log_level, s.core.default_language) == (
+        "polling",
+        "DEBUG",
+        "en",
+    )
+
+
+def test_api_base_trailing_slash_stripped() -> None:
+    assert load(TELEGRAM_API_BASE="http://localhost:8081/").telegram.api_base == (
+        "http://localhost:8081"
+    )
+
+
+def test_webhook_path_gets_leading_slash() -> None:
+    assert load(TELEGRAM_WEBHOOK_PATH="hook").telegram.webhook_path == "/hook"
+
+
+# --- telegram -----------------------------------------------------------------------------------
+
+
+def test_short_test_token_accepted_and_enables_telegram() -> None:
+    s = load(TELEGRAM_BOT_TOKEN="123456:TEST-token")
+    assert s.telegram.enabled
+    assert isinstance(s.telegram.bot_token, SecretStr)
+    assert s.telegram.bot_token.get_secret_value() == "123456:TEST-token"
+    assert "TEST-token" not in repr(s)
+
+
+def test_webhook_mode_with_everything_set() -> None:
+    s = load(**WEBHOOK)
+    assert s.telegram.mode == "webhook"
+    assert s.telegram.webhook_secret is not None
+    assert s.telegram.webhook_secret.get_secret_value() == SECRET
+    assert SECRET not in repr(s) and TOKEN not in repr(s)
+
+
+def test_webhook_url_http_allowed_for_localhost() -> None:
+    for url in ("http://localhost:8080/hook", "http://127.0.0.1/hook"):
+        assert load(TELEGRAM_WEBHOOK_URL=url).telegram.webhook_url == url
+
+
+@pytest.mark.parametrize(
+    "missing", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET"]
+)
+def test_webhook_mode_requires(missing: str) -> None:
+    environ = {k: v for k, v in WEBHOOK.items() if k != missing}
+    error = config_error(environ)
+    assert str(error) == f"{missing}: required when TELEGRAM_MODE=webhook"
+    assert error.variable == missing
+    assert_clean(str(error), TOKEN, SECRET)
+
+
+def test_webhook_mode_without_secret() -> None:
+    environ = {k: v for k, v in WEBHOOK.items() if k != "TELEGRAM_WEBHOOK_SECRET"}
+    assert str(config_error(environ)) == (
+        "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook"
+    )
+
+
+def test_unknown_mode() -> None:
+    assert str(config_error({"TELEGRAM_MODE": "pull"})) == (
+        "TELEGRAM_MODE: must be 'polling' or 'webhook' (got 'pull')"
+    )
+
+
+def test_malformed_admin_address() -> None:
+    message = str(config_error({"BOT_ADMINS": "console:local, telegram:abc"}))
+    assert message.startswith(
+        "BOT_ADMINS: 'telegram:abc' is not a valid address; use <channel>:<id>, "
+        "e.g. telegram:123456"
+    )
+
+
+def test_bad_timezone() -> None:
+    message = str(config_error({"TIMEZONE": "Mars/Olympus_Mons"}))
+    assert message.startswith("TIMEZONE: ")
+    assert "Mars/Olympus_Mons" in message
+
+
+# --- every invalid case: right variable, one clean line, no secrets -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://root:hunter2@db/bot"),
+        ("DATABASE_URL", "postgresql+psycopg2://root:hunter2@db/bot"),
+        ("DATABASE_URL", "root:hunter2@db/bot"),
+        ("BOT_ADMINS", "telegram:abc"),
+        ("BOT_ADMINS", "qq:12a"),
+        ("BOT_ADMINS", "slack:123"),
+        ("BOT_ADMINS", "telegram"),
+        ("BOT_ADMINS", "console:"),
+        ("FIRM_NAME", "   "),
+        ("TIMEZONE", "Not/AZone"),
+        ("TIMEZONE", "../etc/passwd"),
+        ("DEFAULT_LANGUAGE", "fr"),
+        ("LOG_LEVEL", "VERBOSE"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token hunter2"),
+        ("TELEGRAM_BOT_TOKEN", "abc:hunter2"),
+        ("TELEGRAM_API_BASE", "ftp://api.telegram.org"),
+        ("TELEGRAM_API_BASE", "api.telegram.org"),
+        ("TELEGRAM_MODE", "pull"),
+        ("TELEGRAM_WEBHOOK_URL", "http://bot.example.com/hook"),
+        ("TELEGRAM_WEBHOOK_URL", "not a url"),
+        ("TELEGRAM_WEBHOOK_SECRET", "hunter2 with spaces"),
+        ("TELEGRAM_WEBHOOK_SECRET", "hunter2" * 40),
+        ("TELEGRAM_WEBHOOK_PATH", "/hook?x=1"),
+        ("TELEGRAM_RATE_LIMIT", "0"),
+        ("TELEGRAM_RATE_LIMIT", "-1"),
+        ("TELEGRAM_RATE_LIMIT", "fast"),
+        ("TELEGRAM_RATE_LIMIT", "inf"),
+        ("HTTP_HOST", "  "),
+        ("HTTP_PORT", "0"),
+        ("HTTP_PORT", "65536"),
+        ("HTTP_PORT", "http"),
+    ],
+)
+def test_invalid_value_names_variable(variable: str, value: str) -> None:
+    error = config_error({variable: value})
+    message = str(error)
+    assert message.startswith(f"{variable}: ")
+    assert error.variable == variable
+    assert error.__cause__ is None and error.__suppress_context__
+    assert_clean(message, "hunter2")
+
+
+def test_invalid_value_in_env_file_names_variable(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TELEGRAM_BOT_TOKEN=hunter2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env_file, environ={})
+    assert str(info.value).startswith("TELEGRAM_BOT_TOKEN: ")
+    assert_clean(str(info.value), "hunter2")
+
+
+def test_messages_are_human() -> None:
+    assert str(config_error({"HTTP_PORT": "0"})) == "HTTP_PORT: must be at least 1 (got '0')"
+    assert str(config_error({"TELEGRAM_RATE_LIMIT": "0"})) == (
+        "TELEGRAM_RATE_LIMIT: must be greater than 0 (got '0')"
+    )
+    assert str(config_error({"DATABASE_URL": "mysql://u:p@h/db"})) == (
+        "DATABASE_URL: unsupported scheme 'mysql'; use sqlite+aiosqlite:// or postgresql+asyncpg://"
+    )
+
+
+def test_sections_usable_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without load_settings a section reads os.environ like any BaseSettings."""
+    for name in list(os.environ):
+        if name.upper().startswith("TELEGRAM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TELEGRAM_RATE_LIMIT", "2.5")
+    tg = TelegramSettings(bot_token=SecretStr(TOKEN), _env_file=None)
+    assert tg.enabled
+    assert tg.rate_limit == 2.5
