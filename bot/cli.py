@@ -82,9 +82,9 @@ async def _run(settings: Settings, no_console: bool) -> None:
         app.add_sender(ConsoleSender(me="console:local"))
     telegram = None
     if settings.telegram.enabled:
-        from bot.channels.telegram_runner import TelegramRunner
+        from bot.channels.telegram.runner import TelegramRunner
 
-        telegram = TelegramRunner(settings, app.inbox)
+        telegram = TelegramRunner(settings, app.inbox, app.catalog)
         app.add_sender(telegram.sender)
     await app.start()
     stop = asyncio.Event()

@@ -66,8 +66,12 @@ async def manage_topic(tx: Tx, event: Inbound, t: Translator, args: list[str]) -
     action = args[0].lower() if args else ""
     if action == "add" and len(args) >= 4 and _TOPIC_KEY.match(args[1]):
         existing = await tx.topics.get(args[1])
-        topic = Topic(args[1], args[2][:100], " ".join(args[3:])[:100],
-                      advisory=existing.advisory if existing else True)
+        topic = Topic(
+            args[1],
+            args[2][:100],
+            " ".join(args[3:])[:100],
+            advisory=existing.advisory if existing else True,
+        )
         new = await tx.topics.upsert(topic)
         await tx.audit.log(event.sender, "topic.add" if new else "topic.edit", key=topic.key)
         return Outbound(t("admin.topic_saved", key=topic.key, name=topic.name(t.lang)))
@@ -75,8 +79,16 @@ async def manage_topic(tx: Tx, event: Inbound, t: Translator, args: list[str]) -
         topic = await tx.topics.get(args[1])
         if topic is None:
             return Outbound(t("admin.topic_unknown", key=args[1]))
-        await tx.topics.upsert(Topic(topic.key, topic.name_zh, topic.name_en, topic.advisory,
-                                     action == "on", topic.sort_order))
+        await tx.topics.upsert(
+            Topic(
+                topic.key,
+                topic.name_zh,
+                topic.name_en,
+                topic.advisory,
+                action == "on",
+                topic.sort_order,
+            )
+        )
         await tx.audit.log(event.sender, f"topic.{action}", key=topic.key)
         return Outbound(t(f"admin.topic_{action}", key=topic.key))
     return Outbound(t("admin.topic_usage"))

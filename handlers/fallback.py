@@ -26,11 +26,6 @@ async def not_text(t: Translator) -> Outbound:
     return Outbound(t("errors.not_text"), buttons=main_menu(t))
 
 
-@router.fallback("other")
-async def ignored() -> None:
-    """Edits, joins and other platform events are archived but need no answer."""
-
-
 @router.fallback("text")
 async def free_text(event: Inbound, t: Translator) -> Outbound:
     if not event.text.strip():

@@ -51,9 +51,16 @@ async def profile(tx: Tx, client: Client, t: Translator) -> Outbound:
         t("profile.name", name=client.display_name or t("profile.unknown")),
         t("profile.language", language=t(f"lang.name_{client.language}")),
         t("profile.since", date=client.created_at.date().isoformat()),
-        t("profile.accounts", accounts=t("common.list_separator").join(
-            f"{i.address}" + (f" (@{i.username})" if i.username else "") for i in identities)),
-        t("profile.subscriptions", topics=t("common.list_separator").join(subs) or t("profile.none")),
+        t(
+            "profile.accounts",
+            accounts=t("common.list_separator").join(
+                f"{i.address}" + (f" (@{i.username})" if i.username else "") for i in identities
+            ),
+        ),
+        t(
+            "profile.subscriptions",
+            topics=t("common.list_separator").join(subs) or t("profile.none"),
+        ),
         "",
         t("profile.records_note"),
     ]

@@ -25,8 +25,14 @@ async def topics_view(tx: Tx, client: Client, t: Translator, *, replace: bool = 
     for topic in topics:
         on = topic.key in mine
         lines.append(t("subs.line_on" if on else "subs.line_off", name=topic.name(t.lang)))
-        buttons.append([Button(t("subs.button_on" if on else "subs.button_off",
-                                 name=topic.name(t.lang)), f"sub:t:{topic.key}")])
+        buttons.append(
+            [
+                Button(
+                    t("subs.button_on" if on else "subs.button_off", name=topic.name(t.lang)),
+                    f"sub:t:{topic.key}",
+                )
+            ]
+        )
     lines.append("")
     lines.append(t("subs.view_hint"))
     buttons.append([Button(t("subs.button_none"), "sub:none"), Button(t("menu.back"), "menu:main")])

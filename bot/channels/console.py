@@ -51,8 +51,14 @@ class ConsoleChannel:
 
     async def say(self, text: str) -> int | None:
         """Send one line as the console user; replies are printed by the sender."""
-        event = text_event(CHANNEL, self.address, self.address, text,
-                           display_name=self.address.split(":", 1)[1], view_as=self.view_as)
+        event = text_event(
+            CHANNEL,
+            self.address,
+            self.address,
+            text,
+            display_name=self.address.split(":", 1)[1],
+            view_as=self.view_as,
+        )
         return await self.inbox.receive(event)
 
     async def interact(self, stdin: TextIO | None = None, prompt: str = "you> ") -> None:

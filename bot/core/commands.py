@@ -29,5 +29,6 @@ def text_event(channel: str, chat: str, sender: str, text: str, **fields: Any) -
     if parsed is None:
         return Inbound(channel, chat, sender, kind="text", text=text, **fields)
     name, args = parsed
-    return Inbound(channel, chat, sender, kind="command", text=text, command=name, args=args,
-                   **fields)
+    return Inbound(
+        channel, chat, sender, kind="command", text=text, command=name, args=args, **fields
+    )

@@ -92,7 +92,9 @@ class Delivery:
                 payload: dict[str, Any] = out.payload()
                 if i < len(parts) - 1:
                     payload["buttons"] = []  # buttons ride on the last part
-                payload["edit"] = ref_id if out.replace and len(parts) == 1 and target == chat else None
+                payload["edit"] = (
+                    ref_id if out.replace and len(parts) == 1 and target == chat else None
+                )
                 ids.append(
                     await tx.messages.add_outbound(
                         channel=channel,

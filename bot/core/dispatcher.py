@@ -54,8 +54,12 @@ class Dispatcher:
         return []
 
     async def _refuse(self, event: Inbound, ctx: dict[str, Any], route: Route) -> list[Outbound]:
-        log.warning("refused %s to %s (roles %s)", route.handler.__qualname__, event.sender,
-                    sorted(ctx.get("roles", ())))
+        log.warning(
+            "refused %s to %s (roles %s)",
+            route.handler.__qualname__,
+            event.sender,
+            sorted(ctx.get("roles", ())),
+        )
         await ctx["tx"].audit.log(
             event.sender,
             "refused",

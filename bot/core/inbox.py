@@ -56,7 +56,11 @@ class Inbox:
         await self.handle(message_id, event)
         return message_id
 
-    async def record(self, event: Inbound) -> int | None:
+    async def record(self, event: Inbound, raw: dict[str, Any] | None = None) -> int | None:
+        """Archive the event (and the platform's own form of it); None for a redelivery."""
+        payload = event.payload()
+        if raw is not None:
+            payload["raw"] = raw
         async with self.db.write() as tx:
             return await tx.messages.record_inbound(
                 channel=event.channel,
@@ -64,7 +68,7 @@ class Inbox:
                 sender=event.sender,
                 kind=event.kind,
                 text=event.text or event.callback_data,
-                payload=event.payload(),
+                payload=payload,
                 dedupe_key=event.dedupe_key,
                 platform_id=event.platform_id,
             )
@@ -90,14 +94,20 @@ class Inbox:
                 "message_id": message_id,
                 "capabilities": self.delivery.capabilities(event.channel),
             }
-            outs = await self.dispatcher.dispatch(event, ctx)
+            # Edits, joins and other platform events are archived but need no answer.
+            outs = [] if event.kind == "other" else await self.dispatcher.dispatch(event, ctx)
             client = ctx.get("client")
             client_id = client.id if client else None
             if client_id is not None and (await tx.clients.get(client_id)).erased_at:  # type: ignore[union-attr]
                 client_id = None  # erased during this event: nothing more is tied to them
             ids = await self.delivery.enqueue(
-                tx, outs, chat=event.chat, client_id=client_id, reply_to=message_id,
-                ref_id=event.ref_id, t=ctx["t"],
+                tx,
+                outs,
+                chat=event.chat,
+                client_id=client_id,
+                reply_to=message_id,
+                ref_id=event.ref_id,
+                t=ctx["t"],
             )
             done = await tx.messages.set_status(
                 message_id, "handled", expect="received", client_id=client_id

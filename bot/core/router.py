@@ -128,7 +128,11 @@ class Router:
 
         def match(event: Inbound, ctx: dict[str, Any]) -> dict[str, Any] | None:
             current = ctx.get("state")
-            if current is not None and current.state in wanted and event.kind not in ("callback", "command"):
+            if (
+                current is not None
+                and current.state in wanted
+                and event.kind not in ("callback", "command")
+            ):
                 return {"state_data": dict(current.data)}
             return None
 

@@ -40,5 +40,7 @@ class TopicRepo(Repo):
         )
         if result.rowcount:
             return False
-        await self.conn.execute(topics.insert().values(key=topic.key, created_at=self.now(), **values))
+        await self.conn.execute(
+            topics.insert().values(key=topic.key, created_at=self.now(), **values)
+        )
         return True

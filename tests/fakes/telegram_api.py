@@ -41,7 +41,7 @@ _ENTITY_TYPES = {
     "blockquote": "blockquote", "tg-emoji": "custom_emoji",
 }  # fmt: skip
 _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
-_ATTR_RE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_ATTR_RE = re.compile(r"""([a-zA-Z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _CHAR_REF_RE = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);")
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -69,7 +69,9 @@ def _u16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _cant_parse(detail: str) -> ApiError:
+def _cant_parse(detail: str, text: str = "", index: int | None = None) -> ApiError:
+    if index is not None:
+        detail += f" at byte offset {len(text[:index].encode())}"
     return ApiError(400, f"Bad Request: can't parse entities: {detail}")
 
 
@@ -80,14 +82,13 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
     stack: list[tuple[str, int, dict[str, str]]] = []  # open tags: (name, offset, attributes)
     pos = i = 0
     while i < len(text):
-        at = f"at byte offset {len(text[:i].encode())}"
         if text[i] == "<":
             if (m := _TAG_RE.match(text, i)) is None:
-                raise _cant_parse(f"Unclosed start tag {at}")
-            name, i = m.group(2).lower(), m.end()
+                raise _cant_parse("Unclosed start tag", text, i)
+            name, at, i = m.group(2).lower(), i, m.end()
             if not m.group(1):
                 if name not in _ENTITY_TYPES:
-                    raise _cant_parse(f'Unsupported start tag "{name}" {at}')
+                    raise _cant_parse(f'Unsupported start tag "{name}"', text, at)
                 attrs = {
                     key.lower(): html.unescape(a or b or c)
                     for key, a, b, c in _ATTR_RE.findall(m.group(3))
@@ -97,17 +98,18 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
                 stack.append((name, pos, attrs))
                 continue
             if not stack:
-                raise _cant_parse(f"Unexpected end tag {at}")
+                raise _cant_parse("Unexpected end tag", text, at)
             tag, start, attrs = stack.pop()
             if tag != name:
-                raise _cant_parse(f'Unmatched end tag {at}, expected "</{tag}>", found "</{name}>"')
+                detail = f'expected "</{tag}>", found "</{name}>"'
+                raise _cant_parse(f"Unmatched end tag {detail}", text, at)
             if pos > start:
                 entities.append(_entity(tag, start, pos - start, attrs))
             continue
         char, i = text[i], i + 1
         if char == "&":
             if (m := _CHAR_REF_RE.match(text, i - 1)) is None:  # stricter than Telegram
-                raise _cant_parse(f"Character entity expected {at} (escape '&' as &amp;)")
+                raise _cant_parse("Unescaped '&' (write &amp;)", text, i - 1)
             char, i = html.unescape(m.group()), m.end()
         out.append(char)
         pos += _u16(char)

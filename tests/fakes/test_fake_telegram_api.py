@@ -167,13 +167,15 @@ async def test_html_parse_errors(bot: Bot, text: str) -> None:
 async def test_valid_html_is_parsed_into_entities(bot: Bot) -> None:
     msg = await bot.send_message(
         USER,
-        '<b>粗体</b> &amp; <a href="https://example.com">link</a> <tg-spoiler>x</tg-spoiler>',
+        '  <b>粗体</b> &amp; <a href="https://e.com/?a=1&amp;b=2">link</a> <tg-spoiler>x</tg-spoiler>'
+        "\n<blockquote expandable>q</blockquote>",
         parse_mode="HTML",
     )
-    assert msg.text == "粗体 & link x"
+    assert msg.text == "粗体 & link x\nq"  # leading whitespace stripped, entities shifted
     assert [(e.type, e.offset, e.length) for e in msg.entities or []] == [
-        ("bold", 0, 2), ("text_link", 5, 4), ("spoiler", 10, 1)
+        ("bold", 0, 2), ("text_link", 5, 4), ("spoiler", 10, 1), ("expandable_blockquote", 12, 1)
     ]  # fmt: skip
+    assert msg.entities and msg.entities[1].url == "https://e.com/?a=1&b=2"
 
 
 async def test_text_limits(bot: Bot) -> None:

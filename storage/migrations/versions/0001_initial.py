@@ -102,9 +102,7 @@ def upgrade() -> None:
             ["client_id"], ["clients.id"], name="fk_subscription_events_client_id_clients"
         ),
     )
-    op.create_index(
-        "ix_subscription_events_client_id", "subscription_events", ["client_id"]
-    )
+    op.create_index("ix_subscription_events_client_id", "subscription_events", ["client_id"])
     op.create_table(
         "messages",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -1,0 +1,1 @@
+"""Telegram through aiogram 3: update conversion, sending, long polling and webhook."""

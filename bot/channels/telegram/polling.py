@@ -1,0 +1,76 @@
+"""Long polling that acknowledges an update only after it is recorded.
+
+Telegram drops updates below the `offset` of the next getUpdates call, so the offset
+moves past an update only once `accept` has archived it. A crash before that means
+Telegram delivers it again; the archive's dedupe key keeps it from being handled twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+async def poll(
+    bot: Bot,
+    accept: Callable[[Update], Awaitable[None]],
+    stop: asyncio.Event,
+    *,
+    timeout: int = 25,
+    max_backoff: float = 30.0,
+) -> None:
+    offset: int | None = None
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            updates = await bot(
+                GetUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES),
+                request_timeout=timeout + 10,
+            )
+        except TelegramUnauthorizedError:
+            raise
+        except TelegramRetryAfter as exc:
+            await _pause(stop, float(exc.retry_after))
+            continue
+        except TelegramConflictError as exc:
+            log.error("getUpdates conflict (another poller or a webhook?): %s", exc.message)
+            await _pause(stop, 5.0)
+            continue
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            log.warning("getUpdates failed: %s; retrying in %.0fs", exc, backoff)
+            await _pause(stop, backoff)
+            backoff = min(backoff * 2, max_backoff)
+            continue
+        backoff = 1.0
+        for update in updates:
+            try:
+                await accept(update)
+            except Exception:
+                # Not recorded, so not acknowledged: Telegram will hand it over again.
+                log.exception("could not record update %s; will fetch it again", update.update_id)
+                await _pause(stop, backoff)
+                break
+            offset = update.update_id + 1
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
