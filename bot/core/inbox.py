@@ -67,7 +67,7 @@ class Inbox:
                 chat=event.chat,
                 sender=event.sender,
                 kind=event.kind,
-                text=event.text or event.callback_data,
+                text=event.callback_data if event.kind == "callback" else event.text,
                 payload=payload,
                 dedupe_key=event.dedupe_key,
                 platform_id=event.platform_id,

@@ -340,7 +340,7 @@ class FakeTelegram:
         """Texts (as sent, i.e. with markup) of successful sendMessage calls to chat_id."""
         return [str(p.get("text", "")) for p in self.sent(chat_id)]
 
-    async def wait_for_sent(self, n: int, timeout: float = 5.0) -> list[JSON]:  # noqa: ASYNC109
+    async def wait_for_sent(self, n: int, timeout: float = 5.0) -> list[JSON]:
         """Wait until at least n sendMessage calls succeeded and return them all."""
         try:
             async with asyncio.timeout(timeout):

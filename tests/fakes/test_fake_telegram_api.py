@@ -167,8 +167,8 @@ async def test_html_parse_errors(bot: Bot, text: str) -> None:
 async def test_valid_html_is_parsed_into_entities(bot: Bot) -> None:
     msg = await bot.send_message(
         USER,
-        '  <b>粗体</b> &amp; <a href="https://e.com/?a=1&amp;b=2">link</a> <tg-spoiler>x</tg-spoiler>'
-        "\n<blockquote expandable>q</blockquote>",
+        '  <b>粗体</b> &amp; <a href="https://e.com/?a=1&amp;b=2">link</a> '
+        "<tg-spoiler>x</tg-spoiler>\n<blockquote expandable>q</blockquote>",
         parse_mode="HTML",
     )
     assert msg.text == "粗体 & link x\nq"  # leading whitespace stripped, entities shifted

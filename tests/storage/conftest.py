@@ -1,0 +1,124 @@
+"""Fixtures for the storage contract suite: one `db` per backend, plus a controllable clock.
+
+`db` is parametrised over "sqlite" (always: a fresh file database under tmp_path) and
+"postgres" (a fresh, uniquely named database per test on the server named by
+TEST_POSTGRES_URL, dropped afterwards; skipped with a reason when the server cannot be reached).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from storage.database import Database
+from storage.migrate import upgrade
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PROBE_TIMEOUT_S = 3.0
+BACKENDS = ["sqlite", "postgres"]
+
+
+class FakeClock:
+    """A callable clock for `Database(clock=...)`: returns `now` (aware UTC) until moved."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, when: datetime) -> None:
+        assert when.tzinfo is not None, "the fake clock only hands out aware datetimes"
+        self.now = when.astimezone(UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 1, 15, 9, 30, tzinfo=UTC))
+
+
+def _asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> URL:
+    """The admin URL, probed once per session; skips every postgres test if unreachable."""
+    url = make_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    shown = url.render_as_string(hide_password=True)
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=PROBE_TIMEOUT_S)
+        try:
+            await conn.fetchval("SELECT 1", timeout=PROBE_TIMEOUT_S)
+        finally:
+            await conn.close(timeout=PROBE_TIMEOUT_S)
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), PROBE_TIMEOUT_S * 2))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        pytest.skip(
+            f"PostgreSQL not reachable at {shown} ({type(exc).__name__}: {exc}); "
+            "set TEST_POSTGRES_URL to run the postgres backend"
+        )
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_admin_url")  # skips when the server is unreachable
+    return request.param
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """URL of a fresh, empty database on the current backend (no migrations applied)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}"
+        return
+    admin_url: URL = request.getfixturevalue("postgres_admin_url")
+    name = f"storage_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def empty_db(database_url: str, clock: FakeClock) -> AsyncIterator[Database]:
+    """A `Database` on a fresh database with no schema yet."""
+    db = Database(database_url, clock=clock)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def db(empty_db: Database) -> Database:
+    """A migrated, seeded `Database` on the current backend, using the fake clock."""
+    await upgrade(empty_db)
+    return empty_db
