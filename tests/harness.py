@@ -78,8 +78,9 @@ class Harness:
 
     async def press(self, data: str, user: str = "alice", ref: str | None = "1") -> list[Sent]:
         address = f"console:{user}"
-        event = Inbound("console", address, address, kind="callback", callback_data=data,
-                        ref_id=ref)
+        event = Inbound(
+            "console", address, address, kind="callback", callback_data=data, ref_id=ref
+        )
         return await self.send(event)
 
     async def text(self, text: str, user: str = "alice", **fields: Any) -> str:

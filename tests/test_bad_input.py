@@ -90,8 +90,16 @@ async def test_non_text_messages(bot: Harness, kind: str) -> None:
 
 
 async def test_same_delivery_twice_is_handled_once(bot: Harness) -> None:
-    event = Inbound("console", "console:alice", "console:alice", text="/subscribe news",
-                    kind="command", command="subscribe", args=["news"], dedupe_key="d-1")
+    event = Inbound(
+        "console",
+        "console:alice",
+        "console:alice",
+        text="/subscribe news",
+        kind="command",
+        command="subscribe",
+        args=["news"],
+        dedupe_key="d-1",
+    )
     first = await bot.send(event)
     second = await bot.send(Inbound.from_payload(event.payload()))
     assert first and second == []

@@ -31,7 +31,7 @@ class RateLimiter:
                 now = self.clock()
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.tokens >= 1:
+                if self.tokens >= 1 - 1e-9:  # float error must not leave us waiting for 1e-17 s
                     self.tokens -= 1
                     return
                 await self.sleep((1 - self.tokens) / self.rate)

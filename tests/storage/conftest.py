@@ -71,7 +71,7 @@ def postgres_admin_url() -> URL:
 
     try:
         asyncio.run(asyncio.wait_for(probe(), PROBE_TIMEOUT_S * 2))
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         pytest.skip(
             f"PostgreSQL not reachable at {shown} ({type(exc).__name__}: {exc}); "
             "set TEST_POSTGRES_URL to run the postgres backend"
@@ -87,7 +87,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
     """URL of a fresh, empty database on the current backend (no migrations applied)."""
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}"

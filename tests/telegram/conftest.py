@@ -1,0 +1,234 @@
+"""End-to-end fixtures for the Telegram channel.
+
+Everything is real except Telegram itself: the aiogram Bot talks HTTP to `FakeTelegram`,
+the App runs on a fresh SQLite file, and `runner.run(stop)` serves polling or the webhook
+as it does in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.app import App
+from bot.channels.telegram.runner import TelegramRunner
+from bot.config import Settings
+from storage.records import StoredMessage
+from storage.schema import messages as m
+from tests.conftest import SettingsFactory
+from tests.fakes.telegram_api import DEFAULT_TOKEN, JSON, FakeTelegram
+
+USER = 4242
+FINAL_OUT = {"sent", "failed", "blocked", "ambiguous"}
+
+
+async def eventually(
+    check: Callable[[], Any] | Callable[[], Awaitable[Any]],
+    *,
+    timeout: float = 5.0,
+    interval: float = 0.01,
+    what: str = "condition",
+) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def update_key(update_id: int) -> str:
+    return f"telegram:update:{update_id}"
+
+
+@dataclass
+class TelegramBot:
+    """One bot process: App + TelegramRunner on a settings' database, against the fake."""
+
+    tg: FakeTelegram
+    settings: Settings
+    app: App = field(init=False)
+    runner: TelegramRunner = field(init=False)
+    stop_event: asyncio.Event = field(init=False)
+    task: asyncio.Task[None] | None = field(default=None, init=False)
+    app_running: bool = field(default=False, init=False)
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def build(self) -> None:
+        """Compose a fresh App and runner (not started), as bot.cli does."""
+        self.app = App(self.settings)
+        self.runner = TelegramRunner(self.settings, self.app.inbox, self.app.catalog)
+        self.app.add_sender(self.runner.sender)
+        self.stop_event = asyncio.Event()
+
+    async def start(self, *, build: bool = True) -> None:
+        if build:
+            self.build()
+        await self.app.start()
+        self.app_running = True
+        calls, polls = len(self.tg.requests), len(self.tg.get_updates_offsets)
+        self.task = asyncio.create_task(self.runner.run(self.stop_event), name="telegram-runner")
+
+        def ready() -> bool:
+            assert self.task is not None
+            if self.task.done():
+                self.task.result()  # raise whatever killed the runner
+            if self.settings.telegram.mode == "webhook":
+                return any(n == "setWebhook" for n, _ in self.tg.requests[calls:])
+            return len(self.tg.get_updates_offsets) > polls  # the first long poll is waiting
+
+        await eventually(ready, what="the runner to be serving")
+
+    async def shutdown(self) -> None:
+        """Set stop, let the runner finish what it is handling, close everything.
+
+        A long poll ignores `stop` until getUpdates returns (up to 25 s; see
+        test_polling.test_stop_ends_polling_promptly), so, like bot.cli, the runner task is
+        cancelled once nothing is being handled.
+        """
+        task, self.task = self.task, None
+        if task is not None:
+            self.stop_event.set()
+            await asyncio.wait({task}, timeout=0.1)
+            if not task.done():
+                await eventually(lambda: not self.runner.tasks, what="handlers to finish")
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=15)
+        if self.app_running:
+            self.app_running = False
+            await self.app.stop()
+
+    async def restart(self) -> None:
+        """Stop this process and start a new one on the same database and fake Telegram."""
+        await self.shutdown()
+        await self.start()
+
+    # ---- driving ----------------------------------------------------------------------------
+
+    async def push(self, update: JSON) -> int:
+        """Queue an update (polling) and wait until it is handled and its replies are final."""
+        update_id = self.tg.push_update(update)
+        await self.settled(update_id)
+        return update_id
+
+    async def say(self, text: str, user: int = USER, **fields: Any) -> list[JSON]:
+        """A user's text message; returns the sendMessage params of the replies."""
+        before = len(self.tg.sent(user))
+        await self.push(self.tg.user_message(user, text, **fields))
+        return self.tg.sent(user)[before:]
+
+    async def text(self, text: str, user: int = USER, **fields: Any) -> str:
+        return "\n".join(str(p.get("text", "")) for p in await self.say(text, user, **fields))
+
+    async def settled(self, update_id: int, timeout: float = 5.0) -> StoredMessage:
+        """Wait until the update is archived and handled, and every reply row is final."""
+
+        async def done() -> StoredMessage | None:
+            row = await self.inbound(update_id)
+            if row is None or row.status == "received":
+                return None
+            replies = await self.rows(m.c.reply_to == row.id)
+            if any(r.status not in FINAL_OUT for r in replies) or self.runner.tasks:
+                return None
+            return row
+
+        return await eventually(done, timeout=timeout, what=f"update {update_id} to settle")
+
+    # ---- the archive ------------------------------------------------------------------------
+
+    async def rows(self, *where: Any) -> list[StoredMessage]:
+        async with self.app.db.read() as tx:
+            rows = (await tx.conn.execute(sa.select(m.c.id).where(*where).order_by(m.c.id))).all()
+            return [await tx.messages.get(r.id) for r in rows]  # type: ignore[misc]
+
+    async def inbound(self, update_id: int) -> StoredMessage | None:
+        found = await self.rows(m.c.dedupe_key == update_key(update_id))
+        return found[0] if found else None
+
+    async def archive(self, user: int = USER) -> list[StoredMessage]:
+        async with self.app.db.read() as tx:
+            return await tx.messages.for_chat(f"telegram:{user}", limit=10_000)
+
+    async def subs(self, user: int = USER) -> list[str]:
+        async with self.app.db.read() as tx:
+            client = await tx.clients.by_address(f"telegram:{user}")
+            return await tx.subscriptions.of(client.id) if client else []
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def tg_settings(make_settings: SettingsFactory, tg: FakeTelegram) -> Callable[..., Settings]:
+    """Settings for the Telegram channel against the fake; keyword args override env vars."""
+
+    def make(**env: str) -> Settings:
+        base = {
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM_API_BASE": tg.base_url,
+            "TELEGRAM_MODE": "polling",
+        }
+        return make_settings(**{**base, **env})
+
+    return make
+
+
+@pytest.fixture
+async def make_bot(
+    tg: FakeTelegram, tg_settings: Callable[..., Settings]
+) -> AsyncIterator[Callable[..., Awaitable[TelegramBot]]]:
+    """Start bots on demand (settings from env overrides); every one is shut down at the end."""
+    started: list[TelegramBot] = []
+
+    async def make(*, start: bool = True, **env: str) -> TelegramBot:
+        bot = TelegramBot(tg, tg_settings(**env))
+        started.append(bot)
+        if start:
+            await bot.start()
+        return bot
+
+    yield make
+    for bot in reversed(started):
+        await bot.shutdown()
+
+
+@pytest.fixture
+async def tgbot(make_bot: Callable[..., Awaitable[TelegramBot]]) -> TelegramBot:
+    """A running bot in polling mode."""
+    return await make_bot()
+
+
+@pytest.fixture
+async def webhook_bot(make_bot: Callable[..., Awaitable[TelegramBot]]) -> TelegramBot:
+    """A running bot in webhook mode on a free local port."""
+    return await make_bot(
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_URL="https://example.com/hook",
+        TELEGRAM_WEBHOOK_SECRET="s3cret-Token_1",
+        HTTP_HOST="127.0.0.1",
+        HTTP_PORT=str(free_port()),
+    )
