@@ -1,0 +1,1 @@
+"""Broadcast planning, compliance screening, outbox workers and scheduler jobs."""

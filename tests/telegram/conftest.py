@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +36,7 @@ FINAL_OUT = {"sent", "failed", "blocked", "ambiguous"}
 async def eventually(
     check: Callable[[], Any] | Callable[[], Awaitable[Any]],
     *,
-    timeout: float = 5.0,
+    timeout: float = 10.0,
     interval: float = 0.01,
     what: str = "condition",
 ) -> Any:
@@ -141,7 +144,7 @@ class TelegramBot:
     async def text(self, text: str, user: int = USER, **fields: Any) -> str:
         return "\n".join(str(p.get("text", "")) for p in await self.say(text, user, **fields))
 
-    async def settled(self, update_id: int, timeout: float = 5.0) -> StoredMessage:
+    async def settled(self, update_id: int, timeout: float = 10.0) -> StoredMessage:
         """Wait until the update is archived and handled, and every reply row is final."""
 
         async def done() -> StoredMessage | None:
@@ -174,6 +177,21 @@ class TelegramBot:
         async with self.app.db.read() as tx:
             client = await tx.clients.by_address(f"telegram:{user}")
             return await tx.subscriptions.of(client.id) if client else []
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """The SQLite file on tmpfs when there is one: the database runs with synchronous=FULL,
+    and fsyncs on a busy disk made these tests slow and flaky."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and shm.exists()):
+        yield f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+        return
+    directory = tempfile.mkdtemp(prefix="tgtest-", dir=shm)
+    try:
+        yield f"sqlite+aiosqlite:///{directory}/bot.db"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
