@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from storage.records import aware
 from storage.repos.base import Repo
 from storage.schema import audit_log
 
@@ -21,4 +22,4 @@ class AuditRepo(Repo):
         if action:
             query = query.where(audit_log.c.action == action)
         rows = (await self.conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
+        return [{**r, "at": aware(r["at"])} for r in rows]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from storage.records import Client, Identity, aware
-from storage.repos.base import Repo
+from storage.repos.base import Repo, is_duplicate
 from storage.schema import clients, conversation_states, identities, messages
 
 
@@ -50,21 +51,31 @@ class ClientRepo(Repo):
                 found = await self.get(found.id)
             return found, False  # type: ignore[return-value]
         now = self.now()
-        result = await self.conn.execute(
-            clients.insert().values(
-                display_name=display_name, language=language, created_at=now, updated_at=now
-            )
-        )
-        client_id = int(result.inserted_primary_key[0])
-        await self.conn.execute(
-            identities.insert().values(
-                address=address,
-                client_id=client_id,
-                channel=address.split(":", 1)[0],
-                username=username,
-                created_at=now,
-            )
-        )
+        try:
+            async with self.conn.begin_nested():
+                result = await self.conn.execute(
+                    clients.insert().values(
+                        display_name=display_name,
+                        language=language,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                client_id = int(result.inserted_primary_key[0])
+                await self.conn.execute(
+                    identities.insert().values(
+                        address=address,
+                        client_id=client_id,
+                        channel=address.split(":", 1)[0],
+                        username=username,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError as exc:
+            if not is_duplicate(exc):
+                raise
+            # A concurrent first message from the same person created them first.
+            return await self.by_address(address), False  # type: ignore[return-value]
         return await self.get(client_id), True  # type: ignore[return-value]
 
     async def identities(self, client_id: int) -> list[Identity]:
@@ -95,9 +106,16 @@ class ClientRepo(Repo):
             .where(clients.c.id == client_id)
             .values(display_name=None, erased_at=now, updated_at=now)
         )
-        await self.conn.execute(
-            messages.update().where(messages.c.client_id == client_id).values(locked=True)
-        )
+        # Their messages: linked to the client, or sent by / to one of their addresses
+        # (an event that failed before it was linked still carries the sender).
+        mine = messages.c.client_id == client_id
+        if addresses:
+            mine = sa.or_(
+                mine,
+                messages.c.sender.in_(addresses),
+                sa.and_(messages.c.direction == "out", messages.c.chat.in_(addresses)),
+            )
+        await self.conn.execute(messages.update().where(mine).values(locked=True))
         if addresses:
             await self.conn.execute(
                 conversation_states.delete().where(conversation_states.c.chat.in_(addresses))

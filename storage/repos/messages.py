@@ -6,14 +6,14 @@ Inbound rows move `received -> handled | failed`; outbound rows move
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from storage.records import StoredMessage, aware
-from storage.repos.base import Repo
+from storage.repos.base import Repo, is_duplicate
 from storage.schema import messages as m
 
 
@@ -73,7 +73,9 @@ class MessageRepo(Repo):
             # A savepoint keeps the surrounding transaction usable on PostgreSQL after a conflict.
             async with self.conn.begin_nested():
                 result = await self.conn.execute(m.insert().values(**values))
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_duplicate(exc):
+                raise
             return None
         return int(result.inserted_primary_key[0])
 
@@ -152,6 +154,7 @@ class MessageRepo(Repo):
 
     async def mark_stale_sending(self, before: datetime) -> int:
         """After a crash we cannot know if a `sending` row left; call it ambiguous, never resend."""
+        before = before.astimezone(UTC)  # SQLite compares wall-clock text: always UTC
         result = await self.conn.execute(
             m.update()
             .where(m.c.direction == "out", m.c.status == "sending", m.c.updated_at < before)

@@ -17,10 +17,9 @@ class RoleRepo(Repo):
         """Grant a role; False when the address already had it."""
         if role in await self.of(address):
             return False
-        await self.conn.execute(
+        return await self.insert_new(
             roles.insert().values(address=address, role=role, granted_by=by, granted_at=self.now())
         )
-        return True
 
     async def revoke(self, address: str, role: str | None = None) -> list[str]:
         """Revoke one role or all of them; returns what was removed."""

@@ -21,10 +21,9 @@ class SubscriptionRepo(Repo):
         """Subscribe; False when already subscribed (nothing written)."""
         if topic_key in await self.of(client_id):
             return False
-        now = self.now()
-        await self.conn.execute(
-            subs.insert().values(client_id=client_id, topic_key=topic_key, created_at=now)
-        )
+        row = subs.insert().values(client_id=client_id, topic_key=topic_key, created_at=self.now())
+        if not await self.insert_new(row):
+            return False
         await self._event(client_id, topic_key, "subscribe", channel, actor)
         return True
 

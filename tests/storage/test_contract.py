@@ -1,8 +1,6 @@
 """The storage contract: behaviour every backend (SQLite, PostgreSQL) must share.
 
-Every test here runs once per backend through the parametrised `db` fixture. Where a backend
-is known to break the contract, the test carries a strict xfail naming the storage bug, so it
-turns red (XPASS) as soon as the bug is fixed and the marker can go.
+Every test here runs once per backend through the parametrised `db` fixture.
 """
 
 from __future__ import annotations
@@ -573,18 +571,7 @@ async def test_audit_log_and_recent(db: Database, clock: FakeClock) -> None:
     assert [e["id"] for e in newest] == [everything[0]["id"]]
 
 
-async def test_audit_times_are_aware_utc(
-    db: Database, clock: FakeClock, backend: str, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=AssertionError,
-                strict=True,
-                reason="storage bug: AuditRepo.recent returns raw rows, so `at` is naive on "
-                "SQLite (records.aware is not applied) but aware on PostgreSQL",
-            )
-        )
+async def test_audit_times_are_aware_utc(db: Database, clock: FakeClock) -> None:
     async with db.write() as tx:
         await tx.audit.log("telegram:1", "grant", role="staff")
     async with db.read() as tx:
@@ -703,19 +690,8 @@ async def _same_key_rows(tx: Tx, operation: str, client_id: int) -> int:
 
 
 @pytest.mark.parametrize("operation", ["get_or_create", "subscribe", "grant", "state_set"])
-async def test_concurrent_idempotent_writes_on_the_same_key(
-    db: Database, backend: str, operation: str, request: pytest.FixtureRequest
-) -> None:
+async def test_concurrent_idempotent_writes_on_the_same_key(db: Database, operation: str) -> None:
     """Two workers doing the same idempotent write at once: both succeed, one row results."""
-    if backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=IntegrityError,
-                strict=True,
-                reason="storage bug: check-then-insert races under READ COMMITTED; "
-                "the second writer gets UniqueViolation instead of a no-op",
-            )
-        )
     client = await new_client(db, "telegram:1")
 
     both_inside = asyncio.Barrier(2)
@@ -734,3 +710,18 @@ async def test_concurrent_idempotent_writes_on_the_same_key(
         assert sorted(results) == [False, True]
     async with db.read() as tx:
         assert await _same_key_rows(tx, operation, client.id) == 1
+
+
+async def test_erase_locks_messages_not_yet_linked_to_the_client(db: Database) -> None:
+    """An event that failed before it was linked still belongs to its sender."""
+    async with db.write() as tx:
+        failed = await inbound(tx, "k-failed", chat="telegram:7", text="我的手机号 13800000000")
+        assert failed is not None
+        await tx.messages.set_status(failed, "failed")
+        other = await inbound(tx, "k-other", chat="telegram:8")
+    client = await new_client(db, "telegram:7")
+    async with db.write() as tx:
+        await tx.clients.erase(client.id)
+    async with db.read() as tx:
+        assert (await tx.messages.get(failed)).locked  # type: ignore[union-attr]
+        assert not (await tx.messages.get(other)).locked  # type: ignore[union-attr, arg-type]
