@@ -92,7 +92,7 @@ async def _run(settings: Settings, no_console: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     if telegram is not None:
         tasks.append(asyncio.create_task(telegram.run(stop), name="telegram"))
     if use_console:
@@ -103,12 +103,18 @@ async def _run(settings: Settings, no_console: bool) -> None:
             stop.set()
 
         tasks.append(asyncio.create_task(console_then_stop(), name="console"))
+    waiter = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        # A channel that dies takes the process down, so a supervisor can restart it.
+        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
     finally:
-        for task in tasks:
+        stop.set()
+        for task in [waiter, *tasks]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(waiter, *tasks, return_exceptions=True)
         await app.stop()
 
 
@@ -142,4 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_db(settings, args.db_command))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if type(exc).__name__ == "TokenRejected":
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        # One readable line; the traceback only when asked for.
+        logging.getLogger("bot").debug("fatal error", exc_info=True)
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
     return 0

@@ -11,8 +11,13 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
-from aiogram.types import BotCommand, Update
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BotCommand, Update, User
 from aiohttp import web
 
 from bot.channels.telegram.convert import to_inbound
@@ -36,6 +41,10 @@ MENU_COMMANDS = (
     "deleteme",
     "help",
 )
+
+
+class TokenRejected(Exception):
+    """The Bot API refused our token: a settings problem no retry will fix."""
 
 
 class TelegramRunner:
@@ -73,12 +82,30 @@ class TelegramRunner:
         with contextlib.suppress(TelegramAPIError):
             await self.bot.answer_callback_query(query_id)
 
+    async def _whoami(self, stop: asyncio.Event) -> User | None:
+        """Check the token; wait out network trouble, but a rejected token is fatal."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                return await self.bot.get_me()
+            except TelegramUnauthorizedError:
+                raise TokenRejected(
+                    f"TELEGRAM_BOT_TOKEN: rejected by {self.settings.telegram.api_base}"
+                ) from None
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                log.warning("cannot reach the Bot API (%s); retrying in %.0fs", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 60.0)
+        return None
+
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            me = await self.bot.get_me()
-        except TelegramUnauthorizedError:
-            log.error("TELEGRAM_BOT_TOKEN was rejected by %s", self.settings.telegram.api_base)
-            stop.set()
+            me = await self._whoami(stop)
+        except TokenRejected:
+            await self.bot.session.close()
+            raise
+        if me is None:
             await self.bot.session.close()
             return
         log.info("telegram: serving @%s in %s mode", me.username, self.settings.telegram.mode)
