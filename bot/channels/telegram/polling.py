@@ -38,11 +38,11 @@ async def poll(
     offset: int | None = None
     backoff = 1.0
     while not stop.is_set():
+        request = GetUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
         try:
-            updates = await bot(
-                GetUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES),
-                request_timeout=timeout + 10,
-            )
+            updates = await _unless_stopped(bot(request, request_timeout=timeout + 10), stop)
+            if updates is None:
+                return  # stopped mid-poll; anything in flight was not acknowledged
         except TelegramUnauthorizedError:
             raise
         except TelegramRetryAfter as exc:
@@ -67,6 +67,22 @@ async def poll(
                 await _pause(stop, backoff)
                 break
             offset = update.update_id + 1
+
+
+async def _unless_stopped(
+    call: Awaitable[list[Update]], stop: asyncio.Event
+) -> list[Update] | None:
+    """Await a long poll, but give up on it at once when `stop` is set."""
+    fetch = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (fetch, stopped):
+        if not task.done():
+            task.cancel()
+    if not fetch.done() or fetch.cancelled():
+        await asyncio.gather(fetch, return_exceptions=True)
+        return None
+    return fetch.result()
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
