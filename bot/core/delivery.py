@@ -17,6 +17,7 @@ from bot.core.numbered import numbered_menu
 from bot.core.text import split_text
 from bot.core.types import Button, Capabilities, Outbound
 from storage.database import Database
+from storage.records import StoredMessage
 from storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -112,32 +113,56 @@ class Delivery:
             await self.send_one(message_id)
 
     async def send_one(self, message_id: int) -> str:
-        """Try to send one pending row now; returns its resulting status."""
+        """Try to send one pending row now; returns its resulting status.
+
+        Between tries the row goes back to `pending`, so a process that dies while waiting
+        out a 429 leaves it for the next start to send, not an `ambiguous` row.
+        """
+        status = "pending"
+        for attempt in range(1, self.inline_tries + 1):
+            row = await self._claim(message_id)
+            if row is None:
+                return status if attempt > 1 else await self._status(message_id)
+            status, wait = await self._attempt(row)
+            if status != "pending" or wait > self.max_wait:
+                return status
+            if attempt < self.inline_tries:
+                log.info("send %s failed for now; retrying in %.1fs", message_id, wait)
+                await asyncio.sleep(wait)
+        return status
+
+    async def _claim(self, message_id: int) -> StoredMessage | None:
+        """pending -> sending, as a compare-and-set: of two deliverers only one wins."""
         async with self.db.write() as tx:
             row = await tx.messages.get(message_id)
             if row is None or row.status != "pending" or row.channel not in self.senders:
-                return row.status if row else "missing"
-            await tx.messages.set_status(message_id, "sending", expect="pending")
+                return None
+            if not await tx.messages.set_status(message_id, "sending", expect="pending"):
+                return None
+            return row
+
+    async def _status(self, message_id: int) -> str:
+        async with self.db.read() as tx:
+            row = await tx.messages.get(message_id)
+        return row.status if row else "missing"
+
+    async def _attempt(self, row: StoredMessage) -> tuple[str, float]:
+        """One platform call; (new status, seconds to wait before trying again)."""
         sender = self.senders[row.channel]
         buttons = Outbound.buttons_from_payload(row.payload)
-        edit = row.payload.get("edit")
-        for attempt in range(1, self.inline_tries + 1):
-            try:
-                platform_id = await sender.send(row.chat, row.text or "", buttons, edit=edit)
-            except SendFailure as failure:
-                if failure.reason != "retry":
-                    return await self._finish(message_id, FINAL[failure.reason], str(failure))
-                wait = failure.retry_after or 0.5 * 2 ** (attempt - 1)
-                if attempt == self.inline_tries or wait > self.max_wait:
-                    return await self._release(message_id, row.attempts + 1, str(failure))
-                log.info("send %s: %s; retrying in %.1fs", message_id, failure, wait)
-                await asyncio.sleep(wait)
-            except Exception as exc:  # a bug in a sender must not take the bot down
-                log.exception("send %s crashed", message_id)
-                return await self._finish(message_id, "failed", repr(exc)[:500])
-            else:
-                return await self._finish(message_id, "sent", None, platform_id)
-        return "pending"  # unreachable; keeps type checkers calm
+        try:
+            platform_id = await sender.send(
+                row.chat, row.text or "", buttons, edit=row.payload.get("edit")
+            )
+        except SendFailure as failure:
+            if failure.reason != "retry":
+                return await self._finish(row.id, FINAL[failure.reason], str(failure)), 0.0
+            wait = failure.retry_after or 0.5 * 2**row.attempts
+            return await self._release(row.id, row.attempts + 1, str(failure)), wait
+        except Exception as exc:  # a bug in a sender must not take the bot down
+            log.exception("send %s crashed", row.id)
+            return await self._finish(row.id, "failed", repr(exc)[:500]), 0.0
+        return await self._finish(row.id, "sent", None, platform_id), 0.0
 
     async def _finish(
         self, message_id: int, status: str, error: str | None, platform_id: str | None = None

@@ -103,21 +103,18 @@ class TelegramBot:
         await eventually(ready, what="the runner to be serving")
 
     async def shutdown(self) -> None:
-        """Set stop, let the runner finish what it is handling, close everything.
+        """Set stop and wait for the runner (it drains what is being handled), then close the app.
 
-        A long poll ignores `stop` until getUpdates returns (up to 25 s; see
-        test_polling.test_stop_ends_polling_promptly), so, like bot.cli, the runner task is
-        cancelled once nothing is being handled.
+        A runner that ignores `stop` is cancelled after a while, as bot.cli would.
         """
         task, self.task = self.task, None
         if task is not None:
             self.stop_event.set()
-            await asyncio.wait({task}, timeout=0.1)
+            await asyncio.wait({task}, timeout=12)  # the runner drains handlers for up to 10 s
             if not task.done():
-                await eventually(lambda: not self.runner.tasks, what="handlers to finish")
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=15)
+                await task
         if self.app_running:
             self.app_running = False
             await self.app.stop()

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramConflictError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -52,7 +53,7 @@ async def poll(
             log.error("getUpdates conflict (another poller or a webhook?): %s", exc.message)
             await _pause(stop, 5.0)
             continue
-        except (TelegramNetworkError, TelegramServerError) as exc:
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
             log.warning("getUpdates failed: %s; retrying in %.0fs", exc, backoff)
             await _pause(stop, backoff)
             backoff = min(backoff * 2, max_backoff)

@@ -6,6 +6,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -73,6 +74,9 @@ class TelegramSender:
             return await self._send(chat_id, text, markup)
         except TelegramAPIError as exc:
             raise _failure(exc) from exc
+        except ClientDecodeError as exc:
+            # A proxy's error page instead of JSON: the Bot API did not take the message.
+            raise SendFailure("retry", f"undecodable reply: {exc}") from exc
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> str:
         await self.limiter.acquire()
