@@ -10,12 +10,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from bot import cli_faq
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
 from storage.migrate import current, upgrade
 
 EXIT_CONFIG = 2
+SHUTDOWN_GRACE = 15.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply all migrations (also done at start)")
     db_sub.add_parser("current", help="show the applied and the newest revision")
+    cli_faq.add_parser(sub)
     return parser
 
 
@@ -112,6 +115,10 @@ async def _run(settings: Settings, no_console: bool) -> None:
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
+        # Channels finish what they are doing (up to a grace period), then are cancelled.
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
         for task in [waiter, *tasks]:
             task.cancel()
         await asyncio.gather(waiter, *tasks, return_exceptions=True)
@@ -138,12 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _logging(settings, quiet=args.command == "chat")
+    _logging(settings, quiet=args.command in ("chat", "faq"))
     try:
         if args.command == "run":
             asyncio.run(_run(settings, args.no_console))
         elif args.command == "chat":
             asyncio.run(_chat(settings, args.user, args.view_as, args.message))
+        elif args.command == "faq":
+            return asyncio.run(cli_faq.run(settings, args))
         else:
             asyncio.run(_db(settings, args.db_command))
     except KeyboardInterrupt:

@@ -76,12 +76,15 @@ async def _unless_stopped(
     """Await a long poll, but give up on it at once when `stop` is set."""
     fetch = asyncio.ensure_future(call)
     stopped = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (fetch, stopped):
-        if not task.done():
-            task.cancel()
-    if not fetch.done() or fetch.cancelled():
-        await asyncio.gather(fetch, return_exceptions=True)
+    try:
+        await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (fetch, stopped):
+            if not task.done():
+                task.cancel()
+        if not fetch.done() or fetch.cancelled():
+            await asyncio.gather(fetch, return_exceptions=True)
+    if fetch.cancelled():
         return None
     return fetch.result()
 
