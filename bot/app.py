@@ -13,6 +13,7 @@ from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from handlers import build_router
+from handlers.faq.service import FaqService
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
 
@@ -36,8 +37,14 @@ class App:
         )
         self.delivery = Delivery(self.db)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
+        self.faq = FaqService()
         self.inbox = Inbox(
-            self.db, self.dispatcher, self.delivery, policy=self.policy, translator=self.translator
+            self.db,
+            self.dispatcher,
+            self.delivery,
+            policy=self.policy,
+            translator=self.translator,
+            services={"faq": self.faq},
         )
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -47,6 +54,8 @@ class App:
     async def start(self, *, sweep: bool = True) -> None:
         """Migrate, then finish what a previous process left: unhandled events, unsent replies."""
         await upgrade(self.db)
+        async with self.db.write() as tx:
+            await self.faq.ensure_defaults(tx)
         await self.delivery.recover()
         await self.inbox.recover()
         await self.delivery.sweep()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.core.router import Router
 from handlers import admin, fallback, menu, profile, requests, subscriptions
+from handlers.faq import answers as faq_answers
+from handlers.faq import staff as faq_staff
 
 
 def build_router() -> Router:
@@ -15,6 +17,8 @@ def build_router() -> Router:
         profile.router,
         requests.router,
         admin.router,
+        faq_staff.router,
+        faq_answers.router,  # every free text not claimed above goes through the FAQ
         fallback.router,
     )
     return root

@@ -24,10 +24,3 @@ async def unknown_command(event: Inbound, t: Translator) -> Outbound:
 @router.fallback("sticker", "photo", "media")
 async def not_text(t: Translator) -> Outbound:
     return Outbound(t("errors.not_text"), buttons=main_menu(t))
-
-
-@router.fallback("text")
-async def free_text(event: Inbound, t: Translator) -> Outbound:
-    if not event.text.strip():
-        return Outbound(t("errors.empty"), buttons=main_menu(t))
-    return Outbound(t("fallback.free_text"), buttons=main_menu(t))

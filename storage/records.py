@@ -79,3 +79,36 @@ class ConversationState:
     chat: str
     state: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    id: str
+    language: str
+    category: str
+    question: str
+    answer: str
+    variants: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    buttons: tuple[dict[str, str], ...] = ()
+    enabled: bool = True
+    updated_by: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.variants)
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    id: int
+    message_id: int | None
+    client_id: int | None
+    chat: str
+    text: str
+    normalized: str
+    best_entry: str | None
+    best_score: float | None
+    handed_off: bool
+    at: datetime

@@ -125,3 +125,67 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(50), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
 )
+
+# --- FAQ knowledge base --------------------------------------------------------------------
+
+faq_entries = sa.Table(
+    "faq_entries",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("category", sa.String(100), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("variants", sa.JSON, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("buttons", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
+# Staff-extensible synonyms: each term is read as its canonical word before matching.
+faq_synonyms = sa.Table(
+    "faq_synonyms",
+    metadata,
+    sa.Column("term", sa.String(100), primary_key=True),
+    sa.Column("canonical", sa.String(100), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
+# One row per answer a client rated; the message id makes a second tap a no-op.
+faq_feedback = sa.Table(
+    "faq_feedback",
+    metadata,
+    sa.Column("entry_id", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.Integer, primary_key=True),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id")),
+    sa.Column("helpful", sa.Boolean, nullable=False),
+    sa.Column("at", Ts, nullable=False),
+)
+
+# The call record form (客户来电记录单): questions the bot could not answer.
+faq_unanswered = sa.Table(
+    "faq_unanswered",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.Integer, unique=True),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), index=True),
+    sa.Column("chat", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("normalized", sa.Text, nullable=False),
+    sa.Column("best_entry", sa.String(64)),
+    sa.Column("best_score", sa.Float),
+    sa.Column("handed_off", sa.Boolean, nullable=False),
+    sa.Column("locked", sa.Boolean, nullable=False),
+    sa.Column("at", Ts, nullable=False, index=True),
+)
+
+# Small facts about the installation itself, e.g. which default data has been loaded.
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.repos.audit import AuditRepo
 from storage.repos.clients import ClientRepo
+from storage.repos.faq import FaqRepo
 from storage.repos.messages import MessageRepo
+from storage.repos.meta import MetaRepo
 from storage.repos.roles import RoleRepo
 from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
@@ -29,3 +31,5 @@ class Tx:
         self.states = StateRepo(conn, clock)
         self.roles = RoleRepo(conn, clock)
         self.audit = AuditRepo(conn, clock)
+        self.faq = FaqRepo(conn, clock)
+        self.meta = MetaRepo(conn, clock)

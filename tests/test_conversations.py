@@ -131,11 +131,6 @@ async def test_complaint_is_taken_down_with_a_reference(bot: Harness) -> None:
     assert "失效" not in await bot.text("/start")
 
 
-async def test_free_text_gets_a_helpful_pointer(bot: Harness) -> None:
-    [reply] = await bot.say("今天白银怎么走")
-    assert "已收到" in reply.plain and reply.callbacks[0] == "sub:view"
-
-
 async def test_staff_command_refused_to_client_and_logged(bot: Harness) -> None:
     reply = await bot.text("/grant telegram:5 staff", user="mallory")
     assert "仅限工作人员" in reply

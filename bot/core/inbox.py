@@ -38,11 +38,13 @@ class Inbox:
         *,
         policy: Policy,
         translator: Translator,
+        services: dict[str, Any] | None = None,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.delivery = delivery
         self.policy = policy
+        self.services = dict(services or {})  # injected into handlers by parameter name
         self.translator = translator.with_lang(policy.default_language)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: dict[str, int] = defaultdict(int)
@@ -87,6 +89,7 @@ class Inbox:
     async def _dispatch(self, message_id: int, event: Inbound) -> list[int]:
         async with self.db.write() as tx:
             ctx: dict[str, Any] = {
+                **self.services,
                 "event": event,
                 "tx": tx,
                 "policy": self.policy,

@@ -16,6 +16,8 @@ Handler = Callable[..., Awaitable[Any]]
 # A matcher looks at the event and its context; a dict (possibly empty) means "mine",
 # and its items are offered to the handler as extra parameters.
 Matcher = Callable[[Inbound, dict[str, Any]], dict[str, Any] | None]
+# Typed on their own, these always leave a multi-step flow instead of feeding it.
+CANCEL_WORDS = frozenset({"取消", "退出", "cancel", "/cancel"})
 
 
 class Tier(IntEnum):
@@ -132,6 +134,7 @@ class Router:
                 current is not None
                 and current.state in wanted
                 and event.kind not in ("callback", "command")
+                and _norm(event.text) not in CANCEL_WORDS
             ):
                 return {"state_data": dict(current.data)}
             return None

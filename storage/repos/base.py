@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
@@ -25,6 +27,15 @@ class Repo:
     def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
         self.conn = conn
         self.now = clock
+
+    async def upsert(self, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Update the row with `key`, or insert it; safe against a concurrent insert."""
+        where = [table.c[name] == value for name, value in key.items()]
+        update = table.update().where(*where).values(**values)
+        if (await self.conn.execute(update)).rowcount:
+            return
+        if not await self.insert_new(table.insert().values(**key, **values)):
+            await self.conn.execute(update)  # someone inserted it meanwhile; ours is newer
 
     async def insert_new(self, *statements: Executable) -> bool:
         """Run inserts in a savepoint; False (and nothing written) if a unique key was taken.

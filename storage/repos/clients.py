@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.records import Client, Identity, aware
 from storage.repos.base import Repo, is_duplicate
-from storage.schema import clients, conversation_states, identities, messages
+from storage.schema import clients, conversation_states, faq_unanswered, identities, messages
 
 
 def _client(row: Any) -> Client:
@@ -116,6 +116,11 @@ class ClientRepo(Repo):
                 sa.and_(messages.c.direction == "out", messages.c.chat.in_(addresses)),
             )
         await self.conn.execute(messages.update().where(mine).values(locked=True))
+        await self.conn.execute(
+            faq_unanswered.update()
+            .where(faq_unanswered.c.client_id == client_id)
+            .values(locked=True)
+        )
         if addresses:
             await self.conn.execute(
                 conversation_states.delete().where(conversation_states.c.chat.in_(addresses))

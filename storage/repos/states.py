@@ -18,12 +18,7 @@ class StateRepo(Repo):
 
     async def set(self, chat: str, state: str, data: dict[str, Any] | None = None) -> None:
         values = {"state": state, "data": data or {}, "updated_at": self.now()}
-        result = await self.conn.execute(cs.update().where(cs.c.chat == chat).values(**values))
-        if result.rowcount == 0 and not await self.insert_new(
-            cs.insert().values(chat=chat, **values)
-        ):
-            # Another writer created it meanwhile; ours is the newer value.
-            await self.conn.execute(cs.update().where(cs.c.chat == chat).values(**values))
+        await self.upsert(cs, {"chat": chat}, values)
 
     async def clear(self, chat: str) -> None:
         await self.conn.execute(cs.delete().where(cs.c.chat == chat))

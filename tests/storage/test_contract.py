@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
 from storage.migrate import current, upgrade
-from storage.records import Client, Topic
+from storage.records import Client, FaqEntry, Topic
 from storage.schema import metadata
 from storage.tx import Tx
 from tests.storage.conftest import FakeClock
@@ -725,3 +725,84 @@ async def test_erase_locks_messages_not_yet_linked_to_the_client(db: Database) -
     async with db.read() as tx:
         assert (await tx.messages.get(failed)).locked  # type: ignore[union-attr]
         assert not (await tx.messages.get(other)).locked  # type: ignore[union-attr, arg-type]
+
+
+# --- FAQ and meta ---------------------------------------------------------------------------
+
+
+async def test_faq_entries_save_replace_delete_and_version(db: Database, clock: FakeClock) -> None:
+    entry = FaqEntry(
+        "open",
+        "zh",
+        "开户",
+        "怎么开户",
+        "答案",
+        variants=("开户流程",),
+        tags=("开户",),
+        buttons=({"label": "订阅", "command": "/topics"},),
+    )
+    async with db.write() as tx:
+        v0 = await tx.faq.version()
+        assert await tx.faq.save(entry, by="staff:1") is True
+    clock.advance(seconds=1)
+    async with db.write() as tx:
+        v1 = await tx.faq.version()
+        assert (
+            await tx.faq.save(FaqEntry("open", "zh", "开户", "怎么开户?", "新答案"), by="x")
+            is False
+        )
+        got = await tx.faq.get("open")
+        v2 = await tx.faq.version()
+    assert v0 != v1 != v2
+    assert (
+        got is not None and got.answer == "新答案" and got.variants == () and got.updated_by == "x"
+    )
+    async with db.write() as tx:
+        assert await tx.faq.delete("open") is True
+        assert await tx.faq.delete("open") is False
+        assert await tx.faq.entries() == []
+
+
+async def test_faq_synonyms_feedback_and_unanswered(db: Database, clock: FakeClock) -> None:
+    client = await new_client(db)
+    async with db.write() as tx:
+        await tx.faq.set_synonym("提现", "出金", by="a")
+        await tx.faq.set_synonym("提现", "出款", by="b")
+        assert await tx.faq.synonyms() == {"提现": "出款"}
+        assert await tx.faq.feedback("open", 7, client_id=client.id, helpful=True) is True
+        assert await tx.faq.feedback("open", 7, client_id=client.id, helpful=False) is False
+        await tx.faq.feedback("open", 8, client_id=None, helpful=False)
+        assert await tx.faq.feedback_counts() == {"open": (1, 1)}
+        first = await tx.faq.record_unanswered(
+            message_id=9,
+            client_id=client.id,
+            chat="telegram:100",
+            text="年会?",
+            normalized="年会",
+            best_entry=None,
+            best_score=None,
+        )
+        again = await tx.faq.record_unanswered(
+            message_id=9,
+            client_id=client.id,
+            chat="telegram:100",
+            text="年会?",
+            normalized="年会",
+            best_entry=None,
+            best_score=None,
+        )
+        assert first == again
+        handed = await tx.faq.hand_off(first)
+        assert handed is not None and handed.handed_off and handed.at == clock.now
+        assert [u.id for u in await tx.faq.unanswered_since(clock.now)] == [first]
+        assert await tx.faq.unanswered_since(clock.now + timedelta(seconds=1)) == []
+        await tx.clients.erase(client.id)
+        assert await tx.faq.unanswered_since(clock.now) == [], "locked with the client"
+
+
+async def test_meta_get_set(db: Database) -> None:
+    async with db.write() as tx:
+        assert await tx.meta.get("k") is None
+        await tx.meta.set("k", "1")
+        await tx.meta.set("k", "2")
+        assert await tx.meta.get("k") == "2"

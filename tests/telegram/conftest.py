@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import tempfile
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 
 from bot.app import App
 from bot.channels.telegram.runner import TelegramRunner
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from storage.records import StoredMessage
 from storage.schema import messages as m
 from tests.conftest import SettingsFactory
@@ -31,6 +32,7 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN, JSON, FakeTelegram
 
 USER = 4242
 FINAL_OUT = {"sent", "failed", "blocked", "ambiguous"}
+TEMPLATE_ENV = {"BOT_ADMINS": "console:admin,telegram:900", "FIRM_NAME": "国瑞投资"}
 
 
 async def eventually(
@@ -84,9 +86,8 @@ class TelegramBot:
         self.app.add_sender(self.runner.sender)
         self.stop_event = asyncio.Event()
 
-    async def start(self, *, build: bool = True) -> None:
-        if build:
-            self.build()
+    async def start(self) -> None:
+        self.build()
         await self.app.start()
         self.app_running = True
         calls, polls = len(self.tg.requests), len(self.tg.get_updates_offsets)
@@ -95,9 +96,12 @@ class TelegramBot:
         def ready() -> bool:
             assert self.task is not None
             if self.task.done():
-                self.task.result()  # raise whatever killed the runner
+                task, self.task = self.task, None
+                task.result()  # raise whatever killed the runner
+                raise AssertionError("the runner ended without serving")
             if self.settings.telegram.mode == "webhook":
-                return any(n == "setWebhook" for n, _ in self.tg.requests[calls:])
+                registered = any(n == "setWebhook" for n, _ in self.tg.requests[calls:])
+                return registered and self.tg.webhook_url is not None
             return len(self.tg.get_updates_offsets) > polls  # the first long poll is waiting
 
         await eventually(ready, what="the runner to be serving")
@@ -176,17 +180,42 @@ class TelegramBot:
             return await tx.subscriptions.of(client.id) if client else []
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    """The SQLite file on tmpfs when there is one: the database runs with synchronous=FULL,
+def _scratch_dir(fallback: Path) -> Path:
+    """A new directory on tmpfs when there is one: the database runs with synchronous=FULL,
     and fsyncs on a busy disk made these tests slow and flaky."""
     shm = Path("/dev/shm")
-    if not (shm.is_dir() and shm.exists()):
-        yield f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-        return
-    directory = tempfile.mkdtemp(prefix="tgtest-", dir=shm)
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else fallback
+    return Path(tempfile.mkdtemp(prefix="tgtest-", dir=base))
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A database App.start has migrated and seeded once; each test gets its own copy
+    (preparing one from scratch costs most of a second)."""
+    directory = _scratch_dir(tmp_path_factory.mktemp("telegram-template"))
+    path = directory / "bot.db"
+
+    async def prepare() -> None:
+        environ = {"DATABASE_URL": f"sqlite+aiosqlite:///{path}", **TEMPLATE_ENV}
+        app = App(load_settings(env_file=None, environ=environ))
+        await app.start(sweep=False)
+        await app.stop()
+
+    asyncio.run(prepare())
     try:
-        yield f"sqlite+aiosqlite:///{directory}/bot.db"
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, migrated_db: Path) -> Iterator[str]:
+    """A fresh SQLite file per test: a copy of the prepared database."""
+    directory = _scratch_dir(tmp_path)
+    for file in migrated_db.parent.glob(migrated_db.name + "*"):
+        shutil.copy2(file, directory / file.name)
+    try:
+        yield f"sqlite+aiosqlite:///{directory / migrated_db.name}"
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

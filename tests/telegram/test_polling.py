@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -329,3 +330,43 @@ async def test_polling_survives_a_gateway_page_instead_of_json(tgbot: TelegramBo
     finally:
         if tgbot.task.done() and tgbot.task.exception() is not None:
             tgbot.task = None  # already dead; let the fixture close the app
+
+
+async def test_a_server_error_while_starting_polling_is_retried(
+    make_bot: Callable[..., Awaitable[TelegramBot]],
+) -> None:
+    bot = await make_bot(start=False)
+    bot.tg.fail_next("deleteWebhook", status=502, description="Bad Gateway")
+    await bot.start()
+    assert "国瑞投资" in await bot.text("/start")
+
+
+async def test_a_group_message_is_answered_in_the_group(tgbot: TelegramBot) -> None:
+    group = -1001234567
+    await tgbot.push(tgbot.tg.user_message(USER, "/subscribe morning", chat_id=group))
+    [reply] = tgbot.tg.sent(group)
+    assert "订阅成功" in reply["text"]
+    assert tgbot.tg.sent(USER) == []
+    assert await tgbot.subs() == ["morning"], "the subscription belongs to the person"
+
+
+async def test_a_user_blocking_the_bot_is_archived_and_not_answered(tgbot: TelegramBot) -> None:
+    tg = tgbot.tg
+    member = {"status": "member", "user": tg.me}
+    update_id = await tgbot.push(
+        {
+            "my_chat_member": {
+                "chat": {"id": USER, "type": "private", "first_name": "Tester"},
+                "from": {"id": USER, "is_bot": False, "first_name": "Tester"},
+                "date": 1_700_000_000,
+                "old_chat_member": member,
+                "new_chat_member": {**member, "status": "kicked", "until_date": 0},
+            }
+        }
+    )
+    row = await tgbot.inbound(update_id)
+    assert row is not None and (row.kind, row.status, row.sender) == (
+        "other", "handled", f"telegram:{USER}",
+    )  # fmt: skip
+    assert tg.sent() == []
+    await acknowledged(tg, update_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -14,10 +14,21 @@ from bot.config import ConfigError, load_settings
 from storage.schema import messages as m
 from tests.conftest import SettingsFactory
 from tests.fakes.telegram_api import JSON
-from tests.telegram.conftest import USER, TelegramBot, update_key
+from tests.telegram.conftest import USER, TelegramBot, free_port, update_key
 
 SECRET = "s3cret-Token_1"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_env(**extra: str) -> dict[str, str]:
+    return {
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_URL": "https://example.com/hook",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(free_port()),
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -138,7 +149,9 @@ async def test_concurrent_updates_from_many_users_are_all_answered(
     webhook_bot: TelegramBot, http: aiohttp.ClientSession
 ) -> None:
     users = range(5001, 5011)
-    bodies = [update(webhook_bot, "/subscribe morning", 300 + i, user=u) for i, u in enumerate(users)]
+    bodies = [
+        update(webhook_bot, "/subscribe morning", 300 + i, user=u) for i, u in enumerate(users)
+    ]
     results = await asyncio.gather(*(post(http, webhook_bot, b) for b in bodies))
     assert {status for status, _ in results} == {200}
     for body in bodies:
@@ -169,6 +182,27 @@ async def test_the_webhook_server_stops_with_the_runner(
             pass
 
 
+async def test_a_server_error_while_registering_the_webhook_is_retried(
+    make_bot: Callable[..., Awaitable[TelegramBot]], http: aiohttp.ClientSession
+) -> None:
+    bot = await make_bot(start=False, **webhook_env())
+    bot.tg.fail_next("setWebhook", status=502, description="Bad Gateway")
+    await bot.start()
+    assert bot.tg.webhook_url == "https://example.com/hook"
+    assert (await post(http, bot, update(bot, "/start", 5)))[0] == 200
+    await bot.settled(5)
+
+
+async def test_a_custom_webhook_path_is_served(
+    make_bot: Callable[..., Awaitable[TelegramBot]], http: aiohttp.ClientSession
+) -> None:
+    bot = await make_bot(**webhook_env(TELEGRAM_WEBHOOK_PATH="hooks/tg-7"))
+    assert bot.settings.telegram.webhook_path == "/hooks/tg-7"
+    assert (await post(http, bot, update(bot, "/start", 9)))[0] == 200
+    await bot.settled(9)
+    assert len(bot.tg.sent(USER)) == 1
+
+
 @pytest.mark.parametrize(
     ("missing", "env"),
     [
@@ -180,9 +214,7 @@ def test_webhook_mode_requires_url_and_secret(
     make_settings: SettingsFactory, missing: str, env: dict[str, str]
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        make_settings(
-            TELEGRAM_BOT_TOKEN="123456:TEST-token", TELEGRAM_MODE="webhook", **env
-        )
+        make_settings(TELEGRAM_BOT_TOKEN="123456:TEST-token", TELEGRAM_MODE="webhook", **env)
     assert caught.value.variable == missing
     assert missing in str(caught.value) and "\n" not in str(caught.value)
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
-    TelegramAPIError,
+    AiogramError,
+    ClientDecodeError,
     TelegramNetworkError,
+    TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BotCommand, Update, User
+from aiogram.types import BotCommand, Update
 from aiohttp import web
 
 from bot.channels.telegram.convert import to_inbound
@@ -29,6 +31,7 @@ from bot.core.i18n import Catalog
 from bot.core.inbox import Inbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MENU_COMMANDS = (
     "start",
@@ -79,42 +82,42 @@ class TelegramRunner:
 
     async def _answer_callback(self, query_id: str) -> None:
         # Stops the button's spinner; a late or failed answer is harmless.
-        with contextlib.suppress(TelegramAPIError):
+        with contextlib.suppress(AiogramError):
             await self.bot.answer_callback_query(query_id)
 
-    async def _whoami(self, stop: asyncio.Event) -> User | None:
-        """Check the token; wait out network trouble, but a rejected token is fatal."""
+    async def _call(self, call: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T | None:
+        """A start-up call (getMe, deleteWebhook, setWebhook): transient trouble is waited
+        out with backoff until it works or we are stopped (None); a rejected token is fatal."""
         delay = 1.0
         while not stop.is_set():
             try:
-                return await self.bot.get_me()
+                return await call()
             except TelegramUnauthorizedError:
                 raise TokenRejected(
                     f"TELEGRAM_BOT_TOKEN: rejected by {self.settings.telegram.api_base}"
                 ) from None
-            except (TelegramNetworkError, TelegramServerError) as exc:
-                log.warning("cannot reach the Bot API (%s); retrying in %.0fs", exc, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TelegramRetryAfter as exc:
+                problem, wait = str(exc), float(exc.retry_after)
+            except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
+                problem, wait = str(exc), delay
                 delay = min(delay * 2, 60.0)
+            log.warning("Bot API not available (%s); retrying in %.0fs", problem, wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
         return None
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            me = await self._whoami(stop)
-        except TokenRejected:
-            await self.bot.session.close()
-            raise
-        if me is None:
-            await self.bot.session.close()
-            return
-        log.info("telegram: serving @%s in %s mode", me.username, self.settings.telegram.mode)
-        await self._set_commands()
-        try:
+            me = await self._call(self.bot.get_me, stop)
+            if me is None:
+                return
+            log.info("telegram: serving @%s in %s mode", me.username, self.settings.telegram.mode)
+            await self._set_commands()
             if self.settings.telegram.mode == "webhook":
                 await self._serve_webhook(stop)
-            else:
-                await self.bot.delete_webhook(drop_pending_updates=False)
+            elif await self._call(
+                lambda: self.bot.delete_webhook(drop_pending_updates=False), stop
+            ):
                 await poll(self.bot, self.accept, stop)
         finally:
             await self._drain()
@@ -129,11 +132,15 @@ class TelegramRunner:
         await runner.setup()
         await web.TCPSite(runner, http.host, http.port).start()
         try:
-            await self.bot.set_webhook(
-                url=tg.webhook_url or "", secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            registered = await self._call(
+                lambda: self.bot.set_webhook(
+                    url=tg.webhook_url or "", secret_token=secret, allowed_updates=ALLOWED_UPDATES
+                ),
+                stop,
             )
-            log.info("telegram webhook listening on %s:%s%s", http.host, http.port, tg.webhook_path)
-            await stop.wait()
+            if registered:
+                log.info("telegram webhook on %s:%s%s", http.host, http.port, tg.webhook_path)
+                await stop.wait()
         finally:
             await runner.cleanup()
 
@@ -143,7 +150,7 @@ class TelegramRunner:
                 BotCommand(command=c, description=self.catalog.raw(lang, f"commands.{c}"))
                 for c in MENU_COMMANDS
             ]
-            with contextlib.suppress(TelegramAPIError):
+            with contextlib.suppress(AiogramError):
                 await self.bot.set_my_commands(
                     commands, language_code=None if lang == "zh" else lang
                 )

@@ -1,0 +1,111 @@
+"""`python -m bot faq …`: import, export and try out the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from handlers.faq.engine import Match
+from handlers.faq.kb_file import KbFileError, read_file, to_csv, to_yaml
+from handlers.faq.service import FaqService
+from storage.database import Database
+from storage.migrate import upgrade
+
+EXIT_BAD_FILE = 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    faq = sub.add_parser(
+        "faq",
+        help="import, export and test the FAQ knowledge base",
+        description="Knowledge base maintenance. File formats are described in the README.",
+    )
+    actions = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
+    imp = actions.add_parser(
+        "import",
+        help="add or replace entries from a YAML or CSV file (all or nothing)",
+        description="Check the whole file first; if any line is wrong, print every problem "
+        "with its line and field and change nothing. Entries with a known id are replaced.",
+    )
+    imp.add_argument("file", type=Path, help="a .yaml/.yml or .csv file, UTF-8")
+    exp = actions.add_parser("export", help="write every entry as YAML or CSV")
+    exp.add_argument("--format", choices=["yaml", "csv"], help="default: from --output, else yaml")
+    exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    match = actions.add_parser("match", help="show what the bot would answer to TEXT")
+    match.add_argument("text")
+    match.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+async def _open(settings: Settings) -> tuple[Database, FaqService]:
+    db = Database(settings.core.database_url)
+    await upgrade(db)
+    service = FaqService()
+    async with db.write() as tx:
+        await service.ensure_defaults(tx)
+    return db, service
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.faq_command == "import":
+        try:
+            entries = read_file(args.file)
+        except KbFileError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_BAD_FILE
+        except OSError as exc:
+            print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+            return EXIT_BAD_FILE
+    db, service = await _open(settings)
+    try:
+        if args.faq_command == "import":
+            async with db.write() as tx:
+                created, updated = await service.save_all(tx, entries, by="cli")
+                await tx.audit.log("cli", "faq.import", file=str(args.file), count=len(entries))
+            print(
+                f"imported {len(entries)} entries from {args.file}: "
+                f"{created} new, {updated} replaced"
+            )
+        elif args.faq_command == "export":
+            async with db.read() as tx:
+                entries = await tx.faq.entries()
+            fmt = args.format or ("csv" if args.output and args.output.suffix == ".csv" else "yaml")
+            text = to_csv(entries) if fmt == "csv" else to_yaml(entries)
+            if args.output:
+                args.output.write_text(text, encoding="utf-8")
+                print(f"exported {len(entries)} entries to {args.output}")
+            else:
+                sys.stdout.write(text)
+        else:
+            async with db.read() as tx:
+                result = await service.match(tx, args.text)
+            _print_match(result, args.json, settings.core.firm_name)
+    finally:
+        await db.close()
+    return 0
+
+
+def _print_match(result: Match, as_json: bool, firm: str) -> None:
+    best = result.best
+    confident = result.outcome == "answer" and best is not None
+    answer = best.entry.answer.replace("{firm}", firm) if best and confident else None
+    payload = {
+        "id": best.entry.id if confident else None,
+        "score": best.score if best else 0.0,
+        "answer": answer,
+        "outcome": result.outcome,
+        "candidates": [
+            {"id": c.entry.id, "score": c.score, "question": c.entry.question}
+            for c in result.candidates
+        ],
+    }
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False))
+        return
+    print(f"outcome: {result.outcome}")
+    for c in result.candidates:
+        print(f"  {c.score:.3f}  {c.entry.id}  {c.entry.question}")
+    if answer:
+        print(f"\n{answer}")

@@ -1,0 +1,1 @@
+"""FAQ: the knowledge base, the matching engine, client answers and staff upkeep."""

@@ -1,0 +1,160 @@
+"""Client side of the FAQ: free text in, an answer, a choice of questions, or an honest hand-off.
+
+Seed rule: never guess. A question the knowledge base cannot answer with confidence is
+recorded (the call record form) and offered to a person in one tap.
+"""
+
+from __future__ import annotations
+
+from bot.core.i18n import Markup, Translator
+from bot.core.router import Router
+from bot.core.text import clean_input, escape
+from bot.core.types import Button, Inbound, Outbound
+from handlers.faq.engine import Candidate, Match
+from handlers.faq.service import FaqService
+from handlers.menu import main_menu
+from storage.records import Client, FaqEntry
+from storage.tx import Tx
+
+router = Router("faq")
+
+# Commands an answer's button may lead to, as the callbacks that already serve them.
+COMMAND_BUTTONS = {
+    "/topics": "sub:view",
+    "/subscribe": "sub:view",
+    "/unsubscribe": "sub:view",
+    "/mysubs": "sub:view",
+    "/deleteme": "del:ask",
+    "/start": "menu:main",
+    "/help": "menu:main",
+    "/complaint": "menu:complaint",
+    "/advisor": "menu:advisor",
+}
+
+
+def _entry_buttons(entry: FaqEntry) -> list[list[Button]]:
+    rows = []
+    for spec in entry.buttons:
+        if spec.get("url"):
+            rows.append([Button(spec["label"], url=spec["url"])])
+        elif spec.get("command") in COMMAND_BUTTONS:
+            rows.append([Button(spec["label"], COMMAND_BUTTONS[spec["command"]])])
+    return rows
+
+
+def answer(entry: FaqEntry, t: Translator, message_id: int) -> Outbound:
+    """The entry's answer, then "did this solve it?" with yes / no."""
+    body = escape(entry.answer.replace("{firm}", t.firm).strip())
+    buttons = [
+        *_entry_buttons(entry),
+        [
+            Button(t("faq.yes"), f"faq:y:{entry.id}:{message_id}"),
+            Button(t("faq.no"), f"faq:n:{entry.id}:{message_id}"),
+        ],
+    ]
+    return Outbound(t("faq.answer", answer=Markup(body)), buttons=buttons)
+
+
+async def _hand_over(
+    tx: Tx,
+    t: Translator,
+    event: Inbound,
+    client: Client,
+    text: str,
+    message_id: int,
+    best: Candidate | None,
+    normalized: str,
+) -> Outbound:
+    record = await tx.faq.record_unanswered(
+        message_id=message_id,
+        client_id=client.id,
+        chat=event.chat,
+        text=text[:2000],
+        normalized=normalized[:2000],
+        best_entry=best.entry.id if best else None,
+        best_score=best.score if best else None,
+    )
+    buttons = [[Button(t("faq.to_human"), f"faq:h:{record}")], *main_menu(t)]
+    return Outbound(t("faq.unknown", ref=record), buttons=buttons)
+
+
+def _suggest(match: Match, t: Translator, message_id: int) -> Outbound:
+    rows = [[Button(c.entry.question[:60], f"faq:a:{c.entry.id}")] for c in match.candidates]
+    rows.append([Button(t("faq.none_of_these"), f"faq:x:{message_id}")])
+    return Outbound(t("faq.did_you_mean"), buttons=rows)
+
+
+@router.fallback("text")
+async def ask(
+    event: Inbound, tx: Tx, client: Client, t: Translator, faq: FaqService, message_id: int
+) -> Outbound:
+    text = clean_input(event.text)
+    if not text:
+        return Outbound(t("errors.empty"), buttons=main_menu(t))
+    match = await faq.match(tx, text)
+    if not match.normalized:  # only punctuation and emoji
+        return Outbound(t("faq.no_words"), buttons=main_menu(t))
+    if match.outcome == "answer" and match.best is not None:
+        return answer(match.best.entry, t, message_id)
+    if match.outcome == "suggest":
+        return _suggest(match, t, message_id)
+    return await _hand_over(tx, t, event, client, text, message_id, match.best, match.normalized)
+
+
+@router.callback("faq")
+async def on_button(
+    event: Inbound,
+    tx: Tx,
+    client: Client,
+    t: Translator,
+    faq: FaqService,
+    data: str,
+    message_id: int,
+) -> Outbound:
+    action, _, rest = data.partition(":")
+    if action == "a" and (entry := await tx.faq.get(rest)) and entry.enabled:
+        return answer(entry, t, message_id)
+    if action in ("y", "n"):
+        entry_id, _, asked = rest.rpartition(":")
+        return await _rate(event, tx, client, t, entry_id, asked, helpful=action == "y")
+    if action == "x" and rest.isdigit():
+        asked = await tx.messages.get(int(rest))
+        if asked is not None and asked.chat == event.chat and asked.direction == "in":
+            text = asked.text or ""
+            index = await faq.index(tx)
+            return await _hand_over(
+                tx, t, event, client, text, int(rest), None, index.normalize(text)
+            )
+    if action == "h" and rest.isdigit():
+        record = await tx.faq.hand_off(int(rest))
+        if record is not None and record.chat == event.chat:
+            await tx.audit.log(
+                event.sender, "faq.handoff", unanswered=record.id, client_id=client.id
+            )
+            return Outbound(t("faq.handed_off", ref=record.id), buttons=main_menu(t))
+    return Outbound(t("errors.stale_button"), buttons=main_menu(t))
+
+
+async def _rate(
+    event: Inbound,
+    tx: Tx,
+    client: Client,
+    t: Translator,
+    entry_id: str,
+    asked: str,
+    *,
+    helpful: bool,
+) -> Outbound:
+    message = await tx.messages.get(int(asked)) if asked.isdigit() else None
+    entry = await tx.faq.get(entry_id)
+    if entry is None or message is None or message.chat != event.chat:
+        return Outbound(t("errors.stale_button"), buttons=main_menu(t))
+    fresh = await tx.faq.feedback(entry_id, message.id, client_id=client.id, helpful=helpful)
+    if helpful:
+        return Outbound(t("faq.thanks" if fresh else "faq.already_rated"))
+    if not fresh:
+        return Outbound(t("faq.already_rated"))
+    question = message.text if message.kind != "callback" else entry.question
+    return await _hand_over(
+        tx, t, event, client, question or entry.question, message.id, None, entry.question
+    )

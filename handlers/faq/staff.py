@@ -1,0 +1,233 @@
+"""Staff keep the knowledge base from the chat: guided add and edit, delete, gaps, ratings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from rapidfuzz import fuzz
+
+from bot.core.i18n import Translator
+from bot.core.router import Router
+from bot.core.state import StateControl
+from bot.core.types import Button, Inbound, Outbound
+from handlers.faq.compliance import forbidden_in
+from handlers.faq.kb_file import ID_RE
+from storage.records import FaqEntry, Unanswered
+from storage.tx import Tx
+
+router = Router("faq-staff")
+STAFF = ("staff",)
+ADD_STEPS = ("question", "variants", "answer", "category")
+EDITABLE = ("question", "variants", "answer", "category", "enabled")
+GAP_DAYS = 7
+
+
+@router.command("faq", roles=STAFF)
+async def faq_command(
+    event: Inbound, tx: Tx, t: Translator, fsm: StateControl, args: list[str]
+) -> Outbound:
+    action = args[0].lower() if args else ""
+    if action == "add":
+        await fsm.set("faq.add.question", entry={})
+        return Outbound(t("faqstaff.ask_question"), buttons=_cancel(t))
+    if action in ("edit", "del", "show") and len(args) == 2:
+        entry = await tx.faq.get(args[1])
+        if entry is None:
+            return Outbound(t("faqstaff.unknown_id", id=args[1][:40]))
+        if action == "show":
+            return Outbound(_describe(entry, t))
+        if action == "del":
+            return Outbound(
+                t("faqstaff.confirm_delete", id=entry.id, question=entry.question),
+                buttons=[
+                    [
+                        Button(t("delete.yes"), f"faqs:del:{entry.id}"),
+                        Button(t("common.cancel"), "faqs:cancel"),
+                    ]
+                ],
+            )
+        await fsm.set("faq.edit", id=entry.id)
+        fields = [[Button(t(f"faqstaff.field_{f}"), f"faqs:field:{f}")] for f in EDITABLE]
+        return Outbound(
+            _describe(entry, t) + "\n\n" + t("faqstaff.choose_field"),
+            buttons=[*fields, *_cancel(t)],
+        )
+    if action == "gaps":
+        return Outbound(await _gaps(tx, t))
+    if action == "stats":
+        return Outbound(await _stats(tx, t))
+    if action == "syn":
+        return Outbound(await _synonyms(event, tx, t, args[1:]))
+    return Outbound(t("faqstaff.usage"))
+
+
+def _cancel(t: Translator) -> list[list[Button]]:
+    return [[Button(t("common.cancel"), "faqs:cancel")]]
+
+
+def _describe(entry: FaqEntry, t: Translator) -> str:
+    return t(
+        "faqstaff.entry",
+        id=entry.id,
+        language=entry.language,
+        category=entry.category,
+        question=entry.question,
+        variants=" | ".join(entry.variants) or "-",
+        answer=entry.answer,
+        enabled=t("faqstaff.on") if entry.enabled else t("faqstaff.off"),
+    )
+
+
+@router.state(*(f"faq.add.{s}" for s in ADD_STEPS), roles=STAFF)
+async def add_step(event: Inbound, tx: Tx, t: Translator, fsm: StateControl) -> Outbound:
+    step = (fsm.name or "").rsplit(".", 1)[1]
+    data = dict(fsm.current.data["entry"]) if fsm.current else {}
+    text = event.text.strip()
+    if not text:
+        return Outbound(t(f"faqstaff.ask_{step}"), buttons=_cancel(t))
+    if step == "answer" and (found := forbidden_in(text)):
+        return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
+    data[step] = (
+        []
+        if step == "variants" and text in ("-", "无", "none")
+        else ([v.strip() for v in text.splitlines() if v.strip()] if step == "variants" else text)
+    )
+    following = ADD_STEPS.index(step) + 1
+    if following < len(ADD_STEPS):
+        await fsm.set(f"faq.add.{ADD_STEPS[following]}", entry=data)
+        return Outbound(t(f"faqstaff.ask_{ADD_STEPS[following]}"), buttons=_cancel(t))
+    entry = FaqEntry(
+        id=await _new_id(tx, t.lang),
+        language=t.lang,
+        category=data["category"][:100],
+        question=data["question"][:500],
+        answer=data["answer"][:3000],
+        variants=tuple(v[:200] for v in data["variants"][:50]),
+    )
+    await tx.faq.save(entry, by=event.sender)
+    await tx.audit.log(event.sender, "faq.add", id=entry.id)
+    await fsm.clear()
+    return Outbound(t("faqstaff.saved", id=entry.id) + "\n\n" + _describe(entry, t))
+
+
+async def _new_id(tx: Tx, lang: str) -> str:
+    existing = {e.id for e in await tx.faq.entries()}
+    n = 1
+    while f"custom-{n}{'-en' if lang == 'en' else ''}" in existing:
+        n += 1
+    entry_id = f"custom-{n}{'-en' if lang == 'en' else ''}"
+    assert ID_RE.match(entry_id)
+    return entry_id
+
+
+@router.callback("faqs", roles=STAFF)
+async def staff_button(
+    event: Inbound, tx: Tx, t: Translator, fsm: StateControl, data: str
+) -> Outbound:
+    action, _, rest = data.partition(":")
+    if action == "cancel":
+        await fsm.clear()
+        return Outbound(t("request.cancelled"), replace=True)
+    if action == "del" and (entry := await tx.faq.get(rest)):
+        await tx.faq.delete(entry.id)
+        await tx.audit.log(
+            event.sender, "faq.delete", id=entry.id, question=entry.question, answer=entry.answer
+        )
+        return Outbound(t("faqstaff.deleted", id=entry.id), replace=True)
+    if action == "field" and rest in EDITABLE and fsm.name == "faq.edit" and fsm.current:
+        await fsm.set("faq.edit.value", id=fsm.current.data["id"], field=rest)
+        return Outbound(t(f"faqstaff.new_{rest}"), buttons=_cancel(t))
+    return Outbound(t("errors.stale_button"))
+
+
+@router.state("faq.edit", "faq.edit.value", roles=STAFF)
+async def edit_value(
+    event: Inbound, tx: Tx, t: Translator, fsm: StateControl, state_data: dict[str, str]
+) -> Outbound:
+    entry = await tx.faq.get(state_data.get("id", ""))
+    field = state_data.get("field")
+    if entry is None or field not in EDITABLE:
+        await fsm.clear()
+        return Outbound(t("errors.stale_button"))
+    text = event.text.strip()
+    if not text:
+        return Outbound(t(f"faqstaff.new_{field}"), buttons=_cancel(t))
+    if field == "answer" and (found := forbidden_in(text)):
+        return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
+    if field == "variants":
+        entry = replace(entry, variants=tuple(v.strip() for v in text.splitlines() if v.strip()))
+    elif field == "enabled":
+        entry = replace(entry, enabled=text.casefold() in ("1", "on", "yes", "是", "启用", "true"))
+    else:
+        entry = replace(entry, **{field: text[:3000]})
+    await tx.faq.save(entry, by=event.sender)
+    await tx.audit.log(event.sender, "faq.edit", id=entry.id, field=field)
+    await fsm.clear()
+    return Outbound(t("faqstaff.saved", id=entry.id) + "\n\n" + _describe(entry, t))
+
+
+def _group(rows: list[Unanswered]) -> list[list[Unanswered]]:
+    """Cluster near-identical questions (typos, punctuation, word order) greedily."""
+    groups: list[list[Unanswered]] = []
+    for row in rows:
+        for group in groups:
+            if fuzz.token_set_ratio(row.normalized, group[0].normalized) >= 80:
+                group.append(row)
+                break
+        else:
+            groups.append([row])
+    return sorted(groups, key=len, reverse=True)
+
+
+async def _gaps(tx: Tx, t: Translator, limit: int = 10) -> str:
+    rows = await tx.faq.unanswered_since(tx.now() - timedelta(days=GAP_DAYS))
+    if not rows:
+        return t("faqstaff.no_gaps", days=GAP_DAYS)
+    lines = [t("faqstaff.gaps_title", days=GAP_DAYS, count=len(rows))]
+    for group in _group(rows)[:limit]:
+        handed = sum(r.handed_off for r in group)
+        lines.append(
+            t(
+                "faqstaff.gap_line",
+                count=len(group),
+                text=group[-1].text[:80],
+                handed=handed,
+                ref=group[-1].id,
+            )
+        )
+    return "\n".join(lines)
+
+
+async def _stats(tx: Tx, t: Translator) -> str:
+    counts = await tx.faq.feedback_counts()
+    if not counts:
+        return t("faqstaff.no_stats")
+    ranked = sorted(counts.items(), key=lambda kv: (kv[1][1], kv[1][0]), reverse=True)
+    lines = [t("faqstaff.stats_title")]
+    lines += [t("faqstaff.stats_line", id=k, yes=y, no=n) for k, (y, n) in ranked[:30]]
+    return "\n".join(lines)
+
+
+async def _synonyms(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> str:
+    action = args[0].lower() if args else "list"
+    if action == "add" and len(args) == 3:
+        await tx.faq.set_synonym(args[1][:100], args[2][:100], by=event.sender)
+        await tx.audit.log(event.sender, "faq.synonym", term=args[1], canonical=args[2])
+        return t("faqstaff.syn_saved", term=args[1], word=args[2])
+    if action == "del" and len(args) == 2:
+        gone = await tx.faq.delete_synonym(args[1])
+        return t("faqstaff.syn_deleted" if gone else "faqstaff.syn_unknown", term=args[1])
+    if action == "list":
+        table = await tx.faq.synonyms()
+        by_word: dict[str, list[str]] = {}
+        for term, word in table.items():
+            by_word.setdefault(word, []).append(term)
+        return "\n".join(
+            [t("faqstaff.syn_title")]
+            + [
+                t("faqstaff.syn_line", word=w, terms="、".join(ts))
+                for w, ts in sorted(by_word.items())
+            ]
+        )
+    return t("faqstaff.usage")

@@ -1,0 +1,173 @@
+"""The FAQ knowledge base, its synonyms, client feedback and the unanswered questions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.records import FaqEntry, Unanswered, aware
+from storage.repos.base import Repo
+from storage.schema import faq_entries as e
+from storage.schema import faq_feedback as fb
+from storage.schema import faq_synonyms as syn
+from storage.schema import faq_unanswered as un
+
+
+def _entry(row: Any) -> FaqEntry:
+    return FaqEntry(
+        id=row.id,
+        language=row.language,
+        category=row.category,
+        question=row.question,
+        answer=row.answer,
+        variants=tuple(row.variants or ()),
+        tags=tuple(row.tags or ()),
+        buttons=tuple(row.buttons or ()),
+        enabled=row.enabled,
+        updated_by=row.updated_by,
+        updated_at=aware(row.updated_at),
+    )
+
+
+class FaqRepo(Repo):
+    async def entries(self, *, include_disabled: bool = True) -> list[FaqEntry]:
+        query = sa.select(e).order_by(e.c.id)
+        if not include_disabled:
+            query = query.where(e.c.enabled.is_(True))
+        return [_entry(r) for r in await self.conn.execute(query)]
+
+    async def get(self, entry_id: str) -> FaqEntry | None:
+        row = (await self.conn.execute(sa.select(e).where(e.c.id == entry_id))).first()
+        return _entry(row) if row else None
+
+    async def save(self, entry: FaqEntry, *, by: str) -> bool:
+        """Insert or replace an entry; True when it was new."""
+        values = {
+            "language": entry.language,
+            "category": entry.category,
+            "question": entry.question,
+            "variants": list(entry.variants),
+            "answer": entry.answer,
+            "buttons": [dict(b) for b in entry.buttons],
+            "tags": list(entry.tags),
+            "enabled": entry.enabled,
+            "updated_by": by,
+            "updated_at": self.now(),
+        }
+        result = await self.conn.execute(e.update().where(e.c.id == entry.id).values(**values))
+        if result.rowcount:
+            return False
+        await self.conn.execute(e.insert().values(id=entry.id, **values))
+        return True
+
+    async def delete(self, entry_id: str) -> bool:
+        result = await self.conn.execute(e.delete().where(e.c.id == entry_id))
+        return bool(result.rowcount)
+
+    async def version(self) -> tuple[int, datetime | None, int, datetime | None]:
+        """Changes whenever entries or synonyms change: lets a cached index notice."""
+        entries = (
+            await self.conn.execute(sa.select(sa.func.count(), sa.func.max(e.c.updated_at)))
+        ).one()
+        synonyms = (
+            await self.conn.execute(sa.select(sa.func.count(), sa.func.max(syn.c.updated_at)))
+        ).one()
+        return (entries[0], aware(entries[1]), synonyms[0], aware(synonyms[1]))
+
+    async def synonyms(self) -> dict[str, str]:
+        rows = await self.conn.execute(sa.select(syn.c.term, syn.c.canonical).order_by(syn.c.term))
+        return {r.term: r.canonical for r in rows}
+
+    async def set_synonym(self, term: str, canonical: str, *, by: str) -> None:
+        values = {"canonical": canonical, "updated_by": by, "updated_at": self.now()}
+        await self.upsert(syn, {"term": term}, values)
+
+    async def delete_synonym(self, term: str) -> bool:
+        result = await self.conn.execute(syn.delete().where(syn.c.term == term))
+        return bool(result.rowcount)
+
+    async def feedback(
+        self, entry_id: str, message_id: int, *, client_id: int | None, helpful: bool
+    ) -> bool:
+        """Record a rating; False if this answer was already rated (a second tap)."""
+        return await self.insert_new(
+            fb.insert().values(
+                entry_id=entry_id,
+                message_id=message_id,
+                client_id=client_id,
+                helpful=helpful,
+                at=self.now(),
+            )
+        )
+
+    async def feedback_counts(self) -> dict[str, tuple[int, int]]:
+        """entry id -> (helpful, not helpful)."""
+        helpful = sa.func.sum(sa.case((fb.c.helpful.is_(True), 1), else_=0))
+        rows = await self.conn.execute(
+            sa.select(fb.c.entry_id, helpful.label("yes"), sa.func.count().label("n")).group_by(
+                fb.c.entry_id
+            )
+        )
+        return {r.entry_id: (int(r.yes or 0), int(r.n) - int(r.yes or 0)) for r in rows}
+
+    async def record_unanswered(
+        self,
+        *,
+        message_id: int | None,
+        client_id: int | None,
+        chat: str,
+        text: str,
+        normalized: str,
+        best_entry: str | None,
+        best_score: float | None,
+    ) -> int:
+        """Record a question nobody answered; the same message is recorded once."""
+        if message_id is not None:
+            found = (
+                await self.conn.execute(sa.select(un.c.id).where(un.c.message_id == message_id))
+            ).first()
+            if found:
+                return int(found.id)
+        result = await self.conn.execute(
+            un.insert().values(
+                message_id=message_id,
+                client_id=client_id,
+                chat=chat,
+                text=text,
+                normalized=normalized,
+                best_entry=best_entry,
+                best_score=best_score,
+                handed_off=False,
+                locked=False,
+                at=self.now(),
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    async def hand_off(self, unanswered_id: int) -> Unanswered | None:
+        await self.conn.execute(un.update().where(un.c.id == unanswered_id).values(handed_off=True))
+        row = (await self.conn.execute(sa.select(un).where(un.c.id == unanswered_id))).first()
+        return _unanswered(row) if row else None
+
+    async def unanswered_since(self, since: datetime) -> list[Unanswered]:
+        rows = await self.conn.execute(
+            sa.select(un).where(un.c.at >= since, un.c.locked.is_(False)).order_by(un.c.id)
+        )
+        return [_unanswered(r) for r in rows]
+
+
+def _unanswered(row: Any) -> Unanswered:
+    return Unanswered(
+        id=row.id,
+        message_id=row.message_id,
+        client_id=row.client_id,
+        chat=row.chat,
+        text=row.text,
+        normalized=row.normalized,
+        best_entry=row.best_entry,
+        best_score=row.best_score,
+        handed_off=row.handed_off,
+        at=aware(row.at),  # type: ignore[arg-type]
+    )
