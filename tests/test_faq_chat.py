@@ -146,3 +146,17 @@ async def test_erasure_locks_recorded_questions(bot: Harness) -> None:
     await bot.press("del:yes")
     async with bot.app.db.read() as tx:
         assert await tx.faq.unanswered_since(tx.now().replace(year=2000)) == []
+
+
+async def test_long_mixed_paste_is_archived_whole_and_answered(bot: Harness) -> None:
+    text = "请问app怎么下载😀 " + "我想了解一下 " * 800
+    replies = await bot.say(text)
+    assert replies and all(len(r.text) <= 4096 for r in replies)
+    [inbound] = [m for m in await bot.archive() if m.direction == "in"]
+    assert inbound.text == text and inbound.status == "handled"
+
+
+async def test_staff_sees_who_changed_an_entry(bot: Harness) -> None:
+    await bot.say("/grant console:bob staff", user="admin")
+    shown = await bot.text("/faq show open-account", user="bob")
+    assert "最后修改:system" in shown

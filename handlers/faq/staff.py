@@ -76,6 +76,8 @@ def _describe(entry: FaqEntry, t: Translator) -> str:
         variants=" | ".join(entry.variants) or "-",
         answer=entry.answer,
         enabled=t("faqstaff.on") if entry.enabled else t("faqstaff.off"),
+        by=entry.updated_by or "-",
+        at=entry.updated_at.strftime("%Y-%m-%d %H:%M UTC") if entry.updated_at else "-",
     )
 
 
@@ -147,9 +149,12 @@ async def edit_value(
 ) -> Outbound:
     entry = await tx.faq.get(state_data.get("id", ""))
     field = state_data.get("field")
-    if entry is None or field not in EDITABLE:
+    if entry is None:
         await fsm.clear()
-        return Outbound(t("errors.stale_button"))
+        return Outbound(t("faqstaff.unknown_id", id=state_data.get("id", "")))
+    if field not in EDITABLE:  # typed before choosing what to change
+        fields = [[Button(t(f"faqstaff.field_{f}"), f"faqs:field:{f}")] for f in EDITABLE]
+        return Outbound(t("faqstaff.choose_field"), buttons=[*fields, *_cancel(t)])
     text = event.text.strip()
     if not text:
         return Outbound(t(f"faqstaff.new_{field}"), buttons=_cancel(t))
