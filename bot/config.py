@@ -32,6 +32,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 __all__ = [
     "CHANNELS",
@@ -44,9 +45,11 @@ __all__ = [
     "normalise_address",
 ]
 
-# Channels an address ("<channel>:<id>") may name; these use integer ids.
+# Channels an address ("<channel>:<id>") may name; see normalise_address() for the id rules.
 CHANNELS: frozenset[str] = frozenset({"telegram", "console", "wechat", "qq"})
 _NUMERIC_ID_CHANNELS = frozenset({"telegram", "qq"})
+_NUMERIC_ID_RE = re.compile(r"-?[0-9]+")  # used with fullmatch(); ASCII digits only
+_TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # used with fullmatch()
 
 # Accepted DATABASE_URL schemes, mapped to the async driver we actually use.
 _DB_SCHEMES: dict[str, str] = {
@@ -58,7 +61,6 @@ _DB_SCHEMES: dict[str, str] = {
 }
 _BOT_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's secret_token rules
-_INTEGER_RE = re.compile(r"^-?\d+$")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
 
 
@@ -72,24 +74,41 @@ class ConfigError(Exception):
 
 
 def normalise_address(address: str) -> str:
-    """Return the canonical ``"<channel>:<id>"`` form of an address or raise ValueError."""
+    """Return the canonical ``"<channel>:<id>"`` form of an address or raise ValueError.
+
+    The single source of truth for address rules:
+
+    * The address is ``<channel>:<id>``, split at the first ``:``; whitespace around the
+      channel and around the id is ignored.
+    * The channel is one of telegram, qq, console, wechat, in any case; it becomes lower case.
+    * telegram and qq ids are integers: an optional ``-`` (group chats) then ASCII digits 0-9.
+      Canonical form is ``str(int(id))``: ``telegram:0123`` -> ``telegram:123``, ``-0`` -> ``0``.
+    * console and wechat ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as given
+      (case-sensitive).
+    * Anything else (other channels, ``+``, inner spaces, ``;`` etc.) is a ValueError whose
+      message quotes the address.
+    """
     channel, sep, ident = address.partition(":")
     channel, ident = channel.strip().lower(), ident.strip()
-    valid = (
-        bool(sep)
-        and channel in CHANNELS
-        and bool(ident)
-        and not any(ch.isspace() for ch in ident)
-        and (channel not in _NUMERIC_ID_CHANNELS or _INTEGER_RE.match(ident) is not None)
+    if not sep or channel not in CHANNELS:
+        problem = f"the channel must be one of {', '.join(sorted(CHANNELS))}"
+    elif channel in _NUMERIC_ID_CHANNELS:
+        if _NUMERIC_ID_RE.fullmatch(ident):
+            sign, digits = ("-", ident[1:]) if ident.startswith("-") else ("", ident)
+            digits = digits.lstrip("0") or "0"  # str(int(ident)) without int()'s size limit
+            return f"{channel}:{'' if digits == '0' else sign}{digits}"
+        problem = f"{channel} ids are whole numbers"
+    elif _TEXT_ID_RE.fullmatch(ident):
+        return f"{channel}:{ident}"
+    else:
+        problem = f"{channel} ids are 1-64 characters of A-Z a-z 0-9 _ . @ -"
+    if ";" in address:
+        problem += "; separate addresses with commas"
+    shown = address.strip()
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise ValueError(
+        f"{shown!r} is not a valid address; use <channel>:<id>, e.g. telegram:123456 ({problem})"
     )
-    if not valid:
-        raise ValueError(
-            f"{address.strip()!r} is not a valid address; use <channel>:<id>, e.g. telegram:123456"
-            f" (channels: {', '.join(sorted(CHANNELS))})"
-        )
-    if channel in _NUMERIC_ID_CHANNELS:
-        ident = str(int(ident))  # "007" -> "7"
-    return f"{channel}:{ident}"
 
 
 def _check_http_url(value: str) -> str:
@@ -103,6 +122,27 @@ def _check_http_url(value: str) -> str:
     if not ok:
         raise ValueError("must be an http:// or https:// URL with a host")
     return value
+
+
+def _is_in_memory_sqlite(url: str) -> bool:
+    """Whether a SQLite URL names an in-memory database (no file survives a restart)."""
+    try:
+        parsed = make_url(url)  # the parser storage.Database uses
+    except Exception:  # any parse failure; the message must not echo the URL
+        raise ValueError(
+            "is not a valid SQLite URL, e.g. sqlite+aiosqlite:///data/bot.db"
+        ) from None
+    query = {
+        key: values if isinstance(values, tuple) else (values,)
+        for key, values in parsed.query.items()
+    }
+    database = parsed.database or ""
+    return (
+        not database.strip()  # sqlite://, sqlite:/// -> SQLite opens a private in-memory database
+        or ":memory:" in database  # :memory:, file::memory:
+        or any(v.lower() == "memory" for v in query.get("mode", ()))  # file:x?mode=memory
+        or any(v.lower() == "memdb" for v in query.get("vfs", ()))  # file:/x?vfs=memdb
+    )
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -180,7 +220,13 @@ class CoreSettings(_Section):
             raise ValueError(
                 f"unsupported scheme {scheme[:30]!r}; use sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
-        return f"{driver}://{rest}"
+        url = f"{driver}://{rest}"
+        if driver.startswith("sqlite") and _is_in_memory_sqlite(url):
+            raise ValueError(
+                "an in-memory SQLite database loses every message at restart;"
+                " give a file path, e.g. sqlite+aiosqlite:///data/bot.db"
+            )
+        return url
 
     @field_validator("bot_admins", mode="before")
     @classmethod
@@ -422,6 +468,26 @@ def _load_section(cls: type[_S], env_file: str | Path | None) -> _S:
         raise _describe(exc, cls, prefix) from None
 
 
+def _check_env_file(env_file: str | Path | None) -> None:
+    """Refuse an unreadable or non-UTF-8 ``env_file`` with a ConfigError naming it.
+
+    A missing file (or a directory) is skipped, as pydantic-settings does.
+    """
+    if env_file is None:
+        return
+    path = Path(env_file).expanduser()
+    if not path.is_file():
+        return
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(env_file), "not UTF-8 (save it as UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(
+            str(env_file), f"cannot be read ({exc.strerror or 'I/O error'})"
+        ) from None
+
+
 def load_settings(
     env_file: str | Path | None = ".env",
     environ: Mapping[str, str] | None = None,
@@ -429,8 +495,9 @@ def load_settings(
     """Read settings from ``environ`` (default ``os.environ``) and ``env_file``.
 
     Environment variables override the file; a missing file is fine and ``None`` skips it.
-    Raises ConfigError naming the first invalid variable.
+    Raises ConfigError naming the first invalid variable (or the file, if it is not UTF-8).
     """
+    _check_env_file(env_file)
     with _environ_override(os.environ if environ is None else environ):
         core = _load_section(CoreSettings, env_file)
         telegram = _load_section(TelegramSettings, env_file)

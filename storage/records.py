@@ -72,6 +72,7 @@ class StoredMessage:
     platform_id: str | None = None
     error: str | None = None
     locked: bool = False
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,8 @@ messages = sa.Table(
     sa.Column("locked", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", Ts, nullable=False),
     sa.Column("updated_at", Ts, nullable=False),
+    # An outbox row waiting out a rate limit or an outage is not tried before this.
+    sa.Column("next_attempt_at", Ts),
     sa.Index("ix_messages_status", "direction", "status"),
     sa.Index("ix_messages_chat", "chat", "id"),
 )

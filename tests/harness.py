@@ -41,6 +41,9 @@ class RecordingSender:
     def capabilities(self) -> Capabilities:
         return Capabilities(max_text=self.max_text, buttons=self.buttons, can_edit=True)
 
+    async def pace(self) -> None:
+        pass
+
     async def send(
         self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
     ) -> str | None:

@@ -36,7 +36,7 @@ def test_db_upgrade_creates_the_default_database(tmp_path: Path) -> None:
     result = bot(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "bot.db").exists()
-    assert "revision 0002" in result.stdout
+    assert "revision 0003" in result.stdout
 
 
 def test_scripted_chat_keeps_state_between_calls(tmp_path: Path) -> None:

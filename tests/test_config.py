@@ -323,3 +323,165 @@ def test_sections_usable_directly(monkeypatch: pytest.MonkeyPatch) -> None:
     tg = TelegramSettings(bot_token=SecretStr(TOKEN), _env_file=None)
     assert tg.enabled
     assert tg.rate_limit == 2.5
+
+
+# --- .env encoding ------------------------------------------------------------------------------
+
+
+def test_env_file_not_utf8_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".env").write_bytes("FIRM_NAME=测试\n".encode("gbk"))
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={})  # default env_file=".env"
+    assert str(info.value) == ".env: not UTF-8 (save it as UTF-8)"
+    assert info.value.variable == ".env"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_env_file_not_utf8_names_the_given_path(tmp_path: Path) -> None:
+    env_file = tmp_path / "custom.env"
+    env_file.write_bytes("TELEGRAM_BOT_TOKEN=123:hunter2\nFIRM_NAME=测试\n".encode("gbk"))
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env_file, environ={})
+    assert str(info.value) == f"{env_file}: not UTF-8 (save it as UTF-8)"
+    assert_clean(str(info.value), "hunter2")
+
+
+def test_env_file_utf8_with_bom_is_fine(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes("\ufeffFIRM_NAME=测试\n".encode())
+    assert load_settings(env_file=env_file, environ={}).core.firm_name == "测试"
+
+
+# --- address rules ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("telegram:1", "telegram:1"),
+        ("Telegram:1", "telegram:1"),
+        ("TELEGRAM:0123", "telegram:123"),
+        ("telegram:-100123", "telegram:-100123"),  # group chat
+        ("telegram:-00", "telegram:0"),
+        ("telegram:000", "telegram:0"),
+        ("QQ: 10001 ", "qq:10001"),
+        ("telegram:" + "0" * 5000 + "7", "telegram:7"),  # no int() digit limit
+        ("console:local", "console:local"),
+        ("Console:Admin.Bob@firm-1", "console:Admin.Bob@firm-1"),  # id case is kept
+        ("wechat:oAbC_123-x", "wechat:oAbC_123-x"),
+        ("wechat:" + "a" * 64, "wechat:" + "a" * 64),
+    ],
+)
+def test_normalise_address_valid(raw: str, expected: str) -> None:
+    assert normalise_address(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "console:local;telegram:1",
+        "slack:1",
+        "telegram",
+        ":1",
+        "telegram:",
+        "telegram:abc",
+        "telegram:+1",
+        "telegram:1.0",
+        "telegram:1 2",
+        "telegram:--1",
+        "telegram:١٢٣",  # non-ASCII digits
+        "qq:12a",
+        "console:",
+        "console:a b",
+        "console:a:b",
+        "console:a/b",
+        "console:测试",
+        "wechat:" + "a" * 65,
+        "wechat:a\nb",
+    ],
+)
+def test_normalise_address_invalid(raw: str) -> None:
+    with pytest.raises(ValueError, match="is not a valid address"):
+        normalise_address(raw)
+
+
+def test_bot_admins_semicolon_list_refused() -> None:
+    error = config_error({"BOT_ADMINS": "console:local;telegram:1"})
+    assert error.variable == "BOT_ADMINS"
+    message = str(error)
+    assert message.startswith("BOT_ADMINS: 'console:local;telegram:1' is not a valid address")
+    assert "separate addresses with commas" in message
+    assert_clean(message)
+
+
+@pytest.mark.parametrize(
+    ("value", "bad_item"),
+    [
+        ("console:local, console:bad id", "console:bad id"),
+        ("telegram:1,wechat:a/b", "wechat:a/b"),
+        ("Telegram:abc", "Telegram:abc"),
+    ],
+)
+def test_bot_admins_names_the_bad_item(value: str, bad_item: str) -> None:
+    message = str(config_error({"BOT_ADMINS": value}))
+    assert message.startswith(f"BOT_ADMINS: {bad_item!r} is not a valid address")
+    assert_clean(message)
+
+
+def test_bot_admins_normalised() -> None:
+    s = load(BOT_ADMINS="Telegram:0123, telegram:-100200, TELEGRAM:123")
+    assert s.core.bot_admins == frozenset({"telegram:123", "telegram:-100200"})
+    assert s.is_admin("telegram:00123")
+    assert not s.is_admin("console:local;telegram:123")
+
+
+def test_bot_admins_bad_item_is_one_line_and_shortened() -> None:
+    message = str(config_error({"BOT_ADMINS": "console:" + "x" * 500}))
+    assert "\n" not in message and len(message) < 250
+
+
+# --- in-memory SQLite ---------------------------------------------------------------------------
+
+IN_MEMORY = (
+    "DATABASE_URL: an in-memory SQLite database loses every message at restart;"
+    " give a file path, e.g. sqlite+aiosqlite:///data/bot.db"
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///",
+        "sqlite+aiosqlite://",
+        "sqlite+aiosqlite:///",
+        " SQLite:/// ",
+        "sqlite:///:memory:",
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:shared?mode=memory&cache=shared&uri=true",
+        "sqlite+aiosqlite:///file:x.db?mode=MEMORY&uri=true",
+        "sqlite://?mode=memory",
+        "sqlite:///file:/x.db?vfs=memdb&uri=true",
+    ],
+)
+def test_in_memory_sqlite_refused(url: str) -> None:
+    error = config_error({"DATABASE_URL": url})
+    assert str(error) == IN_MEMORY
+    assert error.variable == "DATABASE_URL"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///data/bot.db", "sqlite+aiosqlite:///data/bot.db"),
+        ("sqlite:////var/lib/bot/bot.db", "sqlite+aiosqlite:////var/lib/bot/bot.db"),
+        (
+            "sqlite:///file:bot.db?mode=rwc&uri=true",
+            "sqlite+aiosqlite:///file:bot.db?mode=rwc&uri=true",
+        ),
+    ],
+)
+def test_file_sqlite_accepted(url: str, expected: str) -> None:
+    assert load(DATABASE_URL=url).core.database_url == expected

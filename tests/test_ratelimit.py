@@ -34,3 +34,11 @@ async def test_idle_time_refills_only_up_to_capacity() -> None:
     for _ in range(3):
         await limiter.acquire()
     assert abs(clock.now - 101.0) < 1e-6
+
+
+async def test_pause_holds_every_sender_until_it_is_over() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(30, clock=clock, sleep=clock.sleep)
+    limiter.pause(20)
+    await limiter.acquire()
+    assert clock.now >= 20

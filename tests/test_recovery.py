@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.core.commands import text_event
 from tests.harness import Harness
 
@@ -50,3 +52,27 @@ async def test_handler_crash_is_recorded_and_the_client_told(bot: Harness) -> No
     assert "已完整保存" in reply.plain
     [inbound] = [m for m in await bot.archive() if m.direction == "in"]
     assert inbound.status == "failed" and "disk on fire" in (inbound.error or "")
+
+
+async def test_a_row_waiting_for_its_turn_is_not_claimed(bot: Harness) -> None:
+    """Waiting on a rate limit happens before the claim: a crash then leaves it pending."""
+    gate = asyncio.Event()
+    seen: list[str] = []
+
+    async def slow_pace() -> None:
+        async with bot.app.db.read() as tx:
+            seen.append((await tx.messages.get(mid)).status)  # type: ignore[union-attr]
+        await gate.wait()
+
+    async with bot.app.db.write() as tx:
+        mid = await tx.messages.add_outbound(
+            channel="console", chat="console:alice", text="排队中", payload={}
+        )
+    bot.sender.pace = slow_pace  # type: ignore[method-assign]
+    task = asyncio.create_task(bot.app.delivery.send_one(mid))
+    await asyncio.sleep(0.05)
+    assert seen == ["pending"]
+    task.cancel()  # the process dies while waiting
+    del bot.sender.pace  # the next process paces normally
+    await bot.restart()
+    assert [s.plain for s in bot.sender.sent] == ["排队中"]

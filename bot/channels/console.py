@@ -29,6 +29,9 @@ class ConsoleSender:
         self.out = out or sys.stdout
         self.me = me
 
+    async def pace(self) -> None:
+        """A terminal has no rate limit."""
+
     async def send(
         self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
     ) -> str | None:

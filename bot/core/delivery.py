@@ -39,6 +39,10 @@ class Sender(Protocol):
     channel: str
     capabilities: Capabilities
 
+    async def pace(self) -> None:
+        """Wait until the platform's rate limit lets one more message go (before the row is
+        claimed, so waiting never leaves a row `sending`)."""
+
     async def send(
         self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
     ) -> str | None:
@@ -49,14 +53,24 @@ FINAL = {"blocked": "blocked", "rejected": "failed", "ambiguous": "ambiguous"}
 
 
 class Delivery:
+    """Sends outbox rows. Transient failures wait (429's retry_after, else backoff) and are
+    tried again by the sweep; a row is given up as `failed` only after `give_up_after`."""
+
     def __init__(
-        self, db: Database, *, inline_tries: int = 3, max_attempts: int = 10, max_wait: float = 30
+        self,
+        db: Database,
+        *,
+        inline_tries: int = 3,
+        max_wait: float = 30,
+        max_backoff: float = 600,
+        give_up_after: timedelta = timedelta(days=2),
     ) -> None:
         self.db = db
         self.senders: dict[str, Sender] = {}
         self.inline_tries = inline_tries
-        self.max_attempts = max_attempts
         self.max_wait = max_wait
+        self.max_backoff = max_backoff
+        self.give_up_after = give_up_after
 
     def register(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
@@ -120,6 +134,9 @@ class Delivery:
         """
         status = "pending"
         for attempt in range(1, self.inline_tries + 1):
+            sender = await self._sender_for(message_id)
+            if sender is not None:
+                await sender.pace()
             row = await self._claim(message_id)
             if row is None:
                 return status if attempt > 1 else await self._status(message_id)
@@ -130,6 +147,11 @@ class Delivery:
                 log.info("send %s failed for now; retrying in %.1fs", message_id, wait)
                 await asyncio.sleep(wait)
         return status
+
+    async def _sender_for(self, message_id: int) -> Sender | None:
+        async with self.db.read() as tx:
+            row = await tx.messages.get(message_id)
+        return self.senders.get(row.channel) if row and row.status == "pending" else None
 
     async def _claim(self, message_id: int) -> StoredMessage | None:
         """pending -> sending, as a compare-and-set: of two deliverers only one wins."""
@@ -157,8 +179,8 @@ class Delivery:
         except SendFailure as failure:
             if failure.reason != "retry":
                 return await self._finish(row.id, FINAL[failure.reason], str(failure)), 0.0
-            wait = failure.retry_after or 0.5 * 2**row.attempts
-            return await self._release(row.id, row.attempts + 1, str(failure)), wait
+            wait = failure.retry_after or min(0.5 * 2**row.attempts, self.max_backoff)
+            return await self._release(row, wait, str(failure)), wait
         except Exception as exc:  # a bug in a sender must not take the bot down
             log.exception("send %s crashed", row.id)
             return await self._finish(row.id, "failed", repr(exc)[:500]), 0.0
@@ -173,10 +195,19 @@ class Delivery:
             log.warning("message %s %s: %s", message_id, status, error)
         return status
 
-    async def _release(self, message_id: int, attempts: int, error: str) -> str:
-        """Give a transiently failing row back to the sweeper, or give up on it."""
-        status = "failed" if attempts >= self.max_attempts else "pending"
-        return await self._finish(message_id, status, error)
+    async def _release(self, row: StoredMessage, wait: float, error: str) -> str:
+        """Give a transiently failing row back, not to be tried for `wait` seconds; after
+        `give_up_after` it is `failed` (a staff report shows those)."""
+        async with self.db.write() as tx:
+            now = tx.now()
+            if now - row.created_at > self.give_up_after:
+                await tx.messages.set_status(row.id, "failed", error=error)
+                log.error("message %s failed for good: %s", row.id, error)
+                return "failed"
+            await tx.messages.set_status(
+                row.id, "pending", error=error, not_before=now + timedelta(seconds=wait)
+            )
+        return "pending"
 
     async def recover(self) -> int:
         """At start: rows left `sending` by a crash become `ambiguous` (never sent twice)."""
@@ -186,10 +217,11 @@ class Delivery:
     async def sweep(self) -> int:
         """Send every pending row of the channels we serve; returns how many were tried."""
         async with self.db.read() as tx:
+            now = tx.now()
             rows = [
                 r
                 for channel in self.senders
-                for r in await tx.messages.with_status("out", "pending", channel=channel)
+                for r in await tx.messages.with_status("out", "pending", channel=channel, due=now)
             ]
         await self.flush(sorted(r.id for r in rows))
         return len(rows)

@@ -35,6 +35,7 @@ def _message(row: Any) -> StoredMessage:
         platform_id=row.platform_id,
         error=row.error,
         locked=row.locked,
+        next_attempt_at=aware(row.next_attempt_at),
     )
 
 
@@ -124,9 +125,16 @@ class MessageRepo(Repo):
         platform_id: str | None = None,
         client_id: int | None = None,
         expect: str | None = None,
+        not_before: datetime | None = None,
     ) -> bool:
-        """Move a message to `status`; with `expect`, only from that status (a compare-and-set)."""
-        values: dict[str, Any] = {"status": status, "updated_at": self.now(), "error": error}
+        """Move a message to `status`; with `expect`, only from that status (a compare-and-set).
+        `not_before` keeps a pending row from being tried again too early."""
+        values: dict[str, Any] = {
+            "status": status,
+            "updated_at": self.now(),
+            "error": error,
+            "next_attempt_at": not_before,
+        }
         if platform_id is not None:
             values["platform_id"] = platform_id
         if client_id is not None:
@@ -140,8 +148,15 @@ class MessageRepo(Repo):
         return bool(result.rowcount)
 
     async def with_status(
-        self, direction: str, status: str, *, channel: str | None = None, limit: int = 500
+        self,
+        direction: str,
+        status: str,
+        *,
+        channel: str | None = None,
+        due: datetime | None = None,
+        limit: int = 500,
     ) -> list[StoredMessage]:
+        """Rows in `status`, oldest first; with `due`, only those that may be tried by then."""
         query = (
             sa.select(m)
             .where(m.c.direction == direction, m.c.status == status)
@@ -150,6 +165,9 @@ class MessageRepo(Repo):
         )
         if channel is not None:
             query = query.where(m.c.channel == channel)
+        if due is not None:
+            due = due.astimezone(UTC)
+            query = query.where(sa.or_(m.c.next_attempt_at.is_(None), m.c.next_attempt_at <= due))
         return [_message(r) for r in await self.conn.execute(query)]
 
     async def mark_stale_sending(self, before: datetime) -> int:

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -25,6 +26,7 @@ from bot.config import Settings
 from bot.core.text import to_plain
 from bot.core.types import Button, Outbound
 from storage.records import StoredMessage
+from storage.schema import messages as m
 from tests.fakes.telegram_api import JSON, MAX_TEXT, FakeTelegram
 from tests.telegram.conftest import USER, TelegramBot, eventually
 
@@ -39,6 +41,7 @@ class Outbox:
     tg: FakeTelegram
     app: App
     bot: Bot
+    sender: TelegramSender
 
     async def send(self, *outs: Outbound, chat: str = CHAT, ref_id: str | None = None) -> list[int]:
         """Write the rows as a handler would, then deliver them; returns the row ids."""
@@ -67,9 +70,10 @@ async def open_outbox(tg: FakeTelegram, settings: Settings) -> Outbox:
     session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url), timeout=CLIENT_TIMEOUT)
     bot = Bot(token=tg.token, session=session)
     app = App(settings)
-    app.add_sender(TelegramSender(bot, rate_limit=1000))
+    sender = TelegramSender(bot, rate_limit=1000)
+    app.add_sender(sender)
     await app.start(sweep=False)
-    return Outbox(tg, app, bot)
+    return Outbox(tg, app, bot, sender)
 
 
 @pytest.fixture
@@ -176,10 +180,34 @@ async def test_429_longer_than_max_wait_goes_back_to_the_queue(outbox: Outbox) -
     started = time.monotonic()
     [message_id] = await outbox.send(Outbound("稍后再发"))
     assert time.monotonic() - started < 1, "did not sleep 60 s holding the chat"
-    assert (await outbox.row(message_id)).status == "pending"
+    row = await outbox.row(message_id)
+    assert row.status == "pending"
+    assert row.next_attempt_at is not None and row.next_attempt_at > datetime.now(UTC)
+    assert await outbox.app.delivery.sweep() == 0, "not tried again before retry_after"
+    assert len(outbox.calls()) == 1
+    # A minute later: the row is due and the bot-wide pause is over.
+    async with outbox.app.db.write() as tx:
+        await tx.messages.set_status(message_id, "pending", not_before=datetime.now(UTC))
+    outbox.sender.limiter.paused_until = 0.0
     assert await outbox.app.delivery.sweep() == 1
     assert (await outbox.row(message_id)).status == "sent"
     assert outbox.tg.texts(USER) == ["稍后再发"]
+
+
+async def test_a_long_outage_is_waited_out_not_given_up(outbox: Outbox) -> None:
+    outbox.tg.fail_next("sendMessage", status=502, description="Bad Gateway", count=30)
+    [message_id] = await outbox.send(Outbound("断网期间的消息"))
+    for _ in range(12):  # far more tries than any fixed attempt limit would allow
+        async with outbox.app.db.write() as tx:
+            await tx.messages.set_status(message_id, "pending", not_before=datetime.now(UTC))
+        await outbox.app.delivery.sweep()
+    assert (await outbox.row(message_id)).status == "pending"
+    outbox.tg._failures["sendmessage"].clear()
+    async with outbox.app.db.write() as tx:
+        await tx.messages.set_status(message_id, "pending", not_before=datetime.now(UTC))
+    await outbox.app.delivery.sweep()
+    assert (await outbox.row(message_id)).status == "sent"
+    assert outbox.tg.texts(USER) == ["断网期间的消息"]
 
 
 async def test_a_server_error_is_retried(outbox: Outbox) -> None:
@@ -370,5 +398,13 @@ async def test_a_reply_waiting_out_a_rate_limit_at_shutdown_is_sent_after_restar
     await asyncio.gather(*leftovers, return_exceptions=True)
 
     await tgbot.start()
+    [reply] = await tgbot.rows(m.c.direction == "out")
+    assert reply.status == "pending", "refused by Telegram, so not ambiguous: it will be sent"
+    assert reply.next_attempt_at is not None, "and not before retry_after is over"
+    # Time passes: the row falls due, the bot-wide pause ends, the sweep sends it.
+    async with tgbot.app.db.write() as tx:
+        await tx.messages.set_status(reply.id, "pending", not_before=datetime.now(UTC))
+    tgbot.runner.sender.limiter.paused_until = 0.0
+    await tgbot.app.delivery.sweep()
     await eventually(lambda: tg.sent(USER), timeout=3, what="the greeting after the restart")
     assert "国瑞投资" in tg.texts(USER)[0]

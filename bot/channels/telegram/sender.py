@@ -63,23 +63,35 @@ class TelegramSender:
         self.bot = bot
         self.limiter = RateLimiter(rate_limit)
 
+    async def pace(self) -> None:
+        await self.limiter.acquire()
+
     async def send(
         self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
     ) -> str | None:
+        """One message; the caller has already waited its turn with `pace`."""
         chat_id = int(chat.split(":", 1)[1])
         markup = keyboard(buttons)
         try:
-            if edit is not None and await self._edit(chat_id, int(edit), text, markup):
-                return edit
+            if edit is not None:
+                if await self._edit(chat_id, int(edit), text, markup):
+                    return edit
+                return await self._send(chat_id, text, markup, paced=False)
             return await self._send(chat_id, text, markup)
+        except TelegramRetryAfter as exc:
+            self.limiter.pause(float(exc.retry_after))  # a flood limit holds for the whole bot
+            raise _failure(exc) from exc
         except TelegramAPIError as exc:
             raise _failure(exc) from exc
         except ClientDecodeError as exc:
             # A proxy's error page instead of JSON: the Bot API did not take the message.
             raise SendFailure("retry", f"undecodable reply: {exc}") from exc
 
-    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> str:
-        await self.limiter.acquire()
+    async def _send(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, *, paced: bool = True
+    ) -> str:
+        if not paced:
+            await self.limiter.acquire()
         try:
             sent = await self.bot.send_message(
                 chat_id,
@@ -103,7 +115,6 @@ class TelegramSender:
         self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool:
         """Replace a message in place; False when it cannot be edited (send a new one)."""
-        await self.limiter.acquire()
         try:
             await self.bot.edit_message_text(
                 text=text,
