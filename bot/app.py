@@ -33,7 +33,9 @@ class App:
             self.catalog, settings.core.default_language, settings.core.firm_name
         )
         self.policy = Policy(
-            admins=settings.core.bot_admins, default_language=settings.core.default_language
+            admins=settings.core.bot_admins,
+            default_language=settings.core.default_language,
+            timezone=settings.core.timezone,
         )
         self.delivery = Delivery(self.db)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)

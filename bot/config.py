@@ -34,6 +34,9 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from bot.core.types import CHANNELS as ALL_CHANNELS
+from bot.core.types import normalize_address as normalise_address
+
 __all__ = [
     "CHANNELS",
     "ConfigError",
@@ -46,10 +49,7 @@ __all__ = [
 ]
 
 # Channels an address ("<channel>:<id>") may name; see normalise_address() for the id rules.
-CHANNELS: frozenset[str] = frozenset({"telegram", "console", "wechat", "qq"})
-_NUMERIC_ID_CHANNELS = frozenset({"telegram", "qq"})
-_NUMERIC_ID_RE = re.compile(r"-?[0-9]+")  # used with fullmatch(); ASCII digits only
-_TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # used with fullmatch()
+CHANNELS: frozenset[str] = frozenset(ALL_CHANNELS)
 
 # Accepted DATABASE_URL schemes, mapped to the async driver we actually use.
 _DB_SCHEMES: dict[str, str] = {
@@ -71,44 +71,6 @@ class ConfigError(Exception):
         self.variable = variable
         self.reason = " ".join(reason.split())  # guarantee a single line
         super().__init__(f"{variable}: {self.reason}")
-
-
-def normalise_address(address: str) -> str:
-    """Return the canonical ``"<channel>:<id>"`` form of an address or raise ValueError.
-
-    The single source of truth for address rules:
-
-    * The address is ``<channel>:<id>``, split at the first ``:``; whitespace around the
-      channel and around the id is ignored.
-    * The channel is one of telegram, qq, console, wechat, in any case; it becomes lower case.
-    * telegram and qq ids are integers: an optional ``-`` (group chats) then ASCII digits 0-9.
-      Canonical form is ``str(int(id))``: ``telegram:0123`` -> ``telegram:123``, ``-0`` -> ``0``.
-    * console and wechat ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as given
-      (case-sensitive).
-    * Anything else (other channels, ``+``, inner spaces, ``;`` etc.) is a ValueError whose
-      message quotes the address.
-    """
-    channel, sep, ident = address.partition(":")
-    channel, ident = channel.strip().lower(), ident.strip()
-    if not sep or channel not in CHANNELS:
-        problem = f"the channel must be one of {', '.join(sorted(CHANNELS))}"
-    elif channel in _NUMERIC_ID_CHANNELS:
-        if _NUMERIC_ID_RE.fullmatch(ident):
-            sign, digits = ("-", ident[1:]) if ident.startswith("-") else ("", ident)
-            digits = digits.lstrip("0") or "0"  # str(int(ident)) without int()'s size limit
-            return f"{channel}:{'' if digits == '0' else sign}{digits}"
-        problem = f"{channel} ids are whole numbers"
-    elif _TEXT_ID_RE.fullmatch(ident):
-        return f"{channel}:{ident}"
-    else:
-        problem = f"{channel} ids are 1-64 characters of A-Z a-z 0-9 _ . @ -"
-    if ";" in address:
-        problem += "; separate addresses with commas"
-    shown = address.strip()
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    raise ValueError(
-        f"{shown!r} is not a valid address; use <channel>:<id>, e.g. telegram:123456 ({problem})"
-    )
 
 
 def _check_http_url(value: str) -> str:

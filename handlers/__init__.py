@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.router import Router
-from handlers import admin, fallback, menu, profile, requests, subscriptions
+from handlers import admin, fallback, menu, profile, requests, smalltalk, subscriptions
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
 
@@ -18,6 +18,7 @@ def build_router() -> Router:
         requests.router,
         admin.router,
         faq_staff.router,
+        smalltalk.router,
         faq_answers.router,  # every free text not claimed above goes through the FAQ
         fallback.router,
     )

@@ -6,7 +6,7 @@ import re
 
 from bot.core.i18n import Translator
 from bot.core.router import Router
-from bot.core.types import Inbound, Outbound, split_address
+from bot.core.types import Inbound, Outbound, normalize_address
 from storage.records import Topic
 from storage.tx import Tx
 
@@ -18,12 +18,9 @@ _TOPIC_KEY = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 def _address(text: str) -> str | None:
     try:
-        channel, ident = split_address(text.strip())
+        return normalize_address(text)
     except ValueError:
         return None
-    if channel in ("telegram", "qq") and not ident.lstrip("-").isdigit():
-        return None
-    return f"{channel}:{ident}"
 
 
 @router.command("grant", roles=("admin",))

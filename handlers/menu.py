@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.i18n import Translator
-from bot.core.router import CANCEL_WORDS, Router
+from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Outbound
 
@@ -40,7 +40,7 @@ async def help_(t: Translator, roles: frozenset[str], fsm: StateControl) -> Outb
 
 
 @router.command("cancel")
-@router.keyword(*CANCEL_WORDS, exact=True)
+@router.keyword("取消", "退出", "cancel", exact=True, anytime=True)
 async def cancel(t: Translator, fsm: StateControl) -> Outbound:
     """Leave whatever multi-step flow is open; harmless when none is."""
     await fsm.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.i18n import LANGUAGES, Translator
+from bot.core.middlewares import Policy
 from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Inbound, Outbound
@@ -40,9 +41,18 @@ async def language_button(tx: Tx, client: Client, t: Translator, data: str) -> O
     return await _set_language(tx, client, t, data)
 
 
+def private_only(event: Inbound, t: Translator) -> Outbound | None:
+    """Personal data is shown and erased only in a one-to-one chat, never in a group."""
+    return None if event.chat == event.sender else Outbound(t("errors.private_only"))
+
+
 @router.command("profile", "me")
 @router.keyword("我的资料", "个人信息", "my profile", exact=True)
-async def profile(tx: Tx, client: Client, t: Translator) -> Outbound:
+async def profile(
+    event: Inbound, tx: Tx, client: Client, t: Translator, policy: Policy
+) -> Outbound:
+    if refusal := private_only(event, t):
+        return refusal
     identities = await tx.clients.identities(client.id)
     topics = {x.key: x for x in await tx.topics.list(include_disabled=True)}
     subs = [topics[k].name(t.lang) for k in await tx.subscriptions.of(client.id) if k in topics]
@@ -50,7 +60,7 @@ async def profile(tx: Tx, client: Client, t: Translator) -> Outbound:
         t("profile.title"),
         t("profile.name", name=client.display_name or t("profile.unknown")),
         t("profile.language", language=t(f"lang.name_{client.language}")),
-        t("profile.since", date=client.created_at.date().isoformat()),
+        t("profile.since", date=client.created_at.astimezone(policy.tz).date().isoformat()),
         t(
             "profile.accounts",
             accounts=t("common.list_separator").join(
@@ -76,7 +86,9 @@ def _confirm(t: Translator) -> Outbound:
 
 @router.command("deleteme", "forgetme")
 @router.keyword("删除我的数据", "删除我的信息", "delete my data", exact=True)
-async def ask_delete(fsm: StateControl, t: Translator) -> Outbound:
+async def ask_delete(event: Inbound, fsm: StateControl, t: Translator) -> Outbound:
+    if refusal := private_only(event, t):
+        return refusal
     await fsm.set("delete.confirm")
     return _confirm(t)
 
@@ -94,6 +106,8 @@ async def _erase(event: Inbound, tx: Tx, client: Client, t: Translator) -> Outbo
 async def delete_button(
     event: Inbound, tx: Tx, client: Client, t: Translator, fsm: StateControl, data: str
 ) -> Outbound:
+    if refusal := private_only(event, t):
+        return refusal
     if data == "ask":
         await fsm.set("delete.confirm")
         return _confirm(t)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Button, Inbound, Outbound
-from handlers.topic_lookup import find_topics
+from handlers.faq.answers import ask as ask_faq
+from handlers.faq.service import FaqService
+from handlers.profile import private_only
+from handlers.topic_lookup import find_topics, looks_like_question
 from storage.records import Client, Topic
 from storage.tx import Tx
 
@@ -102,7 +105,9 @@ async def unsubscribe_cmd(
 
 @router.command("mysubs")
 @router.keyword("我的订阅", "my subscriptions", exact=True)
-async def my_subscriptions(tx: Tx, client: Client, t: Translator) -> Outbound:
+async def my_subscriptions(event: Inbound, tx: Tx, client: Client, t: Translator) -> Outbound:
+    if refusal := private_only(event, t):
+        return refusal
     keys = await tx.subscriptions.of(client.id)
     buttons = [[Button(t("subs.manage"), "sub:view")]]
     if not keys:
@@ -114,25 +119,45 @@ async def my_subscriptions(tx: Tx, client: Client, t: Translator) -> Outbound:
 
 
 # "TD" and "退订" on their own stop everything (the SMS convention clients know).
-@router.keyword("td", "退订", "取消订阅", "unsubscribe", "stop", exact=True)
+@router.keyword("td", "退订", "取消订阅", "unsubscribe", "stop", exact=True, anytime=True)
 async def stop_everything(event: Inbound, tx: Tx, client: Client, t: Translator) -> Outbound:
     return await stop_all(event, tx, client, t)
 
 
 @router.keyword("退订", "取消订阅", "unsubscribe")
 async def unsubscribe_words(
-    event: Inbound, tx: Tx, client: Client, t: Translator, rest: str
-) -> list[Outbound]:
+    event: Inbound,
+    tx: Tx,
+    client: Client,
+    t: Translator,
+    rest: str,
+    faq: FaqService,
+    message_id: int,
+) -> Outbound | list[Outbound]:
+    if await _is_question(tx, rest):  # "退订了为什么还收到消息" asks, it does not order
+        return await ask_faq(event, tx, client, t, faq, message_id)
     return await _change(event, tx, client, t, rest, on=False)
 
 
 @router.keyword("订阅", "订制", "定制", "subscribe")
 async def subscribe_words(
-    event: Inbound, tx: Tx, client: Client, t: Translator, rest: str
+    event: Inbound,
+    tx: Tx,
+    client: Client,
+    t: Translator,
+    rest: str,
+    faq: FaqService,
+    message_id: int,
 ) -> Outbound | list[Outbound]:
     if not rest:
         return await topics_view(tx, client, t)
+    if await _is_question(tx, rest):  # "订阅要收费吗"
+        return await ask_faq(event, tx, client, t, faq, message_id)
     return await _change(event, tx, client, t, rest, on=True)
+
+
+async def _is_question(tx: Tx, rest: str) -> bool:
+    return not find_topics(rest, await tx.topics.list()).found and looks_like_question(rest)
 
 
 @router.callback("sub")

@@ -9,7 +9,11 @@ from bot.core.text import clean_input
 from storage.records import Topic
 
 ALL_WORDS = {"all", "全部", "所有", "全部订阅", "*"}
-_SEPARATORS = re.compile(r"[\s,,、;;/|]+")
+_SEPARATORS = re.compile(r"[\s,,、;;/|]+|和|及|与|跟|还有|以及|\band\b")
+_QUESTION = re.compile(
+    r"[??吗呢么]|什么|为什么|怎|如何|多少|哪|能不能|可不可以|是否|要不要|收费|"
+    r"\b(how|what|why|when|where|which|can|does|do|is)\b"
+)
 
 
 @dataclass(slots=True)
@@ -26,6 +30,11 @@ def _match_one(word: str, topics: list[Topic]) -> Topic | None:
             return topic
     partial = [t for t in topics if w in t.name_zh or (len(w) >= 3 and w in t.name_en.casefold())]
     return partial[0] if len(partial) == 1 else None
+
+
+def looks_like_question(text: str) -> bool:
+    """'要收费吗' or 'how often' after 订阅 is a question about subscribing, not a topic."""
+    return bool(_QUESTION.search(clean_input(text).casefold())) or len(text) > 12
 
 
 def find_topics(text: str, topics: list[Topic]) -> Lookup:

@@ -55,8 +55,11 @@ class Harness:
     def __init__(self, settings: Settings, *, buttons: bool = True) -> None:
         self.settings = settings
         self.sender = RecordingSender(buttons=buttons)
+        # Telegram chats (groups, say) are recorded in the same list.
+        self.telegram = RecordingSender(channel="telegram", sent=self.sender.sent)
         self.app = App(settings)
         self.app.add_sender(self.sender)
+        self.app.add_sender(self.telegram)
 
     async def start(self) -> None:
         await self.app.start(sweep=False)
@@ -68,6 +71,7 @@ class Harness:
         await self.stop()
         self.app = App(self.settings)
         self.app.add_sender(self.sender)
+        self.app.add_sender(self.telegram)
         await self.start()
 
     async def send(self, event: Inbound) -> list[Sent]:

@@ -139,6 +139,6 @@ async def test_numbered_choice_on_buttonless_channel(make_settings: SettingsFact
         assert await bot.subs() == ["morning"]
         await bot.say("早盘操作建议")  # the label works too (toggles off)
         assert await bot.subs() == []
-        assert "没有把握" in await bot.text("99")  # out of range: ordinary text for the FAQ
+        assert "1 到 10" in await bot.text("99")  # out of range: say which numbers work
     finally:
         await bot.stop()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.dispatcher import Next
 from bot.core.text import clean_input
-from bot.core.types import Inbound
+from bot.core.types import Inbound, Outbound
 
 MAX_ARGS = 20
+# Button data that runs a command, as if the person had typed it ("cmd:/subscribe news").
+COMMAND_PREFIX = "cmd:"
 
 
 def parse_command(text: str) -> tuple[str, list[str]] | None:
@@ -32,3 +35,15 @@ def text_event(channel: str, chat: str, sender: str, text: str, **fields: Any) -
     return Inbound(
         channel, chat, sender, kind="command", text=text, command=name, args=args, **fields
     )
+
+
+async def command_buttons(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
+    """A pressed command button becomes the command; role checks apply as for typed ones."""
+    data = event.callback_data or ""
+    if event.kind == "callback" and data.startswith(COMMAND_PREFIX):
+        parsed = parse_command(data[len(COMMAND_PREFIX) :])
+        if parsed is not None:
+            event.kind, event.callback_data, event.ref_id = "command", None, None
+            event.command, event.args = parsed
+            event.text = data[len(COMMAND_PREFIX) :]
+    return await call_next(event, ctx)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.core.commands import command_buttons
 from bot.core.dispatcher import Middleware, Next
 from bot.core.i18n import Translator
 from bot.core.numbered import numbered_replies
@@ -20,6 +22,11 @@ class Policy:
 
     admins: frozenset[str]
     default_language: str = "zh"
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 async def load_client(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
@@ -46,10 +53,17 @@ async def load_roles(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> li
     return await call_next(event, ctx)
 
 
+def state_key(event: Inbound) -> str:
+    """A flow belongs to a person: in a group, one member must never answer another's
+    question (a confirmation to erase data, say)."""
+    return event.chat if event.chat == event.sender else f"{event.chat}/{event.sender}"
+
+
 async def load_state(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
-    current = await ctx["tx"].states.get(event.chat)
+    key = state_key(event)
+    current = await ctx["tx"].states.get(key)
     ctx["state"] = current
-    ctx["fsm"] = StateControl(ctx["tx"], event.chat, current)
+    ctx["fsm"] = StateControl(ctx["tx"], key, current)
     return await call_next(event, ctx)
 
 
@@ -65,4 +79,5 @@ DEFAULT_MIDDLEWARES: list[Middleware] = [
     load_state,
     bind_language,
     numbered_replies,
+    command_buttons,
 ]

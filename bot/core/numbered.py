@@ -42,7 +42,10 @@ async def numbered_replies(call_next: Next, event: Inbound, ctx: dict[str, Any])
     if event.kind == "text" and not ctx["capabilities"].buttons and event.text:
         last = await ctx["tx"].messages.last_outbound_with_buttons(event.chat)
         if last is not None:
-            picked = choose(event.text, numbered(Outbound.buttons_from_payload(last.payload)))
+            options = numbered(Outbound.buttons_from_payload(last.payload))
+            picked = choose(event.text, options)
+            if picked is None and clean_input(event.text).rstrip(".、").isdigit():
+                return [Outbound(ctx["t"]("common.choose_range", count=len(options)))]
             if picked is not None and picked.data:
                 event.kind, event.callback_data, event.ref_id = "callback", picked.data, None
             elif picked is not None and picked.url:

@@ -4,6 +4,8 @@ button callback or conversation state, with dependencies injected by parameter n
 from __future__ import annotations
 
 import inspect
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -16,8 +18,6 @@ Handler = Callable[..., Awaitable[Any]]
 # A matcher looks at the event and its context; a dict (possibly empty) means "mine",
 # and its items are offered to the handler as extra parameters.
 Matcher = Callable[[Inbound, dict[str, Any]], dict[str, Any] | None]
-# Typed on their own, these always leave a multi-step flow instead of feeding it.
-CANCEL_WORDS = frozenset({"取消", "退出", "cancel", "/cancel"})
 
 
 class Tier(IntEnum):
@@ -25,9 +25,10 @@ class Tier(IntEnum):
 
     CALLBACK = 0
     COMMAND = 1
-    STATE = 2
-    KEYWORD = 3
-    FALLBACK = 4
+    ANYTIME = 2  # keywords that interrupt a multi-step flow
+    STATE = 3
+    KEYWORD = 4
+    FALLBACK = 5
 
 
 @dataclass(slots=True)
@@ -49,8 +50,13 @@ def _params(handler: Handler) -> tuple[str, ...]:
     return tuple(inspect.signature(handler).parameters)
 
 
-def _norm(text: str) -> str:
-    return clean_input(text).casefold()
+def fold(text: str) -> str:
+    """Comparable form of typed text: full-width to half-width, case-folded, trimmed."""
+    return unicodedata.normalize("NFKC", clean_input(text)).casefold().strip()
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text)
 
 
 class Router:
@@ -88,27 +94,36 @@ class Router:
         return self.add(Tier.COMMAND, match, roles)
 
     def keyword(
-        self, *words: str, exact: bool = False, roles: tuple[str, ...] = ()
+        self,
+        *words: str,
+        exact: bool = False,
+        anytime: bool = False,
+        roles: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
-        """Text equal to a word, or (unless `exact`) starting with it; the rest is `rest`."""
-        folded = sorted((w.casefold() for w in words), key=len, reverse=True)
+        """Text that is a word (ignoring case, width, spaces and punctuation: "ＴＤ!" is "td"),
+        or unless `exact` starts with it, the rest offered as `rest`. `anytime` words also
+        interrupt a multi-step flow (opt-out and cancel words must always work)."""
+        folded = sorted({fold(w) for w in words}, key=len, reverse=True)
+        bare = {_bare(w) for w in folded}
 
         def match(event: Inbound, _ctx: dict[str, Any]) -> dict[str, Any] | None:
             if event.kind != "text":
                 return None
-            text = _norm(event.text)
+            text = fold(event.text)
+            if _bare(text) in bare:
+                return {"rest": ""}
+            if exact:
+                return None
             for word in folded:
-                if text == word:
-                    return {"rest": ""}
-                if not exact and text.startswith(word):
+                if text.startswith(word):
                     tail = text[len(word) :]
                     # ASCII words need a separator ("subscribe news"); CJK ones do not (订阅早盘).
                     if word.isascii() and not tail[:1].isspace():
                         continue
-                    return {"rest": clean_input(event.text)[len(word) :].strip()}
+                    return {"rest": tail.strip()}
             return None
 
-        return self.add(Tier.KEYWORD, match, roles)
+        return self.add(Tier.ANYTIME if anytime else Tier.KEYWORD, match, roles)
 
     def callback(self, prefix: str, roles: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
         """Button presses whose data is `prefix` or starts with `prefix:`; the tail is `data`."""
@@ -134,7 +149,6 @@ class Router:
                 current is not None
                 and current.state in wanted
                 and event.kind not in ("callback", "command")
-                and _norm(event.text) not in CANCEL_WORDS
             ):
                 return {"state_data": dict(current.data)}
             return None

@@ -6,6 +6,7 @@ recorded (the call record form) and offered to a person in one tap.
 
 from __future__ import annotations
 
+from bot.core.commands import COMMAND_PREFIX
 from bot.core.i18n import Markup, Translator
 from bot.core.router import Router
 from bot.core.text import clean_input, escape
@@ -18,28 +19,25 @@ from storage.tx import Tx
 
 router = Router("faq")
 
-# Commands an answer's button may lead to, as the callbacks that already serve them.
-COMMAND_BUTTONS = {
-    "/topics": "sub:view",
-    "/subscribe": "sub:view",
-    "/unsubscribe": "sub:view",
-    "/mysubs": "sub:view",
-    "/deleteme": "del:ask",
-    "/start": "menu:main",
-    "/help": "menu:main",
-    "/complaint": "menu:complaint",
-    "/advisor": "menu:advisor",
-}
-
 
 def _entry_buttons(entry: FaqEntry) -> list[list[Button]]:
+    """URL buttons open the link; command buttons run the command as if typed."""
     rows = []
     for spec in entry.buttons:
         if spec.get("url"):
             rows.append([Button(spec["label"], url=spec["url"])])
-        elif spec.get("command") in COMMAND_BUTTONS:
-            rows.append([Button(spec["label"], COMMAND_BUTTONS[spec["command"]])])
+        elif spec.get("command"):
+            rows.append([Button(spec["label"], f"{COMMAND_PREFIX}{spec['command']}")])
     return rows
+
+
+async def in_language(tx: Tx, entry: FaqEntry, language: str) -> FaqEntry:
+    """The entry's twin in the client's language (`x` <-> `x-en`), when there is one."""
+    if entry.language == language:
+        return entry
+    twin_id = entry.id.removesuffix("-en") if entry.id.endswith("-en") else f"{entry.id}-en"
+    twin = await tx.faq.get(twin_id)
+    return twin if twin is not None and twin.enabled and twin.language == language else entry
 
 
 def answer(entry: FaqEntry, t: Translator, message_id: int) -> Outbound:
@@ -65,7 +63,7 @@ async def _hand_over(
     best: Candidate | None,
     normalized: str,
 ) -> Outbound:
-    record = await tx.faq.record_unanswered(
+    record_id = await tx.faq.record_unanswered(
         message_id=message_id,
         client_id=client.id,
         chat=event.chat,
@@ -74,8 +72,9 @@ async def _hand_over(
         best_entry=best.entry.id if best else None,
         best_score=best.score if best else None,
     )
-    buttons = [[Button(t("faq.to_human"), f"faq:h:{record}")], *main_menu(t)]
-    return Outbound(t("faq.unknown", ref=record), buttons=buttons)
+    buttons = [[Button(t("faq.to_human"), f"faq:h:{record_id}")], *main_menu(t)]
+    # The reference is the client's message number, the same kind complaints get.
+    return Outbound(t("faq.unknown", ref=message_id), buttons=buttons)
 
 
 def _suggest(match: Match, t: Translator, message_id: int) -> Outbound:
@@ -92,10 +91,10 @@ async def ask(
     if not text:
         return Outbound(t("errors.empty"), buttons=main_menu(t))
     match = await faq.match(tx, text)
-    if not match.normalized:  # only punctuation and emoji
+    if not any(ch.isalpha() for ch in match.normalized):  # punctuation, emoji, bare numbers
         return Outbound(t("faq.no_words"), buttons=main_menu(t))
     if match.outcome == "answer" and match.best is not None:
-        return answer(match.best.entry, t, message_id)
+        return answer(await in_language(tx, match.best.entry, client.language), t, message_id)
     if match.outcome == "suggest":
         return _suggest(match, t, message_id)
     return await _hand_over(tx, t, event, client, text, message_id, match.best, match.normalized)
@@ -113,7 +112,7 @@ async def on_button(
 ) -> Outbound:
     action, _, rest = data.partition(":")
     if action == "a" and (entry := await tx.faq.get(rest)) and entry.enabled:
-        return answer(entry, t, message_id)
+        return answer(await in_language(tx, entry, client.language), t, message_id)
     if action in ("y", "n"):
         entry_id, _, asked = rest.rpartition(":")
         return await _rate(event, tx, client, t, entry_id, asked, helpful=action == "y")
@@ -126,12 +125,13 @@ async def on_button(
                 tx, t, event, client, text, int(rest), None, index.normalize(text)
             )
     if action == "h" and rest.isdigit():
-        record = await tx.faq.hand_off(int(rest))
-        if record is not None and record.chat == event.chat:
+        record = await tx.faq.hand_off(int(rest), chat=event.chat)
+        if record is not None:
             await tx.audit.log(
                 event.sender, "faq.handoff", unanswered=record.id, client_id=client.id
             )
-            return Outbound(t("faq.handed_off", ref=record.id), buttons=main_menu(t))
+            ref = record.message_id or record.id
+            return Outbound(t("faq.handed_off", ref=ref), buttons=main_menu(t))
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
 
 
@@ -154,7 +154,9 @@ async def _rate(
         return Outbound(t("faq.thanks" if fresh else "faq.already_rated"))
     if not fresh:
         return Outbound(t("faq.already_rated"))
-    question = message.text if message.kind != "callback" else entry.question
+    typed = message.text or ""
+    # A pressed button or a typed option number is not the client's question: use the entry's.
+    question = entry.question if message.kind == "callback" or typed.isdigit() else typed
     return await _hand_over(
         tx, t, event, client, question or entry.question, message.id, None, entry.question
     )

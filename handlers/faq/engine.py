@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from handlers.faq.normalize import Synonyms, normalize, tokens
 from storage.records import FaqEntry
@@ -27,6 +27,9 @@ Outcome = Literal["answer", "suggest", "none"]
 # Calibrated with benchmarks/faq.py --calibrate on tests/data/faq_dev.yaml.
 ANSWER_AT = 0.48
 SUGGEST_AT = 0.25
+CLOSEST_AT = 0.0  # the closest phrasing must be at least this similar to answer
+TIE = 0.05  # another entry this close in confidence makes the question ambiguous,
+SIMILAR_GAP = 0.2  # unless our closest phrasing is clearly closer than theirs
 K1, B = 1.2, 0.75
 RANK_WEIGHT = 0.6  # entry BM25 (relative to the best) vs closest-phrasing similarity
 FUZZ_WEIGHT = 0.3
@@ -37,8 +40,9 @@ MAX_QUERY = 500  # characters looked at; a pasted essay is not a question
 @dataclass(frozen=True, slots=True)
 class Candidate:
     entry: FaqEntry
-    score: float  # confidence in [0, 1]
+    score: float  # confidence in [0, 1]: how much of the question the entry explains
     phrasing: str  # the entry's phrasing closest to the question
+    similarity: float = 0.0  # to that phrasing
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,13 @@ class FaqIndex:
         *,
         answer_at: float = ANSWER_AT,
         suggest_at: float = SUGGEST_AT,
+        closest_at: float = CLOSEST_AT,
+        tie: float = TIE,
     ) -> None:
         self.synonyms = Synonyms(synonyms or {})
         self.entries = [e for e in entries if e.enabled]
         self.answer_at, self.suggest_at = answer_at, suggest_at
+        self.closest_at, self.tie = closest_at, tie
         texts = [self._phrasings(e) for e in self.entries]
         vocab = [Counter(t for _, terms in ph for t in terms) for ph in texts]
         n = max(len(self.entries), 1)
@@ -90,6 +97,11 @@ class FaqIndex:
             [_Phrasing(text, terms, sum(self.idf[t] for t in terms)) for text, terms in ph]
             for ph in texts
         ]
+        # Known English words by length, to put a misspelt one ("acount") right cheaply.
+        self.words: dict[int, list[str]] = defaultdict(list)
+        for term in sorted(self.idf):
+            if term.isascii() and term.isalpha() and len(term) > 3:
+                self.words[len(term)].append(term)
 
     def _phrasings(self, entry: FaqEntry) -> list[tuple[str, frozenset[str]]]:
         seen: dict[str, frozenset[str]] = {}
@@ -107,7 +119,7 @@ class FaqIndex:
 
     def match(self, text: str, *, limit: int = 3) -> Match:
         norm = self.normalize(text[:MAX_QUERY])
-        query = frozenset(tokens(norm))
+        query = frozenset(self._spell(t) for t in tokens(norm))
         bm25 = self._bm25(query)
         if not bm25:
             return Match("none", [], norm)
@@ -119,10 +131,21 @@ class FaqIndex:
             similarity, phrasing = self._closest(i, query, q_weight, compact)
             coverage = sum(self.idf[t] for t in query & self.vocab[i]) / q_weight
             order = RANK_WEIGHT * bm25[i] / top + (1 - RANK_WEIGHT) * similarity
-            ranked.append((order, Candidate(self.entries[i], round(coverage, 4), phrasing)))
+            candidate = Candidate(
+                self.entries[i], round(coverage, 4), phrasing, round(similarity, 4)
+            )
+            ranked.append((order, candidate))
         ranked.sort(key=lambda pair: pair[0], reverse=True)
-        candidates = [c for _, c in ranked[:limit]]
-        return Match(self._outcome(candidates[0].score), candidates, norm)
+        candidates = [c for _, c in ranked]
+        return Match(self._outcome(candidates), candidates[:limit], norm)
+
+    def _spell(self, term: str) -> str:
+        if term in self.idf or not term.isascii() or not term.isalpha() or len(term) < 4:
+            return term
+        n = len(term)
+        nearby = self.words.get(n - 1, []) + self.words.get(n, []) + self.words.get(n + 1, [])
+        found = process.extractOne(term, nearby, scorer=fuzz.ratio, score_cutoff=80)
+        return found[0] if found else term
 
     def _bm25(self, query: frozenset[str]) -> dict[int, float]:
         scores: dict[int, float] = defaultdict(float)
@@ -149,7 +172,17 @@ class FaqIndex:
                 best, text = score, p.text
         return best, text
 
-    def _outcome(self, confidence: float) -> Outcome:
-        if confidence >= self.answer_at:
+    def _outcome(self, ranked: list[Candidate]) -> Outcome:
+        """Answer only a clear winner: confident, close to one of its phrasings, and no
+        other entry explaining the question about as well (then offer the choice)."""
+        best = ranked[0]
+        exact = best.similarity >= 0.999  # the question is one of the entry's phrasings
+        clear = all(
+            rival.score < best.score - self.tie
+            or rival.similarity <= best.similarity - SIMILAR_GAP
+            or (exact and rival.similarity < 0.999)
+            for rival in ranked[1:]
+        )
+        if best.score >= self.answer_at and best.similarity >= self.closest_at and clear:
             return "answer"
-        return "suggest" if confidence >= self.suggest_at else "none"
+        return "suggest" if best.score >= self.suggest_at else "none"

@@ -122,7 +122,10 @@ class ClientRepo(Repo):
             .values(locked=True)
         )
         if addresses:
+            states = conversation_states.c.chat  # private chat "a", or "group/a" in a group
             await self.conn.execute(
-                conversation_states.delete().where(conversation_states.c.chat.in_(addresses))
+                conversation_states.delete().where(
+                    sa.or_(states.in_(addresses), *(states.endswith(f"/{a}") for a in addresses))
+                )
             )
         await self.conn.execute(identities.delete().where(identities.c.client_id == client_id))

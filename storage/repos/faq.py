@@ -146,9 +146,11 @@ class FaqRepo(Repo):
         )
         return int(result.inserted_primary_key[0])
 
-    async def hand_off(self, unanswered_id: int) -> Unanswered | None:
-        await self.conn.execute(un.update().where(un.c.id == unanswered_id).values(handed_off=True))
-        row = (await self.conn.execute(sa.select(un).where(un.c.id == unanswered_id))).first()
+    async def hand_off(self, unanswered_id: int, *, chat: str) -> Unanswered | None:
+        """Mark a question as handed to a person; only from the chat that asked it."""
+        mine = sa.and_(un.c.id == unanswered_id, un.c.chat == chat)
+        await self.conn.execute(un.update().where(mine).values(handed_off=True))
+        row = (await self.conn.execute(sa.select(un).where(mine))).first()
         return _unanswered(row) if row else None
 
     async def unanswered_since(self, since: datetime) -> list[Unanswered]:
