@@ -14,9 +14,16 @@ from bot import cli_faq
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
+from bot.core.types import normalize_address
 from storage.migrate import current, upgrade
 
 EXIT_CONFIG = 2
+
+
+class NothingToServe(Exception):
+    """Settings and flags leave no channel to run."""
+
+
 SHUTDOWN_GRACE = 15.0
 
 
@@ -41,7 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Talk to the bot as a console user. Options are numbered; answer with the "
         "number or the label. /quit or Ctrl-D leaves. State persists between runs.",
     )
-    chat.add_argument("--user", default="local", help="console user name (default: local)")
+    chat.add_argument(
+        "--user",
+        default="local",
+        type=_user_name,
+        help="console user name: letters, digits, _ . @ - (default: local)",
+    )
     chat.add_argument(
         "--as", dest="view_as", choices=["client"], help="see the client's view even as admin"
     )
@@ -54,12 +66,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_name(value: str) -> str:
+    try:
+        return normalize_address(f"console:{value}").split(":", 1)[1]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: use 1-64 letters, digits, _ . @ or -"
+        ) from None
+
+
 def _logging(settings: Settings, quiet: bool) -> None:
-    level = settings.core.log_level if not quiet else "WARNING"
+    # In a chat the conversation is the output; only real errors may interrupt it.
+    level = settings.core.log_level if not quiet else "ERROR"
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiogram").setLevel(max(logging.getLevelName(level), logging.INFO))
+    logging.getLogger("alembic").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
 async def _chat(settings: Settings, user: str, view_as: str | None, message: str | None) -> None:
@@ -79,8 +102,12 @@ async def _chat(settings: Settings, user: str, view_as: str | None, message: str
 
 
 async def _run(settings: Settings, no_console: bool) -> None:
-    app = App(settings)
     use_console = not no_console and (sys.stdin.isatty() or not settings.telegram.enabled)
+    if not use_console and not settings.telegram.enabled:
+        raise NothingToServe(
+            "TELEGRAM_BOT_TOKEN: not set, and --no-console leaves nothing to serve"
+        )
+    app = App(settings)
     if use_console:
         app.add_sender(ConsoleSender(me="console:local"))
     telegram = None
@@ -102,6 +129,8 @@ async def _run(settings: Settings, no_console: bool) -> None:
         console = ConsoleChannel(app.inbox, "local")
 
         async def console_then_stop() -> None:
+            if sys.stdin.isatty():
+                await console.say("/start")  # a person at a terminal is greeted first
             await console.interact()
             stop.set()
 
@@ -158,11 +187,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        if type(exc).__name__ == "TokenRejected":
+        if type(exc).__name__ in ("TokenRejected", "NothingToServe"):
             print(f"configuration error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         # One readable line; the traceback only when asked for.
         logging.getLogger("bot").debug("fatal error", exc_info=True)
-        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        where = " (check DATABASE_URL)" if _is_database_error(exc) else ""
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0] + where, file=sys.stderr)
         return 1
     return 0
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """Connection trouble at start-up is almost always a wrong or unreachable DATABASE_URL."""
+    names = {type(e).__module__.split(".")[0] for e in (exc, exc.__cause__) if e is not None}
+    return bool(names & {"sqlalchemy", "asyncpg", "sqlite3", "socket"}) or isinstance(exc, OSError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
-from bot.core.types import Button, Outbound
+from bot.core.types import Button, Inbound, Outbound
 
 router = Router("menu")
 
@@ -45,6 +45,15 @@ async def cancel(t: Translator, fsm: StateControl) -> Outbound:
     """Leave whatever multi-step flow is open; harmless when none is."""
     await fsm.clear()
     return Outbound(t("request.cancelled"), buttons=main_menu(t))
+
+
+@router.command("complaint", "advisor")
+async def request_command(event: Inbound, t: Translator, fsm: StateControl) -> Outbound:
+    """/complaint and /advisor start the same intake as the menu buttons."""
+    kind = event.command or "advisor"
+    await fsm.set(f"request.{kind}")
+    cancel = [[Button(t("common.cancel"), "req:cancel")]]
+    return Outbound(t(f"request.{kind}_prompt"), buttons=cancel)
 
 
 @router.callback("menu")

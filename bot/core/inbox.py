@@ -100,9 +100,10 @@ class Inbox:
             # Edits, joins and other platform events are archived but need no answer.
             outs = [] if event.kind == "other" else await self.dispatcher.dispatch(event, ctx)
             client = ctx.get("client")
-            client_id = client.id if client else None
-            if client_id is not None and (await tx.clients.get(client_id)).erased_at:  # type: ignore[union-attr]
-                client_id = None  # erased during this event: nothing more is tied to them
+            now = await tx.clients.get(client.id) if client else None  # after the handler
+            erased = now is not None and now.erased_at is not None
+            client_id = now.id if now is not None and not erased else None
+            t = ctx["t"].with_lang(now.language) if now is not None else ctx["t"]
             ids = await self.delivery.enqueue(
                 tx,
                 outs,
@@ -110,11 +111,13 @@ class Inbox:
                 client_id=client_id,
                 reply_to=message_id,
                 ref_id=event.ref_id,
-                t=ctx["t"],
+                t=t,  # /lang just changed it? the numbered hint follows
             )
             done = await tx.messages.set_status(
                 message_id, "handled", expect="received", client_id=client_id
             )
+            if erased:  # the erasure's own exchange is kept locked like the rest
+                await tx.messages.lock([message_id, *ids])
             if not done:
                 raise _Raced
             return ids

@@ -110,7 +110,9 @@ class Router:
             if event.kind != "text":
                 return None
             text = fold(event.text)
-            if _bare(text) in bare:
+            stripped = _bare(text)
+            # "TD!" and "退 订。" are the word; a word buried in symbols is not.
+            if stripped in bare and len(text) - len(stripped) <= 6:
                 return {"rest": ""}
             if exact:
                 return None

@@ -12,7 +12,7 @@ from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Inbound, Outbound
 from handlers.faq.compliance import forbidden_in
-from handlers.faq.kb_file import ID_RE
+from handlers.faq.kb_file import ID_RE, MAX_ANSWER
 from storage.records import FaqEntry, Unanswered
 from storage.tx import Tx
 
@@ -21,6 +21,8 @@ STAFF = ("staff",)
 ADD_STEPS = ("question", "variants", "answer", "category")
 EDITABLE = ("question", "variants", "answer", "category", "enabled")
 GAP_DAYS = 7
+ON_WORDS = frozenset({"1", "on", "yes", "true", "enable", "enabled", "是", "启用", "开启"})
+OFF_WORDS = frozenset({"0", "off", "no", "false", "disable", "disabled", "否", "停用", "关闭"})
 
 
 @router.command("faq", roles=STAFF)
@@ -90,6 +92,8 @@ async def add_step(event: Inbound, tx: Tx, t: Translator, fsm: StateControl) -> 
         return Outbound(t(f"faqstaff.ask_{step}"), buttons=_cancel(t))
     if step == "answer" and (found := forbidden_in(text)):
         return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
+    if len(text) > MAX_ANSWER:
+        return Outbound(t("faqstaff.too_long", limit=MAX_ANSWER), buttons=_cancel(t))
     data[step] = (
         []
         if step == "variants" and text in ("-", "无", "none")
@@ -160,10 +164,14 @@ async def edit_value(
         return Outbound(t(f"faqstaff.new_{field}"), buttons=_cancel(t))
     if field == "answer" and (found := forbidden_in(text)):
         return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
+    if len(text) > MAX_ANSWER:
+        return Outbound(t("faqstaff.too_long", limit=MAX_ANSWER), buttons=_cancel(t))
+    if field == "enabled" and text.casefold() not in ON_WORDS | OFF_WORDS:
+        return Outbound(t("faqstaff.new_enabled"), buttons=_cancel(t))
     if field == "variants":
         entry = replace(entry, variants=tuple(v.strip() for v in text.splitlines() if v.strip()))
     elif field == "enabled":
-        entry = replace(entry, enabled=text.casefold() in ("1", "on", "yes", "是", "启用", "true"))
+        entry = replace(entry, enabled=text.casefold() in ON_WORDS)
     else:
         entry = replace(entry, **{field: text[:3000]})
     await tx.faq.save(entry, by=event.sender)
@@ -216,6 +224,8 @@ async def _stats(tx: Tx, t: Translator) -> str:
 
 async def _synonyms(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> str:
     action = args[0].lower() if args else "list"
+    if action == "add" and len(args) == 3 and len(args[1]) < 2:
+        return t("faqstaff.syn_too_short", term=args[1])
     if action == "add" and len(args) == 3:
         await tx.faq.set_synonym(args[1][:100], args[2][:100], by=event.sender)
         await tx.audit.log(event.sender, "faq.synonym", term=args[1], canonical=args[2])

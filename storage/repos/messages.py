@@ -112,6 +112,10 @@ class MessageRepo(Repo):
         )
         return int(result.inserted_primary_key[0])
 
+    async def lock(self, ids: list[int]) -> None:
+        """Keep these rows as records only (an erased client's messages)."""
+        await self.conn.execute(m.update().where(m.c.id.in_(ids)).values(locked=True))
+
     async def get(self, message_id: int) -> StoredMessage | None:
         row = (await self.conn.execute(sa.select(m).where(m.c.id == message_id))).first()
         return _message(row) if row else None

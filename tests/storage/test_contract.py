@@ -792,7 +792,8 @@ async def test_faq_synonyms_feedback_and_unanswered(db: Database, clock: FakeClo
             best_score=None,
         )
         assert first == again
-        handed = await tx.faq.hand_off(first)
+        assert await tx.faq.hand_off(first, chat="telegram:999") is None, "only its own chat"
+        handed = await tx.faq.hand_off(first, chat="telegram:100")
         assert handed is not None and handed.handed_off and handed.at == clock.now
         assert [u.id for u in await tx.faq.unanswered_since(clock.now)] == [first]
         assert await tx.faq.unanswered_since(clock.now + timedelta(seconds=1)) == []

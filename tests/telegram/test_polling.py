@@ -122,15 +122,23 @@ async def test_forged_button_data_gets_a_button_expired_reply(
 async def test_sticker_and_photo_get_a_text_only_reply(tgbot: TelegramBot) -> None:
     tg = tgbot.tg
     await tgbot.push(tg.sticker(USER))
-    await tgbot.push(tg.photo(USER, caption="订阅早盘"))
+    await tgbot.push(tg.photo(USER))
     replies = tg.sent(USER)
     assert len(replies) == 2
     for reply in replies:
         assert "只能阅读文字消息" in reply["text"]
         assert callbacks(reply) == MENU
-    assert await tgbot.subs() == [], "a photo caption is not taken as a request"
     kinds = [r.kind for r in await tgbot.archive() if r.direction == "in"]
     assert kinds == ["sticker", "photo"]
+
+
+async def test_a_photo_caption_is_read_as_the_message(tgbot: TelegramBot) -> None:
+    """A screenshot sent with a question: the question is answered, the photo archived."""
+    tg = tgbot.tg
+    await tgbot.push(tg.photo(USER, caption="订阅早盘"))
+    assert "订阅成功" in tg.texts(USER)[0]
+    [inbound] = [r for r in await tgbot.archive() if r.direction == "in"]
+    assert inbound.payload["raw"]["message"]["photo"], "the photo itself is in the archive"
 
 
 async def test_an_edited_message_is_archived_but_not_answered(tgbot: TelegramBot) -> None:

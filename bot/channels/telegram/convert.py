@@ -31,6 +31,8 @@ def _from_message(message: Message, key: str) -> Inbound:
     common = {"platform_id": str(message.message_id), "dedupe_key": key, **_who(message.from_user)}
     if message.text is not None:
         return text_event(CHANNEL, chat, sender, message.text, **common)
+    if message.caption:  # a screenshot with a question: answer the question
+        return text_event(CHANNEL, chat, sender, message.caption, **common)
     if message.sticker is not None:
         kind = "sticker"
     elif message.photo:
