@@ -34,7 +34,7 @@ def _match_one(word: str, topics: list[Topic]) -> Topic | None:
 
 def looks_like_question(text: str) -> bool:
     """'要收费吗' or 'how often' after 订阅 is a question about subscribing, not a topic."""
-    return bool(_QUESTION.search(clean_input(text).casefold())) or len(text) > 12
+    return bool(_QUESTION.search(clean_input(text).casefold()))
 
 
 def find_topics(text: str, topics: list[Topic]) -> Lookup:
