@@ -83,6 +83,7 @@ async def test_punctuation_and_emoji_only(bot: Harness) -> None:
 async def test_staff_add_edit_delete_guided(bot: Harness) -> None:
     await bot.say("/grant console:bob staff", user="admin")
     assert "第 1 步" in await bot.text("/faq add", user="bob")
+    assert "不允许" in await bot.text("稳赚不赔的方法?", user="bob"), "questions are screened too"
     assert "第 2 步" in await bot.text("楼下的奶茶好喝吗?", user="bob")
     assert "第 3 步" in await bot.text("年会几号\n年会时间", user="bob")
     assert "不允许" in await bot.text("年会上保证收益翻倍", user="bob")

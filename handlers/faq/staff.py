@@ -90,7 +90,7 @@ async def add_step(event: Inbound, tx: Tx, t: Translator, fsm: StateControl) -> 
     text = event.text.strip()
     if not text:
         return Outbound(t(f"faqstaff.ask_{step}"), buttons=_cancel(t))
-    if step == "answer" and (found := forbidden_in(text)):
+    if found := forbidden_in(text):  # questions and variants are shown to clients too
         return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
     if len(text) > MAX_ANSWER:
         return Outbound(t("faqstaff.too_long", limit=MAX_ANSWER), buttons=_cancel(t))
@@ -162,7 +162,7 @@ async def edit_value(
     text = event.text.strip()
     if not text:
         return Outbound(t(f"faqstaff.new_{field}"), buttons=_cancel(t))
-    if field == "answer" and (found := forbidden_in(text)):
+    if field != "enabled" and (found := forbidden_in(text)):
         return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
     if len(text) > MAX_ANSWER:
         return Outbound(t("faqstaff.too_long", limit=MAX_ANSWER), buttons=_cancel(t))
