@@ -50,7 +50,11 @@ async def cancel(t: Translator, fsm: StateControl) -> Outbound:
 @router.command("complaint", "advisor")
 async def request_command(event: Inbound, t: Translator, fsm: StateControl) -> Outbound:
     """/complaint and /advisor start the same intake as the menu buttons."""
-    kind = event.command or "advisor"
+    return await start_request(event.command or "advisor", t, fsm)
+
+
+async def start_request(kind: str, t: Translator, fsm: StateControl) -> Outbound:
+    """Ask for the complaint or the question for an advisor; the next message is it."""
     await fsm.set(f"request.{kind}")
     cancel = [[Button(t("common.cancel"), "req:cancel")]]
     return Outbound(t(f"request.{kind}_prompt"), buttons=cancel)
@@ -64,7 +68,5 @@ async def menu_choice(data: str, t: Translator, fsm: StateControl) -> Outbound:
     if data == "faq":
         return Outbound(t("menu.faq_prompt"), buttons=back_to_menu(t))
     if data in ("complaint", "advisor"):
-        await fsm.set(f"request.{data}")
-        cancel = [[Button(t("common.cancel"), "req:cancel")]]
-        return Outbound(t(f"request.{data}_prompt"), buttons=cancel)
+        return await start_request(data, t, fsm)
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
