@@ -134,9 +134,7 @@ async def unsubscribe_words(
     faq: FaqService,
     message_id: int,
 ) -> Outbound | list[Outbound]:
-    if await _is_question(tx, rest):  # "退订了为什么还收到消息" asks, it does not order
-        return await ask_faq(event, tx, client, t, faq, message_id)
-    return await _change(event, tx, client, t, rest, on=False)
+    return await _words(event, tx, client, t, rest, faq, message_id, on=False)
 
 
 @router.keyword("订阅", "订制", "定制", "subscribe")
@@ -151,9 +149,24 @@ async def subscribe_words(
 ) -> Outbound | list[Outbound]:
     if not rest:
         return await topics_view(tx, client, t)
-    if await _is_question(tx, rest):  # "订阅要收费吗"
+    return await _words(event, tx, client, t, rest, faq, message_id, on=True)
+
+
+async def _words(
+    event: Inbound,
+    tx: Tx,
+    client: Client,
+    t: Translator,
+    rest: str,
+    faq: FaqService,
+    message_id: int,
+    *,
+    on: bool,
+) -> Outbound | list[Outbound]:
+    """ "订阅早盘" orders; "订阅要收费吗" or "退订了为什么还收到消息" asks: the FAQ answers."""
+    if await _is_question(tx, rest):
         return await ask_faq(event, tx, client, t, faq, message_id)
-    return await _change(event, tx, client, t, rest, on=True)
+    return await _change(event, tx, client, t, rest, on=on)
 
 
 async def _is_question(tx: Tx, rest: str) -> bool:

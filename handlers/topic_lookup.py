@@ -20,7 +20,6 @@ _QUESTION = re.compile(
 class Lookup:
     found: list[Topic] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
-    everything: bool = False
 
 
 def _match_one(word: str, topics: list[Topic]) -> Topic | None:
@@ -44,7 +43,7 @@ def find_topics(text: str, topics: list[Topic]) -> Lookup:
     if not text:
         return result
     if text.casefold() in ALL_WORDS:
-        return Lookup(found=list(topics), everything=True)
+        return Lookup(found=list(topics))
     whole = _match_one(text, topics)
     if whole:
         result.found.append(whole)

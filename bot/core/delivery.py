@@ -132,26 +132,24 @@ class Delivery:
         Between tries the row goes back to `pending`, so a process that dies while waiting
         out a 429 leaves it for the next start to send, not an `ambiguous` row.
         """
+        async with self.db.read() as tx:
+            row = await tx.messages.get(message_id)
+        if row is None or row.status != "pending" or row.channel not in self.senders:
+            return row.status if row else "missing"
+        sender = self.senders[row.channel]
         status = "pending"
         for attempt in range(1, self.inline_tries + 1):
-            sender = await self._sender_for(message_id)
-            if sender is not None:
-                await sender.pace()
-            row = await self._claim(message_id)
-            if row is None:
-                return status if attempt > 1 else await self._status(message_id)
-            status, wait = await self._attempt(row)
+            await sender.pace()
+            claimed = await self._claim(message_id)
+            if claimed is None:  # another deliverer took it
+                return status
+            status, wait = await self._attempt(claimed)
             if status != "pending" or wait > self.max_wait:
                 return status
             if attempt < self.inline_tries:
                 log.info("send %s failed for now; retrying in %.1fs", message_id, wait)
                 await asyncio.sleep(wait)
         return status
-
-    async def _sender_for(self, message_id: int) -> Sender | None:
-        async with self.db.read() as tx:
-            row = await tx.messages.get(message_id)
-        return self.senders.get(row.channel) if row and row.status == "pending" else None
 
     async def _claim(self, message_id: int) -> StoredMessage | None:
         """pending -> sending, as a compare-and-set: of two deliverers only one wins."""
@@ -162,11 +160,6 @@ class Delivery:
             if not await tx.messages.set_status(message_id, "sending", expect="pending"):
                 return None
             return row
-
-    async def _status(self, message_id: int) -> str:
-        async with self.db.read() as tx:
-            row = await tx.messages.get(message_id)
-        return row.status if row else "missing"
 
     async def _attempt(self, row: StoredMessage) -> tuple[str, float]:
         """One platform call; (new status, seconds to wait before trying again)."""

@@ -12,10 +12,6 @@ _NUMERIC_ID_RE = re.compile(r"-?[0-9]+")  # used with fullmatch(); ASCII digits 
 _TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # used with fullmatch()
 
 
-def make_address(channel: str, ident: str | int) -> str:
-    return f"{channel}:{ident}"
-
-
 def normalize_address(address: str) -> str:
     """Return the canonical ``"<channel>:<id>"`` form of an address or raise ValueError.
 
@@ -52,22 +48,6 @@ def normalize_address(address: str) -> str:
     raise ValueError(
         f"{shown!r} is not a valid address; use <channel>:<id>, e.g. telegram:123456 ({problem})"
     )
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """'telegram:123' -> ('telegram', '123'); raises ValueError for anything else."""
-    channel, sep, ident = address.partition(":")
-    if not sep or channel not in CHANNELS or not ident or any(c.isspace() for c in ident):
-        raise ValueError(f"not an address: {address!r}")
-    return channel, ident
-
-
-def is_address(text: str) -> bool:
-    try:
-        split_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
