@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+from collections.abc import Sequence
 
 from bot.config import Settings
 from bot.core.delivery import Delivery, Sender
@@ -12,6 +11,8 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
+from bot.core.timer import Timer
+from bot.startup import StartupError, database_problem
 from handlers import build_router
 from handlers.faq.service import FaqService
 from storage.database import Clock, Database, utc_now
@@ -19,15 +20,18 @@ from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 15.0
-
 
 class App:
     """Everything one bot process needs; channels register their senders before `start`."""
 
-    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock = utc_now, timer: Timer | None = None
+    ) -> None:
         self.settings = settings
-        self.db = Database(settings.core.database_url, clock=clock)
+        try:
+            self.db = Database(settings.core.database_url, clock=clock)
+        except OSError as exc:
+            raise StartupError("DATABASE_URL", database_problem(exc)) from None
         self.catalog = Catalog()
         self.translator = Translator(
             self.catalog, settings.core.default_language, settings.core.firm_name
@@ -37,7 +41,7 @@ class App:
             default_language=settings.core.default_language,
             timezone=settings.core.timezone,
         )
-        self.delivery = Delivery(self.db)
+        self.delivery = Delivery(self.db, timer=timer)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.faq = FaqService()
         self.inbox = Inbox(
@@ -48,33 +52,36 @@ class App:
             translator=self.translator,
             services={"faq": self.faq},
         )
-        self._sweeper: asyncio.Task[None] | None = None
+        self.started = False
 
-    def add_sender(self, sender: Sender) -> None:
-        self.delivery.register(sender)
+    def add_sender(
+        self, sender: Sender, *, chats: Sequence[str] | None = None, concurrency: int = 64
+    ) -> None:
+        """Deliver `sender.channel`'s rows from this process (only `chats`, when given)."""
+        self.delivery.register(sender, chats=chats, concurrency=concurrency)
 
-    async def start(self, *, sweep: bool = True) -> None:
-        """Migrate, then finish what a previous process left: unhandled events, unsent replies."""
-        await upgrade(self.db)
-        async with self.db.write() as tx:
-            await self.faq.ensure_defaults(tx)
-        await self.delivery.recover()
-        await self.inbox.recover()
-        await self.delivery.sweep()
-        if sweep:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweep")
+    async def start(self) -> None:
+        """Migrate, then serve at once: what a previous process left (unhandled events,
+        unsent replies) is taken over in the background."""
+        try:
+            await upgrade(self.db)
+            async with self.db.write() as tx:
+                await self.faq.ensure_defaults(tx)
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            raise StartupError("DATABASE_URL", problem) from None
+        await self.delivery.start()
+        self.inbox.start()
+        self.started = True
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_SECONDS)
-            try:
-                await self.delivery.sweep()
-            except Exception:
-                log.exception("delivery sweep failed")
-
-    async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        await self.db.close()
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish what is under way (up to `grace`), hand back the rest, close the database."""
+        try:
+            if self.started:
+                self.started = False
+                await self.inbox.stop(grace)
+                await self.delivery.stop(grace)
+        finally:
+            await self.db.close()

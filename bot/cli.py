@@ -10,12 +10,13 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot import cli_faq
+from bot import cli_faq, cli_messages
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.types import normalize_address
-from storage.migrate import current, upgrade
+from bot.startup import StartupError, database_problem, open_database
+from storage.migrate import current
 
 EXIT_CONFIG = 2
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply all migrations (also done at start)")
     db_sub.add_parser("current", help="show the applied and the newest revision")
     cli_faq.add_parser(sub)
+    cli_messages.add_parser(sub)
     return parser
 
 
@@ -87,10 +89,12 @@ def _logging(settings: Settings, quiet: bool) -> None:
 
 async def _chat(settings: Settings, user: str, view_as: str | None, message: str | None) -> None:
     app = App(settings)
-    app.add_sender(ConsoleSender(me=f"console:{user}"))
-    await app.start(sweep=False)
+    me = f"console:{user}"
+    # Only this user's conversation: other processes' rows are theirs to send.
+    app.add_sender(ConsoleSender(me=me), chats=[me])
     try:
-        channel = ConsoleChannel(app.inbox, user, view_as=view_as)
+        await app.start()
+        channel = ConsoleChannel(app.inbox, app.delivery, user, view_as=view_as)
         if message is not None:
             await channel.say(message)
         else:
@@ -109,14 +113,18 @@ async def _run(settings: Settings, no_console: bool) -> None:
         )
     app = App(settings)
     if use_console:
-        app.add_sender(ConsoleSender(me="console:local"))
+        app.add_sender(ConsoleSender(me="console:local"), chats=["console:local"])
     telegram = None
     if settings.telegram.enabled:
         from bot.channels.telegram.runner import TelegramRunner
 
-        telegram = TelegramRunner(settings, app.inbox, app.catalog)
-        app.add_sender(telegram.sender)
-    await app.start()
+        telegram = TelegramRunner(settings, app.inbox, app.delivery, app.catalog)
+        app.add_sender(telegram.sender, concurrency=settings.telegram.max_in_flight)
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -126,7 +134,7 @@ async def _run(settings: Settings, no_console: bool) -> None:
     if telegram is not None:
         tasks.append(asyncio.create_task(telegram.run(stop), name="telegram"))
     if use_console:
-        console = ConsoleChannel(app.inbox, "local")
+        console = ConsoleChannel(app.inbox, app.delivery, "local")
 
         async def console_then_stop() -> None:
             if sys.stdin.isatty():
@@ -155,12 +163,8 @@ async def _run(settings: Settings, no_console: bool) -> None:
 
 
 async def _db(settings: Settings, action: str) -> None:
-    from storage.database import Database
-
-    db = Database(settings.core.database_url)
+    db = await open_database(settings.core.database_url, migrate=action == "upgrade")
     try:
-        if action == "upgrade":
-            await upgrade(db)
         applied, head = await current(db)
         print(f"database at revision {applied or '(none)'}; newest is {head}")
     finally:
@@ -182,23 +186,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_chat(settings, args.user, args.view_as, args.message))
         elif args.command == "faq":
             return asyncio.run(cli_faq.run(settings, args))
+        elif args.command == "messages":
+            return asyncio.run(cli_messages.run(settings, args))
         else:
             asyncio.run(_db(settings, args.db_command))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        if type(exc).__name__ in ("TokenRejected", "NothingToServe"):
+        if type(exc).__name__ in _SETTINGS_ERRORS:
             print(f"configuration error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        problem = database_problem(exc)
+        if problem is not None:
+            print(f"configuration error: DATABASE_URL: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         # One readable line; the traceback only when asked for.
         logging.getLogger("bot").debug("fatal error", exc_info=True)
-        where = " (check DATABASE_URL)" if _is_database_error(exc) else ""
-        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0] + where, file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1
     return 0
 
 
-def _is_database_error(exc: BaseException) -> bool:
-    """Connection trouble at start-up is almost always a wrong or unreachable DATABASE_URL."""
-    names = {type(e).__module__.split(".")[0] for e in (exc, exc.__cause__) if e is not None}
-    return bool(names & {"sqlalchemy", "asyncpg", "sqlite3", "socket"}) or isinstance(exc, OSError)
+# Raised by parts that know a setting is unusable; each message names the setting.
+_SETTINGS_ERRORS = {StartupError.__name__, "TokenRejected", "NothingToServe", "PortUnavailable"}

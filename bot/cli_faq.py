@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.startup import open_database
 from handlers.faq.engine import Match
 from handlers.faq.kb_file import KbFileError, read_file, to_csv, to_yaml
 from handlers.faq.service import FaqService
 from storage.database import Database
-from storage.migrate import upgrade
 
 EXIT_BAD_FILE = 1
 
@@ -40,11 +40,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 async def _open(settings: Settings) -> tuple[Database, FaqService]:
-    db = Database(settings.core.database_url)
-    await upgrade(db)
+    db = await open_database(settings.core.database_url)
     service = FaqService()
-    async with db.write() as tx:
-        await service.ensure_defaults(tx)
+    try:
+        async with db.write() as tx:
+            await service.ensure_defaults(tx)
+    except BaseException:
+        await db.close()
+        raise
     return db, service
 
 

@@ -244,7 +244,11 @@ class TelegramSettings(_Section):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_path: str = "/telegram/webhook"
-    rate_limit: float = Field(30.0, gt=0, allow_inf_nan=False)  # messages/second, all chats
+    # Telegram's limits (1000/s only with paid broadcasts); every one is kept exactly.
+    rate_limit: float = Field(30.0, ge=1, le=1000, allow_inf_nan=False)  # messages/s, all chats
+    chat_interval: float = Field(1.0, ge=0, le=60, allow_inf_nan=False)  # seconds, one chat
+    group_per_minute: int = Field(20, ge=1, le=60)  # messages/minute to one group
+    max_in_flight: int = Field(64, ge=1, le=512)  # sends under way at once
 
     @field_validator("bot_token")
     @classmethod

@@ -1,31 +1,51 @@
-"""Engine set-up and transactions for SQLite (embedded default) and PostgreSQL."""
+"""Engine set-up and transactions for SQLite (embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with `synchronous=FULL`; writers take the lock up front with
+`BEGIN IMMEDIATE` (one writer at a time in this process, `busy_timeout` across processes),
+and statements run inline (see `storage.inline`). PostgreSQL goes through asyncpg.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from storage.inline import InlineConnection, in_thread
 from storage.tx import Tx
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+@dataclass(slots=True)
+class Stats:
+    """Counters for benchmarks and health: SQL statements (not BEGIN/COMMIT/savepoints),
+    committed write transactions, read transactions."""
+
+    statements: int = 0
+    writes: int = 0
+    reads: int = 0
+
+
+def _prepare_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
     """WAL + synchronous=FULL, and BEGIN IMMEDIATE for writers so locks are taken up front."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from the driver; the "begin" hook below issues BEGIN.
         dbapi_conn.isolation_level = None
@@ -36,10 +56,17 @@ def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _count(engine: sa.Engine, stats: Stats) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:9].upper().startswith(_CONTROL):
+            stats.statements += 1
 
 
 class Database:
@@ -48,33 +75,122 @@ class Database:
     def __init__(self, url: str, *, clock: Clock = utc_now, busy_timeout_ms: int = 30_000) -> None:
         self.url = url
         self.clock = clock
+        self.stats = Stats()
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
-        # One writer at a time inside this process; BEGIN IMMEDIATE + busy_timeout across processes.
-        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self.path: Path | None = None
         if self.is_sqlite:
-            _prepare_sqlite(self.engine, busy_timeout_ms)
+            if parsed.database and parsed.database != ":memory:":
+                self.path = Path(parsed.database)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.sync_engine = sa.create_engine(
+                parsed.set(drivername="sqlite+pysqlite"),
+                connect_args={"check_same_thread": False},
+                pool_size=5,
+                max_overflow=20,
+            )
+            _prepare_sqlite(self.sync_engine, busy_timeout_ms)
+            self._async_engine = None
+        else:
+            self._async_engine = create_async_engine(url, pool_pre_ping=True)
+            self.sync_engine = self._async_engine.sync_engine
+        _count(self.sync_engine, self.stats)
+        # One writer at a time inside this process; BEGIN IMMEDIATE + busy_timeout across processes.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._writer: sa.Connection | None = None
+        # Shared by every transaction: data that rarely changes, tagged with a version.
+        self.cache: dict[str, tuple[str, Any]] = {}
+
+    @property
+    def dialect(self) -> str:
+        return self.sync_engine.dialect.name
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
         """A write transaction: committed on success, rolled back on any exception."""
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield Tx(conn, self.clock)
+        if self._async_engine is not None:
+            async with self._async_engine.begin() as conn:
+                yield Tx(conn, self.clock, self.cache)
+            self.stats.writes += 1
             return
-        async with self._write_lock, self.engine.connect() as raw:
-            conn: AsyncConnection = await raw.execution_options(sqlite_begin="IMMEDIATE")
-            async with conn.begin():
-                yield Tx(conn, self.clock)
+        assert self._write_lock is not None
+        async with self._write_lock:
+            conn = self._writer_connection()
+            try:
+                trans = await in_thread(conn.begin)  # BEGIN IMMEDIATE may wait for another process
+            except BaseException:
+                if conn.in_transaction():  # cancelled after BEGIN went through
+                    conn.rollback()
+                raise
+            try:
+                yield Tx(InlineConnection(conn), self.clock, self.cache)
+            except BaseException:
+                self._rollback(trans)
+                raise
+            try:
+                await in_thread(trans.commit)  # the fsync
+            except BaseException:
+                self._rollback(trans)
+                raise
+            self.stats.writes += 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         """A read-only snapshot; never blocks writers under WAL."""
-        async with self.engine.connect() as conn, conn.begin():
-            yield Tx(conn, self.clock)
+        self.stats.reads += 1
+        if self._async_engine is not None:
+            async with self._async_engine.connect() as conn, conn.begin():
+                yield Tx(conn, self.clock, self.cache)
+            return
+        conn = self.sync_engine.connect()
+        try:
+            with conn.begin():
+                yield Tx(InlineConnection(conn), self.clock, self.cache)
+        finally:
+            conn.close()
+
+    async def run_sync(self, fn: Callable[[sa.Connection], T], *, write: bool = False) -> T:
+        """Run `fn(connection)` in one transaction off the event loop (migrations, big jobs)."""
+        if self._async_engine is not None:
+            async with self._async_engine.connect() as conn:
+                async with conn.begin():
+                    return await conn.run_sync(fn)
+        if not write:
+            return await in_thread(self._sync_read, fn)
+        assert self._write_lock is not None
+        async with self._write_lock:
+            return await in_thread(self._sync_write, fn)
+
+    def _sync_read(self, fn: Callable[[sa.Connection], T]) -> T:
+        with self.sync_engine.connect() as conn, conn.begin():
+            return fn(conn)
+
+    def _sync_write(self, fn: Callable[[sa.Connection], T]) -> T:
+        with self.sync_engine.connect() as raw:
+            conn = raw.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                return fn(conn)
+
+    def _writer_connection(self) -> sa.Connection:
+        if self._writer is None or self._writer.closed or self._writer.invalidated:
+            conn = self.sync_engine.connect()
+            self._writer = conn.execution_options(sqlite_begin="IMMEDIATE")
+        return self._writer
+
+    def _rollback(self, trans: sa.Transaction) -> None:
+        try:
+            if trans.is_active:
+                trans.rollback()
+        except Exception:  # a broken connection: start over with a new one next time
+            if self._writer is not None:
+                self._writer.invalidate()
+                self._writer = None
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+        else:
+            self.sync_engine.dispose()

@@ -22,17 +22,26 @@ def alembic_config(connection: Any = None) -> Config:
     return cfg
 
 
+def _upgrade(sync: Any, revision: str) -> None:
+    if sync.dialect.name == "postgresql":  # two starters at once: the second waits here
+        sync.exec_driver_sql("SELECT pg_advisory_xact_lock(7305118)")
+    command.upgrade(alembic_config(sync), revision)
+
+
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision`; holds the write lock so two starters cannot race."""
-    async with db.engine.connect() as raw:
-        conn = await raw.execution_options(sqlite_begin="IMMEDIATE")
-        async with conn.begin():
-            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    if revision == "head":
+        applied, head = await current(db)
+        if applied == head:
+            return
+    await db.run_sync(lambda sync: _upgrade(sync, revision), write=True)
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 async def current(db: Database) -> tuple[str | None, str]:
     """(revision applied in the database, newest revision in the code)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
-    async with db.engine.connect() as conn:
-        rev = await conn.run_sync(lambda s: MigrationContext.configure(s).get_current_revision())
-    return rev, head
+    rev = await db.run_sync(lambda s: MigrationContext.configure(s).get_current_revision())
+    return rev, head_revision()

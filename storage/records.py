@@ -73,6 +73,21 @@ class StoredMessage:
     error: str | None = None
     locked: bool = False
     next_attempt_at: datetime | None = None
+    bulk: bool = False
+    priority: int = 0
+    lease_owner: str | None = None
+    updated_at: datetime | None = None
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who is writing, loaded in one round trip: the client (None: first contact), the
+    roles granted to the address, and the open conversation state."""
+
+    client: Client | None
+    roles: frozenset[str]
+    state: ConversationState | None
 
 
 @dataclass(frozen=True, slots=True)

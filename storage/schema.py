@@ -105,8 +105,34 @@ messages = sa.Table(
     sa.Column("updated_at", Ts, nullable=False),
     # An outbox row waiting out a rate limit or an outage is not tried before this.
     sa.Column("next_attempt_at", Ts),
+    # Outbox order: replies to people before bulk, then higher priority (alerts), then oldest.
+    sa.Column("bulk", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("priority", sa.Integer, nullable=False, default=0, server_default="0"),
+    # Who is working on the row (an inbound being handled, an outbound being sent) and until
+    # when; a row whose lease ran out belongs to a process that died.
+    sa.Column("lease_owner", sa.String(80)),
+    sa.Column("lease_until", Ts),
     sa.Index("ix_messages_status", "direction", "status"),
     sa.Index("ix_messages_chat", "chat", "id"),
+)
+# The claim query reads pending outbound rows of one channel in delivery order.
+OUTBOX_DUE = sa.Index(
+    "ix_messages_due",
+    messages.c.channel,
+    messages.c.bulk,
+    messages.c.priority.desc(),
+    messages.c.id,
+    sqlite_where=sa.and_(messages.c.direction == "out", messages.c.status == "pending"),
+    postgresql_where=sa.and_(messages.c.direction == "out", messages.c.status == "pending"),
+)
+
+# Named, expiring leases: one delivery worker per channel across every process on a database.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("owner", sa.String(80), nullable=False),
+    sa.Column("until", Ts, nullable=False),
 )
 
 conversation_states = sa.Table(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any, TypeVar
 
 from storage.repos.audit import AuditRepo
+from storage.repos.base import TxState
 from storage.repos.clients import ClientRepo
 from storage.repos.faq import FaqRepo
+from storage.repos.leases import LeaseRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
 from storage.repos.roles import RoleRepo
@@ -17,19 +18,37 @@ from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
 from storage.repos.topics import TopicRepo
 
+T = TypeVar("T")
+
 
 class Tx:
     """Repositories sharing one connection, so a handler's writes commit or fail together."""
 
-    def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        clock: Callable[[], datetime],
+        cache: dict[str, tuple[str, Any]] | None = None,
+    ) -> None:
         self.conn = conn
         self.now = clock
-        self.clients = ClientRepo(conn, clock)
-        self.topics = TopicRepo(conn, clock)
-        self.subscriptions = SubscriptionRepo(conn, clock)
-        self.messages = MessageRepo(conn, clock)
-        self.states = StateRepo(conn, clock)
-        self.roles = RoleRepo(conn, clock)
-        self.audit = AuditRepo(conn, clock)
-        self.faq = FaqRepo(conn, clock)
-        self.meta = MetaRepo(conn, clock)
+        self.state = TxState(cache if cache is not None else {})
+        args = (conn, clock, self.state)
+        self.clients = ClientRepo(*args)
+        self.topics = TopicRepo(*args)
+        self.subscriptions = SubscriptionRepo(*args)
+        self.messages = MessageRepo(*args)
+        self.states = StateRepo(*args)
+        self.roles = RoleRepo(*args)
+        self.audit = AuditRepo(*args)
+        self.faq = FaqRepo(*args)
+        self.meta = MetaRepo(*args)
+        self.leases = LeaseRepo(*args)
+
+    async def config_version(self) -> str:
+        """The version of rarely changing data (topics, FAQ); every change to it bumps it."""
+        return await self.meta.config_version()
+
+    async def cached(self, name: str, load: Callable[[], Awaitable[T]]) -> T:
+        """`load()`'s result, shared with other transactions until the config version moves."""
+        return await self.meta.cached(name, load)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app import App
 from bot.config import Settings
 from bot.core.commands import text_event
+from bot.core.delivery import Limits, OutMessage
 from bot.core.text import to_plain
 from bot.core.types import Button, Capabilities, Inbound
 
@@ -37,17 +39,17 @@ class RecordingSender:
     max_text: int = 4096
     sent: list[Sent] = field(default_factory=list)
 
+    limits: Limits = field(default_factory=Limits)
+
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities(max_text=self.max_text, buttons=self.buttons, can_edit=True)
 
-    async def pace(self) -> None:
-        pass
+    def is_group(self, chat: str) -> bool:
+        return False
 
-    async def send(
-        self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
-    ) -> str | None:
-        self.sent.append(Sent(chat, text, buttons, edit))
+    async def send(self, message: OutMessage) -> str | None:
+        self.sent.append(Sent(message.chat, message.text, message.buttons, message.edit))
         return str(len(self.sent))
 
 
@@ -57,27 +59,51 @@ class Harness:
         self.sender = RecordingSender(buttons=buttons)
         # Telegram chats (groups, say) are recorded in the same list.
         self.telegram = RecordingSender(channel="telegram", sent=self.sender.sent)
-        self.app = App(settings)
-        self.app.add_sender(self.sender)
-        self.app.add_sender(self.telegram)
+        self._build()
 
     async def start(self) -> None:
-        await self.app.start(sweep=False)
+        """Start the bot; after a `stop`, a new process on the same database."""
+        if self.stopped:
+            self._build()
+        await self.app.start()
 
     async def stop(self) -> None:
         await self.app.stop()
+        self.stopped = True
 
     async def restart(self) -> None:
         await self.stop()
+        await self.start()
+
+    def _build(self) -> None:
         self.app = App(self.settings)
         self.app.add_sender(self.sender)
         self.app.add_sender(self.telegram)
-        await self.start()
+        self.stopped = False
 
     async def send(self, event: Inbound) -> list[Sent]:
+        """One event, handled and its replies delivered."""
         before = len(self.sender.sent)
-        await self.app.inbox.receive(event)
+        receipt = await self.app.inbox.receive(event)
+        if receipt is not None:
+            await self.app.delivery.settled(receipt[1], timeout=10)
         return self.sender.sent[before:]
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the inbox has handled what was queued (recovery included) and every
+        outbox row this process holds is final."""
+        async with asyncio.timeout(timeout):
+            await asyncio.sleep(0.05)  # recovery runs in the background after start
+            while True:
+                await self.app.inbox.idle.wait()
+                held = [i for w in self.app.delivery.workers.values() for i in w.held]
+                if not held:
+                    async with self.app.db.read() as tx:
+                        pending = await tx.messages.count(direction="out", status="pending")
+                    if not pending or not self.app.delivery.workers:
+                        return
+                await self.app.delivery.settled(held, timeout=timeout)
+                await asyncio.sleep(0.01)
 
     async def say(self, text: str, user: str = "alice", **fields: Any) -> list[Sent]:
         address = f"console:{user}"

@@ -280,6 +280,14 @@ def test_bad_timezone() -> None:
         ("TELEGRAM_RATE_LIMIT", "-1"),
         ("TELEGRAM_RATE_LIMIT", "fast"),
         ("TELEGRAM_RATE_LIMIT", "inf"),
+        ("TELEGRAM_RATE_LIMIT", "1e-9"),
+        ("TELEGRAM_RATE_LIMIT", "1e9"),
+        ("TELEGRAM_CHAT_INTERVAL", "-1"),
+        ("TELEGRAM_CHAT_INTERVAL", "3600"),
+        ("TELEGRAM_GROUP_PER_MINUTE", "0"),
+        ("TELEGRAM_GROUP_PER_MINUTE", "1000"),
+        ("TELEGRAM_MAX_IN_FLIGHT", "0"),
+        ("TELEGRAM_MAX_IN_FLIGHT", "many"),
         ("HTTP_HOST", "  "),
         ("HTTP_PORT", "0"),
         ("HTTP_PORT", "65536"),
@@ -307,7 +315,13 @@ def test_invalid_value_in_env_file_names_variable(tmp_path: Path) -> None:
 def test_messages_are_human() -> None:
     assert str(config_error({"HTTP_PORT": "0"})) == "HTTP_PORT: must be at least 1 (got '0')"
     assert str(config_error({"TELEGRAM_RATE_LIMIT": "0"})) == (
-        "TELEGRAM_RATE_LIMIT: must be greater than 0 (got '0')"
+        "TELEGRAM_RATE_LIMIT: must be at least 1 (got '0')"
+    )
+    assert str(config_error({"TELEGRAM_RATE_LIMIT": "1e-9"})) == (
+        "TELEGRAM_RATE_LIMIT: must be at least 1 (got '1e-9')"
+    )
+    assert str(config_error({"TELEGRAM_RATE_LIMIT": "5000"})) == (
+        "TELEGRAM_RATE_LIMIT: must be at most 1000 (got '5000')"
     )
     assert str(config_error({"DATABASE_URL": "mysql://u:p@h/db"})) == (
         "DATABASE_URL: unsupported scheme 'mysql'; use sqlite+aiosqlite:// or postgresql+asyncpg://"

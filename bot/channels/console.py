@@ -11,9 +11,10 @@ import sys
 from typing import TextIO
 
 from bot.core.commands import text_event
+from bot.core.delivery import Delivery, Limits, OutMessage
 from bot.core.inbox import Inbox
 from bot.core.text import to_plain
-from bot.core.types import Button, Capabilities
+from bot.core.types import Capabilities
 
 CHANNEL = "console"
 QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
@@ -24,18 +25,19 @@ class ConsoleSender:
 
     channel = CHANNEL
     capabilities = Capabilities(max_text=100_000, buttons=False, can_edit=False)
+    limits = Limits()  # a terminal has no rate limit
 
     def __init__(self, out: TextIO | None = None, *, me: str | None = None) -> None:
         self.out = out or sys.stdout
         self.me = me
 
-    async def pace(self) -> None:
-        """A terminal has no rate limit."""
+    @staticmethod
+    def is_group(chat: str) -> bool:
+        return False
 
-    async def send(
-        self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
-    ) -> str | None:
-        body = to_plain(text)
+    async def send(self, message: OutMessage) -> str | None:
+        chat = message.chat
+        body = to_plain(message.text)
         tag = "bot" if self.me in (None, chat) else f"bot → {chat}"
         lines = body.splitlines() or [""]
         self.out.write(f"{tag}> {lines[0]}\n")
@@ -47,13 +49,16 @@ class ConsoleSender:
 
 
 class ConsoleChannel:
-    def __init__(self, inbox: Inbox, user: str = "local", *, view_as: str | None = None) -> None:
+    def __init__(
+        self, inbox: Inbox, delivery: Delivery, user: str = "local", *, view_as: str | None = None
+    ) -> None:
         self.inbox = inbox
+        self.delivery = delivery
         self.address = f"{CHANNEL}:{user}"
         self.view_as = view_as
 
     async def say(self, text: str) -> int | None:
-        """Send one line as the console user; replies are printed by the sender."""
+        """Send one line as the console user; returns once the replies are printed."""
         event = text_event(
             CHANNEL,
             self.address,
@@ -62,7 +67,12 @@ class ConsoleChannel:
             display_name=self.address.split(":", 1)[1],
             view_as=self.view_as,
         )
-        return await self.inbox.receive(event)
+        receipt = await self.inbox.receive(event)
+        if receipt is None:
+            return None
+        message_id, replies = receipt
+        await self.delivery.settled(replies)
+        return message_id
 
     async def interact(self, stdin: TextIO | None = None, prompt: str = "you> ") -> None:
         """Read lines until EOF or /quit."""

@@ -1,32 +1,52 @@
-"""The inbox: record every inbound event first, then handle it exactly once.
+"""The inbox: record every inbound event first, then handle it exactly once, in order.
 
-`receive` archives the event (deduplicated on the platform's delivery id) and only then
-handles it. Handling runs in one transaction that also stores the replies and marks the
-event handled, so a crash before commit leaves it `received` for `recover` to redo, and a
-crash after commit leaves replies `pending` for the delivery sweep.
+Recording is batched: a long poll's updates go in one transaction, and concurrent webhook
+calls share a commit (group commit); only then is anything acknowledged. Handling is one
+loop per process, so events keep their order: it takes up to `BATCH` recorded events at a
+time and handles them in one transaction, each inside its own savepoint, so a failing
+handler rolls back alone. Replies are written in the same transaction and handed straight
+to the delivery engine after the commit.
+
+Every recorded row carries this process's lease; a row still `received` when its lease runs
+out (the process died) is taken over by the next start, at most `MAX_TRIES` times in all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
-from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from bot.core.batching import Batcher
 from bot.core.delivery import Delivery
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
 from bot.core.middlewares import Policy
+from bot.core.sanitize import clean, clean_text
 from bot.core.types import Inbound, Outbound
 from storage.database import Database
+from storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
+BATCH = 100
+MAX_TRIES = 3  # handling attempts (crashes included) before an event is quarantined
+RECORD_TRIES = 3  # failures to record one update before it is kept in quarantine form
+HANDLER_TIMEOUT = 30.0
+RECOVERY_SECONDS = 30.0
 
-class _Raced(Exception):
-    """Another worker handled the event first."""
+
+@dataclass(slots=True)
+class Work:
+    message_id: int
+    event: Inbound
+    done: asyncio.Future[list[int]] | None = field(default=None)
 
 
 class Inbox:
@@ -46,110 +66,294 @@ class Inbox:
         self.policy = policy
         self.services = dict(services or {})  # injected into handlers by parameter name
         self.translator = translator.with_lang(policy.default_language)
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._users: dict[str, int] = defaultdict(int)
+        self._recorder: Batcher[dict[str, Any], int | None] = Batcher(self._write_records)
+        self._queue: deque[Work] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self._record_failures: OrderedDict[str, int] = OrderedDict()
+        self._stopping = False
+        self.idle = asyncio.Event()
+        self.idle.set()
 
-    async def receive(self, event: Inbound) -> int | None:
-        """Record, then handle. Returns the archive id, or None for a redelivery."""
+    # ---- recording ----------------------------------------------------------------------------
+
+    def _row(self, event: Inbound, raw: dict[str, Any] | None) -> dict[str, Any]:
+        """The archive row for an event; text that cannot be stored is made storable."""
+        for name in ("text", "display_name", "username", "callback_data"):
+            value = getattr(event, name)
+            if isinstance(value, str):
+                setattr(event, name, clean_text(value))
+        event.args = [clean_text(a) for a in event.args]
+        payload = event.payload()
+        if raw is not None:
+            payload["raw"] = clean(raw)
+        return {
+            "channel": event.channel,
+            "chat": event.chat,
+            "sender": event.sender,
+            "kind": event.kind,
+            "text": event.callback_data if event.kind == "callback" else event.text,
+            "payload": payload,
+            "dedupe_key": event.dedupe_key,
+            "platform_id": event.platform_id,
+            "attempts": 1,  # the first handling attempt starts right away
+            "lease_owner": self.delivery.owner,
+            "lease_until": self.db.clock() + timedelta(seconds=self.delivery.lease),
+        }
+
+    async def _write_records(self, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+        async with self.db.write() as tx:
+            return await tx.messages.record_many(rows)
+
+    async def record(self, event: Inbound, raw: dict[str, Any] | None = None) -> int | None:
+        """Archive one event, sharing a commit with concurrent callers. Returns its id, or
+        None when there is nothing to handle (a redelivery, or an update kept in quarantine
+        after failing to be recorded `RECORD_TRIES` times). Raises while it may still be
+        recorded later: the caller must not acknowledge it then."""
+        [result] = await self.record_many([(event, raw)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def record_many(
+        self, items: Sequence[tuple[Inbound, dict[str, Any] | None]]
+    ) -> list[int | Exception | None]:
+        """Archive events in one transaction (a failing one is retried alone); per event its
+        id, None (nothing to handle), or the exception that kept it from being recorded."""
+        rows = [self._row(event, raw) for event, raw in items]
+        futures = [asyncio.ensure_future(self._recorder.submit(row)) for row in rows]
+        await asyncio.wait(futures)
+        results: list[int | Exception | None] = []
+        for (event, raw), future in zip(items, futures, strict=True):
+            error = future.exception()
+            if error is None:
+                results.append(future.result())
+                continue
+            results.append(await self._record_failed(event, raw, error))  # type: ignore[arg-type]
+        return results
+
+    async def _record_failed(
+        self, event: Inbound, raw: dict[str, Any] | None, error: Exception
+    ) -> int | Exception | None:
+        """Count the failure; the `RECORD_TRIES`th time keep the update in a form that can
+        always be stored (ASCII JSON), marked failed, so it stops blocking the line."""
+        key = event.dedupe_key or ""
+        failures = self._record_failures.pop(key, 0) + 1
+        log.error(
+            "could not record %s (%d/%d): %r", key or event.chat, failures, RECORD_TRIES, error
+        )
+        if failures < RECORD_TRIES or not key:
+            self._record_failures[key] = failures
+            while len(self._record_failures) > 1000:
+                self._record_failures.popitem(last=False)
+            return error
+        quarantined = {
+            "channel": event.channel,
+            "chat": event.chat,
+            "sender": event.sender,
+            "kind": "other",
+            "text": None,
+            "payload": {"raw_json": json.dumps(raw, ensure_ascii=True, default=str)[:100_000]},
+            "dedupe_key": key,
+            "status": "failed",
+            "error": f"could not be recorded: {error!r}"[:1000],
+        }
+        try:
+            async with self.db.write() as tx:
+                await tx.messages.record_many([quarantined])
+        except Exception as again:
+            log.error("could not quarantine %s either: %r", key, again)
+            return again
+        log.error("update %s quarantined after %d failures; see `messages failed`", key, failures)
+        return None
+
+    # ---- handling -----------------------------------------------------------------------------
+
+    def submit(self, message_id: int, event: Inbound) -> asyncio.Future[list[int]]:
+        """Queue a recorded event; the future gives the ids of its replies once committed."""
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._queue.append(Work(message_id, event, done))
+        self.idle.clear()
+        self._wake.set()
+        return done
+
+    async def receive(self, event: Inbound) -> tuple[int, list[int]] | None:
+        """Record and handle one event, waiting for it: (archive id, reply ids), or None
+        for a redelivery."""
         message_id = await self.record(event)
         if message_id is None:
             log.info("dropped redelivery %s", event.dedupe_key)
             return None
-        await self.handle(message_id, event)
-        return message_id
+        if self._task is None:  # not started: handle inline (scripts, tests)
+            replies = await self._handle([Work(message_id, event)])
+            return message_id, replies[0]
+        return message_id, await self.submit(message_id, event)
 
-    async def record(self, event: Inbound, raw: dict[str, Any] | None = None) -> int | None:
-        """Archive the event (and the platform's own form of it); None for a redelivery."""
-        payload = event.payload()
-        if raw is not None:
-            payload["raw"] = raw
-        async with self.db.write() as tx:
-            return await tx.messages.record_inbound(
-                channel=event.channel,
-                chat=event.chat,
-                sender=event.sender,
-                kind=event.kind,
-                text=event.callback_data if event.kind == "callback" else event.text,
-                payload=payload,
-                dedupe_key=event.dedupe_key,
-                platform_id=event.platform_id,
-            )
+    def start(self) -> None:
+        """Start handling; events a dead process left unhandled are taken over in the
+        background (only those of the chats this process serves)."""
+        self._task = asyncio.create_task(self._run(), name="inbox")
+        self._recovery = asyncio.create_task(self._recover_forever(), name="inbox-recovery")
 
-    async def handle(self, message_id: int, event: Inbound) -> None:
-        async with self._chat_lock(event.chat):
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the batch under way (up to `grace`); queued events stay recorded and are
+        handled at the next start."""
+        self._stopping = True
+        self._wake.set()
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for work in self._queue:
+            if work.done is not None and not work.done.done():
+                work.done.cancel()
+        self._queue.clear()
+        await self._recorder.drained()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            if not self._queue:
+                self.idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
             try:
-                ids = await self._dispatch(message_id, event)
-            except _Raced:
-                return
-            except Exception as exc:
-                log.exception("handling message %s failed", message_id)
-                ids = await self._apologise(message_id, event, exc)
-            await self.delivery.flush(ids)
+                replies = await self._handle(batch)
+            except Exception:
+                log.exception(
+                    "handling a batch of %d failed; they are retried one by one", len(batch)
+                )
+                replies = [await self._handle_alone(work) for work in batch]
+            for work, ids in zip(batch, replies, strict=True):
+                if work.done is not None and not work.done.done():
+                    work.done.set_result(ids)
 
-    async def _dispatch(self, message_id: int, event: Inbound) -> list[int]:
+    async def _handle_alone(self, work: Work) -> list[int]:
+        try:
+            return (await self._handle([work]))[0]
+        except Exception:
+            log.exception("handling message %s failed; it stays recorded", work.message_id)
+            self._retry_later(work)
+            return []
+
+    def _retry_later(self, work: Work, delay: float = 5.0) -> None:
+        """The database failed us: try the event again later (the row keeps our lease)."""
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay, lambda: self._requeue(work))
+
+    def _requeue(self, work: Work) -> None:
+        if not self._stopping:
+            self._queue.append(Work(work.message_id, work.event))
+            self._wake.set()
+
+    async def _handle(self, batch: Sequence[Work]) -> list[list[int]]:
+        """Handle a batch in one transaction; returns each event's reply ids."""
+        rows: list[dict[str, Any]] = []
+        spans: list[tuple[int, int]] = []
+        handled: list[tuple[int, int | None]] = []
         async with self.db.write() as tx:
-            ctx: dict[str, Any] = {
-                **self.services,
-                "event": event,
-                "tx": tx,
-                "policy": self.policy,
-                "t": self.translator,
-                "message_id": message_id,
-                "capabilities": self.delivery.capabilities(event.channel),
-            }
-            # Edits, joins and other platform events are archived but need no answer.
-            outs = [] if event.kind == "other" else await self.dispatcher.dispatch(event, ctx)
-            client = ctx.get("client")
-            now = await tx.clients.get(client.id) if client else None  # after the handler
-            erased = now is not None and now.erased_at is not None
-            client_id = now.id if now is not None and not erased else None
-            t = ctx["t"].with_lang(now.language) if now is not None else ctx["t"]
-            ids = await self.delivery.enqueue(
-                tx,
-                outs,
-                chat=event.chat,
-                client_id=client_id,
-                reply_to=message_id,
-                ref_id=event.ref_id,
-                t=t,  # /lang just changed it? the numbered hint follows
-            )
-            done = await tx.messages.set_status(
-                message_id, "handled", expect="received", client_id=client_id
-            )
-            if erased:  # the erasure's own exchange is kept locked like the rest
-                await tx.messages.lock([message_id, *ids])
-            if not done:
-                raise _Raced
-            return ids
+            for work in batch:
+                start = len(rows)
+                try:
+                    async with asyncio.timeout(HANDLER_TIMEOUT), tx.conn.begin_nested():
+                        client_id, out = await self._dispatch(tx, work)
+                    handled.append((work.message_id, client_id))
+                except Exception as exc:
+                    log.error("handling message %s failed", work.message_id, exc_info=exc)
+                    out = await self._apologise(tx, work, exc)
+                rows += out
+                spans.append((start, len(rows)))
+            ids = await tx.messages.add_outbound_many(rows)
+            await tx.messages.mark_handled_many(handled)
+        self.delivery.adopt(list(zip(ids, rows, strict=True)))
+        return [ids[a:b] for a, b in spans]
 
-    async def _apologise(self, message_id: int, event: Inbound, exc: Exception) -> list[int]:
+    async def _dispatch(self, tx: Tx, work: Work) -> tuple[int | None, list[dict[str, Any]]]:
+        event = work.event
+        ctx: dict[str, Any] = {
+            **self.services,
+            "event": event,
+            "tx": tx,
+            "policy": self.policy,
+            "t": self.translator,
+            "message_id": work.message_id,
+            "capabilities": self.delivery.capabilities(event.channel),
+        }
+        # Edits, joins and other platform events are archived but need no answer.
+        outs = [] if event.kind == "other" else await self.dispatcher.dispatch(event, ctx)
+        client = ctx.get("client")
+        if client is not None and client.id in tx.state.touched:  # /lang, /deleteme
+            client = await tx.clients.get(client.id)
+        erased = client is not None and client.erased_at is not None
+        client_id = client.id if client is not None and not erased else None
+        t = ctx["t"].with_lang(client.language) if client is not None else ctx["t"]
+        if erased:  # the erasure's own exchange is kept locked like the rest
+            await tx.messages.lock([work.message_id])
+        rows = self.delivery.render(
+            outs,
+            chat=event.chat,
+            client_id=client_id,
+            reply_to=work.message_id,
+            ref_id=event.ref_id,
+            t=t,  # /lang just changed it? the numbered hint follows
+            locked=erased,
+        )
+        return client_id, rows
+
+    async def _apologise(self, tx: Tx, work: Work, exc: BaseException) -> list[dict[str, Any]]:
         """The event stays archived as `failed` (for staff to see) and the person is told."""
-        async with self.db.write() as tx:
-            await tx.messages.set_status(message_id, "failed", error=repr(exc)[:1000])
-            client = await tx.clients.by_address(event.sender)
-            t = self.translator.with_lang(client.language) if client else self.translator
-            return await self.delivery.enqueue(
-                tx, [Outbound(t("errors.internal"))], chat=event.chat, reply_to=message_id, t=t
-            )
+        await tx.messages.set_status(work.message_id, "failed", error=repr(exc)[:1000])
+        client = await tx.clients.by_address(work.event.sender)
+        t = self.translator.with_lang(client.language) if client else self.translator
+        return self.delivery.render(
+            [Outbound(t("errors.internal"))], chat=work.event.chat, reply_to=work.message_id, t=t
+        )
+
+    # ---- recovery -----------------------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Handle events recorded before a crash but never handled; oldest first."""
-        async with self.db.read() as tx:
-            rows = await tx.messages.with_status("in", "received")
-        for row in rows:
-            await self.handle(row.id, Inbound.from_payload(row.payload))
-        if rows:
-            log.info("recovered %d unhandled message(s)", len(rows))
-        return len(rows)
+        """Take over events recorded but never handled by a process that is gone, oldest
+        first; one that has had `MAX_TRIES` attempts is quarantined instead."""
+        channels, chats = self.delivery.scope()
+        taken = 0
+        while not self._stopping:
+            until = self.db.clock() + timedelta(seconds=self.delivery.lease)
+            async with self.db.write() as tx:
+                rows = await tx.messages.take_over_received(
+                    owner=self.delivery.owner,
+                    lease_until=until,
+                    dead=self.delivery.dead_owners,
+                    channels=channels,
+                    chats=chats,
+                    limit=500,
+                )
+                for row in rows:
+                    if row.attempts > MAX_TRIES:
+                        await tx.messages.set_status(
+                            row.id, "failed", error=f"gave up after {MAX_TRIES} handling attempts"
+                        )
+            for row in rows:
+                if row.attempts <= MAX_TRIES:
+                    self.submit(row.id, Inbound.from_payload(row.payload))
+                else:
+                    log.error("message %s quarantined after %d attempts", row.id, MAX_TRIES)
+            taken += len(rows)
+            if len(rows) < 500:
+                break
+        if taken:
+            log.info("took over %d unhandled message(s)", taken)
+        return taken
 
-    @asynccontextmanager
-    async def _chat_lock(self, chat: str) -> AsyncIterator[None]:
-        """One event per chat at a time, so replies keep order and state stays consistent."""
-        self._users[chat] += 1
-        try:
-            async with self._locks[chat]:
-                yield
-        finally:
-            self._users[chat] -= 1
-            if not self._users[chat]:
-                del self._users[chat], self._locks[chat]
+    async def _recover_forever(self) -> None:
+        while not self._stopping:
+            try:
+                await self.recover()
+            except Exception:
+                log.exception("taking over unhandled messages failed; retrying")
+            await asyncio.sleep(RECOVERY_SECONDS)

@@ -29,41 +29,36 @@ class Policy:
         return ZoneInfo(self.timezone)
 
 
-async def load_client(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
-    policy: Policy = ctx["policy"]
-    client, created = await ctx["tx"].clients.get_or_create(
-        event.sender,
-        language=policy.default_language,
-        display_name=event.display_name,
-        username=event.username,
-    )
-    ctx["client"], ctx["new_client"] = client, created
-    return await call_next(event, ctx)
-
-
-async def load_roles(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
-    policy: Policy = ctx["policy"]
-    roles = {"client"} | await ctx["tx"].roles.of(event.sender)
-    if event.sender in policy.admins:
-        roles.add("admin")
-    if event.view_as == "client":
-        roles = {"client"}
-    ctx["roles"] = frozenset(roles)
-    ctx["role"] = next(r for r in reversed(ROLES) if r in roles)
-    return await call_next(event, ctx)
-
-
 def state_key(event: Inbound) -> str:
     """A flow belongs to a person: in a group, one member must never answer another's
     question (a confirmation to erase data, say)."""
     return event.chat if event.chat == event.sender else f"{event.chat}/{event.sender}"
 
 
-async def load_state(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
+async def load_context(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
+    """The client (created on first contact), their roles and their conversation state,
+    read in one round trip."""
+    policy: Policy = ctx["policy"]
+    tx = ctx["tx"]
     key = state_key(event)
-    current = await ctx["tx"].states.get(key)
-    ctx["state"] = current
-    ctx["fsm"] = StateControl(ctx["tx"], key, current)
+    found = await tx.clients.context(event.sender, key)
+    client, created = await tx.clients.ensure(
+        event.sender,
+        found.client,
+        language=policy.default_language,
+        display_name=event.display_name,
+        username=event.username,
+    )
+    ctx["client"], ctx["new_client"] = client, created
+    roles = {"client", *found.roles}
+    if event.sender in policy.admins:
+        roles.add("admin")
+    if event.view_as == "client":
+        roles = {"client"}
+    ctx["roles"] = frozenset(roles)
+    ctx["role"] = next(r for r in reversed(ROLES) if r in roles)
+    ctx["state"] = found.state
+    ctx["fsm"] = StateControl(tx, key, found.state)
     return await call_next(event, ctx)
 
 
@@ -74,9 +69,7 @@ async def bind_language(call_next: Next, event: Inbound, ctx: dict[str, Any]) ->
 
 
 DEFAULT_MIDDLEWARES: list[Middleware] = [
-    load_client,
-    load_roles,
-    load_state,
+    load_context,
     bind_language,
     numbered_replies,
     command_buttons,

@@ -30,17 +30,23 @@ class FaqService:
 
     def __init__(self) -> None:
         self._index: FaqIndex | None = None
-        self._version: Any = None
+        self._version: str | None = None  # the config version the index was checked against
+        self._content: Any = None  # the knowledge base's own fingerprint
         self._lock = asyncio.Lock()
 
     async def index(self, tx: Tx) -> FaqIndex:
-        version = await tx.faq.version()
-        if self._index is None or version != self._version:
-            async with self._lock:
-                if self._index is None or version != self._version:
-                    entries = await tx.faq.entries(include_disabled=False)
-                    self._index = FaqIndex(entries, await tx.faq.synonyms())
-                    self._version = version
+        """The index, rebuilt when entries or synonyms changed. The config version (known
+        from the event's context, no query) says whether anything changed at all."""
+        version = await tx.config_version()
+        if self._index is not None and version == self._version:
+            return self._index
+        async with self._lock:
+            content = await tx.faq.version()
+            if self._index is None or content != self._content:
+                entries = await tx.faq.entries(include_disabled=False)
+                self._index = FaqIndex(entries, await tx.faq.synonyms())
+                self._content = content
+            self._version = version
         return self._index
 
     async def match(self, tx: Tx, text: str) -> Match:

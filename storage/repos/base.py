@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
+
+from storage.schema import meta
+
+VERSION_KEY = "config.version"
+T = TypeVar("T")
 
 
 def is_duplicate(exc: IntegrityError) -> bool:
@@ -23,10 +29,23 @@ def is_duplicate(exc: IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(orig) or "duplicate key value" in str(orig)
 
 
+class TxState:
+    """What the repositories of one transaction share: the cross-transaction cache, the
+    config version this transaction saw, and the clients it changed."""
+
+    __slots__ = ("cache", "touched", "version")
+
+    def __init__(self, cache: dict[str, tuple[str, Any]]) -> None:
+        self.cache = cache
+        self.version: str | None = None
+        self.touched: set[int] = set()
+
+
 class Repo:
-    def __init__(self, conn: AsyncConnection, clock: Callable[[], datetime]) -> None:
+    def __init__(self, conn: Any, clock: Callable[[], datetime], state: TxState) -> None:
         self.conn = conn
         self.now = clock
+        self.state = state
 
     async def upsert(self, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
         """Update the row with `key`, or insert it; safe against a concurrent insert."""
@@ -52,3 +71,27 @@ class Repo:
                 raise
             return False
         return True
+
+    async def config_version(self) -> str:
+        """The version of rarely changing data (topics, FAQ) this transaction sees."""
+        if self.state.version is None:
+            query = sa.select(meta.c.value).where(meta.c.key == VERSION_KEY)
+            row = (await self.conn.execute(query)).first()
+            self.state.version = row.value if row else ""
+        return self.state.version
+
+    async def cached(self, name: str, load: Callable[[], Awaitable[T]]) -> T:
+        """`load()`'s result, shared with other transactions until the config version moves."""
+        version = await self.config_version()
+        hit = self.state.cache.get(name)
+        if hit is not None and hit[0] == version:
+            return hit[1]  # type: ignore[no-any-return]
+        value = await load()
+        self.state.cache[name] = (version, value)
+        return value
+
+    async def bump_version(self) -> None:
+        """Cached topics and FAQ are stale: every process reloads them on its next event."""
+        version = uuid.uuid4().hex
+        await Repo.upsert(self, meta, {"key": VERSION_KEY}, {"value": version})
+        self.state.version = version

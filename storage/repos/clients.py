@@ -7,9 +7,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from storage.records import Client, Identity, aware
-from storage.repos.base import Repo, is_duplicate
-from storage.schema import clients, conversation_states, faq_unanswered, identities, messages
+from storage.records import Client, Context, ConversationState, Identity, aware
+from storage.repos.base import VERSION_KEY, Repo, is_duplicate
+from storage.schema import (
+    clients,
+    conversation_states,
+    faq_unanswered,
+    identities,
+    messages,
+    meta,
+    roles,
+)
 
 
 def _client(row: Any) -> Client:
@@ -22,7 +30,74 @@ def _client(row: Any) -> Client:
     )
 
 
+def _context_query(address: str, state_key: str) -> sa.Select[Any]:
+    """One statement: client, roles, state and the config version, whatever exists."""
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    cs = conversation_states
+    version = sa.select(meta.c.value).where(meta.c.key == VERSION_KEY).scalar_subquery()
+    joined = (
+        one.outerjoin(identities, identities.c.address == address)
+        .outerjoin(clients, clients.c.id == identities.c.client_id)
+        .outerjoin(roles, roles.c.address == address)
+        .outerjoin(cs, cs.c.chat == state_key)
+    )
+    return sa.select(
+        clients.c.id,
+        clients.c.display_name,
+        clients.c.language,
+        clients.c.created_at,
+        clients.c.erased_at,
+        roles.c.role,
+        cs.c.state,
+        cs.c.data.label("state_data"),
+        version.label("version"),
+    ).select_from(joined)
+
+
 class ClientRepo(Repo):
+    async def context(self, address: str, state_key: str) -> Context:
+        """The client behind `address` (None before first contact), the roles granted to it,
+        and the conversation state under `state_key`, in one round trip."""
+        rows = (await self.conn.execute(_context_query(address, state_key))).all()
+        first = rows[0]
+        self.state.version = first.version or ""
+        client = _client(first) if first.id is not None else None
+        state = (
+            ConversationState(state_key, first.state, dict(first.state_data or {}))
+            if first.state is not None
+            else None
+        )
+        granted = frozenset(r.role for r in rows if r.role is not None)
+        return Context(client, granted, state)
+
+    async def ensure(
+        self,
+        address: str,
+        found: Client | None,
+        *,
+        language: str,
+        display_name: str | None,
+        username: str | None,
+    ) -> tuple[Client, bool]:
+        """`found` (from `context`) with its display name kept current, or a new client."""
+        if found is None:
+            return await self.get_or_create(
+                address, language=language, display_name=display_name, username=username
+            )
+        if display_name and display_name != found.display_name:
+            await self._rename(found.id, display_name)
+            found = Client(
+                found.id, display_name, found.language, found.created_at, found.erased_at
+            )
+        return found, False
+
+    async def _rename(self, client_id: int, display_name: str) -> None:
+        await self.conn.execute(
+            clients.update()
+            .where(clients.c.id == client_id)
+            .values(display_name=display_name, updated_at=self.now())
+        )
+
     async def get(self, client_id: int) -> Client | None:
         row = (await self.conn.execute(sa.select(clients).where(clients.c.id == client_id))).first()
         return _client(row) if row else None
@@ -43,11 +118,7 @@ class ClientRepo(Repo):
         found = await self.by_address(address)
         if found:
             if display_name and display_name != found.display_name:
-                await self.conn.execute(
-                    clients.update()
-                    .where(clients.c.id == found.id)
-                    .values(display_name=display_name, updated_at=self.now())
-                )
+                await self._rename(found.id, display_name)
                 found = await self.get(found.id)
             return found, False  # type: ignore[return-value]
         now = self.now()
@@ -88,6 +159,7 @@ class ClientRepo(Repo):
         ]
 
     async def set_language(self, client_id: int, language: str) -> None:
+        self.state.touched.add(client_id)
         await self.conn.execute(
             clients.update()
             .where(clients.c.id == client_id)
@@ -99,6 +171,7 @@ class ClientRepo(Repo):
 
         The platform identities go, so the person is a stranger to the bot afterwards.
         """
+        self.state.touched.add(client_id)
         now = self.now()
         addresses = [i.address for i in await self.identities(client_id)]
         await self.conn.execute(

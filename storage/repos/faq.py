@@ -56,6 +56,7 @@ class FaqRepo(Repo):
             "updated_by": by,
             "updated_at": self.now(),
         }
+        await self.bump_version()
         result = await self.conn.execute(e.update().where(e.c.id == entry.id).values(**values))
         if result.rowcount:
             return False
@@ -63,6 +64,7 @@ class FaqRepo(Repo):
         return True
 
     async def delete(self, entry_id: str) -> bool:
+        await self.bump_version()
         result = await self.conn.execute(e.delete().where(e.c.id == entry_id))
         return bool(result.rowcount)
 
@@ -82,9 +84,11 @@ class FaqRepo(Repo):
 
     async def set_synonym(self, term: str, canonical: str, *, by: str) -> None:
         values = {"canonical": canonical, "updated_by": by, "updated_at": self.now()}
+        await self.bump_version()
         await self.upsert(syn, {"term": term}, values)
 
     async def delete_synonym(self, term: str) -> bool:
+        await self.bump_version()
         result = await self.conn.execute(syn.delete().where(syn.c.term == term))
         return bool(result.rowcount)
 

@@ -17,14 +17,20 @@ def _topic(row: Any) -> Topic:
 
 class TopicRepo(Repo):
     async def list(self, *, include_disabled: bool = False) -> list[Topic]:
-        query = sa.select(topics).order_by(topics.c.sort_order, topics.c.key)
-        if not include_disabled:
-            query = query.where(topics.c.enabled.is_(True))
-        return [_topic(r) for r in await self.conn.execute(query)]
+        everything = await self._all()
+        return list(everything if include_disabled else (t for t in everything if t.enabled))
 
     async def get(self, key: str) -> Topic | None:
-        row = (await self.conn.execute(sa.select(topics).where(topics.c.key == key))).first()
-        return _topic(row) if row else None
+        return next((t for t in await self._all() if t.key == key), None)
+
+    async def _all(self) -> tuple[Topic, ...]:
+        """Every topic, cached across transactions until a change bumps the config version."""
+
+        async def load() -> tuple[Topic, ...]:
+            query = sa.select(topics).order_by(topics.c.sort_order, topics.c.key)
+            return tuple(_topic(r) for r in await self.conn.execute(query))
+
+        return await self.cached("topics", load)
 
     async def upsert(self, topic: Topic) -> bool:
         """Insert or update a topic; True when it was new."""
@@ -35,6 +41,7 @@ class TopicRepo(Repo):
             "enabled": topic.enabled,
             "sort_order": topic.sort_order,
         }
+        await self.bump_version()
         result = await self.conn.execute(
             topics.update().where(topics.c.key == topic.key).values(**values)
         )

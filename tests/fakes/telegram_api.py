@@ -2,6 +2,11 @@
 
 Point the bot at it with
 ``Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))``.
+
+Like the real one it can be flooded: `flood_next` answers 429 with `retry_after` and holds
+every message call for that long (each call during a hold is counted and refused again), and
+`enforce` refuses calls beyond Telegram's rate limits. Every call is logged with its arrival
+time (`calls`), so tests and benchmarks can count what arrived in any rolling second.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import asyncio
 import html
 import itertools
 import json
+import math
 import re
 import socket
 import time
@@ -30,6 +36,8 @@ _JSON_PARAMS = frozenset(
     "offset limit timeout cache_time show_alert disable_notification protect_content "
     "drop_pending_updates max_connections".split()
 )
+# Methods that put a message in a chat: what Telegram's flood limits count.
+MESSAGE_METHODS = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup"})
 _ALWAYS_TRUE = frozenset(
     "sendchataction setmycommands deletemycommands setmydescription setmyshortdescription "
     "setchatmenubutton".split()
@@ -163,11 +171,33 @@ def _decode(value: str) -> Any:
         return value
 
 
+def peak(times: list[float], span: float = 1.0) -> int:
+    """The most events in any rolling window of `span` seconds (times ascending)."""
+    best = first = 0
+    for i, at in enumerate(times):
+        while times[first] <= at - span:
+            first += 1
+        best = max(best, i - first + 1)
+    return best
+
+
 class FakeTelegram:
     """In-process fake of the Telegram Bot API, speaking the real HTTP/JSON protocol."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN) -> None:
+    def __init__(
+        self, token: str = DEFAULT_TOKEN, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.token = token
+        self.clock = clock
+        # (arrival time, method, chat_id) of every call but getUpdates
+        self.calls: list[tuple[float, str, Any]] = []
+        self.holds: list[tuple[float, float]] = []  # (start, end) of each 429 hold
+        self.calls_during_holds = 0
+        self.latency = 0.0  # seconds before a message call is answered
+        self._floods: deque[int] = deque()  # retry_after of 429s to give out next
+        self._enforced: tuple[float, float] | None = None  # (rate, chat interval)
+        self._recent: deque[float] = deque()
+        self._chat_last: dict[Any, float] = {}
         prefix = token.split(":", 1)[0]
         self.me: JSON = {
             "id": int(prefix) if prefix.isdigit() else 123456, "is_bot": True,
@@ -361,6 +391,7 @@ class FakeTelegram:
         self._sent.clear()
         self.callback_answers.clear()
         self.get_updates_offsets.clear()
+        self.calls.clear()
 
     def fail_next(
         self,
@@ -379,6 +410,48 @@ class FakeTelegram:
         """Delay the next call's response; the call itself takes effect immediately."""
         self._stalls[method.lower()].append(seconds)
 
+    def flood_next(self, retry_after: int, count: int = 1) -> None:
+        """The next `count` message calls get 429; each starts a hold of `retry_after`
+        seconds during which every message call is refused (and counted)."""
+        self._floods.extend([retry_after] * count)
+
+    def enforce(self, rate: float = 30.0, chat_interval: float = 1.0) -> None:
+        """Refuse (429) message calls beyond `rate` in a rolling second or closer than
+        `chat_interval` to one chat, as Telegram does."""
+        self._enforced = (rate, chat_interval)
+
+    def message_times(self) -> list[float]:
+        return [at for at, name, _ in self.calls if name.lower() in MESSAGE_METHODS]
+
+    def _flood_check(self, name: str, params: JSON) -> None:
+        """Telegram's flood control: holds, scripted floods and (when enforced) the limits."""
+        if name not in MESSAGE_METHODS:
+            return
+        now = self.clock()
+        if self.holds and now < self.holds[-1][1]:
+            self.calls_during_holds += 1
+            raise self._too_many(max(1, round(self.holds[-1][1] - now)))
+        if self._floods:
+            self._hold(now, self._floods.popleft())
+        if self._enforced is not None:
+            rate, interval = self._enforced
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            chat = params.get("chat_id")
+            too_close = now - self._chat_last.get(chat, -math.inf) < interval
+            if len(self._recent) >= rate or too_close:
+                self._hold(now, 1)
+            self._recent.append(now)
+            self._chat_last[chat] = now
+
+    def _hold(self, now: float, retry_after: int) -> None:
+        self.holds.append((now, now + retry_after))
+        raise self._too_many(retry_after)
+
+    @staticmethod
+    def _too_many(retry_after: int) -> ApiError:
+        return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
     # ---- HTTP plumbing ----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -393,7 +466,9 @@ class FakeTelegram:
         params = {k: _decode(v) if k in _JSON_PARAMS else v for k, v in raw.items()}
         if name != "getupdates":
             self.requests.append((request.match_info["method"], params))
+            self.calls.append((self.clock(), request.match_info["method"], params.get("chat_id")))
         try:
+            self._flood_check(name, params)
             if self._failures[name]:
                 raise self._failures[name].popleft()
             if params.get("chat_id") in self.blocked_users:
@@ -405,6 +480,8 @@ class FakeTelegram:
         if self._stalls[name]:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self._stalls[name].popleft())
+        elif self.latency and name in MESSAGE_METHODS:
+            await asyncio.sleep(self.latency)
         return response
 
     # ---- Bot API methods --------------------------------------------------------------------

@@ -63,8 +63,7 @@ async def test_migrations_apply_idempotently_and_match_the_schema(empty_db: Data
         ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
         return compare_metadata(ctx, metadata)
 
-    async with empty_db.engine.connect() as conn:
-        assert await conn.run_sync(diff) == []
+    assert await empty_db.run_sync(diff) == []
     async with empty_db.read() as tx:
         assert [t.key for t in await tx.topics.list(include_disabled=True)] == SEEDED
 
@@ -393,48 +392,6 @@ async def test_with_status_filters_in_id_order(db: Database) -> None:
     assert [m.id for m in sent] == [c]
     assert [m.id for m in received] == [e]
     assert [m.id for m in limited] == [a, b]
-
-
-async def test_mark_stale_sending_only_touches_old_sending_rows(
-    db: Database, clock: FakeClock
-) -> None:
-    start = clock.now
-    async with db.write() as tx:
-        old = await tx.messages.add_outbound(channel="telegram", chat="t:1", text="o", payload={})
-        old_pending = await tx.messages.add_outbound(
-            channel="telegram", chat="t:1", text="p", payload={}
-        )
-        old_sent = await tx.messages.add_outbound(
-            channel="telegram", chat="t:1", text="s", payload={}
-        )
-        await tx.messages.set_status(old, "sending")
-        await tx.messages.set_status(old_sent, "sent")
-    clock.advance(minutes=10)
-    async with db.write() as tx:
-        fresh = await tx.messages.add_outbound(channel="telegram", chat="t:1", text="f", payload={})
-        await tx.messages.set_status(fresh, "sending")
-    later = clock.advance(seconds=30)
-
-    async with db.write() as tx:
-        assert await tx.messages.mark_stale_sending(start + timedelta(minutes=5)) == 1
-        assert await tx.messages.mark_stale_sending(start + timedelta(minutes=5)) == 0
-    async with db.read() as tx:
-        statuses = {
-            i: (await tx.messages.get(i)).status for i in (old, old_pending, old_sent, fresh)
-        }
-        assert [m.id for m in await tx.messages.with_status("out", "ambiguous")] == [old]
-    assert statuses == {
-        old: "ambiguous",
-        old_pending: "pending",
-        old_sent: "sent",
-        fresh: "sending",
-    }
-
-    async with db.write() as tx:  # the cut-off is strict: touched exactly at `before` stays
-        assert await tx.messages.mark_stale_sending(later - timedelta(seconds=30)) == 0
-        assert await tx.messages.mark_stale_sending(later) == 1
-    async with db.read() as tx:
-        assert (await tx.messages.get(fresh)).status == "ambiguous"
 
 
 async def test_last_outbound_with_buttons(db: Database) -> None:

@@ -6,9 +6,9 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.database import Database
 from storage.migrate import current, upgrade
@@ -36,7 +36,7 @@ async def sqlite_db(db_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
         await db.close()
 
 
-async def pragmas(conn: AsyncConnection) -> dict[str, object]:
+async def pragmas(conn: Any) -> dict[str, object]:
     names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
     return {n: (await conn.exec_driver_sql(f"PRAGMA {n}")).scalar_one() for n in names}
 
@@ -48,14 +48,10 @@ async def test_every_pooled_connection_uses_wal_and_full_sync(
     sqlite_db: Database, db_path: Path
 ) -> None:
     # Hold several connections at once so the pool has to open more than one.
-    async with (
-        sqlite_db.engine.connect() as one,
-        sqlite_db.engine.connect() as two,
-        sqlite_db.read() as tx,
-    ):
-        for conn in (one, two, tx.conn):
-            assert await pragmas(conn) == {**EXPECTED, "busy_timeout": 30_000}
-    assert sqlite_db.engine.pool.checkedin() >= 3  # they went back to the pool ...
+    async with sqlite_db.read() as one, sqlite_db.read() as two, sqlite_db.read() as tx:
+        for each in (one, two, tx):
+            assert await pragmas(each.conn) == {**EXPECTED, "busy_timeout": 30_000}
+    assert sqlite_db.sync_engine.pool.checkedin() >= 3  # they went back to the pool ...
 
     for _ in range(2):  # ... and keep their settings when checked out again
         async with sqlite_db.write() as tx:

@@ -82,7 +82,9 @@ class TelegramBot:
     def build(self) -> None:
         """Compose a fresh App and runner (not started), as bot.cli does."""
         self.app = App(self.settings)
-        self.runner = TelegramRunner(self.settings, self.app.inbox, self.app.catalog)
+        self.runner = TelegramRunner(
+            self.settings, self.app.inbox, self.app.delivery, self.app.catalog
+        )
         self.app.add_sender(self.runner.sender)
         self.stop_event = asyncio.Event()
 
@@ -198,7 +200,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     async def prepare() -> None:
         environ = {"DATABASE_URL": f"sqlite+aiosqlite:///{path}", **TEMPLATE_ENV}
         app = App(load_settings(env_file=None, environ=environ))
-        await app.start(sweep=False)
+        await app.start()
         await app.stop()
 
     asyncio.run(prepare())
@@ -235,6 +237,9 @@ def tg_settings(make_settings: SettingsFactory, tg: FakeTelegram) -> Callable[..
             "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
             "TELEGRAM_API_BASE": tg.base_url,
             "TELEGRAM_MODE": "polling",
+            # Conversations here send several replies to one chat; Telegram's 1 s spacing
+            # (tested on its own in test_limits_at_the_fake) would only make them slow.
+            "TELEGRAM_CHAT_INTERVAL": "0.05",
         }
         return make_settings(**{**base, **env})
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.channels.telegram.convert import to_inbound
 from storage.schema import messages as m
+from tests.fakes.clock import earlier_run
 from tests.fakes.telegram_api import JSON, FakeTelegram
 from tests.telegram.conftest import USER, TelegramBot, eventually, update_key
 
@@ -256,6 +257,7 @@ async def test_a_recorded_but_unhandled_update_is_answered_once_after_a_crash(
     update = tg.user_message(USER, "/subscribe morning")
     update_id = tg.push_update(update)
     crashed = App(tgbot.settings)
+    crashed.delivery.owner = earlier_run()  # the process that died: our pid, an earlier run
     event = to_inbound(Update.model_validate({**update, "update_id": update_id}))
     assert await crashed.inbox.record(event) is not None
     await crashed.stop()
@@ -273,7 +275,7 @@ async def test_a_recorded_but_unhandled_update_is_answered_once_after_a_crash(
     assert await tgbot.subs() == ["morning"]
 
 
-async def test_sending_rows_become_ambiguous_at_start_and_are_never_resent(
+async def test_rows_cut_off_by_a_crash_are_resent_if_replies_and_ambiguous_if_bulk(
     tgbot: TelegramBot,
 ) -> None:
     tg = tgbot.tg
@@ -281,23 +283,26 @@ async def test_sending_rows_become_ambiguous_at_start_and_are_never_resent(
     crashed = App(tgbot.settings)  # what a crash mid-send leaves behind
     chat = f"telegram:{USER}"
     async with crashed.db.write() as tx:
-        stuck = await tx.messages.add_outbound(
-            channel="telegram", chat=chat, text="maybe delivered", payload={"buttons": []}
-        )
-        assert await tx.messages.set_status(stuck, "sending", expect="pending")
-        queued = await tx.messages.add_outbound(
-            channel="telegram", chat=chat, text="never tried", payload={"buttons": []}
-        )
+        reply, bulk, queued = await tx.messages.add_outbound_many(
+            [
+                {"channel": "telegram", "chat": chat, "text": t, "payload": {"buttons": []},
+                 "bulk": b, "status": s, "lease_owner": "gone:1:x", "lease_until": None}
+                for t, b, s in (
+                    ("maybe delivered", False, "sending"),
+                    ("broadcast in flight", True, "sending"),
+                    ("never tried", False, "pending"),
+                )
+            ]
+        )  # fmt: skip
     await crashed.stop()
 
     await tgbot.start()
-    assert tg.texts(USER) == ["never tried"], "pending rows are sent at start, sending ones not"
-    await tgbot.app.delivery.sweep()
+    await eventually(lambda: len(tg.texts(USER)) == 2, what="both replies")
+    assert tg.texts(USER) == ["maybe delivered", "never tried"], "a doubled answer beats silence"
     await tgbot.restart()
-    assert tg.texts(USER) == ["never tried"]
-    [stuck_row] = await tgbot.rows(m.c.id == stuck)
-    [queued_row] = await tgbot.rows(m.c.id == queued)
-    assert (stuck_row.status, queued_row.status) == ("ambiguous", "sent")
+    assert tg.texts(USER) == ["maybe delivered", "never tried"], "sent once after the restart"
+    rows = {r.id: r.status for r in await tgbot.rows(m.c.id.in_([reply, bulk, queued]))}
+    assert rows == {reply: "sent", bulk: "ambiguous", queued: "sent"}, "bulk is never resent"
 
 
 # ---- stopping ---------------------------------------------------------------------------------

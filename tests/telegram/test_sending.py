@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import html
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -23,34 +22,49 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
+from bot.core.delivery import Limits
 from bot.core.text import to_plain
 from bot.core.types import Button, Outbound
 from storage.records import StoredMessage
-from storage.schema import messages as m
+from tests.fakes.clock import FakeTime
 from tests.fakes.telegram_api import JSON, MAX_TEXT, FakeTelegram
 from tests.telegram.conftest import USER, TelegramBot, eventually
 
 CHAT = f"telegram:{USER}"
 CLIENT_TIMEOUT = 0.5  # seconds; the Bot's own request timeout in these tests
+FAST = Limits(rate=1000, chat_interval=0.0, group_per_minute=20)
 
 
 @dataclass
 class Outbox:
-    """The delivery half of the bot: App + a TelegramSender on a short-timeout Bot."""
+    """The delivery half of the bot: App + a TelegramSender on a short-timeout Bot, in
+    virtual time (`time`): waits for retry_after or backoff take no real time."""
 
     tg: FakeTelegram
     app: App
     bot: Bot
     sender: TelegramSender
+    time: FakeTime
 
-    async def send(self, *outs: Outbound, chat: str = CHAT, ref_id: str | None = None) -> list[int]:
-        """Write the rows as a handler would, then deliver them; returns the row ids."""
+    async def write(self, *outs: Outbound, chat: str = CHAT, **kw: object) -> list[int]:
+        """Write rows as a staff command would (pending, for the worker to claim)."""
         async with self.app.db.write() as tx:
             ids = await self.app.delivery.enqueue(
-                tx, list(outs), chat=chat, ref_id=ref_id, t=self.app.translator
+                tx, list(outs), chat=chat, t=self.app.translator, **kw
             )
-        await self.app.delivery.flush(ids)
+        self.app.delivery.notify("telegram")
         return ids
+
+    async def send(self, *outs: Outbound, chat: str = CHAT, ref_id: str | None = None) -> list[int]:
+        """Write the rows, then wait until each is final; returns the row ids."""
+        ids = await self.write(*outs, chat=chat, ref_id=ref_id)
+        await self.settled(ids)
+        return ids
+
+    async def settled(self, ids: list[int], timeout: float = 20.0) -> dict[int, str]:
+        states = await self.app.delivery.settled(ids, timeout=timeout)
+        assert all(s != "pending" for s in states.values()), states
+        return states
 
     async def row(self, message_id: int) -> StoredMessage:
         async with self.app.db.read() as tx:
@@ -66,19 +80,37 @@ class Outbox:
         await self.bot.session.close()
 
 
-async def open_outbox(tg: FakeTelegram, settings: Settings) -> Outbox:
+async def open_outbox(
+    tg: FakeTelegram, settings: Settings, time: FakeTime | None, limits: Limits = FAST
+) -> Outbox:
+    """In virtual time (`time`), or in real time with short leases (`time=None`: several
+    processes, where virtual time would let leases run out under real I/O)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url), timeout=CLIENT_TIMEOUT)
     bot = Bot(token=tg.token, session=session)
-    app = App(settings)
-    sender = TelegramSender(bot, rate_limit=1000)
+    if time is not None:
+        tg.clock = time.now  # the fake's holds run on the same virtual clock
+        app = App(settings, clock=time, timer=time)
+        # Virtual time races through long waits; fewer idle polls and renewals make it faster.
+        app.delivery.lease, app.delivery.poll = 3600.0, 3600.0
+    else:
+        app = App(settings)
+        app.delivery.lease, app.delivery.poll = 2.0, 0.1
+    sender = TelegramSender(bot, limits)
     app.add_sender(sender)
-    await app.start(sweep=False)
-    return Outbox(tg, app, bot, sender)
+    await app.start()
+    return Outbox(tg, app, bot, sender, time or FakeTime())
 
 
 @pytest.fixture
-async def outbox(tg: FakeTelegram, tg_settings: Callable[..., Settings]) -> AsyncIterator[Outbox]:
-    box = await open_outbox(tg, tg_settings())
+def time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+async def outbox(
+    tg: FakeTelegram, tg_settings: Callable[..., Settings], time: FakeTime
+) -> AsyncIterator[Outbox]:
+    box = await open_outbox(tg, tg_settings(), time)
     try:
         yield box
     finally:
@@ -161,53 +193,45 @@ async def test_a_display_name_with_html_is_escaped(tgbot: TelegramBot) -> None:
 
 
 async def test_429_is_retried_after_retry_after_and_sent_once(outbox: Outbox) -> None:
-    outbox.tg.fail_next(
-        "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
-    )
-    started = time.monotonic()
+    outbox.tg.flood_next(retry_after=3)
+    started = outbox.time.now()
     [message_id] = await outbox.send(Outbound("限流后重试"))
-    assert time.monotonic() - started >= 0.95, "waited retry_after before trying again"
+    assert outbox.time.now() - started >= 3, "waited retry_after before trying again"
     assert len(outbox.calls()) == 2
+    assert outbox.tg.calls_during_holds == 0, "no call at all during the hold"
     assert outbox.tg.texts(USER) == ["限流后重试"]
     row = await outbox.row(message_id)
     assert (row.status, row.attempts) == ("sent", 2), "attempts counts platform calls"
 
 
-async def test_429_longer_than_max_wait_goes_back_to_the_queue(outbox: Outbox) -> None:
-    outbox.tg.fail_next(
-        "sendMessage", status=429, description="Too Many Requests: retry after 60", retry_after=60
-    )
-    started = time.monotonic()
+async def test_a_long_429_returns_the_row_to_the_queue_until_it_is_over(outbox: Outbox) -> None:
+    outbox.tg.flood_next(retry_after=60)
     [message_id] = await outbox.send(Outbound("稍后再发"))
-    assert time.monotonic() - started < 1, "did not sleep 60 s holding the chat"
     row = await outbox.row(message_id)
-    assert row.status == "pending"
-    assert row.next_attempt_at is not None and row.next_attempt_at > datetime.now(UTC)
-    assert await outbox.app.delivery.sweep() == 0, "not tried again before retry_after"
-    assert len(outbox.calls()) == 1
-    # A minute later: the row is due and the bot-wide pause is over.
-    async with outbox.app.db.write() as tx:
-        await tx.messages.set_status(message_id, "pending", not_before=datetime.now(UTC))
-    outbox.sender.limiter.paused_until = 0.0
-    assert await outbox.app.delivery.sweep() == 1
-    assert (await outbox.row(message_id)).status == "sent"
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert "retry after 60" in (row.error or ""), "it waited in the queue, not in memory"
+    (first, *_), (second, *_) = outbox.tg.calls
+    assert second - first >= 60, "not tried again before the hold was over"
+    assert outbox.tg.calls_during_holds == 0
     assert outbox.tg.texts(USER) == ["稍后再发"]
 
 
 async def test_a_long_outage_is_waited_out_not_given_up(outbox: Outbox) -> None:
     outbox.tg.fail_next("sendMessage", status=502, description="Bad Gateway", count=30)
+    started = outbox.time()
     [message_id] = await outbox.send(Outbound("断网期间的消息"))
-    for _ in range(12):  # far more tries than any fixed attempt limit would allow
-        async with outbox.app.db.write() as tx:
-            await tx.messages.set_status(message_id, "pending", not_before=datetime.now(UTC))
-        await outbox.app.delivery.sweep()
-    assert (await outbox.row(message_id)).status == "pending"
-    outbox.tg._failures["sendmessage"].clear()
-    async with outbox.app.db.write() as tx:
-        await tx.messages.set_status(message_id, "pending", not_before=datetime.now(UTC))
-    await outbox.app.delivery.sweep()
-    assert (await outbox.row(message_id)).status == "sent"
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts) == ("sent", 31), "far more tries than a fixed limit"
+    assert outbox.time() - started > timedelta(hours=2), "backing off up to 10 minutes apart"
     assert outbox.tg.texts(USER) == ["断网期间的消息"]
+
+
+async def test_an_outage_of_more_than_two_days_fails_the_row(outbox: Outbox) -> None:
+    outbox.tg.fail_next("sendMessage", status=502, description="Bad Gateway", count=10_000)
+    [message_id] = await outbox.send(Outbound("过期的消息"))
+    row = await outbox.row(message_id)
+    assert row.status == "failed" and "Bad Gateway" in (row.error or "")
+    assert outbox.time() - row.created_at > timedelta(days=2)
 
 
 async def test_a_server_error_is_retried(outbox: Outbox) -> None:
@@ -227,7 +251,7 @@ async def test_403_blocked_marks_the_row_blocked_and_others_still_get_replies(
     assert len(outbox.calls()) == 1, "a block is final: no retry"
     [other] = await outbox.send(Outbound("你好"), chat="telegram:777")
     assert (await outbox.row(other)).status == "sent"
-    assert await outbox.app.delivery.sweep() == 0
+    assert len(outbox.calls()) == 2
 
 
 async def test_a_rejected_message_is_failed_not_retried(outbox: Outbox) -> None:
@@ -261,17 +285,24 @@ async def test_markup_telegram_rejects_still_reaches_the_person(outbox: Outbox) 
     assert (await outbox.row(message_id)).status == "sent"
 
 
-async def test_a_stalled_send_becomes_ambiguous_and_is_never_resent(outbox: Outbox) -> None:
+async def test_a_reply_whose_send_timed_out_is_sent_again(outbox: Outbox) -> None:
+    """It may have arrived, but a doubled answer beats silence."""
     outbox.tg.stall_next("sendMessage", CLIENT_TIMEOUT * 6)
     [message_id] = await outbox.send(Outbound("可能已送达"))
     row = await outbox.row(message_id)
+    assert (row.status, row.attempts) == ("sent", 2), row.error
+    assert outbox.tg.texts(USER) == ["可能已送达", "可能已送达"], "Telegram got the first too"
+
+
+async def test_a_bulk_message_whose_send_timed_out_is_ambiguous_never_resent(
+    outbox: Outbox,
+) -> None:
+    outbox.tg.stall_next("sendMessage", CLIENT_TIMEOUT * 6)
+    [message_id] = await outbox.write(Outbound("早盘提示"), bulk=True)
+    await outbox.settled([message_id])
+    row = await outbox.row(message_id)
     assert row.status == "ambiguous", row.error
-    assert outbox.tg.texts(USER) == ["可能已送达"], "Telegram did get it"
-    assert await outbox.app.delivery.sweep() == 0
-    await outbox.app.delivery.recover()
-    await outbox.app.delivery.flush([message_id])
     assert len(outbox.calls()) == 1, "never sent twice"
-    assert (await outbox.row(message_id)).status == "ambiguous"
 
 
 async def test_a_gateway_page_instead_of_json_is_not_reported_as_a_crash(
@@ -316,7 +347,7 @@ async def test_a_replace_edits_in_place_and_falls_back_to_a_new_message(outbox: 
     assert outbox.tg.texts(USER)[-1] == "找不到原消息"
 
 
-# ---- two deliverers racing for one row (PostgreSQL) -------------------------------------------
+# ---- two processes on one database ----------------------------------------------------------
 
 
 def _dsn(url: str) -> str:
@@ -342,69 +373,29 @@ async def pg_url() -> AsyncIterator[str]:
         await conn.close()
 
 
-async def test_two_deliverers_racing_for_one_row_send_it_once(
-    tg: FakeTelegram, tg_settings: Callable[..., Settings], pg_url: str
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_url(request: pytest.FixtureRequest, db_url: str) -> str:
+    return db_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
+async def test_two_processes_on_one_database_send_each_row_once(
+    tg: FakeTelegram, tg_settings: Callable[..., Settings], shared_url: str
 ) -> None:
-    """The sweeper and a handler's flush (or two processes) can pick up the same pending row."""
-    outbox = await open_outbox(tg, tg_settings(DATABASE_URL=pg_url))
-    holder = await asyncpg.connect(_dsn(pg_url))
-    watcher = await asyncpg.connect(_dsn(pg_url))  # outside any transaction: fresh statistics
-    racers: list[asyncio.Task[str]] = []
+    settings = tg_settings(DATABASE_URL=shared_url)
+    first = await open_outbox(tg, settings, None)
+    second = await open_outbox(tg, settings, None)
     try:
-        async with outbox.app.db.write() as tx:
-            [message_id] = await outbox.app.delivery.enqueue(tx, [Outbound("只发一次")], chat=CHAT)
-        # Hold the row so both claims have read 'pending' before either can update it.
-        lock = holder.transaction()
-        await lock.start()
-        await holder.execute("SELECT id FROM messages WHERE id = $1 FOR UPDATE", message_id)
-        racers += [asyncio.create_task(outbox.app.delivery.send_one(message_id)) for _ in "ab"]
-
-        async def both_waiting() -> bool:
-            waiting = await watcher.fetchval(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            return waiting == 2
-
-        await eventually(both_waiting, what="both claims to wait for the row")
-        await lock.rollback()
-        await asyncio.gather(*racers)
-        assert len(outbox.calls()) == 1, "the reply was sent twice"
-        assert (await outbox.row(message_id)).status == "sent"
+        ids = await first.write(*(Outbound(f"第{i}条") for i in range(40)), chat=CHAT)
+        ids += await second.write(*(Outbound(f"第{i}条") for i in range(40, 80)), chat="telegram:7")
+        await eventually(lambda: len(tg.sent()) >= 80, what="all 80 messages")
+        await asyncio.sleep(0.2)  # anything sent twice would show by now
+        texts = [p["text"] for p in tg.sent()]
+        assert sorted(texts) == sorted(f"第{i}条" for i in range(80)), "each exactly once"
+        leaders = [box for box in (first, second) if box.app.delivery.workers["telegram"].leader]
+        assert len(leaders) == 1, "one process delivers for the bot token"
+        async with first.app.db.read() as tx:
+            rows = await tx.messages.get_many(ids)
+        assert {r.status for r in rows} == {"sent"}
     finally:
-        await holder.close()
-        await watcher.close()
-        await asyncio.gather(*racers, return_exceptions=True)
-        await outbox.close()
-
-
-# ---- shutting down while a reply waits out a rate limit --------------------------------------
-
-
-async def test_a_reply_waiting_out_a_rate_limit_at_shutdown_is_sent_after_restart(
-    tgbot: TelegramBot,
-) -> None:
-    tg = tgbot.tg
-    tg.fail_next(
-        "sendMessage", status=429, description="Too Many Requests: retry after 20", retry_after=20
-    )
-    tg.push_update(tg.user_message(USER, "/start"))
-    await eventually(lambda: tg.requests and tg.requests[-1][0] == "sendMessage", what="the 429")
-    old = tgbot.runner
-    await tgbot.shutdown()  # waits the full drain timeout, then closes
-    leftovers = list(old.tasks)
-    for task in leftovers:  # the process exits: whatever still runs dies with it
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
-
-    await tgbot.start()
-    [reply] = await tgbot.rows(m.c.direction == "out")
-    assert reply.status == "pending", "refused by Telegram, so not ambiguous: it will be sent"
-    assert reply.next_attempt_at is not None, "and not before retry_after is over"
-    # Time passes: the row falls due, the bot-wide pause ends, the sweep sends it.
-    async with tgbot.app.db.write() as tx:
-        await tx.messages.set_status(reply.id, "pending", not_before=datetime.now(UTC))
-    tgbot.runner.sender.limiter.paused_until = 0.0
-    await tgbot.app.delivery.sweep()
-    await eventually(lambda: tg.sent(USER), timeout=3, what="the greeting after the restart")
-    assert "国瑞投资" in tg.texts(USER)[0]
+        await first.close()
+        await second.close()

@@ -3,6 +3,9 @@
 Telegram drops updates below the `offset` of the next getUpdates call, so the offset
 moves past an update only once `accept` has archived it. A crash before that means
 Telegram delivers it again; the archive's dedupe key keeps it from being handled twice.
+
+Updates come as raw JSON objects, parsed one by one by the caller: one malformed update
+must not make the whole batch unreadable (and refetched forever).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -21,16 +25,22 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import GetUpdates
-from aiogram.types import Update
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+RawUpdate = dict[str, Any]
+
+
+class GetRawUpdates(GetUpdates):
+    """getUpdates whose result stays JSON: parsed per update by the caller."""
+
+    __returning__ = list[Any]  # type: ignore[assignment]  # anything, checked per update
 
 
 async def poll(
     bot: Bot,
-    accept: Callable[[Update], Awaitable[None]],
+    accept: Callable[[list[Any]], Awaitable[int | None]],
     stop: asyncio.Event,
     *,
     timeout: int = 25,
@@ -39,7 +49,7 @@ async def poll(
     offset: int | None = None
     backoff = 1.0
     while not stop.is_set():
-        request = GetUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+        request = GetRawUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
         try:
             updates = await _unless_stopped(bot(request, request_timeout=timeout + 10), stop)
             if updates is None:
@@ -58,21 +68,32 @@ async def poll(
             await _pause(stop, backoff)
             backoff = min(backoff * 2, max_backoff)
             continue
-        backoff = 1.0
-        for update in updates:
-            try:
-                await accept(update)
-            except Exception:
-                # Not recorded, so not acknowledged: Telegram will hand it over again.
-                log.exception("could not record update %s; will fetch it again", update.update_id)
-                await _pause(stop, backoff)
-                break
-            offset = update.update_id + 1
+        if not updates:
+            backoff = 1.0
+            continue
+        try:
+            recorded = await accept(updates)
+        except Exception:
+            log.exception("could not record %d update(s); will fetch them again", len(updates))
+            recorded = None
+        if recorded is not None:
+            offset = recorded + 1
+        if recorded is None or recorded < _last_id(updates):
+            # Not recorded, so not acknowledged: Telegram hands them over again.
+            await _pause(stop, backoff)
+            backoff = min(backoff * 2, max_backoff)
+        else:
+            backoff = 1.0
+
+
+def _last_id(updates: list[RawUpdate]) -> int:
+    ids = [u.get("update_id") for u in updates]
+    return max((i for i in ids if isinstance(i, int)), default=-1)
 
 
 async def _unless_stopped(
-    call: Awaitable[list[Update]], stop: asyncio.Event
-) -> list[Update] | None:
+    call: Awaitable[list[RawUpdate]], stop: asyncio.Event
+) -> list[RawUpdate] | None:
     """Await a long poll, but give up on it at once when `stop` is set."""
     fetch = asyncio.ensure_future(call)
     stopped = asyncio.ensure_future(stop.wait())

@@ -22,13 +22,16 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, Update
 from aiohttp import web
 
-from bot.channels.telegram.convert import to_inbound
+from bot.channels.telegram.convert import CHANNEL, address, to_inbound
 from bot.channels.telegram.polling import ALLOWED_UPDATES, poll
 from bot.channels.telegram.sender import TelegramSender
-from bot.channels.telegram.webhook import webhook_app
+from bot.channels.telegram.webhook import cap_connections, runner_for, webhook_app
 from bot.config import Settings
+from bot.core.delivery import Delivery, Limits
 from bot.core.i18n import Catalog
 from bot.core.inbox import Inbox
+from bot.core.sanitize import clean
+from bot.core.types import Inbound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,16 +53,34 @@ class TokenRejected(Exception):
     """The Bot API refused our token: a settings problem no retry will fix."""
 
 
+class PortUnavailable(Exception):
+    """The webhook server cannot listen where HTTP_HOST/HTTP_PORT say."""
+
+
+def limits(settings: Settings) -> Limits:
+    tg = settings.telegram
+    return Limits(
+        rate=tg.rate_limit, chat_interval=tg.chat_interval, group_per_minute=tg.group_per_minute
+    )
+
+
 class TelegramRunner:
-    def __init__(self, settings: Settings, inbox: Inbox, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: Inbox,
+        delivery: Delivery,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.settings = settings
         self.inbox = inbox
+        self.delivery = delivery
         self.catalog = catalog or Catalog()
         tg = settings.telegram
         assert tg.bot_token is not None, "TelegramRunner needs TELEGRAM_BOT_TOKEN"
         session = AiohttpSession(api=TelegramAPIServer.from_base(tg.api_base))
         self.bot = Bot(token=tg.bot_token.get_secret_value(), session=session)
-        self.sender = TelegramSender(self.bot, tg.rate_limit)
+        self.sender = TelegramSender(self.bot, limits(settings))
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -67,21 +88,58 @@ class TelegramRunner:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def accept(self, update: Update) -> None:
-        """Record the update (this is what acknowledging waits for), then handle it in the
-        background; a redelivered update is dropped here."""
-        event = to_inbound(update)
-        raw = update.model_dump(mode="json", exclude_none=True, exclude_unset=True)
-        message_id = await self.inbox.record(event, raw=raw)
-        if message_id is None:
-            log.info("dropped redelivered update %s", update.update_id)
-            return
-        if update.callback_query is not None:
-            self._spawn(self._answer_callback(update.callback_query.id))
-        self._spawn(self.inbox.handle(message_id, event))
+    def _event(self, raw: Any) -> tuple[Inbound, str | None]:
+        """The neutral event for one raw update (and the callback query id to answer). An
+        update aiogram cannot read is still archived, as an event needing no answer."""
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        try:
+            update = Update.model_validate(raw, context={"bot": self.bot})
+        except Exception as exc:  # pydantic's ValidationError, or worse
+            log.warning("update %s is not readable (%s); archived only", update_id, exc)
+            key = f"{CHANNEL}:update:{update_id}" if isinstance(update_id, int) else None
+            return Inbound(CHANNEL, address(0), address(0), kind="other", dedupe_key=key), None
+        query = update.callback_query
+        return to_inbound(update), query.id if query is not None else None
+
+    async def accept_many(self, raws: list[Any]) -> int | None:
+        """Record a batch of raw updates in one transaction, then queue them for handling.
+        Returns the update id up to which every update is recorded (the offset may move past
+        it); a redelivered update is dropped."""
+        parsed = [(self._event(clean(raw)), raw) for raw in raws]
+        results = await self.inbox.record_many(
+            [
+                (event, raw if isinstance(raw, dict) else {"update": raw})
+                for (event, _), raw in parsed
+            ]
+        )
+        recorded: int | None = None
+        blocked = False
+        for ((event, query_id), raw), result in zip(parsed, results, strict=True):
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if isinstance(result, Exception):
+                blocked = True  # not recorded: not acknowledged, fetched again
+                continue
+            if not blocked and isinstance(update_id, int):
+                recorded = update_id
+            if result is None:
+                log.info("dropped redelivered update %s", update_id)
+                continue
+            if query_id is not None:
+                self._spawn(self._answer_callback(query_id))
+            self.inbox.submit(result, event)
+        return recorded
+
+    async def accept(self, raw: dict[str, Any]) -> None:
+        """One webhook update: raises unless it is recorded (or known already)."""
+        recorded = await self.accept_many([raw])
+        if recorded is None:
+            raise RuntimeError(f"update {raw.get('update_id')} was not recorded")
 
     async def _answer_callback(self, query_id: str) -> None:
-        # Stops the button's spinner; a late or failed answer is harmless.
+        """Stops the button's spinner, within the bot's rate limit; a late answer is useless,
+        so one that would wait long is skipped (the spinner stops by itself)."""
+        if not await self.delivery.extra_call(CHANNEL, max_wait=5.0):
+            return
         with contextlib.suppress(AiogramError):
             await self.bot.answer_callback_query(query_id)
 
@@ -118,7 +176,7 @@ class TelegramRunner:
             elif await self._call(
                 lambda: self.bot.delete_webhook(drop_pending_updates=False), stop
             ):
-                await poll(self.bot, self.accept, stop)
+                await poll(self.bot, self.accept_many, stop)
         finally:
             await self._drain()
             await self.bot.session.close()
@@ -126,11 +184,16 @@ class TelegramRunner:
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
         tg, http = self.settings.telegram, self.settings.http
         secret = tg.webhook_secret.get_secret_value()  # type: ignore[union-attr]
-        runner = web.AppRunner(
-            webhook_app(self.bot, self.accept, path=tg.webhook_path, secret=secret)
-        )
+        runner = runner_for(webhook_app(self.accept, path=tg.webhook_path, secret=secret))
         await runner.setup()
-        await web.TCPSite(runner, http.host, http.port).start()
+        cap_connections(runner)
+        try:
+            await web.TCPSite(runner, http.host, http.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise PortUnavailable(
+                f"HTTP_PORT: cannot listen on {http.host}:{http.port} ({exc.strerror or exc})"
+            ) from None
         try:
             registered = await self._call(
                 lambda: self.bot.set_webhook(

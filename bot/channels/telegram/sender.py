@@ -1,4 +1,5 @@
-"""Outgoing Telegram messages: inline keyboards, HTML, rate limits and error mapping."""
+"""Outgoing Telegram messages: inline keyboards, HTML, and Bot API errors mapped to what the
+delivery engine does next. Pacing is the engine's; this makes exactly one call per send."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.channels.telegram.convert import CHANNEL
-from bot.core.delivery import SendFailure
-from bot.core.ratelimit import RateLimiter
+from bot.core.delivery import Limits, OutMessage, SendFailure
 from bot.core.text import to_plain
 from bot.core.types import Button, Capabilities
 
@@ -39,8 +39,9 @@ def keyboard(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def _failure(exc: TelegramAPIError) -> SendFailure:
+def failure(exc: TelegramAPIError, *, editing: bool = False) -> SendFailure:
     """Map aiogram's errors onto what the outbox should do next."""
+    text = exc.message.lower()
     if isinstance(exc, TelegramRetryAfter):
         return SendFailure("retry", exc.message, retry_after=float(exc.retry_after))
     if isinstance(exc, TelegramForbiddenError):
@@ -49,9 +50,14 @@ def _failure(exc: TelegramAPIError) -> SendFailure:
         return SendFailure("retry", exc.message)
     if isinstance(exc, TelegramNetworkError):
         # Could not connect: nothing left, safe to retry. A timeout: it may have arrived.
-        if "timeout" in exc.message.lower():
+        if "timeout" in text:
             return SendFailure("ambiguous", exc.message)
         return SendFailure("retry", exc.message)
+    if isinstance(exc, TelegramBadRequest):
+        if "can't parse entities" in text:
+            return SendFailure("markup", exc.message)
+        if editing:  # gone, too old, not ours: a new message says the same
+            return SendFailure("not_editable", exc.message)
     return SendFailure("rejected", exc.message)
 
 
@@ -59,74 +65,53 @@ class TelegramSender:
     channel = CHANNEL
     capabilities = Capabilities(max_text=4096, buttons=True, can_edit=True)
 
-    def __init__(self, bot: Bot, rate_limit: float = 30.0) -> None:
+    def __init__(self, bot: Bot, limits: Limits | None = None) -> None:
         self.bot = bot
-        self.limiter = RateLimiter(rate_limit)
+        self.limits = limits or Limits(rate=30.0, chat_interval=1.0, group_per_minute=20)
 
-    async def pace(self) -> None:
-        await self.limiter.acquire()
+    @staticmethod
+    def is_group(chat: str) -> bool:
+        return chat.split(":", 1)[1].startswith("-")  # groups and channels have negative ids
 
-    async def send(
-        self, chat: str, text: str, buttons: list[list[Button]], *, edit: str | None
-    ) -> str | None:
-        """One message; the caller has already waited its turn with `pace`."""
-        chat_id = int(chat.split(":", 1)[1])
-        markup = keyboard(buttons)
+    async def send(self, message: OutMessage) -> str | None:
+        """One Bot API call: an edit when asked for and possible, else a new message."""
+        chat_id = int(message.chat.split(":", 1)[1])
+        markup = keyboard(message.buttons)
+        text = to_plain(message.text) if message.plain else message.text
+        mode = None if message.plain else "HTML"
         try:
-            if edit is not None:
-                if await self._edit(chat_id, int(edit), text, markup):
-                    return edit
-                return await self._send(chat_id, text, markup, paced=False)
-            return await self._send(chat_id, text, markup)
-        except TelegramRetryAfter as exc:
-            self.limiter.pause(float(exc.retry_after))  # a flood limit holds for the whole bot
-            raise _failure(exc) from exc
+            if message.edit is not None:
+                return await self._edit(chat_id, int(message.edit), text, mode, markup)
+            sent = await self.bot.send_message(
+                chat_id, text, parse_mode=mode, reply_markup=markup, link_preview_options=NO_PREVIEW
+            )
         except TelegramAPIError as exc:
-            raise _failure(exc) from exc
+            raise failure(exc) from exc
         except ClientDecodeError as exc:
             # A proxy's error page instead of JSON: the Bot API did not take the message.
             raise SendFailure("retry", f"undecodable reply: {exc}") from exc
-
-    async def _send(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, *, paced: bool = True
-    ) -> str:
-        if not paced:
-            await self.limiter.acquire()
-        try:
-            sent = await self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode="HTML",
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-            )
-        except TelegramBadRequest as exc:
-            if "can't parse entities" not in exc.message:
-                raise
-            # Never lose a message over markup: send it again as plain text.
-            log.warning("HTML rejected for chat %s (%s); sending plain text", chat_id, exc.message)
-            await self.limiter.acquire()
-            sent = await self.bot.send_message(
-                chat_id, to_plain(text), reply_markup=markup, link_preview_options=NO_PREVIEW
-            )
         return str(sent.message_id)
 
     async def _edit(
-        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
-    ) -> bool:
-        """Replace a message in place; False when it cannot be edited (send a new one)."""
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        mode: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> str:
+        """Replace a message in place; "not modified" means it already reads so."""
         try:
             await self.bot.edit_message_text(
                 text=text,
                 chat_id=chat_id,
                 message_id=message_id,
-                parse_mode="HTML",
+                parse_mode=mode,
                 reply_markup=markup,
                 link_preview_options=NO_PREVIEW,
             )
         except TelegramBadRequest as exc:
             if "not modified" in exc.message:
-                return True
-            log.info("cannot edit %s/%s (%s); sending anew", chat_id, message_id, exc.message)
-            return False
-        return True
+                return str(message_id)
+            raise failure(exc, editing=True) from exc
+        return str(message_id)

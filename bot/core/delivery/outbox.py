@@ -1,0 +1,105 @@
+"""Turning a handler's `Outbound` messages into outbox rows fitted to the channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core.i18n import Translator
+from bot.core.numbered import numbered_menu
+from bot.core.text import split_text
+from bot.core.types import Button, Capabilities, Outbound
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    """One platform call's worth: what a sender gets."""
+
+    chat: str
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    edit: str | None = None  # the platform id of a message to replace, where possible
+    plain: bool = False  # send without markup (the platform refused it once)
+
+
+def render(
+    outs: Iterable[Outbound],
+    *,
+    chat: str,
+    capabilities: Callable[[str], Capabilities],
+    client_id: int | None = None,
+    reply_to: int | None = None,
+    ref_id: str | None = None,
+    t: Translator | None = None,
+    locked: bool = False,
+    bulk: bool = False,
+) -> list[dict[str, Any]]:
+    """Rows for `MessageRepo.add_outbound_many`, split to each channel's size limit.
+
+    On channels without buttons the options are appended as a numbered list (needs `t`);
+    buttons ride on the last part of a split message.
+    """
+    rows: list[dict[str, Any]] = []
+    for out in outs:
+        target = out.chat or chat
+        channel = target.split(":", 1)[0]
+        caps = capabilities(channel)
+        text = out.text
+        if out.buttons and not caps.buttons and t is not None:
+            text = f"{text}\n\n{numbered_menu(out.buttons, t)}"
+        parts = split_text(text, caps.max_text)
+        for i, part in enumerate(parts):
+            payload: dict[str, Any] = out.payload()
+            if i < len(parts) - 1:
+                payload["buttons"] = []
+            payload["edit"] = ref_id if out.replace and len(parts) == 1 and target == chat else None
+            rows.append(
+                {
+                    "channel": channel,
+                    "chat": target,
+                    "text": part,
+                    "payload": payload,
+                    "client_id": client_id if target == chat else None,
+                    "reply_to": reply_to,
+                    "locked": locked,
+                    "bulk": bulk,
+                    "priority": out.priority,
+                }
+            )
+    return rows
+
+
+def message_of(
+    chat: str, text: str | None, payload: dict[str, Any], plain: bool = False
+) -> OutMessage:
+    return OutMessage(
+        chat, text or "", Outbound.buttons_from_payload(payload), payload.get("edit"), plain
+    )
+
+
+@dataclass(slots=True)
+class Job:
+    """An outbox row this process holds (status `sending`, under our lease)."""
+
+    id: int
+    chat: str
+    text: str
+    payload: dict[str, Any]
+    bulk: bool
+    priority: int
+    created_at: datetime
+    attempts: int = 0  # platform calls made before this lease
+    tries: int = 0  # platform calls made under this lease
+    plain: bool = False
+    fresh: bool = False  # the message to edit is gone: send a new one
+    not_before: float = 0.0  # monotonic; a retry waits in memory until then
+
+    @property
+    def key(self) -> tuple[bool, int, int]:
+        return (self.bulk, -self.priority, self.id)
+
+    def message(self) -> OutMessage:
+        payload = dict(self.payload, edit=None) if self.fresh else self.payload
+        return message_of(self.chat, self.text, payload, self.plain)

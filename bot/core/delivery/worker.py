@@ -1,0 +1,295 @@
+"""One channel's delivery worker: claims rows in batches, keeps up to N sends in flight, and
+starts each send only when every platform limit allows it.
+
+Scheduling is per chat: a chat's rows go one at a time in delivery order (replies before
+bulk, higher priority first, oldest first), each no sooner than the chat's own limit; among
+chats that may go, the best head row goes first, when the channel-wide window has room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.core.delivery.limits import Limits, Pacer
+from bot.core.delivery.outbox import Job, OutMessage
+from bot.core.delivery.retry import SendFailure
+from bot.core.types import Capabilities
+from storage.records import StoredMessage
+
+if TYPE_CHECKING:
+    from bot.core.delivery.engine import Delivery
+
+log = logging.getLogger(__name__)
+
+IN_MEMORY_WAIT = 10.0  # longer retry waits go back to the database as `pending`
+
+
+class Sender(Protocol):
+    channel: str
+    capabilities: Capabilities
+    limits: Limits
+
+    def is_group(self, chat: str) -> bool:
+        """Whether `chat` is a group (group limits apply)."""
+
+    async def send(self, message: OutMessage) -> str | None:
+        """Make one platform call; return the platform's message id. Raise SendFailure."""
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Delivery,
+        sender: Sender,
+        *,
+        chats: Sequence[str] | None,
+        lead: bool,
+        concurrency: int,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.channel = sender.channel
+        self.chats = list(chats) if chats is not None else None
+        self.lead = lead  # must hold the channel's lease to send (one sender per token)
+        self.leader = not lead
+        self.concurrency = concurrency
+        self.pacer = Pacer(sender.limits)
+        rate = sender.limits.rate
+        # Claim about half a second of sends at a time: enough to keep the line full, few
+        # enough that a crash leaves little in doubt.
+        self.batch = 100 if math.isinf(rate) else max(4, min(1000, math.ceil(rate / 2)))
+        self.held: dict[int, Job] = {}
+        self._queues: dict[str, list[Job]] = {}
+        self._ready: list[tuple[tuple[bool, int, int], str]] = []
+        self._cooling: list[tuple[float, tuple[bool, int, int], str]] = []
+        self._scheduled: set[str] = set()
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: dict[int, Job] = {}  # calls under way
+        self._in_flight = 0
+        self.wake = asyncio.Event()
+        self._want_claim = True
+        self._next_claim = 0.0
+        self._next_forget = 0.0
+        self.stopping = False
+
+    # ---- feeding ------------------------------------------------------------------------------
+
+    def take(self, jobs: Sequence[Job]) -> None:
+        """Jobs this process holds now (adopted replies, claimed rows)."""
+        for job in jobs:
+            if job.id in self.held:
+                continue
+            self.held[job.id] = job
+            queue = self._queues.setdefault(job.chat, [])
+            queue.append(job)
+            queue.sort(key=lambda j: j.key)
+            self._schedule(job.chat)
+        self.wake.set()
+
+    def notify(self) -> None:
+        """Rows may be waiting in the database."""
+        self._want_claim = True
+        self.wake.set()
+
+    def serves(self, chat: str) -> bool:
+        return self.chats is None or chat in self.chats
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        timer = self.engine.timer
+        while not self.stopping:
+            self.wake.clear()
+            now = timer.now()
+            if self._claim_due(now):
+                await self._claim(now)
+                now = timer.now()
+            if now >= self._next_forget:
+                self.pacer.forget(now)
+                self._next_forget = now + 60.0
+            self._promote(now)
+            deadline = self._next_claim if self.leader else now + self.engine.poll
+            if self._ready and self._in_flight < self.concurrency:
+                at = self.pacer.earliest(now)
+                if at <= now:
+                    self._start(now)
+                    continue
+                deadline = min(deadline, at)
+            if self._cooling:
+                deadline = min(deadline, self._cooling[0][0])
+            await timer.wait(self.wake, deadline)
+
+    def _claim_due(self, now: float) -> bool:
+        if not self.leader or self.stopping or self.pacer.held(now):
+            return False
+        if len(self.held) >= self.batch * 2:
+            return False
+        return self._want_claim or now >= self._next_claim
+
+    async def _claim(self, now: float) -> None:
+        self._want_claim = False
+        self._next_claim = now + self.engine.poll
+        try:
+            rows, due_in = await self.engine.claim(self, self.batch)
+        except Exception:
+            log.exception("%s: claiming outbox rows failed", self.channel)
+            return
+        if len(rows) == self.batch:
+            self._want_claim = True  # more are waiting
+        elif due_in is not None:  # a row waiting out a retry falls due before the next poll
+            self._next_claim = min(self._next_claim, now + due_in)
+        self.take([job_of(r) for r in rows])
+
+    def _schedule(self, chat: str) -> None:
+        """Put `chat` where its head row can be picked: ready now, or cooling until later."""
+        if chat in self._busy or chat in self._scheduled:
+            return
+        queue = self._queues.get(chat)
+        if not queue:
+            self._queues.pop(chat, None)
+            return
+        head = queue[0]
+        now = self.engine.timer.now()
+        at = max(
+            head.not_before,
+            self.pacer.earliest_for(chat, now, group=self.sender.is_group(chat)),
+        )
+        self._scheduled.add(chat)
+        if at <= now:
+            heapq.heappush(self._ready, (head.key, chat))
+        else:
+            heapq.heappush(self._cooling, (at, head.key, chat))
+
+    def _promote(self, now: float) -> None:
+        while self._cooling and self._cooling[0][0] <= now:
+            _, key, chat = heapq.heappop(self._cooling)
+            heapq.heappush(self._ready, (key, chat))
+
+    def _start(self, now: float) -> None:
+        _, chat = heapq.heappop(self._ready)
+        self._scheduled.discard(chat)
+        queue = self._queues[chat]
+        job = queue.pop(0)
+        if not queue:
+            del self._queues[chat]
+        self._busy.add(chat)
+        self.pacer.record(chat, now, group=self.sender.is_group(chat))
+        self._in_flight += 1
+        job.tries += 1
+        self._sending[job.id] = job
+        task = asyncio.create_task(self._send(job), name=f"send-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, job: Job) -> None:
+        outcome: dict[str, Any] | None
+        try:
+            platform_id = await self.sender.send(job.message())
+        except SendFailure as failure:
+            outcome = self._failed(job, failure)
+        except Exception as exc:  # a bug in a sender must not take the bot down
+            log.exception("%s: send %s crashed", self.channel, job.id)
+            outcome = self._final(job, "failed", repr(exc)[:500])
+        else:
+            outcome = self._final(job, "sent", None, platform_id)
+        finally:
+            self._sending.pop(job.id, None)
+            self._in_flight -= 1
+            self._busy.discard(job.chat)
+            self._schedule(job.chat)
+            self.wake.set()
+        if outcome is not None:
+            await self.engine.record(outcome)
+
+    def _final(
+        self, job: Job, status: str, error: str | None, platform_id: str | None = None
+    ) -> dict[str, Any]:
+        self.held.pop(job.id, None)
+        if status != "sent":
+            log.warning("%s: message %s %s: %s", self.channel, job.id, status, error)
+        return {
+            "id": job.id,
+            "status": status,
+            "error": error,
+            "platform_id": platform_id,
+            "tries": job.tries,
+        }
+
+    def _failed(self, job: Job, failure: SendFailure) -> dict[str, Any] | None:
+        engine = self.engine
+        now = engine.timer.now()
+        if failure.retry_after is not None:
+            self.pacer.hold(now + failure.retry_after)  # a flood limit holds the whole channel
+            log.warning("%s: told to wait %.0fs", self.channel, failure.retry_after)
+        decision = engine.policy.decide(
+            failure,
+            tries=job.attempts + job.tries,
+            age=engine.db.clock() - job.created_at,
+            bulk=job.bulk,
+        )
+        if decision.status != "retry":
+            return self._final(job, decision.status, str(failure))
+        job.plain |= decision.plain
+        job.fresh |= decision.fresh
+        if decision.wait <= IN_MEMORY_WAIT:
+            job.not_before = now + decision.wait
+            queue = self._queues.setdefault(job.chat, [])
+            queue.append(job)
+            queue.sort(key=lambda j: j.key)
+            return None
+        # A long wait: the row goes back to the database, due again after the wait.
+        self.held.pop(job.id, None)
+        log.info(
+            "%s: message %s retried in %.0fs (%s)", self.channel, job.id, decision.wait, failure
+        )
+        return {
+            "id": job.id,
+            "status": "pending",
+            "error": str(failure)[:500],
+            "tries": job.tries,
+            "next_attempt_at": engine.db.clock() + timedelta(seconds=decision.wait),
+        }
+
+    # ---- stopping -----------------------------------------------------------------------------
+
+    async def stop(self, grace: float) -> tuple[list[int], list[Job]]:
+        """Stop starting sends and let those in flight finish (up to `grace`). Returns the
+        rows held but not under way (to hand back) and those cut off mid-call."""
+        self.stopping = True
+        self.wake.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        cut = list(self._sending.values())
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        cut_ids = {job.id for job in cut}
+        return [i for i in self.held if i not in cut_ids], cut
+
+    def extra_slot(self, now: float) -> float:
+        """When a call outside the outbox (a button's answer) may go; 0 books it now."""
+        at = self.pacer.earliest(now)
+        if at <= now:
+            self.pacer.record(None, now)
+            return 0.0
+        return at - now
+
+
+def job_of(row: StoredMessage) -> Job:
+    return Job(
+        id=row.id,
+        chat=row.chat,
+        text=row.text or "",
+        payload=row.payload,
+        bulk=row.bulk,
+        priority=row.priority,
+        created_at=row.created_at,
+        attempts=row.attempts,
+    )

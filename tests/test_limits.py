@@ -1,0 +1,97 @@
+"""Platform limits as pure bookkeeping: rolling windows, per-chat spacing, group minutes,
+holds. No clock but the numbers handed in."""
+
+from __future__ import annotations
+
+import math
+
+from bot.core.delivery import Limits, Pacer
+
+
+def run(pacer: Pacer, chats: list[str], *, group: bool = False) -> list[float]:
+    """Start one send per chat, each as early as the pacer allows; their start times."""
+    now, starts = 0.0, []
+    for chat in chats:
+        now = max(pacer.earliest(now), pacer.earliest_for(chat, now, group=group))
+        while max(pacer.earliest(now), pacer.earliest_for(chat, now, group=group)) > now:
+            now = max(pacer.earliest(now), pacer.earliest_for(chat, now, group=group))
+        pacer.record(chat, now, group=group)
+        starts.append(now)
+    return starts
+
+
+def peak(starts: list[float], span: float = 1.0) -> int:
+    """The most starts in any rolling window of `span` seconds."""
+    best, j = 0, 0
+    for i, at in enumerate(starts):
+        while starts[j] <= at - span:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def test_never_more_than_the_rate_in_any_rolling_second() -> None:
+    pacer = Pacer(Limits(rate=30, margin=0.0))
+    starts = run(pacer, [f"c{i}" for i in range(300)])
+    assert peak(starts) == 30
+    assert starts[29] == 0.0, "the first 30 go at once"
+    assert math.isclose(starts[-1], 9.0), "then 30 per second, not more, not less"
+
+
+def test_a_quiet_spell_does_not_store_up_a_burst() -> None:
+    pacer = Pacer(Limits(rate=30, margin=0.0))
+    for i in range(20):
+        pacer.record(f"a{i}", 0.9)
+    # At 1.0 the window [0.0, 1.0] already holds 20 sends: only 10 more may go until 1.9.
+    assert pacer.earliest(1.0) == 1.0
+    for i in range(10):
+        pacer.record(f"b{i}", 1.0)
+    assert math.isclose(pacer.earliest(1.0), 1.9)
+
+
+def test_rates_below_one_per_second_space_single_sends() -> None:
+    pacer = Pacer(Limits(rate=0.5, margin=0.0))
+    assert run(pacer, ["a", "b", "c"]) == [0.0, 2.0, 4.0]
+
+
+def test_the_margin_widens_every_window() -> None:
+    pacer = Pacer(Limits(rate=2, chat_interval=1.0, margin=0.05))
+    assert run(pacer, ["a", "b", "c"]) == [0.0, 0.0, 1.05]
+    assert pacer.earliest_for("c", 1.05, group=False) == 2.1
+
+
+def test_one_message_per_interval_to_one_chat() -> None:
+    pacer = Pacer(Limits(rate=1000, chat_interval=1.0, margin=0.0))
+    assert run(pacer, ["a", "a", "b", "a"]) == [0.0, 1.0, 1.0, 2.0]
+
+
+def test_at_most_twenty_a_minute_to_one_group() -> None:
+    pacer = Pacer(Limits(rate=1000, chat_interval=1.0, group_per_minute=20, margin=0.0))
+    starts = run(pacer, ["g"] * 25, group=True)
+    assert starts[:20] == [float(i) for i in range(20)]
+    assert starts[20] == 60.0, "the 21st waits until the first leaves the minute"
+    assert peak(starts, span=60.0) == 20
+
+
+def test_a_hold_stops_every_send_until_it_is_over() -> None:
+    pacer = Pacer(Limits(rate=30, margin=0.0))
+    pacer.hold(20.0)
+    assert pacer.held(5.0) and not pacer.held(20.0)
+    assert pacer.earliest(5.0) == 20.0
+    pacer.hold(10.0)  # a shorter hold never shortens a longer one
+    assert pacer.earliest(0.0) == 20.0
+
+
+def test_idle_chats_are_forgotten() -> None:
+    pacer = Pacer(Limits(rate=1000, chat_interval=1.0, group_per_minute=20, margin=0.0))
+    pacer.record("a", 0.0)
+    pacer.record("g", 0.0, group=True)
+    pacer.forget(120.0)
+    assert pacer.earliest_for("a", 120.0, group=False) == 120.0
+    assert not pacer._last and not pacer._groups
+
+
+def test_unlimited_limits_never_wait() -> None:
+    pacer = Pacer(Limits())
+    assert Limits().unlimited
+    assert run(pacer, ["a"] * 100) == [0.0] * 100
