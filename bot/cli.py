@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -68,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settle_heap() -> None:
+    """What start-up loaded (libraries, dictionaries, the knowledge base) lives as long as the
+    process: keep it out of the collector's way. Full collections over those ~450,000 objects
+    took up to 200 ms each, every few seconds under load, and held every send back."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
+
+
 def _user_name(value: str) -> str:
     try:
         return normalize_address(f"console:{value}").split(":", 1)[1]
@@ -124,7 +134,10 @@ async def _run(settings: Settings, no_console: bool) -> None:
         await app.start()
     except BaseException:
         await app.stop()
+        if telegram is not None:
+            await telegram.close()
         raise
+    _settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,6 +173,8 @@ async def _run(settings: Settings, no_console: bool) -> None:
             task.cancel()
         await asyncio.gather(waiter, *tasks, return_exceptions=True)
         await app.stop()
+        if telegram is not None:
+            await telegram.close()
 
 
 async def _db(settings: Settings, action: str) -> None:

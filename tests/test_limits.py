@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from bot.core.delivery import Limits, Pacer
+from bot.core.delivery.limits import Window
 
 
 def run(pacer: Pacer, chats: list[str], *, group: bool = False) -> list[float]:
@@ -24,7 +25,7 @@ def peak(starts: list[float], span: float = 1.0) -> int:
     """The most starts in any rolling window of `span` seconds."""
     best, j = 0, 0
     for i, at in enumerate(starts):
-        while starts[j] <= at - span:
+        while starts[j] <= at - span + 1e-9:  # [t, t + span): a start at t + span is outside
             j += 1
         best = max(best, i - j + 1)
     return best
@@ -34,19 +35,36 @@ def test_never_more_than_the_rate_in_any_rolling_second() -> None:
     pacer = Pacer(Limits(rate=30, margin=0.0))
     starts = run(pacer, [f"c{i}" for i in range(300)])
     assert peak(starts) == 30
-    assert starts[29] == 0.0, "the first 30 go at once"
-    assert math.isclose(starts[-1], 9.0), "then 30 per second, not more, not less"
+    assert starts[:2] == [0.0, 0.005], "two may go together, a few ms apart"
+    assert math.isclose(starts[2], 1 / 30), "then spread out"
+    assert 9.0 <= starts[-1] <= 10.0, "30 per second, not more, and hardly less"
 
 
-def test_a_quiet_spell_does_not_store_up_a_burst() -> None:
+def test_the_window_counts_every_rolling_second_however_the_starts_bunch() -> None:
+    window = Window(count=30, span=1.0)
+    for _ in range(20):
+        window.record(0.9)
+    assert window.earliest(1.0) == 1.0, "room for 10 more"
+    for _ in range(10):
+        window.record(1.0)
+    assert math.isclose(window.earliest(1.0), 1.9), "full until the first 20 are a second old"
+
+
+def test_a_quiet_spell_stores_up_no_burst() -> None:
     pacer = Pacer(Limits(rate=30, margin=0.0))
-    for i in range(20):
-        pacer.record(f"a{i}", 0.9)
-    # At 1.0 the window [0.0, 1.0] already holds 20 sends: only 10 more may go until 1.9.
-    assert pacer.earliest(1.0) == 1.0
-    for i in range(10):
-        pacer.record(f"b{i}", 1.0)
-    assert math.isclose(pacer.earliest(1.0), 1.9)
+    pacer.record("a", 0.0)
+    starts = run(pacer, [f"c{i}" for i in range(3)])  # run() starts its clock at 0 again
+    assert pacer.earliest(100.0) == 100.0
+    pacer.record("b", 100.0)
+    pacer.record("c", 100.0)
+    assert math.isclose(pacer.earliest(100.0), 100.0 + 1 / 30), "idle time saves up two"
+    assert len(starts) == 3
+
+
+def test_the_margin_grows_with_the_rate() -> None:
+    assert Limits(rate=30).slack == 0.025 + 0.025 * 0.03
+    assert Limits(rate=1000).slack == 0.05
+    assert Limits(rate=1000, margin=0.0).slack == 0.0
 
 
 def test_rates_below_one_per_second_space_single_sends() -> None:
@@ -56,8 +74,8 @@ def test_rates_below_one_per_second_space_single_sends() -> None:
 
 def test_the_margin_widens_every_window() -> None:
     pacer = Pacer(Limits(rate=2, chat_interval=1.0, margin=0.05))
-    assert run(pacer, ["a", "b", "c"]) == [0.0, 0.0, 1.05]
-    assert pacer.earliest_for("c", 1.05, group=False) == 2.1
+    assert run(pacer, ["a", "b", "c"]) == [0.0, 0.005, 1.05]
+    assert pacer.earliest_for("c", 1.05, group=False) == 2.1, "per chat too"
 
 
 def test_one_message_per_interval_to_one_chat() -> None:
@@ -95,3 +113,17 @@ def test_unlimited_limits_never_wait() -> None:
     pacer = Pacer(Limits())
     assert Limits().unlimited
     assert run(pacer, ["a"] * 100) == [0.0] * 100
+
+
+def test_a_start_that_left_late_is_counted_from_when_it_left() -> None:
+    window = Window(count=2, span=1.0)
+    first = window.record(0.0)
+    window.record(0.0)
+    window.restamp(first, 0.3)  # the event loop was busy: it really left at 0.3
+    assert window.earliest(1.0) == 1.3, "a second after it really left"
+    window.restamp(first, 0.1)  # never earlier than booked or already known
+    assert window.earliest(1.0) == 1.3
+    pacer = Pacer(Limits(rate=20, chat_interval=1.0, margin=0.0))
+    ticket = pacer.record("a", 0.0)
+    pacer.restamp(ticket, "a", 0.3)
+    assert pacer.earliest_for("a", 1.0, group=False) == 1.3

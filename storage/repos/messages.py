@@ -1,8 +1,10 @@
 """The message archive: every inbound and outbound message, with its delivery state.
 
 Inbound rows move `received -> handled | failed`; outbound rows move
-`pending -> sending -> sent | failed | blocked | ambiguous | cancelled`. A row being worked
-on carries a lease (owner, until): only rows whose lease ran out are taken over.
+`pending -> [queued ->] sending -> sent | failed | blocked | ambiguous | cancelled`. A row
+being worked on carries a lease (owner, until): only rows whose lease ran out are taken
+over. A bulk row is `queued` while claimed but not yet tried, and `sending` from just
+before its first call: after a crash only `sending` ones may have arrived.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _OUT = m.c.direction == sa.literal_column("'out'")
 _IN = m.c.direction == sa.literal_column("'in'")
 _PENDING = m.c.status == sa.literal_column("'pending'")
 _SENDING = m.c.status == sa.literal_column("'sending'")
+_HELD = m.c.status.in_((sa.literal_column("'sending'"), sa.literal_column("'queued'")))
 _RECEIVED = m.c.status == sa.literal_column("'received'")
 FINAL_OUT = frozenset({"sent", "failed", "blocked", "ambiguous", "cancelled"})
 
@@ -233,7 +236,8 @@ class MessageRepo(Repo):
             m.update()
             .where(m.c.id == picked.c.id, _PENDING)
             .values(
-                status="sending",
+                # Replies may be resent after a crash anyway; bulk rows wait to be launched.
+                status=sa.case((m.c.bulk, "queued"), else_="sending"),
                 lease_owner=owner,
                 lease_until=_utc(lease_until),
                 updated_at=now,
@@ -243,6 +247,16 @@ class MessageRepo(Repo):
         rows = [_message(r) for r in await self.conn.execute(statement)]
         return sorted(rows, key=lambda r: (r.bulk, -r.priority, r.id))
 
+    async def mark_sending(self, owner: str, ids: Sequence[int]) -> None:
+        """Bulk rows about to be tried: from now on a crash leaves them `ambiguous`."""
+        if ids:
+            await self.conn.execute(
+                m.update()
+                .where(m.c.id.in_(list(ids)), m.c.lease_owner == owner)
+                .where(m.c.status == sa.literal_column("'queued'"))
+                .values(status="sending")
+            )
+
     async def finish_many(self, owner: str, outcomes: Sequence[dict[str, Any]]) -> None:
         """Write send outcomes of rows we hold: each dict has id, status, error, platform_id,
         tries (platform calls made) and next_attempt_at (for rows going back to pending).
@@ -251,7 +265,7 @@ class MessageRepo(Repo):
             return
         statement = (
             m.update()
-            .where(m.c.id == sa.bindparam("b_id"), m.c.lease_owner == owner, _SENDING)
+            .where(m.c.id == sa.bindparam("b_id"), m.c.lease_owner == owner, _HELD)
             .values(
                 status=sa.bindparam("b_status"),
                 error=sa.func.coalesce(sa.bindparam("b_error"), m.c.error),
@@ -280,14 +294,14 @@ class MessageRepo(Repo):
         """Keep every row we work on ours for longer (one statement for all of them)."""
         result = await self.conn.execute(
             m.update()
-            .where(m.c.lease_owner == owner, m.c.status.in_(("sending", "received")))
+            .where(m.c.lease_owner == owner, m.c.status.in_(("sending", "queued", "received")))
             .values(lease_until=_utc(until))
         )
         return int(result.rowcount)
 
     async def release(self, owner: str, ids: Sequence[int] | None = None) -> int:
         """Hand rows we claimed but did not try back to `pending` (a clean shutdown)."""
-        query = m.update().where(m.c.lease_owner == owner, _SENDING)
+        query = m.update().where(m.c.lease_owner == owner, _HELD)
         if ids is not None:
             query = query.where(m.c.id.in_(list(ids)))
         result = await self.conn.execute(
@@ -316,16 +330,20 @@ class MessageRepo(Repo):
         expired = sa.or_(m.c.lease_until.is_(None), m.c.lease_until < now)
         if dead:
             expired = sa.or_(expired, m.c.lease_owner.in_(list(dead)))
-        where = [_OUT, _SENDING, expired]
+        where = [_OUT, expired]
         if keep is not None:
             where.append(sa.or_(m.c.lease_owner.is_(None), m.c.lease_owner != keep))
         if channel is not None:
             where.append(m.c.channel == channel)
         if chats is not None:
             where.append(m.c.chat.in_(list(chats)))
+        back = {"status": "pending", "lease_owner": None, "lease_until": None}
+        untried = await self.conn.execute(
+            m.update().where(*where, m.c.status == sa.literal_column("'queued'")).values(back)
+        )
         requeued = await self.conn.execute(
             m.update()
-            .where(*where, m.c.bulk.is_(False))
+            .where(*where, _SENDING, m.c.bulk.is_(False))
             .values(
                 status="pending",
                 lease_owner=None,
@@ -336,7 +354,7 @@ class MessageRepo(Repo):
         )
         ambiguous = await self.conn.execute(
             m.update()
-            .where(*where, m.c.bulk.is_(True))
+            .where(*where, _SENDING, m.c.bulk.is_(True))
             .values(
                 status="ambiguous",
                 lease_owner=None,
@@ -345,7 +363,7 @@ class MessageRepo(Repo):
                 updated_at=now,
             )
         )
-        return int(requeued.rowcount), int(ambiguous.rowcount)
+        return int(requeued.rowcount) + int(untried.rowcount), int(ambiguous.rowcount)
 
     async def next_due(self, channel: str, chats: Sequence[str] | None = None) -> datetime | None:
         """When the earliest pending row of `channel` falls due (None: nothing pending)."""
@@ -360,7 +378,8 @@ class MessageRepo(Repo):
         """Owners of rows being worked on (to find those whose process is gone)."""
         rows = await self.conn.execute(
             sa.select(m.c.lease_owner)
-            .where(m.c.direction.in_(("in", "out")), m.c.status.in_(("sending", "received")))
+            .where(m.c.direction.in_(("in", "out")))
+            .where(m.c.status.in_(("sending", "queued", "received")))
             .where(m.c.lease_owner.is_not(None))
             .distinct()
         )
@@ -546,6 +565,13 @@ class MessageRepo(Repo):
             sa.select(m).where(m.c.chat == chat).order_by(m.c.id.desc()).limit(limit)
         )
         return [_message(r) for r in reversed(list(rows))]
+
+    async def for_chat_statuses(self, direction: str = "out") -> list[tuple[str, str]]:
+        """(chat, status) of every row in one direction (reports and benchmarks)."""
+        rows = await self.conn.execute(
+            sa.select(m.c.chat, m.c.status).where(m.c.direction == direction).order_by(m.c.id)
+        )
+        return [(r.chat, r.status) for r in rows]
 
     async def count(self, **where: Any) -> int:
         query = sa.select(sa.func.count()).select_from(m)

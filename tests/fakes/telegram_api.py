@@ -423,11 +423,10 @@ class FakeTelegram:
     def message_times(self) -> list[float]:
         return [at for at, name, _ in self.calls if name.lower() in MESSAGE_METHODS]
 
-    def _flood_check(self, name: str, params: JSON) -> None:
+    def _flood_check(self, name: str, params: JSON, now: float) -> None:
         """Telegram's flood control: holds, scripted floods and (when enforced) the limits."""
         if name not in MESSAGE_METHODS:
             return
-        now = self.clock()
         if self.holds and now < self.holds[-1][1]:
             self.calls_during_holds += 1
             raise self._too_many(max(1, round(self.holds[-1][1] - now)))
@@ -455,6 +454,7 @@ class FakeTelegram:
     # ---- HTTP plumbing ----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        arrived = self.clock()  # before the body is read: the call's arrival, not our pace
         if request.match_info["token"] != self.token:
             return ApiError(401, "Unauthorized").response()
         name = request.match_info["method"].lower()  # Telegram method names are case-insensitive
@@ -466,9 +466,9 @@ class FakeTelegram:
         params = {k: _decode(v) if k in _JSON_PARAMS else v for k, v in raw.items()}
         if name != "getupdates":
             self.requests.append((request.match_info["method"], params))
-            self.calls.append((self.clock(), request.match_info["method"], params.get("chat_id")))
+            self.calls.append((arrived, request.match_info["method"], params.get("chat_id")))
         try:
-            self._flood_check(name, params)
+            self._flood_check(name, params, arrived)
             if self._failures[name]:
                 raise self._failures[name].popleft()
             if params.get("chat_id") in self.blocked_users:

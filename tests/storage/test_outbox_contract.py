@@ -84,7 +84,10 @@ async def test_claims_follow_delivery_order_and_skip_rows_not_yet_due(
         )
     assert [r.text for r in first] == ["reply 1", "reply 2", "bulk alert"]
     assert [r.text for r in second] == ["bulk routine"]
-    assert all(r.status == "sending" and r.lease_owner == "w1" for r in first + second)
+    assert all(r.lease_owner == "w1" for r in first + second)
+    assert [r.status for r in first + second] == ["sending", "sending", "queued", "queued"], (
+        "bulk rows wait as queued until they are about to be tried"
+    )
     clock.advance(minutes=2)
     async with db.write() as tx:
         [due] = await tx.messages.claim("telegram", owner="w1", lease_until=clock.now, limit=10)
@@ -143,19 +146,23 @@ async def test_expired_leases_requeue_replies_and_make_bulk_ambiguous(
     db: Database, clock: FakeClock
 ) -> None:
     async with db.write() as tx:
-        await tx.messages.add_outbound_many([out(text="reply"), out(text="bulk", bulk=True)])
-        dead = await tx.messages.claim("telegram", owner="dead", lease_until=clock.now, limit=2)
+        await tx.messages.add_outbound_many(
+            [out(text="reply"), out(text="bulk", bulk=True), out(text="bulk untried", bulk=True)]
+        )
+        dead = await tx.messages.claim("telegram", owner="dead", lease_until=clock.now, limit=3)
+        await tx.messages.mark_sending("dead", [dead[1].id])  # its call was about to leave
         await tx.messages.add_outbound_many([out(text="fresh reply")])
         live = await tx.messages.claim(
             "telegram", owner="live", lease_until=clock.now + LEASE, limit=1
         )
     clock.advance(seconds=1)
     async with db.write() as tx:
-        assert await tx.messages.expire_sending(channel="telegram") == (1, 1)
+        assert await tx.messages.expire_sending(channel="telegram") == (2, 1)
         assert await tx.messages.expire_sending(channel="telegram") == (0, 0)
         rows = {r.text: r for r in await tx.messages.get_many([r.id for r in dead + live])}
     assert rows["reply"].status == "pending", "a doubled answer beats silence"
     assert rows["bulk"].status == "ambiguous", "bulk is never resent automatically"
+    assert rows["bulk untried"].status == "pending", "never tried: safe to send"
     assert rows["fresh reply"].status == "sending", "a live lease is never touched"
     async with db.write() as tx:  # an owner known to be dead loses its rows at once
         assert await tx.messages.expire_sending(channel="telegram", dead=["live"]) == (1, 0)

@@ -124,6 +124,7 @@ class TelegramBot:
         if self.app_running:
             self.app_running = False
             await self.app.stop()
+            await self.runner.close()
 
     async def restart(self) -> None:
         """Stop this process and start a new one on the same database and fake Telegram."""

@@ -25,6 +25,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import GetUpdates
+from aiogram.methods.base import Response
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class GetRawUpdates(GetUpdates):
     """getUpdates whose result stays JSON: parsed per update by the caller."""
 
     __returning__ = list[Any]  # type: ignore[assignment]  # anything, checked per update
+
+
+_RESPONSE = Response[list[Any]]  # held: see RESPONSE_TYPES in sender.py
 
 
 async def poll(

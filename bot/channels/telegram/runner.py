@@ -179,7 +179,10 @@ class TelegramRunner:
                 await poll(self.bot, self.accept_many, stop)
         finally:
             await self._drain()
-            await self.bot.session.close()
+
+    async def close(self) -> None:
+        """Close the Bot API session: after the delivery engine stopped, which sends on it."""
+        await self.bot.session.close()
 
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
         tg, http = self.settings.telegram, self.settings.http

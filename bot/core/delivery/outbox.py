@@ -95,6 +95,7 @@ class Job:
     plain: bool = False
     fresh: bool = False  # the message to edit is gone: send a new one
     not_before: float = 0.0  # monotonic; a retry waits in memory until then
+    launched: bool = True  # bulk rows are `queued` until marked `sending`, just before a try
 
     @property
     def key(self) -> tuple[bool, int, int]:

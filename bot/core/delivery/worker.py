@@ -61,9 +61,9 @@ class Worker:
         self.concurrency = concurrency
         self.pacer = Pacer(sender.limits)
         rate = sender.limits.rate
-        # Claim about half a second of sends at a time: enough to keep the line full, few
-        # enough that a crash leaves little in doubt.
-        self.batch = 100 if math.isinf(rate) else max(4, min(1000, math.ceil(rate / 2)))
+        # Claim about a fifth of a second of sends at a time: enough to keep the line full,
+        # few enough that a crash leaves little in doubt and the inline statement is short.
+        self.batch = 100 if math.isinf(rate) else max(4, min(200, math.ceil(rate / 5)))
         self.held: dict[int, Job] = {}
         self._queues: dict[str, list[Job]] = {}
         self._ready: list[tuple[tuple[bool, int, int], str]] = []
@@ -77,6 +77,9 @@ class Worker:
         self._want_claim = True
         self._next_claim = 0.0
         self._next_forget = 0.0
+        self._probing = False
+        # Bulk rows are marked `sending` a few at a time, just ahead of their turn.
+        self.launch_batch = 50 if math.isinf(rate) else max(1, min(50, math.ceil(rate / 20)))
         self.stopping = False
 
     # ---- feeding ------------------------------------------------------------------------------
@@ -116,10 +119,15 @@ class Worker:
                 self._next_forget = now + 60.0
             self._promote(now)
             deadline = self._next_claim if self.leader else now + self.engine.poll
-            if self._ready and self._in_flight < self.concurrency:
+            # After a 429, one probe at a time until a send goes through again.
+            limit = 1 if self._probing else self.concurrency
+            if self._ready and self._in_flight < limit:
                 at = self.pacer.earliest(now)
                 if at <= now:
-                    self._start(now)
+                    if not self._queues[self._ready[0][1]][0].launched:
+                        await self._launch()
+                    else:
+                        self._start(now)
                     continue
                 deadline = min(deadline, at)
             if self._cooling:
@@ -146,6 +154,20 @@ class Worker:
         elif due_in is not None:  # a row waiting out a retry falls due before the next poll
             self._next_claim = min(self._next_claim, now + due_in)
         self.take([job_of(r) for r in rows])
+
+    async def _launch(self) -> None:
+        """Mark the bulk rows next in line `sending` (one statement) before any is tried:
+        a crash from here on may have delivered them, so they would become `ambiguous`."""
+        heads = [self._queues[c][0] for _, c in heapq.nsmallest(self.launch_batch, self._ready)]
+        jobs = [j for j in heads if not j.launched]
+        try:
+            await self.engine.mark_sending([j.id for j in jobs])
+        except Exception:
+            log.exception("%s: marking %d message(s) as sending failed", self.channel, len(jobs))
+            await self.engine.timer.wait(asyncio.Event(), self.engine.timer.now() + 1.0)
+            return
+        for job in jobs:
+            job.launched = True
 
     def _schedule(self, chat: str) -> None:
         """Put `chat` where its head row can be picked: ready now, or cooling until later."""
@@ -180,16 +202,17 @@ class Worker:
         if not queue:
             del self._queues[chat]
         self._busy.add(chat)
-        self.pacer.record(chat, now, group=self.sender.is_group(chat))
+        ticket = self.pacer.record(chat, now, group=self.sender.is_group(chat))
         self._in_flight += 1
         job.tries += 1
         self._sending[job.id] = job
-        task = asyncio.create_task(self._send(job), name=f"send-{job.id}")
+        task = asyncio.create_task(self._send(job, ticket), name=f"send-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, job: Job) -> None:
+    async def _send(self, job: Job, ticket: int) -> None:
         outcome: dict[str, Any] | None
+        self.pacer.restamp(ticket, job.chat, self.engine.timer.now())
         try:
             platform_id = await self.sender.send(job.message())
         except SendFailure as failure:
@@ -198,6 +221,7 @@ class Worker:
             log.exception("%s: send %s crashed", self.channel, job.id)
             outcome = self._final(job, "failed", repr(exc)[:500])
         else:
+            self._probing = False
             outcome = self._final(job, "sent", None, platform_id)
         finally:
             self._sending.pop(job.id, None)
@@ -227,6 +251,7 @@ class Worker:
         now = engine.timer.now()
         if failure.retry_after is not None:
             self.pacer.hold(now + failure.retry_after)  # a flood limit holds the whole channel
+            self._probing = True
             log.warning("%s: told to wait %.0fs", self.channel, failure.retry_after)
         decision = engine.policy.decide(
             failure,
@@ -292,4 +317,5 @@ def job_of(row: StoredMessage) -> Job:
         priority=row.priority,
         created_at=row.created_at,
         attempts=row.attempts,
+        launched=row.status == "sending",
     )

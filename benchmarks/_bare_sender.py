@@ -1,0 +1,28 @@
+"""The baseline sender: aiogram sending N messages to distinct chats, 64 in flight, no
+database, no limits.   TOKEN=… API=http://… COUNT=20000 python benchmarks/_bare_sender.py"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+
+async def main() -> None:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["API"]))
+    bot = Bot(os.environ["TOKEN"], session=session)
+    gate = asyncio.Semaphore(int(os.environ.get("IN_FLIGHT", "64")))
+
+    async def one(i: int) -> None:
+        async with gate:
+            await bot.send_message(1_000_000 + i, f"早盘操作建议 #{i}", parse_mode="HTML")
+
+    await asyncio.gather(*(one(i) for i in range(int(os.environ["COUNT"]))))
+    await session.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
