@@ -12,7 +12,7 @@ from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
-from bot.startup import StartupError, database_problem
+from bot.startup import StartupError, database_problem, sqlite_path
 from handlers import build_router
 from handlers.faq.service import FaqService
 from storage.database import Clock, Database, utc_now
@@ -28,10 +28,12 @@ class App:
         self, settings: Settings, *, clock: Clock = utc_now, timer: Timer | None = None
     ) -> None:
         self.settings = settings
+        self._db_path = sqlite_path(settings.core.database_url)
         try:
             self.db = Database(settings.core.database_url, clock=clock)
         except OSError as exc:
-            raise StartupError("DATABASE_URL", database_problem(exc)) from None
+            problem = database_problem(exc, self._db_path) or str(exc)
+            raise StartupError("DATABASE_URL", problem) from None
         self.catalog = Catalog()
         self.translator = Translator(
             self.catalog, settings.core.default_language, settings.core.firm_name
@@ -68,7 +70,7 @@ class App:
             async with self.db.write() as tx:
                 await self.faq.ensure_defaults(tx)
         except Exception as exc:
-            problem = database_problem(exc)
+            problem = database_problem(exc, self._db_path)
             if problem is None:
                 raise
             raise StartupError("DATABASE_URL", problem) from None

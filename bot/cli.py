@@ -131,6 +131,8 @@ async def _run(settings: Settings, no_console: bool) -> None:
         telegram = TelegramRunner(settings, app.inbox, app.delivery, app.catalog)
         app.add_sender(telegram.sender, concurrency=settings.telegram.max_in_flight)
     try:
+        if telegram is not None:
+            await telegram.prepare()
         await app.start()
     except BaseException:
         await app.stop()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from storage.database import Database
 from storage.migrate import current, upgrade
@@ -27,8 +30,23 @@ _SQLITE = {
 }
 
 
-def database_problem(exc: BaseException) -> str | None:
-    """What is wrong with DATABASE_URL, if `exc` says so; None for anything else."""
+def _sqlite_path_problem(path: Path) -> str | None:
+    """A plainer account than SQLite's "unable to open database file", where there is one."""
+    if path.is_dir():
+        return f"{path} is a directory, not a database file"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is a file, so {path} cannot be created"
+            break
+    return None
+
+
+def database_problem(exc: BaseException, path: Path | None = None) -> str | None:
+    """What is wrong with DATABASE_URL, if `exc` says so; None for anything else. `path` is
+    the SQLite file, for a more precise answer."""
+    if path is not None and (problem := _sqlite_path_problem(path)):
+        return problem
     seen: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in seen:
@@ -59,10 +77,11 @@ def database_problem(exc: BaseException) -> str | None:
 async def open_database(url: str, *, migrate: bool = True) -> Database:
     """A database ready for use (migrated when asked); any problem with it is a StartupError
     naming DATABASE_URL, and nothing is left open."""
+    path = sqlite_path(url)
     try:
         db = Database(url)
     except OSError as exc:
-        raise StartupError("DATABASE_URL", database_problem(exc) or str(exc)) from None
+        raise StartupError("DATABASE_URL", database_problem(exc, path) or str(exc)) from None
     try:
         if migrate:
             await upgrade(db)
@@ -70,8 +89,15 @@ async def open_database(url: str, *, migrate: bool = True) -> Database:
             await current(db)
     except Exception as exc:
         await db.close()
-        problem = database_problem(exc)
+        problem = database_problem(exc, path)
         if problem is None:
             raise
         raise StartupError("DATABASE_URL", problem) from None
     return db
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database).expanduser().absolute()

@@ -50,10 +50,12 @@ def _prepare_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
         # Take transaction control away from the driver; the "begin" hook below issues BEGIN.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # The wait first: switching a new file to WAL must wait out another starting process.
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")

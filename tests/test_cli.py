@@ -126,3 +126,76 @@ def test_bad_setting_in_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("TELEGRAM_MODE=webhook\nTELEGRAM_BOT_TOKEN=1:abc\n")
     result = bot(tmp_path, "chat", "-m", "/start")
     assert result.returncode == 2 and "TELEGRAM_WEBHOOK" in result.stderr
+
+
+def _unusable_database(tmp_path: Path, case: str) -> str:
+    if case == "a directory":
+        (tmp_path / "dir.db").mkdir()
+        return f"sqlite:///{tmp_path / 'dir.db'}"
+    if case == "not a database":
+        (tmp_path / "notes.db").write_text("my notes, not a database\n" * 100)
+        return f"sqlite:///{tmp_path / 'notes.db'}"
+    if case == "under a file":
+        (tmp_path / "afile").write_text("x")
+        return f"sqlite:///{tmp_path / 'afile' / 'bot.db'}"
+    if case == "not writable":
+        return "sqlite:////proc/bot.db"  # not even root may create files there
+    return "postgresql+asyncpg://nobody@127.0.0.1:1/nothing"  # nothing listens on port 1
+
+
+@pytest.mark.parametrize(
+    "case", ["a directory", "not a database", "under a file", "not writable", "unreachable"]
+)
+@pytest.mark.parametrize("command", [("run",), ("chat", "-m", "/start"), ("db", "upgrade")])
+def test_an_unusable_database_is_one_line_naming_it_and_exit_2(
+    tmp_path: Path, case: str, command: tuple[str, ...]
+) -> None:
+    result = bot(tmp_path, *command, DATABASE_URL=_unusable_database(tmp_path, case))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("configuration error: DATABASE_URL: ")
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+    assert "nobody" not in lines[0], "a database URL may hold a password: never echoed"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TELEGRAM_RATE_LIMIT", "1e-9"),
+        ("TELEGRAM_RATE_LIMIT", "100000"),
+        ("TELEGRAM_CHAT_INTERVAL", "-1"),
+        ("TELEGRAM_GROUP_PER_MINUTE", "0"),
+        ("TELEGRAM_MAX_IN_FLIGHT", "0"),
+    ],
+)
+def test_absurd_limits_are_refused(tmp_path: Path, variable: str, value: str) -> None:
+    result = bot(tmp_path, "run", "--no-console", TELEGRAM_BOT_TOKEN="1:abc", **{variable: value})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"configuration error: {variable}: ")
+
+
+def test_twenty_console_chats_at_once_each_print_only_their_own(tmp_path: Path) -> None:
+    """Each `bot chat --message` handles and prints its own user's conversation: never
+    another process's replies, and never nothing."""
+    assert bot(tmp_path, "db", "upgrade").returncode == 0
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    environ["PYTHONPATH"] = str(ROOT)
+    runs = {
+        f"u{n}": subprocess.Popen(
+            [sys.executable, "-m", "bot", "chat", "--user", f"u{n}", "-m", f"订阅{n % 8 + 1}"],
+            cwd=tmp_path,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        for n in range(20)
+    }
+    outputs = {user: proc.communicate(timeout=120) for user, proc in runs.items()}
+    for user, (out, err) in outputs.items():
+        assert runs[user].returncode == 0, err
+        assert out.startswith("bot> "), f"{user} printed {out!r}"
+        assert "→" not in out, f"{user} printed another user's reply: {out!r}"
+        assert out.count("bot> ") == 1, f"{user}: {out!r}"

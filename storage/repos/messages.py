@@ -149,8 +149,7 @@ class MessageRepo(Repo):
         unkeyed = [v for v in values if not v.get("dedupe_key")]
         fresh: list[int] = []
         if unkeyed:
-            statement = m.insert().returning(m.c.id, sort_by_parameter_order=True)
-            fresh = [r.id for r in await self.conn.execute(statement, unkeyed)]
+            fresh = await self._insert_ids(unkeyed)
         result: list[int | None] = []
         for v in values:
             key = v.get("dedupe_key")
@@ -185,6 +184,18 @@ class MessageRepo(Repo):
             for row in rows
         ]
         _same_columns(values)
+        return await self._insert_ids(values)
+
+    async def _insert_ids(self, values: list[dict[str, Any]]) -> list[int]:
+        """Insert rows in one statement (per page of them); their ids in the order given.
+
+        SQLAlchemy can only promise RETURNING order on SQLite by inserting row by row; but
+        SQLite numbers the rows of one multi-row INSERT in the order of its VALUES (a single
+        writer, each new rowid the largest so far plus one), so ascending ids are that order.
+        """
+        if self.conn.dialect.name == "sqlite":
+            rows = await self.conn.execute(m.insert().returning(m.c.id), values)
+            return sorted(r.id for r in rows)
         statement = m.insert().returning(m.c.id, sort_by_parameter_order=True)
         return [r.id for r in await self.conn.execute(statement, values)]
 

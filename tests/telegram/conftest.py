@@ -14,13 +14,16 @@ import shutil
 import socket
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.channels.telegram.runner import TelegramRunner
@@ -28,6 +31,7 @@ from bot.config import Settings, load_settings
 from storage.records import StoredMessage
 from storage.schema import messages as m
 from tests.conftest import SettingsFactory
+from tests.fakes.clock import FakeTime
 from tests.fakes.telegram_api import DEFAULT_TOKEN, JSON, FakeTelegram
 
 USER = 4242
@@ -224,6 +228,12 @@ def db_url(tmp_path: Path, migrated_db: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def fake_time() -> FakeTime:
+    """Virtual time: see tests/fakes/clock.py."""
+    return FakeTime()
+
+
+@pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
         yield fake
@@ -282,3 +292,26 @@ async def webhook_bot(make_bot: Callable[..., Awaitable[TelegramBot]]) -> Telegr
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(free_port()),
     )
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database (TEST_POSTGRES_URL's server), dropped afterwards."""
+    admin = os.environ.get(
+        "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    try:
+        conn = await asyncpg.connect(_dsn(admin), timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        pytest.skip(f"PostgreSQL not reachable ({type(exc).__name__}); set TEST_POSTGRES_URL")
+    name = f"tgtest_{uuid.uuid4().hex[:12]}"
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()

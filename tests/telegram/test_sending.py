@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-import asyncpg
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.channels.telegram.sender import TelegramSender
@@ -102,15 +98,10 @@ async def open_outbox(
 
 
 @pytest.fixture
-def time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
 async def outbox(
-    tg: FakeTelegram, tg_settings: Callable[..., Settings], time: FakeTime
+    tg: FakeTelegram, tg_settings: Callable[..., Settings], fake_time: FakeTime
 ) -> AsyncIterator[Outbox]:
-    box = await open_outbox(tg, tg_settings(), time)
+    box = await open_outbox(tg, tg_settings(), fake_time)
     try:
         yield box
     finally:
@@ -350,29 +341,6 @@ async def test_a_replace_edits_in_place_and_falls_back_to_a_new_message(outbox: 
 # ---- two processes on one database ----------------------------------------------------------
 
 
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database (TEST_POSTGRES_URL's server), dropped afterwards."""
-    admin = os.environ.get(
-        "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-    )
-    try:
-        conn = await asyncpg.connect(_dsn(admin), timeout=3)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        pytest.skip(f"PostgreSQL not reachable ({type(exc).__name__}); set TEST_POSTGRES_URL")
-    name = f"tgtest_{uuid.uuid4().hex[:12]}"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def shared_url(request: pytest.FixtureRequest, db_url: str) -> str:
     return db_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
@@ -399,3 +367,33 @@ async def test_two_processes_on_one_database_send_each_row_once(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_process_starting_beside_a_delivering_one_leaves_its_rows_alone(
+    tg: FakeTelegram, tg_settings: Callable[..., Settings], shared_url: str
+) -> None:
+    """The newcomer takes over nothing that is alive: no row of the other is requeued or
+    marked ambiguous, and the other finishes its broadcast."""
+    settings = tg_settings(DATABASE_URL=shared_url)
+    first = await open_outbox(tg, settings, None, Limits(rate=20, chat_interval=0.0))
+    second = None
+    try:
+        ids = await first.write(
+            *(Outbound(f"早盘{i}") for i in range(30)), chat="telegram:-100", bulk=True
+        )
+        await eventually(lambda: len(tg.sent()) >= 3, what="the broadcast to be under way")
+        second = await open_outbox(tg, settings, None)
+        assert not second.app.delivery.workers["telegram"].leader
+
+        async def all_sent() -> bool:
+            async with first.app.db.read() as tx:
+                rows = await tx.messages.get_many(ids)
+            assert not [r for r in rows if r.status == "ambiguous"], "never marked ambiguous"
+            return all(r.status == "sent" for r in rows)
+
+        await eventually(all_sent, timeout=30, what="the whole broadcast")
+        assert sorted(p["text"] for p in tg.sent()) == sorted(f"早盘{i}" for i in range(30))
+    finally:
+        await first.close()
+        if second is not None:
+            await second.close()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,9 +17,10 @@ import pytest
 from bot.config import ConfigError, load_settings
 from storage.schema import messages as m
 from tests.conftest import SettingsFactory
-from tests.fakes.telegram_api import JSON
+from tests.fakes.telegram_api import DEFAULT_TOKEN, JSON, FakeTelegram
 from tests.telegram.conftest import USER, TelegramBot, free_port, update_key
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-Token_1"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -230,3 +235,29 @@ def test_a_webhook_secret_is_never_echoed_in_config_errors() -> None:
         load_settings(env_file=None, environ=environ)
     assert caught.value.variable == "TELEGRAM_WEBHOOK_SECRET"
     assert "!secret!" not in str(caught.value)
+
+
+async def test_a_port_in_use_is_one_line_naming_it_and_exit_2(
+    tg: FakeTelegram, tmp_path: Path, db_url: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+        environ.update(
+            PYTHONPATH=str(ROOT),
+            DATABASE_URL=db_url,
+            TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+            TELEGRAM_API_BASE=tg.base_url,
+            **{k: v for k, v in webhook_env(HTTP_PORT=str(port)).items()},
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--no-console",
+            cwd=tmp_path, env=environ,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, err
+    [line] = err.decode().strip().splitlines()  # found before anything else starts
+    assert line.startswith("configuration error: HTTP_PORT: ") and str(port) in line

@@ -82,6 +82,7 @@ class TelegramRunner:
         self.bot = Bot(token=tg.bot_token.get_secret_value(), session=session)
         self.sender = TelegramSender(self.bot, limits(settings))
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._server: web.AppRunner | None = None
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
@@ -164,51 +165,66 @@ class TelegramRunner:
                 await asyncio.wait_for(stop.wait(), timeout=wait)
         return None
 
+    async def prepare(self) -> None:
+        """Take the webhook's port (before anything else starts: a port in use is a setting
+        to fix, reported at once)."""
+        if self.settings.telegram.mode == "webhook" and self._server is None:
+            self._server = await self._listen()
+
     async def run(self, stop: asyncio.Event) -> None:
+        await self.prepare()
+        server, self._server = self._server, None
         try:
             me = await self._call(self.bot.get_me, stop)
             if me is None:
                 return
             log.info("telegram: serving @%s in %s mode", me.username, self.settings.telegram.mode)
             await self._set_commands()
-            if self.settings.telegram.mode == "webhook":
-                await self._serve_webhook(stop)
+            if server is not None:
+                await self._register_webhook(stop)
             elif await self._call(
                 lambda: self.bot.delete_webhook(drop_pending_updates=False), stop
             ):
                 await poll(self.bot, self.accept_many, stop)
         finally:
+            if server is not None:
+                await server.cleanup()
             await self._drain()
 
     async def close(self) -> None:
         """Close the Bot API session: after the delivery engine stopped, which sends on it."""
+        if self._server is not None:
+            await self._server.cleanup()
+            self._server = None
         await self.bot.session.close()
 
-    async def _serve_webhook(self, stop: asyncio.Event) -> None:
+    async def _listen(self) -> web.AppRunner:
         tg, http = self.settings.telegram, self.settings.http
         secret = tg.webhook_secret.get_secret_value()  # type: ignore[union-attr]
-        runner = runner_for(webhook_app(self.accept, path=tg.webhook_path, secret=secret))
-        await runner.setup()
-        cap_connections(runner)
+        server = runner_for(webhook_app(self.accept, path=tg.webhook_path, secret=secret))
+        await server.setup()
+        cap_connections(server)
         try:
-            await web.TCPSite(runner, http.host, http.port).start()
+            await web.TCPSite(server, http.host, http.port).start()
         except OSError as exc:
-            await runner.cleanup()
+            await server.cleanup()
             raise PortUnavailable(
                 f"HTTP_PORT: cannot listen on {http.host}:{http.port} ({exc.strerror or exc})"
             ) from None
-        try:
-            registered = await self._call(
-                lambda: self.bot.set_webhook(
-                    url=tg.webhook_url or "", secret_token=secret, allowed_updates=ALLOWED_UPDATES
-                ),
-                stop,
-            )
-            if registered:
-                log.info("telegram webhook on %s:%s%s", http.host, http.port, tg.webhook_path)
-                await stop.wait()
-        finally:
-            await runner.cleanup()
+        return server
+
+    async def _register_webhook(self, stop: asyncio.Event) -> None:
+        tg, http = self.settings.telegram, self.settings.http
+        secret = tg.webhook_secret.get_secret_value()  # type: ignore[union-attr]
+        registered = await self._call(
+            lambda: self.bot.set_webhook(
+                url=tg.webhook_url or "", secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            ),
+            stop,
+        )
+        if registered:
+            log.info("telegram webhook on %s:%s%s", http.host, http.port, tg.webhook_path)
+            await stop.wait()
 
     async def _set_commands(self) -> None:
         for lang in ("zh", "en"):

@@ -69,8 +69,9 @@ def runner_for(app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, keepalive_timeout=KEEPALIVE, shutdown_timeout=5.0)
 
 
-def cap_connections(runner: web.AppRunner, limit: int = MAX_CONNECTIONS) -> None:
+def cap_connections(runner: web.AppRunner, limit: int | None = None) -> None:
     """Refuse connections beyond `limit` (each closed one frees a place)."""
+    limit = MAX_CONNECTIONS if limit is None else limit
     server = runner.server
     if server is None:
         raise RuntimeError("set the runner up first")
