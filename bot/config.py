@@ -53,8 +53,9 @@ CHANNELS: frozenset[str] = frozenset(ALL_CHANNELS)
 
 # Accepted DATABASE_URL schemes, mapped to the async driver we actually use.
 _DB_SCHEMES: dict[str, str] = {
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "sqlite+aiosqlite": "sqlite",  # the earlier spelling; statements now run inline
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
@@ -91,9 +92,7 @@ def _is_in_memory_sqlite(url: str) -> bool:
     try:
         parsed = make_url(url)  # the parser storage.Database uses
     except Exception:  # any parse failure; the message must not echo the URL
-        raise ValueError(
-            "is not a valid SQLite URL, e.g. sqlite+aiosqlite:///data/bot.db"
-        ) from None
+        raise ValueError("is not a valid SQLite URL, e.g. sqlite:///data/bot.db") from None
     query = {
         key: values if isinstance(values, tuple) else (values,)
         for key, values in parsed.query.items()
@@ -161,7 +160,7 @@ class CoreSettings(_Section):
     """General bot settings (no prefix)."""
 
     # Never shown in repr(): a PostgreSQL URL may carry a password.
-    database_url: str = Field("sqlite+aiosqlite:///data/bot.db", repr=False)
+    database_url: str = Field("sqlite:///data/bot.db", repr=False)
     bot_admins: Annotated[frozenset[str], NoDecode] = frozenset({"console:local"})
     firm_name: str = "国瑞投资"
     timezone: str = "Asia/Shanghai"
@@ -174,19 +173,19 @@ class CoreSettings(_Section):
         scheme, sep, rest = value.strip().partition("://")
         if not sep:
             raise ValueError(
-                "must be a URL such as sqlite+aiosqlite:///data/bot.db"
+                "must be a URL such as sqlite:///data/bot.db"
                 " or postgresql+asyncpg://user:password@host/db"
             )
         driver = _DB_SCHEMES.get(scheme.lower())
         if driver is None:
             raise ValueError(
-                f"unsupported scheme {scheme[:30]!r}; use sqlite+aiosqlite:// or postgresql+asyncpg://"
+                f"unsupported scheme {scheme[:30]!r}; use sqlite:// or postgresql+asyncpg://"
             )
         url = f"{driver}://{rest}"
         if driver.startswith("sqlite") and _is_in_memory_sqlite(url):
             raise ValueError(
                 "an in-memory SQLite database loses every message at restart;"
-                " give a file path, e.g. sqlite+aiosqlite:///data/bot.db"
+                " give a file path, e.g. sqlite:///data/bot.db"
             )
         return url
 

@@ -15,7 +15,7 @@ SettingsFactory = Callable[..., Settings]
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    return f"sqlite:///{tmp_path}/bot.db"
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def assert_clean(message: str, *secrets: str) -> None:
 
 def test_defaults() -> None:
     s = load()
-    assert s.core.database_url == "sqlite+aiosqlite:///data/bot.db"
+    assert s.core.database_url == "sqlite:///data/bot.db"
     assert s.core.bot_admins == frozenset({"console:local"})
     assert s.core.firm_name == "国瑞投资"
     assert s.core.timezone == "Asia/Shanghai"
@@ -128,8 +128,8 @@ def test_settings_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
-        ("sqlite+aiosqlite:///data/bot.db", "sqlite+aiosqlite:///data/bot.db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+        ("sqlite+aiosqlite:///data/bot.db", "sqlite:///data/bot.db"),
         ("postgresql://u:p@db/bot", "postgresql+asyncpg://u:p@db/bot"),
         ("postgres://u:p@db/bot", "postgresql+asyncpg://u:p@db/bot"),
         (" postgresql+asyncpg://db/bot ", "postgresql+asyncpg://db/bot"),
@@ -324,7 +324,7 @@ def test_messages_are_human() -> None:
         "TELEGRAM_RATE_LIMIT: must be at most 1000 (got '5000')"
     )
     assert str(config_error({"DATABASE_URL": "mysql://u:p@h/db"})) == (
-        "DATABASE_URL: unsupported scheme 'mysql'; use sqlite+aiosqlite:// or postgresql+asyncpg://"
+        "DATABASE_URL: unsupported scheme 'mysql'; use sqlite:// or postgresql+asyncpg://"
     )
 
 
@@ -459,7 +459,7 @@ def test_bot_admins_bad_item_is_one_line_and_shortened() -> None:
 
 IN_MEMORY = (
     "DATABASE_URL: an in-memory SQLite database loses every message at restart;"
-    " give a file path, e.g. sqlite+aiosqlite:///data/bot.db"
+    " give a file path, e.g. sqlite:///data/bot.db"
 )
 
 
@@ -489,11 +489,11 @@ def test_in_memory_sqlite_refused(url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("sqlite:///data/bot.db", "sqlite+aiosqlite:///data/bot.db"),
-        ("sqlite:////var/lib/bot/bot.db", "sqlite+aiosqlite:////var/lib/bot/bot.db"),
+        ("sqlite:///data/bot.db", "sqlite:///data/bot.db"),
+        ("sqlite:////var/lib/bot/bot.db", "sqlite:////var/lib/bot/bot.db"),
         (
             "sqlite:///file:bot.db?mode=rwc&uri=true",
-            "sqlite+aiosqlite:///file:bot.db?mode=rwc&uri=true",
+            "sqlite:///file:bot.db?mode=rwc&uri=true",
         ),
     ],
 )

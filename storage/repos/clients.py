@@ -30,10 +30,12 @@ def _client(row: Any) -> Client:
     )
 
 
-def _context_query(address: str, state_key: str) -> sa.Select[Any]:
-    """One statement: client, roles, state and the config version, whatever exists."""
+def _context_query() -> sa.Select[Any]:
+    """One statement: client, roles, state and the config version, whatever exists. Built
+    once: constructing it per event cost more than running it."""
     one = sa.select(sa.literal(1).label("one")).subquery("one")
     cs = conversation_states
+    address, state_key = sa.bindparam("address"), sa.bindparam("state_key")
     version = sa.select(meta.c.value).where(meta.c.key == VERSION_KEY).scalar_subquery()
     joined = (
         one.outerjoin(identities, identities.c.address == address)
@@ -54,11 +56,15 @@ def _context_query(address: str, state_key: str) -> sa.Select[Any]:
     ).select_from(joined)
 
 
+CONTEXT = _context_query()
+
+
 class ClientRepo(Repo):
     async def context(self, address: str, state_key: str) -> Context:
         """The client behind `address` (None before first contact), the roles granted to it,
         and the conversation state under `state_key`, in one round trip."""
-        rows = (await self.conn.execute(_context_query(address, state_key))).all()
+        params = {"address": address, "state_key": state_key}
+        rows = (await self.conn.execute(CONTEXT, params)).all()
         first = rows[0]
         self.state.version = first.version or ""
         client = _client(first) if first.id is not None else None

@@ -416,9 +416,7 @@ class MessageRepo(Repo):
         if dead:
             expired = sa.or_(expired, m.c.lease_owner.in_(list(dead)))
         mine = sa.or_(m.c.lease_owner.is_(None), m.c.lease_owner != owner)  # queued with us
-        due = (
-            sa.select(m.c.id).where(_IN, _RECEIVED, expired, mine).order_by(m.c.id).limit(limit)
-        )
+        due = sa.select(m.c.id).where(_IN, _RECEIVED, expired, mine).order_by(m.c.id).limit(limit)
         if channels is not None:
             due = due.where(sa.or_(m.c.channel.in_(list(channels)), m.c.chat.in_(list(chats))))
         picked = self._locked(due)

@@ -9,12 +9,12 @@ from storage.repos.base import Repo
 from storage.schema import subscription_events as events
 from storage.schema import subscriptions as subs
 
+_OF = sa.select(subs.c.topic_key).where(subs.c.client_id == sa.bindparam("client_id"))
+
 
 class SubscriptionRepo(Repo):
     async def of(self, client_id: int) -> list[str]:
-        rows = await self.conn.execute(
-            sa.select(subs.c.topic_key).where(subs.c.client_id == client_id)
-        )
+        rows = await self.conn.execute(_OF, {"client_id": client_id})
         return sorted(r.topic_key for r in rows)
 
     async def subscribe(self, client_id: int, topic_key: str, *, channel: str, actor: str) -> bool:

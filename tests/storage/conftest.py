@@ -92,7 +92,7 @@ async def database_url(
 ) -> AsyncIterator[str]:
     """URL of a fresh, empty database on the current backend (no migrations applied)."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}"
+        yield f"sqlite:///{tmp_path / 'data' / 'bot.db'}"
         return
     admin_url: URL = request.getfixturevalue("postgres_admin_url")
     name = f"storage_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"

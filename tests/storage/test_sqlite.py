@@ -18,7 +18,7 @@ SYNCHRONOUS_FULL = 2
 
 
 def url_for(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ async def test_relative_data_directory_is_created(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    db = Database("sqlite+aiosqlite:///data/bot.db", clock=clock)  # the configured default
+    db = Database("sqlite:///data/bot.db", clock=clock)  # the configured default
     try:
         assert (tmp_path / "data").is_dir()
         await upgrade(db)

@@ -203,7 +203,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = directory / "bot.db"
 
     async def prepare() -> None:
-        environ = {"DATABASE_URL": f"sqlite+aiosqlite:///{path}", **TEMPLATE_ENV}
+        environ = {"DATABASE_URL": f"sqlite:///{path}", **TEMPLATE_ENV}
         app = App(load_settings(env_file=None, environ=environ))
         await app.start()
         await app.stop()
@@ -222,7 +222,7 @@ def db_url(tmp_path: Path, migrated_db: Path) -> Iterator[str]:
     for file in migrated_db.parent.glob(migrated_db.name + "*"):
         shutil.copy2(file, directory / file.name)
     try:
-        yield f"sqlite+aiosqlite:///{directory / migrated_db.name}"
+        yield f"sqlite:///{directory / migrated_db.name}"
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
