@@ -104,6 +104,11 @@ class Database:
         self.cache: dict[str, tuple[str, Any]] = {}
 
     @property
+    def writing(self) -> bool:
+        """A write transaction of this process is open (SQLite)."""
+        return self._write_lock is not None and self._write_lock.locked()
+
+    @property
     def dialect(self) -> str:
         return self.sync_engine.dialect.name
 

@@ -2,8 +2,10 @@
 
 `FakeTime` is both the engine's `Timer` (monotonic seconds) and the database's wall clock.
 A waiter registers its deadline; when the program has been idle for a moment of real time
-(nothing runnable, no I/O arriving), the clock jumps to the earliest deadline and wakes that
-waiter. So a 20-second retry_after or a two-day outage takes milliseconds, in order.
+(nothing runnable, no I/O arriving) and `quiet()` says no work is under way (no send in
+flight, no transaction open: time must not pass while a request travels), the clock jumps to
+the earliest deadline and wakes that waiter. So a 20-second retry_after or a two-day outage
+takes milliseconds, in order.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import heapq
 import itertools
 import os
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 IDLE = 0.003  # real seconds without activity before time jumps
@@ -25,6 +28,7 @@ class FakeTime:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._advancer: asyncio.Task[None] | None = None
+        self.quiet: Callable[[], bool] = lambda: True
 
     # Timer
     def now(self) -> float:
@@ -59,6 +63,8 @@ class FakeTime:
     async def _advance(self) -> None:
         while self._sleepers:
             await asyncio.sleep(IDLE)
+            if not self.quiet():
+                continue
             while self._sleepers and self._sleepers[0][2].done():
                 heapq.heappop(self._sleepers)  # woken by its event meanwhile
             if not self._sleepers:

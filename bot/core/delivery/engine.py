@@ -88,6 +88,11 @@ class Delivery:
         worker = self.workers.get(channel)
         return worker.sender.capabilities if worker else Capabilities()
 
+    @property
+    def sending(self) -> bool:
+        """A platform call is under way on some channel."""
+        return any(w.in_flight for w in self.workers.values())
+
     def serves(self, chat: str) -> bool:
         worker = self.workers.get(chat.split(":", 1)[0])
         return worker is not None and worker.serves(chat)

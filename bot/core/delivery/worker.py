@@ -101,6 +101,10 @@ class Worker:
         self._want_claim = True
         self.wake.set()
 
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
     def serves(self, chat: str) -> bool:
         return self.chats is None or chat in self.chats
 
