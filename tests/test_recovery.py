@@ -21,7 +21,7 @@ async def test_recorded_but_unhandled_event_is_handled_at_next_start(bot: Harnes
     event = text_event("console", CHAT, CHAT, "/subscribe news", dedupe_key="k-1")
     async with bot.app.db.write() as tx:  # what a process that died right after recording left
         [message_id] = await tx.messages.record_many(
-            [bot.app.inbox._row(event, None) | {"lease_owner": earlier_run()}]
+            [bot.app.inbox.recorder.row(event, None) | {"lease_owner": earlier_run()}]
         )
     assert message_id is not None
     await bot.restart()
@@ -78,7 +78,10 @@ async def test_a_live_process_keeps_its_rows(bot: Harness) -> None:
 
 async def test_an_event_that_killed_the_process_each_time_is_quarantined(bot: Harness) -> None:
     event = text_event("console", CHAT, CHAT, "/start", dedupe_key="k-poison")
-    row = bot.app.inbox._row(event, None) | {"lease_owner": earlier_run(), "attempts": MAX_TRIES}
+    row = bot.app.inbox.recorder.row(event, None) | {
+        "lease_owner": earlier_run(),
+        "attempts": MAX_TRIES,
+    }
     async with bot.app.db.write() as tx:
         [message_id] = await tx.messages.record_many([row])
     await bot.restart()

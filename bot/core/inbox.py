@@ -1,11 +1,10 @@
-"""The inbox: record every inbound event first, then handle it exactly once, in order.
+"""The inbox: record every inbound event first (`bot.core.recorder`), then handle it exactly
+once, in order.
 
-Recording is batched: a long poll's updates go in one transaction, and concurrent webhook
-calls share a commit (group commit); only then is anything acknowledged. Handling is one
-loop per process, so events keep their order: it takes up to `BATCH` recorded events at a
-time and handles them in one transaction, each inside its own savepoint, so a failing
-handler rolls back alone. Replies are written in the same transaction and handed straight
-to the delivery engine after the commit.
+Handling is one loop per process, so events keep their order: it takes up to `BATCH`
+recorded events at a time and handles them in one transaction, each inside its own
+savepoint, so a failing handler rolls back alone. Replies are written in the same
+transaction and handed straight to the delivery engine after the commit.
 
 Every recorded row carries this process's lease; a row still `received` when its lease runs
 out (the process died) is taken over by the next start, at most `MAX_TRIES` times in all.
@@ -15,20 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.core.batching import Batcher
 from bot.core.delivery import Delivery
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
 from bot.core.middlewares import Policy
-from bot.core.sanitize import clean, clean_text
+from bot.core.recorder import Recorder
 from bot.core.types import Inbound, Outbound
 from storage.database import Database
 from storage.tx import Tx
@@ -37,7 +34,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_TRIES = 3  # handling attempts (crashes included) before an event is quarantined
-RECORD_TRIES = 3  # failures to record one update before it is kept in quarantine form
 HANDLER_TIMEOUT = 30.0
 RECOVERY_SECONDS = 30.0
 
@@ -66,107 +62,24 @@ class Inbox:
         self.policy = policy
         self.services = dict(services or {})  # injected into handlers by parameter name
         self.translator = translator.with_lang(policy.default_language)
-        self._recorder: Batcher[dict[str, Any], int | None] = Batcher(self._write_records)
+        self.recorder = Recorder(db, delivery)
         self._queue: deque[Work] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
-        self._record_failures: OrderedDict[str, int] = OrderedDict()
         self._stopping = False
         self.idle = asyncio.Event()
         self.idle.set()
 
-    # ---- recording ----------------------------------------------------------------------------
-
-    def _row(self, event: Inbound, raw: dict[str, Any] | None) -> dict[str, Any]:
-        """The archive row for an event; text that cannot be stored is made storable."""
-        for name in ("text", "display_name", "username", "callback_data"):
-            value = getattr(event, name)
-            if isinstance(value, str):
-                setattr(event, name, clean_text(value))
-        event.args = [clean_text(a) for a in event.args]
-        payload = event.payload()
-        if raw is not None:
-            payload["raw"] = clean(raw)
-        return {
-            "channel": event.channel,
-            "chat": event.chat,
-            "sender": event.sender,
-            "kind": event.kind,
-            "text": event.callback_data if event.kind == "callback" else event.text,
-            "payload": payload,
-            "dedupe_key": event.dedupe_key,
-            "platform_id": event.platform_id,
-            "attempts": 1,  # the first handling attempt starts right away
-            "lease_owner": self.delivery.owner,
-            "lease_until": self.db.clock() + timedelta(seconds=self.delivery.lease),
-        }
-
-    async def _write_records(self, rows: Sequence[dict[str, Any]]) -> list[int | None]:
-        async with self.db.write() as tx:
-            return await tx.messages.record_many(rows)
-
     async def record(self, event: Inbound, raw: dict[str, Any] | None = None) -> int | None:
-        """Archive one event, sharing a commit with concurrent callers. Returns its id, or
-        None when there is nothing to handle (a redelivery, or an update kept in quarantine
-        after failing to be recorded `RECORD_TRIES` times). Raises while it may still be
-        recorded later: the caller must not acknowledge it then."""
-        [result] = await self.record_many([(event, raw)])
-        if isinstance(result, Exception):
-            raise result
-        return result
+        """See `Recorder.record`."""
+        return await self.recorder.record(event, raw)
 
     async def record_many(
         self, items: Sequence[tuple[Inbound, dict[str, Any] | None]]
     ) -> list[int | Exception | None]:
-        """Archive events in one transaction (a failing one is retried alone); per event its
-        id, None (nothing to handle), or the exception that kept it from being recorded."""
-        rows = [self._row(event, raw) for event, raw in items]
-        futures = [asyncio.ensure_future(self._recorder.submit(row)) for row in rows]
-        await asyncio.wait(futures)
-        results: list[int | Exception | None] = []
-        for (event, raw), future in zip(items, futures, strict=True):
-            error = future.exception()
-            if error is None:
-                results.append(future.result())
-                continue
-            results.append(await self._record_failed(event, raw, error))  # type: ignore[arg-type]
-        return results
-
-    async def _record_failed(
-        self, event: Inbound, raw: dict[str, Any] | None, error: Exception
-    ) -> int | Exception | None:
-        """Count the failure; the `RECORD_TRIES`th time keep the update in a form that can
-        always be stored (ASCII JSON), marked failed, so it stops blocking the line."""
-        key = event.dedupe_key or ""
-        failures = self._record_failures.pop(key, 0) + 1
-        log.error(
-            "could not record %s (%d/%d): %r", key or event.chat, failures, RECORD_TRIES, error
-        )
-        if failures < RECORD_TRIES or not key:
-            self._record_failures[key] = failures
-            while len(self._record_failures) > 1000:
-                self._record_failures.popitem(last=False)
-            return error
-        quarantined = {
-            "channel": event.channel,
-            "chat": event.chat,
-            "sender": event.sender,
-            "kind": "other",
-            "text": None,
-            "payload": {"raw_json": json.dumps(raw, ensure_ascii=True, default=str)[:100_000]},
-            "dedupe_key": key,
-            "status": "failed",
-            "error": f"could not be recorded: {error!r}"[:1000],
-        }
-        try:
-            async with self.db.write() as tx:
-                await tx.messages.record_many([quarantined])
-        except Exception as again:
-            log.error("could not quarantine %s either: %r", key, again)
-            return again
-        log.error("update %s quarantined after %d failures; see `messages failed`", key, failures)
-        return None
+        """See `Recorder.record_many`."""
+        return await self.recorder.record_many(items)
 
     # ---- handling -----------------------------------------------------------------------------
 
@@ -213,7 +126,7 @@ class Inbox:
             if work.done is not None and not work.done.done():
                 work.done.cancel()
         self._queue.clear()
-        await self._recorder.drained()
+        await self.recorder.drained()
 
     async def _run(self) -> None:
         while not self._stopping:

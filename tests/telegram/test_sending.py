@@ -7,7 +7,7 @@ import asyncio
 import html
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
@@ -22,6 +22,7 @@ from bot.core.delivery import Limits
 from bot.core.text import to_plain
 from bot.core.types import Button, Outbound
 from storage.records import StoredMessage
+from storage.schema import leases
 from tests.fakes.clock import FakeTime
 from tests.fakes.telegram_api import JSON, MAX_TEXT, FakeTelegram
 from tests.telegram.conftest import USER, TelegramBot, eventually
@@ -398,3 +399,45 @@ async def test_a_process_starting_beside_a_delivering_one_leaves_its_rows_alone(
         await first.close()
         if second is not None:
             await second.close()
+
+
+async def test_a_process_that_loses_its_channel_hands_back_what_it_held(
+    tg: FakeTelegram, tg_settings: Callable[..., Settings], shared_url: str
+) -> None:
+    """Its lease taken over (it stalled too long), a process stops sending at once and
+    gives back the rows it held but had not tried; the new holder sends them, once each."""
+    settings = tg_settings(DATABASE_URL=shared_url)
+    slow = Limits(rate=4, chat_interval=0.0)
+    first = await open_outbox(tg, settings, None, slow)
+    second = await open_outbox(tg, settings, None, slow)
+    try:
+        ids = await first.write(*(Outbound(f"消息{i}") for i in range(12)), chat="telegram:-5")
+        await eventually(lambda: len(tg.sent()) >= 2, what="the first sends")
+        async with second.app.db.write() as tx:  # as if first's renewal came too late
+            await tx.conn.execute(
+                leases.update()
+                .where(leases.c.name == "delivery:telegram")
+                .values(
+                    owner=second.app.delivery.owner, until=datetime.now(UTC) + timedelta(seconds=10)
+                )
+            )
+        await eventually(
+            lambda: (
+                not first.app.delivery.workers["telegram"].leader
+                and second.app.delivery.workers["telegram"].leader
+            ),
+            timeout=10,
+            what="the channel to change hands",
+        )
+
+        async def all_sent() -> bool:
+            async with second.app.db.read() as tx:
+                rows = await tx.messages.get_many(ids)
+            return all(r.status == "sent" for r in rows)
+
+        await eventually(all_sent, timeout=30, what="every row sent")
+        texts = [p["text"] for p in tg.sent()]
+        assert sorted(texts) == sorted(f"消息{i}" for i in range(12)), "each exactly once"
+    finally:
+        await first.close()
+        await second.close()

@@ -9,15 +9,15 @@ A lease keeper renews every lease of ours (rows and per-channel leases) in one s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from bot.core.batching import Batcher
+from bot.core.delivery.keeper import LeaseKeeper, lease_name
 from bot.core.delivery.outbox import Job, render
+from bot.core.delivery.results import Results
 from bot.core.delivery.retry import RetryPolicy
 from bot.core.delivery.worker import Sender, Worker
 from bot.core.i18n import Translator
@@ -26,15 +26,12 @@ from bot.core.timer import RealTimer, Timer
 from bot.core.types import Capabilities, Outbound
 from storage.database import Database
 from storage.records import StoredMessage
-from storage.repos.messages import FINAL_OUT
 from storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 15.0
 POLL_SECONDS = 0.5  # how often an idle worker looks for rows other processes wrote
-EXPIRY_CHECK_SECONDS = 30.0
-REMEMBERED = 10_000  # finished row ids kept for late `settled` callers
 
 
 class Delivery:
@@ -56,12 +53,9 @@ class Delivery:
         self.poll = poll_seconds
         self.workers: dict[str, Worker] = {}
         self._writer: Batcher[dict[str, Any], None] = Batcher(self._write, max_batch=1000)
-        self._unwritten: list[dict[str, Any]] = []
-        self._done: OrderedDict[int, str] = OrderedDict()
-        self._waiters: dict[int, list[asyncio.Future[str]]] = {}
+        self.results = Results()
+        self.keeper = LeaseKeeper(self)
         self._tasks: list[asyncio.Task[None]] = []
-        self._keeper_wake = asyncio.Event()
-        self._stopping = False
         self.dead_owners: tuple[str, ...] = ()
 
     # ---- set-up -------------------------------------------------------------------------------
@@ -109,16 +103,15 @@ class Delivery:
         async with self.db.read() as tx:
             owners = await tx.messages.lease_owners() | await tx.leases.holders()
         self.dead_owners = tuple(o for o in owners if is_dead(o, self.owner))
-        await self._keep(expire=True)
+        await self.keeper.keep(expire=True)
         for worker in self.workers.values():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{worker.channel}"))
-        self._tasks.append(asyncio.create_task(self._keeper(), name="lease-keeper"))
+        self._tasks.append(asyncio.create_task(self.keeper.run(), name="lease-keeper"))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Let sends under way finish (up to `grace`), write every outcome, and hand back
         what was held but not tried; rows cut off mid-call count as in flight at a crash."""
-        self._stopping = True
-        self._keeper_wake.set()
+        self.keeper.stop()
         unsent: list[int] = []
         cut: list[Job] = []
         for worker in self.workers.values():
@@ -131,7 +124,7 @@ class Delivery:
         await self._writer.drained()
         try:
             async with self.db.write() as tx:
-                await tx.messages.finish_many(self.owner, self._unwritten)
+                await tx.messages.finish_many(self.owner, self.keeper.unwritten)
                 ambiguous = [
                     {
                         "id": j.id,
@@ -146,7 +139,7 @@ class Delivery:
                 await tx.messages.release(self.owner)
                 for worker in self.workers.values():
                     if worker.lead:
-                        await tx.leases.release(self._lease_name(worker), self.owner)
+                        await tx.leases.release(lease_name(worker), self.owner)
         except Exception:
             log.exception(
                 "could not hand back %d held message(s); they return after their lease", len(unsent)
@@ -226,24 +219,7 @@ class Delivery:
 
     async def settled(self, ids: Iterable[int], timeout: float = 30.0) -> dict[int, str]:
         """Wait until these rows have a final status written by this process (console, tests)."""
-        result: dict[int, str] = {}
-        waits: dict[int, asyncio.Future[str]] = {}
-        loop = asyncio.get_running_loop()
-        for row_id in ids:
-            if row_id in self._done:
-                result[row_id] = self._done[row_id]
-            else:
-                waits[row_id] = loop.create_future()
-                self._waiters.setdefault(row_id, []).append(waits[row_id])
-        if waits:
-            done, _ = await asyncio.wait(set(waits.values()), timeout=timeout)
-            for row_id, future in waits.items():
-                result[row_id] = future.result() if future in done else "pending"
-                with contextlib.suppress(ValueError):
-                    self._waiters.get(row_id, []).remove(future)
-                if not self._waiters.get(row_id):
-                    self._waiters.pop(row_id, None)
-        return result
+        return await self.results.settled(ids, timeout)
 
     # ---- for workers --------------------------------------------------------------------------
 
@@ -271,26 +247,14 @@ class Delivery:
             await self._writer.submit(outcome)
         except Exception:
             log.exception("could not record the outcome of message %s; retrying", outcome["id"])
-            self._unwritten.append(outcome)
+            self.keeper.unwritten.append(outcome)
             return
-        self._finished(outcome)
+        self.results.finished(outcome)
 
     async def _write(self, outcomes: Sequence[dict[str, Any]]) -> list[None]:
         async with self.db.write() as tx:
             await tx.messages.finish_many(self.owner, outcomes)
         return [None] * len(outcomes)
-
-    def _finished(self, outcome: dict[str, Any]) -> None:
-        status = outcome["status"]
-        if status not in FINAL_OUT:
-            return
-        row_id = outcome["id"]
-        self._done[row_id] = status
-        if len(self._done) > REMEMBERED:
-            self._done.popitem(last=False)
-        for future in self._waiters.pop(row_id, []):
-            if not future.done():
-                future.set_result(status)
 
     async def extra_call(self, channel: str, max_wait: float = 5.0) -> bool:
         """Book a platform call outside the outbox (answering a button) within the channel's
@@ -308,60 +272,3 @@ class Delivery:
                 return False
             waited += delay
             await self.timer.wait(asyncio.Event(), self.timer.now() + delay)
-
-    # ---- leases -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _lease_name(worker: Worker) -> str:
-        return f"delivery:{worker.channel}"
-
-    async def _keeper(self) -> None:
-        next_expiry = self.timer.now() + EXPIRY_CHECK_SECONDS
-        while not self._stopping:
-            await self.timer.wait(self._keeper_wake, self.timer.now() + self.lease / 3)
-            if self._stopping:
-                return
-            expire = self.timer.now() >= next_expiry
-            if expire:
-                next_expiry = self.timer.now() + EXPIRY_CHECK_SECONDS
-            try:
-                await self._keep(expire=expire)
-            except Exception:
-                log.exception("renewing leases failed; retrying")
-
-    async def _keep(self, *, expire: bool) -> None:
-        """Renew our leases, take or keep each channel's, write outcomes that failed to be
-        written, and (now and then) return rows of dead processes to the line."""
-        until = self.db.clock() + timedelta(seconds=self.lease)
-        async with self.db.write() as tx:
-            await tx.messages.renew_leases(self.owner, until)
-            if self._unwritten:
-                await tx.messages.finish_many(self.owner, self._unwritten)
-            for worker in self.workers.values():
-                if worker.lead:
-                    was = worker.leader
-                    worker.leader = await tx.leases.acquire(
-                        self._lease_name(worker), self.owner, until, dead=self.dead_owners
-                    )
-                    if worker.leader and not was:
-                        log.info("%s: this process now delivers", worker.channel)
-                        expire = True
-                    elif was and not worker.leader:
-                        log.warning("%s: another process took over delivery", worker.channel)
-                if expire and worker.leader:
-                    requeued, ambiguous = await tx.messages.expire_sending(
-                        channel=worker.channel,
-                        dead=self.dead_owners,
-                        chats=worker.chats,
-                        keep=self.owner,
-                    )
-                    if requeued or ambiguous:
-                        log.warning(
-                            "%s: %d reply(ies) cut off by a crash will be sent again, "
-                            "%d bulk message(s) are ambiguous",
-                            worker.channel, requeued, ambiguous,
-                        )  # fmt: skip
-                    worker.notify()
-        for outcome in self._unwritten:
-            self._finished(outcome)
-        self._unwritten = []

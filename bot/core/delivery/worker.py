@@ -1,15 +1,12 @@
 """One channel's delivery worker: claims rows in batches, keeps up to N sends in flight, and
-starts each send only when every platform limit allows it.
-
-Scheduling is per chat: a chat's rows go one at a time in delivery order (replies before
-bulk, higher priority first, oldest first), each no sooner than the chat's own limit; among
-chats that may go, the best head row goes first, when the channel-wide window has room.
+starts each send only when every platform limit allows it (which row goes next is
+`schedule.ChatQueues`'s choice: replies before bulk, higher priority first, oldest first,
+one at a time per chat), when the channel-wide window has room.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import math
 from collections.abc import Sequence
@@ -19,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.core.delivery.limits import Limits, Pacer
 from bot.core.delivery.outbox import Job, OutMessage
 from bot.core.delivery.retry import SendFailure
+from bot.core.delivery.schedule import ChatQueues
 from bot.core.types import Capabilities
 from storage.records import StoredMessage
 
@@ -65,11 +63,7 @@ class Worker:
         # few enough that a crash leaves little in doubt and the inline statement is short.
         self.batch = 100 if math.isinf(rate) else max(4, min(200, math.ceil(rate / 5)))
         self.held: dict[int, Job] = {}
-        self._queues: dict[str, list[Job]] = {}
-        self._ready: list[tuple[tuple[bool, int, int], str]] = []
-        self._cooling: list[tuple[float, tuple[bool, int, int], str]] = []
-        self._scheduled: set[str] = set()
-        self._busy: set[str] = set()
+        self.queues = ChatQueues(self.pacer, sender.is_group, engine.timer.now)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sending: dict[int, Job] = {}  # calls under way
         self._in_flight = 0
@@ -90,11 +84,16 @@ class Worker:
             if job.id in self.held:
                 continue
             self.held[job.id] = job
-            queue = self._queues.setdefault(job.chat, [])
-            queue.append(job)
-            queue.sort(key=lambda j: j.key)
-            self._schedule(job.chat)
+            self.queues.add(job)
         self.wake.set()
+
+    def drop_held(self) -> list[int]:
+        """Forget every held row not under way (another process delivers now); their ids."""
+        dropped = [i for i in self.held if i not in self._sending]
+        for row_id in dropped:
+            del self.held[row_id]
+        self.queues.clear()
+        return dropped
 
     def notify(self) -> None:
         """Rows may be waiting in the database."""
@@ -121,21 +120,23 @@ class Worker:
             if now >= self._next_forget:
                 self.pacer.forget(now)
                 self._next_forget = now + 60.0
-            self._promote(now)
+            self.queues.promote(now)
             deadline = self._next_claim if self.leader else now + self.engine.poll
             # After a 429, one probe at a time until a send goes through again.
             limit = 1 if self._probing else self.concurrency
-            if self._ready and self._in_flight < limit:
+            head = self.queues.head()
+            if head is not None and self._in_flight < limit and self.leader:
                 at = self.pacer.earliest(now)
                 if at <= now:
-                    if not self._queues[self._ready[0][1]][0].launched:
+                    if not head.launched:
                         await self._launch()
                     else:
                         self._start(now)
                     continue
                 deadline = min(deadline, at)
-            if self._cooling:
-                deadline = min(deadline, self._cooling[0][0])
+            cooling = self.queues.next_cooling()
+            if cooling is not None:
+                deadline = min(deadline, cooling)
             await timer.wait(self.wake, deadline)
 
     def _claim_due(self, now: float) -> bool:
@@ -162,8 +163,7 @@ class Worker:
     async def _launch(self) -> None:
         """Mark the bulk rows next in line `sending` (one statement) before any is tried:
         a crash from here on may have delivered them, so they would become `ambiguous`."""
-        heads = [self._queues[c][0] for _, c in heapq.nsmallest(self.launch_batch, self._ready)]
-        jobs = [j for j in heads if not j.launched]
+        jobs = [j for j in self.queues.upcoming(self.launch_batch) if not j.launched]
         try:
             await self.engine.mark_sending([j.id for j in jobs])
         except Exception:
@@ -173,39 +173,9 @@ class Worker:
         for job in jobs:
             job.launched = True
 
-    def _schedule(self, chat: str) -> None:
-        """Put `chat` where its head row can be picked: ready now, or cooling until later."""
-        if chat in self._busy or chat in self._scheduled:
-            return
-        queue = self._queues.get(chat)
-        if not queue:
-            self._queues.pop(chat, None)
-            return
-        head = queue[0]
-        now = self.engine.timer.now()
-        at = max(
-            head.not_before,
-            self.pacer.earliest_for(chat, now, group=self.sender.is_group(chat)),
-        )
-        self._scheduled.add(chat)
-        if at <= now:
-            heapq.heappush(self._ready, (head.key, chat))
-        else:
-            heapq.heappush(self._cooling, (at, head.key, chat))
-
-    def _promote(self, now: float) -> None:
-        while self._cooling and self._cooling[0][0] <= now:
-            _, key, chat = heapq.heappop(self._cooling)
-            heapq.heappush(self._ready, (key, chat))
-
     def _start(self, now: float) -> None:
-        _, chat = heapq.heappop(self._ready)
-        self._scheduled.discard(chat)
-        queue = self._queues[chat]
-        job = queue.pop(0)
-        if not queue:
-            del self._queues[chat]
-        self._busy.add(chat)
+        job = self.queues.pop()
+        chat = job.chat
         ticket = self.pacer.record(chat, now, group=self.sender.is_group(chat))
         self._in_flight += 1
         job.tries += 1
@@ -230,8 +200,7 @@ class Worker:
         finally:
             self._sending.pop(job.id, None)
             self._in_flight -= 1
-            self._busy.discard(job.chat)
-            self._schedule(job.chat)
+            self.queues.done(job.chat)
             self.wake.set()
         if outcome is not None:
             await self.engine.record(outcome)
@@ -267,11 +236,9 @@ class Worker:
             return self._final(job, decision.status, str(failure))
         job.plain |= decision.plain
         job.fresh |= decision.fresh
-        if decision.wait <= IN_MEMORY_WAIT:
+        if decision.wait <= IN_MEMORY_WAIT and self.leader:
             job.not_before = now + decision.wait
-            queue = self._queues.setdefault(job.chat, [])
-            queue.append(job)
-            queue.sort(key=lambda j: j.key)
+            self.queues.add(job)  # its chat is busy until the send returns, then rescheduled
             return None
         # A long wait: the row goes back to the database, due again after the wait.
         self.held.pop(job.id, None)
