@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bot.core import inbox as inbox_module
 from bot.core.commands import text_event
 from tests.harness import Harness
 
@@ -45,3 +48,21 @@ async def test_a_topic_change_reaches_every_cached_reader(bot: Harness) -> None:
     assert "网络研讨会" not in await bot.text("/topics")
     await bot.say("/topic add webinar 网络研讨会 Webinars", user="admin")
     assert "网络研讨会" in await bot.text("/topics"), "the cache followed the change"
+
+
+async def test_receiving_waits_while_too_many_events_wait_to_be_handled(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "MAX_QUEUED", 3)
+    events = [text_event("console", f"console:q{i}", f"console:q{i}", "/topics") for i in range(4)]
+    ids = [await bot.app.inbox.record(e) for e in events]
+    inbox = bot.app.inbox
+    async with bot.app.db.write():  # the database is busy: handling cannot keep up
+        first = inbox.submit(ids[0], events[0])  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)  # the loop took it and waits for the database
+        rest = [inbox.submit(i, e) for i, e in zip(ids[1:], events[1:], strict=True)]  # type: ignore[arg-type]
+        room = asyncio.ensure_future(inbox.room())
+        await asyncio.sleep(0.05)
+        assert not room.done(), "a channel stops taking in more"
+    await asyncio.wait_for(asyncio.gather(first, *rest), 10)
+    await asyncio.wait_for(room, 10)  # handling caught up: room again

@@ -33,6 +33,7 @@ from storage.tx import Tx
 log = logging.getLogger(__name__)
 
 BATCH = 100
+MAX_QUEUED = 5_000  # recorded but not yet handled, before receiving waits (backpressure)
 MAX_TRIES = 3  # handling attempts (crashes included) before an event is quarantined
 HANDLER_TIMEOUT = 30.0
 RECOVERY_SECONDS = 30.0
@@ -70,6 +71,8 @@ class Inbox:
         self._stopping = False
         self.idle = asyncio.Event()
         self.idle.set()
+        self._room = asyncio.Event()
+        self._room.set()
 
     async def record(self, event: Inbound, raw: dict[str, Any] | None = None) -> int | None:
         """See `Recorder.record`."""
@@ -89,7 +92,14 @@ class Inbox:
         self._queue.append(Work(message_id, event, done))
         self.idle.clear()
         self._wake.set()
+        if len(self._queue) >= MAX_QUEUED:
+            self._room.clear()
         return done
+
+    async def room(self) -> None:
+        """Wait while the queue is full: a channel stops taking in more (Telegram keeps the
+        updates, or waits for the webhook's answer) until handling catches up."""
+        await self._room.wait()
 
     async def receive(self, event: Inbound) -> tuple[int, list[int]] | None:
         """Record and handle one event, waiting for it: (archive id, reply ids), or None
@@ -126,6 +136,7 @@ class Inbox:
             if work.done is not None and not work.done.done():
                 work.done.cancel()
         self._queue.clear()
+        self._room.set()
         await self.recorder.drained()
 
     async def _run(self) -> None:
@@ -136,6 +147,8 @@ class Inbox:
                 await self._wake.wait()
                 continue
             batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            if len(self._queue) < MAX_QUEUED // 2:
+                self._room.set()
             try:
                 replies = await self._handle(batch)
             except Exception:

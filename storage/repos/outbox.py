@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from storage.records import StoredMessage, aware
 from storage.repos.base import Repo
-from storage.repos.message_rows import HELD, OUT, PENDING, RECEIVED, SENDING, message_of, utc
+from storage.repos.message_rows import HELD, IN, OUT, PENDING, RECEIVED, SENDING, message_of, utc
 from storage.schema import messages as m
 
 
@@ -114,11 +114,12 @@ class OutboxQueries(Repo):
         await self.conn.execute(statement, params)  # executemany: no reliable rowcount
 
     async def renew_leases(self, owner: str, until: datetime) -> int:
-        """Keep every row we work on ours for longer (one statement for all of them)."""
+        """Keep every row we work on ours for longer (one statement for all of them). The
+        direction and status terms let the (direction, status) index find the few rows being
+        worked on, instead of reading the whole archive."""
+        working = sa.or_(sa.and_(OUT, HELD), sa.and_(IN, RECEIVED))
         result = await self.conn.execute(
-            m.update()
-            .where(m.c.lease_owner == owner, m.c.status.in_(("sending", "queued", "received")))
-            .values(lease_until=utc(until))
+            m.update().where(working, m.c.lease_owner == owner).values(lease_until=utc(until))
         )
         return int(result.rowcount)
 
@@ -126,7 +127,7 @@ class OutboxQueries(Repo):
         """Hand outbound rows we hold back to `pending` (these `ids`, or all of them), and
         with no `ids` our inbound leases too (a clean shutdown: the next start takes over
         at once)."""
-        query = m.update().where(m.c.lease_owner == owner, HELD)
+        query = m.update().where(OUT, HELD, m.c.lease_owner == owner)
         if ids is not None:
             query = query.where(m.c.id.in_(list(ids)))
         result = await self.conn.execute(
@@ -136,7 +137,7 @@ class OutboxQueries(Repo):
         if ids is None:
             inbound = await self.conn.execute(
                 m.update()
-                .where(m.c.lease_owner == owner, RECEIVED)
+                .where(IN, RECEIVED, m.c.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
             )
             released += int(inbound.rowcount)

@@ -128,6 +128,7 @@ class TelegramRunner:
             if query_id is not None:
                 self._spawn(self._answer_callback(query_id))
             self.inbox.submit(result, event)
+        await self.inbox.room()
         return recorded
 
     async def accept(self, raw: dict[str, Any]) -> None:
