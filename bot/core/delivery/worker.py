@@ -110,6 +110,15 @@ class Worker:
     # ---- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Deliver until stopped; a bug in one round is logged and the next round goes on."""
+        while not self.stopping:
+            try:
+                await self._rounds()
+            except Exception:
+                log.exception("%s: delivery loop failed; going on", self.channel)
+                await self.engine.timer.wait(asyncio.Event(), self.engine.timer.now() + 1.0)
+
+    async def _rounds(self) -> None:
         timer = self.engine.timer
         while not self.stopping:
             self.wake.clear()
