@@ -1,6 +1,7 @@
 """Tests for bot.config: defaults, sources, normalisation and one-line error messages."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -499,3 +500,26 @@ def test_in_memory_sqlite_refused(url: str) -> None:
 )
 def test_file_sqlite_accepted(url: str, expected: str) -> None:
     assert load(DATABASE_URL=url).core.database_url == expected
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    """.env.example stays true to the code: every variable, and the default it states."""
+    from bot.config import CoreSettings, HttpSettings, TelegramSettings
+
+    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text("utf-8")
+    blocks = dict(
+        (m.group(2), m.group(1))  # variable -> the comment lines just above it
+        for m in re.finditer(r"((?:^# [^\n]*\n)*?)^# ([A-Z_]+)=", text, flags=re.MULTILINE)
+    )
+    expected = set()
+    for section in (CoreSettings, TelegramSettings, HttpSettings):
+        prefix = (section.model_config.get("env_prefix") or "").upper()
+        for name, field in section.model_fields.items():
+            variable = prefix + name.upper()
+            expected.add(variable)
+            default = field.default
+            if isinstance(default, float) and default.is_integer():
+                default = int(default)
+            if isinstance(default, int | float | str) and not isinstance(default, bool):
+                assert f"Default: {default}" in blocks.get(variable, ""), variable
+    assert set(blocks) == expected
