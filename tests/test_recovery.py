@@ -122,3 +122,21 @@ async def test_a_clean_stop_hands_back_what_it_held(bot: Harness) -> None:
     await bot.start()
     await bot.app.delivery.settled(ids[1:], timeout=5)
     assert [s.plain for s in bot.sender.sent] == [f"第{i}条" for i in range(5)]
+
+
+async def test_an_event_that_only_waited_in_a_dying_process_is_not_charged(bot: Harness) -> None:
+    """Taken over again and again (each process died before it got to it), an event that
+    never started to be handled is handled normally, not quarantined."""
+    event = text_event("console", CHAT, CHAT, "/subscribe news", dedupe_key="k-waited")
+    row = bot.app.inbox.recorder.row(event, None) | {"lease_owner": earlier_run()}
+    async with bot.app.db.write() as tx:
+        [message_id] = await tx.messages.record_many([row])
+    for _ in range(MAX_TRIES + 2):  # processes that took it over and died in the queue
+        async with bot.app.db.write() as tx:
+            await tx.messages.take_over_received(owner=earlier_run(), lease_until=tx.now())
+    await bot.restart()
+    await bot.idle()
+    assert await bot.subs() == ["news"]
+    async with bot.app.db.read() as tx:
+        stored = await tx.messages.get(message_id)  # type: ignore[arg-type]
+    assert stored is not None and (stored.status, stored.attempts) == ("handled", 1)

@@ -7,7 +7,10 @@ savepoint, so a failing handler rolls back alone. Replies are written in the sam
 transaction and handed straight to the delivery engine after the commit.
 
 Every recorded row carries this process's lease; a row still `received` when its lease runs
-out (the process died) is taken over by the next start, at most `MAX_TRIES` times in all.
+out (the process died) is taken over by another process or the next start. A taken-over
+event is handled alone, its attempt committed first: an event whose handling killed the
+process `MAX_TRIES` times is quarantined, and nothing that merely waited in the queue of a
+dying process is ever charged for it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_QUEUED = 5_000  # recorded but not yet handled, before receiving waits (backpressure)
-MAX_TRIES = 3  # handling attempts (crashes included) before an event is quarantined
+MAX_TRIES = 3  # handling attempts after crashes before an event is quarantined
 HANDLER_TIMEOUT = 30.0
 RECOVERY_SECONDS = 30.0
 
@@ -44,6 +47,7 @@ class Work:
     message_id: int
     event: Inbound
     done: asyncio.Future[list[int]] | None = field(default=None)
+    recovered: bool = False  # taken over from a process that died: handled alone, counted
 
 
 class Inbox:
@@ -86,10 +90,12 @@ class Inbox:
 
     # ---- handling -----------------------------------------------------------------------------
 
-    def submit(self, message_id: int, event: Inbound) -> asyncio.Future[list[int]]:
+    def submit(
+        self, message_id: int, event: Inbound, *, recovered: bool = False
+    ) -> asyncio.Future[list[int]]:
         """Queue a recorded event; the future gives the ids of its replies once committed."""
         done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        self._queue.append(Work(message_id, event, done))
+        self._queue.append(Work(message_id, event, done, recovered))
         self.idle.clear()
         self._wake.set()
         if len(self._queue) >= MAX_QUEUED:
@@ -146,19 +152,51 @@ class Inbox:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            batch = self._next_batch()
             if len(self._queue) < MAX_QUEUED // 2:
                 self._room.set()
-            try:
-                replies = await self._handle(batch)
-            except Exception:
-                log.exception(
-                    "handling a batch of %d failed; they are retried one by one", len(batch)
-                )
-                replies = [await self._handle_alone(work) for work in batch]
+            if batch[0].recovered:
+                replies = [await self._handle_recovered(batch[0])]
+            else:
+                try:
+                    replies = await self._handle(batch)
+                except Exception:
+                    log.exception("a batch of %d failed; handling them one by one", len(batch))
+                    replies = [await self._handle_alone(work) for work in batch]
             for work, ids in zip(batch, replies, strict=True):
                 if work.done is not None and not work.done.done():
                     work.done.set_result(ids)
+
+    def _next_batch(self) -> list[Work]:
+        """Up to BATCH fresh events in order, or one recovered event on its own."""
+        if self._queue[0].recovered:
+            return [self._queue.popleft()]
+        batch: list[Work] = []
+        while self._queue and len(batch) < BATCH and not self._queue[0].recovered:
+            batch.append(self._queue.popleft())
+        return batch
+
+    async def _handle_recovered(self, work: Work) -> list[int]:
+        """Count the attempt (committed), then handle; past MAX_TRIES keep it aside instead."""
+        try:
+            async with self.db.write() as tx:
+                attempts = await tx.messages.count_attempt(work.message_id)
+                if attempts > MAX_TRIES:
+                    await tx.messages.set_status(
+                        work.message_id,
+                        "failed",
+                        error=f"gave up after {MAX_TRIES} handling attempts ended in a crash",
+                    )
+        except Exception:
+            log.exception("counting an attempt of message %s failed", work.message_id)
+            self._retry_later(work)
+            return []
+        if attempts > MAX_TRIES:
+            log.error(
+                "message %s quarantined: %d attempts ended in a crash", work.message_id, MAX_TRIES
+            )
+            return []
+        return await self._handle_alone(work)
 
     async def _handle_alone(self, work: Work) -> list[int]:
         try:
@@ -175,7 +213,7 @@ class Inbox:
 
     def _requeue(self, work: Work) -> None:
         if not self._stopping:
-            self._queue.append(Work(work.message_id, work.event))
+            self._queue.append(Work(work.message_id, work.event, recovered=work.recovered))
             self._wake.set()
 
     async def _handle(self, batch: Sequence[Work]) -> list[list[int]]:
@@ -245,7 +283,7 @@ class Inbox:
 
     async def recover(self) -> int:
         """Take over events recorded but never handled by a process that is gone, oldest
-        first; one that has had `MAX_TRIES` attempts is quarantined instead."""
+        first; each is handled alone with its attempt counted (see `_handle_recovered`)."""
         channels, chats = self.delivery.scope()
         taken = 0
         while not self._stopping:
@@ -259,16 +297,8 @@ class Inbox:
                     chats=chats,
                     limit=500,
                 )
-                for row in rows:
-                    if row.attempts > MAX_TRIES:
-                        await tx.messages.set_status(
-                            row.id, "failed", error=f"gave up after {MAX_TRIES} handling attempts"
-                        )
             for row in rows:
-                if row.attempts <= MAX_TRIES:
-                    self.submit(row.id, Inbound.from_payload(row.payload))
-                else:
-                    log.error("message %s quarantined after %d attempts", row.id, MAX_TRIES)
+                self.submit(row.id, Inbound.from_payload(row.payload), recovered=True)
             taken += len(rows)
             if len(rows) < 500:
                 break

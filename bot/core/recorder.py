@@ -56,7 +56,7 @@ class Recorder:
             "payload": payload,
             "dedupe_key": event.dedupe_key,
             "platform_id": event.platform_id,
-            "attempts": 1,  # the first handling attempt starts right away
+            "attempts": 0,  # handling attempts counted on recovery (see Inbox.recover)
             "lease_owner": self.delivery.owner,
             "lease_until": self.db.clock() + timedelta(seconds=self.delivery.lease),
         }

@@ -25,7 +25,7 @@ class InboxQueries(Repo):
         limit: int = 1000,
     ) -> list[StoredMessage]:
         """Inbound rows recorded but never handled by a process that is gone, oldest first,
-        now leased to `owner`; `attempts` counts the handling tries they have had. With
+        now leased to `owner`. With
         `channels`, only rows of those channels or of `chats`."""
         now = utc(self.now())
         expired = sa.or_(m.c.lease_until.is_(None), m.c.lease_until < now)
@@ -42,7 +42,6 @@ class InboxQueries(Repo):
             .values(
                 lease_owner=owner,
                 lease_until=utc(lease_until),
-                attempts=m.c.attempts + 1,
                 updated_at=now,
             )
             .returning(*m.c)
@@ -50,6 +49,15 @@ class InboxQueries(Repo):
         return sorted(
             (message_of(r) for r in await self.conn.execute(statement)), key=lambda r: r.id
         )
+
+    async def count_attempt(self, message_id: int) -> int:
+        """One more handling attempt of a recovered event starts: committed before it runs,
+        so a crash in the middle still counts. Returns the attempts so far, this one too."""
+        await self.conn.execute(
+            m.update().where(m.c.id == message_id).values(attempts=m.c.attempts + 1)
+        )
+        row = (await self.conn.execute(sa.select(m.c.attempts).where(m.c.id == message_id))).one()
+        return int(row.attempts)
 
     async def mark_handled_many(self, handled: Sequence[tuple[int, int | None]]) -> None:
         """(message id, client id) pairs we handled: `received -> handled`."""

@@ -219,9 +219,11 @@ async def test_unhandled_inbound_is_taken_over_only_after_its_lease(
         taken = await tx.messages.take_over_received(owner="new", lease_until=clock.now + LEASE)
         assert await tx.messages.take_over_received(owner="x", lease_until=clock.now) == []
     assert [(r.id, r.attempts, r.lease_owner) for r in taken] == [
-        (ids[0], 2, "new"),
-        (ids[2], 1, "new"),
-    ]
+        (ids[0], 1, "new"),
+        (ids[2], 0, "new"),
+    ], "taking over counts nothing: only a handling attempt that starts does"
+    async with db.write() as tx:
+        assert await tx.messages.count_attempt(ids[0]) == 2
     async with db.write() as tx:
         await tx.messages.mark_handled_many([(ids[0], None), (ids[2], None)])
         rows = await tx.messages.get_many([ids[0], ids[2]])

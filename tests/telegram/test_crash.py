@@ -114,3 +114,40 @@ async def test_sigkill_mid_work_loses_nothing_and_doubles_no_broadcast(
         assert ambiguous <= 40, "only what was about to leave is in doubt"
     finally:
         await db.close()
+
+
+async def test_three_kills_during_a_backlog_quarantine_nothing(
+    tg: FakeTelegram, db_url: str, tmp_path: Path
+) -> None:
+    """Events that only waited in the queue of a process that was killed are not charged
+    for it: after three kills every event is handled, once, and none is kept aside."""
+    users = [FIRST_CHAT + i for i in range(600)]
+    for user in users:
+        tg.push_update(tg.user_message(user, "/subscribe news"))
+    for _ in range(3):
+        proc = await start(tg, db_url, tmp_path)
+        await eventually(lambda: tg.get_updates_offsets, timeout=30, what="the first poll")
+        await asyncio.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    proc = await start(tg, db_url, tmp_path)
+    db = Database(db_url)
+    try:
+
+        async def settled() -> bool:
+            async with db.read() as tx:
+                handled = await tx.messages.count(direction="in", status="handled")
+                failed = await tx.messages.count(direction="in", status="failed")
+            assert not failed, "nothing is quarantined"
+            return handled == len(users)
+
+        await eventually(settled, timeout=90, what="every event handled")
+        async with db.read() as tx:
+            events = (
+                await tx.conn.execute(sa.select(sa.func.count()).select_from(subscription_events))
+            ).scalar_one()
+        assert events == len(users), "each handled once"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+        await db.close()
