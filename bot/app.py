@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -15,6 +17,8 @@ from bot.core.timer import Timer
 from bot.startup import StartupError, database_problem, sqlite_path
 from handlers import build_router
 from handlers.faq.service import FaqService
+from handlers.tickets import service as tickets
+from handlers.tickets.policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
 
@@ -46,14 +50,31 @@ class App:
         self.delivery = Delivery(self.db, timer=timer)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.faq = FaqService()
+        d = settings.desk
+        self.desk = DeskPolicy(
+            staff_chat=d.staff_chat,
+            sla_minutes={
+                ("complaint", False): d.ticket_sla_complaint_minutes,
+                ("consult", False): d.ticket_sla_consult_minutes,
+                ("complaint", True): d.ticket_sla_vip_complaint_minutes,
+                ("consult", True): d.ticket_sla_vip_consult_minutes,
+            },
+            intake_minutes=d.ticket_intake_minutes,
+            reopen_days=d.ticket_reopen_days,
+            timezone=settings.core.timezone,
+        )
         self.inbox = Inbox(
             self.db,
             self.dispatcher,
             self.delivery,
             policy=self.policy,
             translator=self.translator,
-            services={"faq": self.faq},
+            services={"faq": self.faq, "desk": self.desk},
         )
+        self.delivery.on_undelivered(
+            lambda tx, missed: tickets.undelivered(tx, self.translator, self.desk, missed)
+        )
+        self._clock: asyncio.Task[None] | None = None
         self.started = False
 
     def add_sender(
@@ -76,11 +97,34 @@ class App:
             raise StartupError("DATABASE_URL", problem) from None
         await self.delivery.start()
         self.inbox.start()
+        self._clock = asyncio.create_task(self._desk_clock(), name="desk-clock")
         self.started = True
+
+    async def desk_tick(self) -> int:
+        """SLA breaches announced, stale resolved tickets closed; returns notices written."""
+        async with self.db.write() as tx:
+            outs = await tickets.tick(tx, self.desk, self.translator, self.db.clock())
+            ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
+        if ids:
+            self.delivery.notify()
+        return len(ids)
+
+    async def _desk_clock(self, every: float = 30.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.desk_tick()
+            except Exception:
+                log.exception("the desk clock failed; trying again in %.0f s", every)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is under way (up to `grace`), hand back the rest, close the database."""
         try:
+            if self._clock is not None:
+                self._clock.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._clock
+                self._clock = None
             if self.started:
                 self.started = False
                 await self.inbox.stop(grace)

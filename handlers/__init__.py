@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from bot.core.router import Router
-from handlers import admin, fallback, menu, profile, requests, smalltalk, subscriptions
+from handlers import admin, clients, fallback, menu, profile, smalltalk, subscriptions
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
+from handlers.tickets import desk, intake
 
 
 def build_router() -> Router:
     """Within a tier, earlier routers win; the fallback router must stay last."""
     root = Router("root")
     root.include(
+        intake.router,  # before the menu: the menu's complaint and advisor buttons start it
         menu.router,
         subscriptions.router,
         profile.router,
-        requests.router,
+        desk.router,
+        clients.router,
         admin.router,
         faq_staff.router,
         smalltalk.router,

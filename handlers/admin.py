@@ -7,6 +7,8 @@ import re
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
+from handlers.tickets.policy import DeskPolicy
+from handlers.tickets.service import requeue_from
 from storage.records import Topic
 from storage.tx import Tx
 
@@ -36,7 +38,9 @@ async def grant(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outbo
 
 
 @router.command("revoke", roles=("admin",))
-async def revoke(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outbound:
+async def revoke(
+    event: Inbound, tx: Tx, t: Translator, args: list[str], desk: DeskPolicy
+) -> Outbound | list[Outbound]:
     address = _address(args[0]) if args else None
     role = args[1].lower() if len(args) > 1 else None
     if address is None or len(args) > 2 or (role is not None and role not in GRANTABLE):
@@ -45,7 +49,11 @@ async def revoke(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outb
     if not gone:
         return Outbound(t("admin.nothing_to_revoke", address=address))
     await tx.audit.log(event.sender, "revoke", address=address, roles=gone)
-    return Outbound(t("admin.revoked", address=address, roles=", ".join(gone)))
+    done = Outbound(t("admin.revoked", address=address, roles=", ".join(gone)))
+    if "advisor" not in gone:
+        return done
+    # Their cases must not wait for someone who can no longer answer them.
+    return [done, *await requeue_from(tx, desk, t, address, actor=event.sender)]
 
 
 @router.command("roles", roles=("admin",))

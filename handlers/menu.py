@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
-from bot.core.types import Button, Inbound, Outbound
+from bot.core.types import Button, Outbound
 
 router = Router("menu")
 
@@ -40,24 +40,12 @@ async def help_(t: Translator, roles: frozenset[str], fsm: StateControl) -> Outb
 
 
 @router.command("cancel")
+@router.callback("req")
 @router.keyword("取消", "退出", "cancel", exact=True, anytime=True)
 async def cancel(t: Translator, fsm: StateControl) -> Outbound:
     """Leave whatever multi-step flow is open; harmless when none is."""
     await fsm.clear()
     return Outbound(t("request.cancelled"), buttons=main_menu(t))
-
-
-@router.command("complaint", "advisor")
-async def request_command(event: Inbound, t: Translator, fsm: StateControl) -> Outbound:
-    """/complaint and /advisor start the same intake as the menu buttons."""
-    return await start_request(event.command or "advisor", t, fsm)
-
-
-async def start_request(kind: str, t: Translator, fsm: StateControl) -> Outbound:
-    """Ask for the complaint or the question for an advisor; the next message is it."""
-    await fsm.set(f"request.{kind}")
-    cancel = [[Button(t("common.cancel"), "req:cancel")]]
-    return Outbound(t(f"request.{kind}_prompt"), buttons=cancel)
 
 
 @router.callback("menu")
@@ -67,6 +55,4 @@ async def menu_choice(data: str, t: Translator, fsm: StateControl) -> Outbound:
         return Outbound(t("menu.title"), buttons=main_menu(t), replace=True)
     if data == "faq":
         return Outbound(t("menu.faq_prompt"), buttons=back_to_menu(t))
-    if data in ("complaint", "advisor"):
-        return await start_request(data, t, fsm)
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))

@@ -128,3 +128,65 @@ class Unanswered:
     best_score: float | None
     handed_off: bool
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFile:
+    """What staff keep about a client beyond the chat: the client file (客户档案)."""
+
+    client: Client
+    identities: tuple[Identity, ...]
+    tier: str
+    advisor: str | None
+    phone: str | None
+    tags: tuple[str, ...]
+    notes: tuple[tuple[datetime, str, str], ...]  # (at, author, text), newest first
+    subscriptions: tuple[str, ...]
+    last_contact: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Advisor:
+    address: str
+    on_duty: bool
+    display_name: str | None = None
+    license_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    number: str
+    kind: str  # complaint | consult
+    client_id: int
+    chat: str
+    text: str
+    status: str  # open | claimed | waiting | resolved | closed
+    vip: bool
+    due_at: datetime
+    created_at: datetime
+    category: str | None = None
+    contact: str | None = None
+    advisor: str | None = None
+    claimed: bool = False
+    unanswered_id: int | None = None
+    responded_at: datetime | None = None
+    breach_alerted: bool = False
+    result: str | None = None
+    rating: int | None = None
+    feedback: str | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("open", "claimed", "waiting")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    at: datetime
+    actor: str
+    action: str
+    text: str | None = None
+    message_id: int | None = None

@@ -25,6 +25,90 @@ clients = sa.Table(
     sa.Column("updated_at", Ts, nullable=False),
     # Set when the client asked for erasure: personal fields are wiped, kept records are locked.
     sa.Column("erased_at", Ts),
+    # The client file (客户档案): segment, assigned advisor (an address), contact phone.
+    sa.Column("tier", sa.String(10), nullable=False, default="standard", server_default="standard"),
+    sa.Column("advisor", sa.String(200), index=True),
+    sa.Column("phone", sa.String(20)),
+)
+
+client_tags = sa.Table(
+    "client_tags",
+    metadata,
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), primary_key=True),
+    sa.Column("tag", sa.String(50), primary_key=True),
+)
+
+client_notes = sa.Table(
+    "client_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), nullable=False, index=True),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("at", Ts, nullable=False),
+)
+
+# Advisors' desk settings: on duty or not, and how their replies are signed.
+advisors = sa.Table(
+    "advisors",
+    metadata,
+    sa.Column("address", sa.String(200), primary_key=True),
+    sa.Column("on_duty", sa.Boolean, nullable=False, default=False),
+    sa.Column("display_name", sa.String(100)),
+    sa.Column("license_no", sa.String(50)),  # 执业编号
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
+# Complaints (客户投诉处理单) and consultations (客户来电记录单).
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(24), nullable=False, unique=True),  # TS-20261128-0007
+    sa.Column("kind", sa.String(12), nullable=False),  # complaint | consult
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), nullable=False, index=True),
+    sa.Column("chat", sa.String(200), nullable=False),  # where the client is answered
+    sa.Column("category", sa.String(30)),
+    sa.Column("contact", sa.String(20)),  # a phone number, when the client prefers a call
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("vip", sa.Boolean, nullable=False, default=False),
+    sa.Column("advisor", sa.String(200), index=True),  # who it is routed to or claimed by
+    sa.Column("claimed", sa.Boolean, nullable=False, default=False),
+    sa.Column("unanswered_id", sa.Integer),  # the FAQ gap it came from
+    sa.Column("due_at", Ts, nullable=False),  # first response due (SLA)
+    sa.Column("responded_at", Ts),
+    sa.Column("breach_alerted", sa.Boolean, nullable=False, default=False),
+    sa.Column("result", sa.Text),
+    sa.Column("rating", sa.Integer),
+    sa.Column("feedback", sa.Text),
+    sa.Column("locked", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+    sa.Column("resolved_at", Ts),
+    sa.Column("closed_at", Ts),
+    sa.Index("ix_tickets_status", "status", "due_at"),
+)
+
+# Every step of a ticket, with who and when; relayed messages carry their archive id.
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("at", Ts, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("message_id", sa.Integer),
+)
+
+# The last number handed out per prefix and day: TS-20261128 -> 7.
+ticket_counters = sa.Table(
+    "ticket_counters",
+    metadata,
+    sa.Column("key", sa.String(16), primary_key=True),
+    sa.Column("last", sa.Integer, nullable=False),
 )
 
 identities = sa.Table(
@@ -114,6 +198,8 @@ messages = sa.Table(
     sa.Column("lease_until", Ts),
     sa.Index("ix_messages_status", "direction", "status"),
     sa.Index("ix_messages_chat", "chat", "id"),
+    # An advisor replying to a relayed message: which of our messages was it?
+    sa.Index("ix_messages_platform", "chat", "platform_id"),
 )
 # The claim query reads pending outbound rows of one channel in delivery order.
 OUTBOX_DUE = sa.Index(

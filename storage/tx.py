@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from storage.repos.advisors import AdvisorRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.base import TxState
+from storage.repos.client_files import ClientFileRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
@@ -16,6 +18,7 @@ from storage.repos.meta import MetaRepo
 from storage.repos.roles import RoleRepo
 from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
+from storage.repos.tickets import TicketRepo
 from storage.repos.topics import TopicRepo
 
 T = TypeVar("T")
@@ -44,6 +47,9 @@ class Tx:
         self.faq = FaqRepo(*args)
         self.meta = MetaRepo(*args)
         self.leases = LeaseRepo(*args)
+        self.files = ClientFileRepo(*args)
+        self.advisors = AdvisorRepo(*args)
+        self.tickets = TicketRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

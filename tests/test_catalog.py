@@ -20,8 +20,8 @@ def test_languages_have_the_same_keys_and_placeholders() -> None:
 
 def test_every_key_used_in_code_exists() -> None:
     used: set[str] = set()
-    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/**/*.py")]:
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()))
+    for path in [*ROOT.glob("handlers/**/*.py"), *ROOT.glob("bot/**/*.py")]:
+        used |= set(re.findall(r"""\b(?:t|tt|tc)\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()))
     assert used, "the scan found the catalog calls"
     missing = sorted(k for k in used if k not in catalog.texts["zh"])
     assert not missing

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.faq.compliance import FORBIDDEN, forbidden_in
+from bot.core.compliance import FORBIDDEN, forbidden_in
 from handlers.faq.kb_file import COMPLIANCE_TAGS, read_file
 from handlers.faq.service import DEFAULT_KB
 

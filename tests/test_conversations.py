@@ -120,17 +120,6 @@ async def test_deleteme_typed_confirmation(bot: Harness) -> None:
     assert await bot.subs() == []
 
 
-async def test_complaint_is_taken_down_with_a_reference(bot: Harness) -> None:
-    [prompt] = await bot.press("menu:complaint")
-    assert prompt.callbacks == ["req:cancel"]
-    reply = await bot.text("出金三天还没到账,请尽快处理")
-    assert "受理编号" in reply
-    async with bot.app.db.read() as tx:
-        entries = await tx.audit.recent("request.complaint")
-    assert len(entries) == 1
-    assert "失效" not in await bot.text("/start")
-
-
 async def test_staff_command_refused_to_client_and_logged(bot: Harness) -> None:
     reply = await bot.text("/grant telegram:5 staff", user="mallory")
     assert "仅限工作人员" in reply

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import inspect
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from bot.core.text import clean_input
+from bot.core import folding
 from bot.core.types import Inbound
 
 Handler = Callable[..., Awaitable[Any]]
@@ -51,8 +50,8 @@ def _params(handler: Handler) -> tuple[str, ...]:
 
 
 def fold(text: str) -> str:
-    """Comparable form of typed text: full-width to half-width, case-folded, trimmed."""
-    return unicodedata.normalize("NFKC", clean_input(text)).casefold().strip()
+    """Comparable form of typed text (see `bot.core.folding`), trimmed."""
+    return folding.fold(text).strip()
 
 
 def _bare(text: str) -> str:

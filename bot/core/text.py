@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import re
 
+from bot.core.folding import INVISIBLE
+
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
-# Zero-width and bidi controls: invisible, and can disguise commands or reorder text.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def escape(value: object) -> str:
@@ -25,7 +25,7 @@ def visible_length(markup: str) -> int:
 
 def clean_input(text: str) -> str:
     """Normalise what a person typed: drop invisible controls, trim whitespace."""
-    return _INVISIBLE.sub("", text).strip()
+    return INVISIBLE.sub("", text).strip()
 
 
 def split_text(markup: str, limit: int) -> list[str]:

@@ -74,6 +74,7 @@ class Inbound:
     username: str | None = None
     platform_id: str | None = None  # the platform's message id
     ref_id: str | None = None  # for callbacks: the message whose button was pressed
+    reply_to: str | None = None  # the platform id of the message this one answers
     dedupe_key: str | None = None  # the platform's delivery id (Telegram update_id)
     view_as: str | None = None  # console only: "client" to see the client's view
 
@@ -95,13 +96,17 @@ class Outbound:
     buttons: list[list[Button]] = field(default_factory=list)
     priority: int = 0  # higher first; alerts jump ahead of routine notes
     replace: bool = False  # edit the message a pressed button belongs to, where possible
+    ref: str | None = None  # what the message is about, e.g. "ticket:12": replies find it
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "buttons": [[asdict(b) for b in row] for row in self.buttons],
             "priority": self.priority,
             "replace": self.replace,
         }
+        if self.ref is not None:
+            payload["ref"] = self.ref
+        return payload
 
     @staticmethod
     def buttons_from_payload(payload: dict[str, Any]) -> list[list[Button]]:

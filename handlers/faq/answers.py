@@ -14,6 +14,8 @@ from bot.core.types import Button, Inbound, Outbound
 from handlers.faq.engine import Candidate, Match
 from handlers.faq.service import FaqService
 from handlers.menu import main_menu
+from handlers.tickets.intake import hand_off_question
+from handlers.tickets.policy import DeskPolicy
 from storage.records import Client, FaqEntry
 from storage.tx import Tx
 
@@ -109,7 +111,8 @@ async def on_button(
     faq: FaqService,
     data: str,
     message_id: int,
-) -> Outbound:
+    desk: DeskPolicy,
+) -> Outbound | list[Outbound]:
     action, _, rest = data.partition(":")
     if action == "a" and (entry := await tx.faq.get(rest)) and entry.enabled:
         return answer(await in_language(tx, entry, client.language), t, message_id)
@@ -124,14 +127,18 @@ async def on_button(
             return await _hand_over(
                 tx, t, event, client, text, int(rest), None, index.normalize(text)
             )
-    if action == "h" and rest.isdigit():
+    if action == "h" and rest.isdigit() and len(rest) < 10:
+        filed = await tx.tickets.by_unanswered(int(rest))
+        if filed is not None and filed.client_id == client.id:
+            return Outbound(t("ticket.already_filed", number=filed.number), buttons=main_menu(t))
         record = await tx.faq.hand_off(int(rest), chat=event.chat)
         if record is not None:
             await tx.audit.log(
                 event.sender, "faq.handoff", unanswered=record.id, client_id=client.id
             )
-            ref = record.message_id or record.id
-            return Outbound(t("faq.handed_off", ref=ref), buttons=main_menu(t))
+            return await hand_off_question(
+                tx, desk, t, event, client, text=record.text, unanswered_id=record.id
+            )
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
 
 

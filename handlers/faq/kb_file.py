@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from handlers.faq.compliance import forbidden_in
+from bot.core.compliance import forbidden_in
 from storage.records import FaqEntry
 
 # Ids ride in button data (64 bytes on Telegram), so they stay short.

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 from itertools import pairwise
 
-import opencc
 from pypinyin import lazy_pinyin
 
-_T2S = opencc.OpenCC("t2s.json")
+from bot.core.folding import fold
+
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)?")
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 # Particles and fillers that carry no meaning on their own in a short question.
 CJK_STOP = set("的了吗呢啊吧呀嘛么哦噢哈哇呐请问您你我想要能会该是在有个一下这那就还都也和与及或")
 EN_STOP = {
@@ -35,8 +33,7 @@ def is_cjk(ch: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _base(text: str) -> str:
-    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).casefold()
-    return _T2S.convert(text).translate(_VARIANTS)
+    return fold(text).translate(_VARIANTS)
 
 
 class Synonyms:

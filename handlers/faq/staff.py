@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from rapidfuzz import fuzz
 
+from bot.core.compliance import forbidden_in
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Inbound, Outbound
-from handlers.faq.compliance import forbidden_in
 from handlers.faq.kb_file import ID_RE, MAX_ANSWER
 from storage.records import FaqEntry, Unanswered
 from storage.tx import Tx

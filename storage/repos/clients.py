@@ -9,6 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.records import Client, Context, ConversationState, Identity, aware
 from storage.repos.base import VERSION_KEY, Repo, is_duplicate
+from storage.repos.client_files import ClientFileRepo
+from storage.repos.tickets import TicketRepo
 from storage.schema import (
     clients,
     conversation_states,
@@ -208,3 +210,5 @@ class ClientRepo(Repo):
                 )
             )
         await self.conn.execute(identities.delete().where(identities.c.client_id == client_id))
+        await ClientFileRepo(self.conn, self.now, self.state).erase(client_id)
+        await TicketRepo(self.conn, self.now, self.state).lock_client(client_id)

@@ -50,6 +50,14 @@ class MessageRepo(MessageInserts, InboxQueries, OutboxQueries):
         row = (await self.conn.execute(sa.select(m).where(m.c.id == message_id))).first()
         return message_of(row) if row else None
 
+    async def by_platform_id(self, chat: str, platform_id: str) -> StoredMessage | None:
+        """Our message in `chat` that the platform numbered `platform_id`."""
+        query = sa.select(m).where(
+            m.c.chat == chat, m.c.platform_id == platform_id, m.c.direction == "out"
+        )
+        row = (await self.conn.execute(query.order_by(m.c.id.desc()).limit(1))).first()
+        return message_of(row) if row else None
+
     async def set_status(
         self,
         message_id: int,

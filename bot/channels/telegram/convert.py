@@ -28,7 +28,13 @@ def _who(user: User | None) -> dict[str, str | None]:
 def _from_message(message: Message, key: str) -> Inbound:
     chat = address(message.chat.id)
     sender = address(message.from_user.id) if message.from_user else chat
-    common = {"platform_id": str(message.message_id), "dedupe_key": key, **_who(message.from_user)}
+    replied = message.reply_to_message
+    common = {
+        "platform_id": str(message.message_id),
+        "dedupe_key": key,
+        "reply_to": str(replied.message_id) if replied is not None else None,
+        **_who(message.from_user),
+    }
     if message.text is not None:
         return text_event(CHANNEL, chat, sender, message.text, **common)
     if message.caption:  # a screenshot with a question: answer the question

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +30,11 @@ from storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
+# Told, in the transaction that writes the outcome, of rows carrying a `ref` that could not be
+# delivered (blocked, rejected, failed): returns notices for people (Outbound with `chat` set).
+Undelivered = Callable[[Tx, list[dict[str, Any]]], Awaitable[list[Outbound]]]
+
+UNDELIVERED = frozenset({"blocked", "failed"})
 LEASE_SECONDS = 15.0
 POLL_SECONDS = 0.5  # how often an idle worker looks for rows other processes wrote
 
@@ -57,6 +62,7 @@ class Delivery:
         self.keeper = LeaseKeeper(self)
         self._tasks: list[asyncio.Task[None]] = []
         self.dead_owners: tuple[str, ...] = ()
+        self._undelivered: list[Undelivered] = []
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -251,9 +257,20 @@ class Delivery:
             return
         self.results.finished(outcome)
 
+    def on_undelivered(self, hook: Undelivered) -> None:
+        """Call `hook` for undeliverable rows that carry a `ref` (a relayed message, say)."""
+        self._undelivered.append(hook)
+
     async def _write(self, outcomes: Sequence[dict[str, Any]]) -> list[None]:
+        missed = [o for o in outcomes if o.get("ref") and o["status"] in UNDELIVERED]
+        notices: list[int] = []
         async with self.db.write() as tx:
             await tx.messages.finish_many(self.owner, outcomes)
+            for hook in self._undelivered if missed else ():
+                outs = await hook(tx, missed)
+                notices += await self.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
+        if notices:
+            self.notify()
         return [None] * len(outcomes)
 
     async def extra_call(self, channel: str, max_wait: float = 5.0) -> bool:

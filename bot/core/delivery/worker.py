@@ -220,13 +220,16 @@ class Worker:
         self.held.pop(job.id, None)
         if status != "sent":
             log.warning("%s: message %s %s: %s", self.channel, job.id, status, error)
-        return {
+        outcome = {
             "id": job.id,
             "status": status,
             "error": error,
             "platform_id": platform_id,
             "tries": job.tries,
         }
+        if status != "sent" and job.payload.get("ref"):  # a relay that failed: someone is told
+            outcome.update(ref=job.payload["ref"], chat=job.chat)
+        return outcome
 
     def _failed(self, job: Job, failure: SendFailure) -> dict[str, Any] | None:
         engine = self.engine

@@ -1,4 +1,5 @@
-"""Phrases an advisory firm may never send (证券投资顾问业务暂行规定 §19, 广告法 §25).
+"""The compliance screen shared by FAQ answers, advisor replies and broadcasts: phrases an
+advisory firm may never send (证券投资顾问业务暂行规定 §19, 广告法 §25).
 
 Text and phrases are compared in a folded form, so that 穩賺, 稳·赚, 保 本, RISK-FREE and
 Ｒｉｓｋ free all meet their phrase: NFKC, case-folded, traditional -> simplified, and with
@@ -15,7 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import opencc
+from bot.core.folding import fold as _fold
 
 FORBIDDEN = (
     "保证收益", "保本", "稳赚", "零风险", "无风险", "稳赚不赔", "包赚", "亏损包赔", "收益分成",
@@ -25,7 +26,6 @@ FORBIDDEN = (
     "risk-free", "no risk", "can't lose", "cannot lose",
 )  # fmt: skip
 
-_T2S = opencc.OpenCC("t2s.json")
 # Marks that end a clause: Latin words of one phrase may not straddle them.
 _CLAUSE = set(",.;:!?。、…")
 _HARD, _SOFT = "\x00", "\x01"  # stand-ins for a removed clause mark / other removed character
@@ -67,10 +67,6 @@ def forbidden_in(text: str) -> list[str]:
         if match.group(0) not in found:
             found.append(match.group(0))
     return found
-
-
-def _fold(text: str) -> str:
-    return _T2S.convert(unicodedata.normalize("NFKC", text).casefold())
 
 
 def _removed(ch: str) -> bool:

@@ -1,0 +1,115 @@
+"""The client file (客户档案) for staff and advisors: /client ADDRESS_OR_ID [action …]."""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.i18n import Translator
+from bot.core.router import Router
+from bot.core.types import Inbound, Outbound, normalize_address
+from handlers.tickets.policy import DeskPolicy, mobile
+from storage.records import Client
+from storage.repos.client_files import TIERS
+from storage.tx import Tx
+
+router = Router("clients")
+
+TAG = re.compile(r"[\w\u4e00-\u9fff-]{1,50}")
+
+
+async def find_client(tx: Tx, text: str) -> Client | None:
+    """By internal id (digits) or by any of the client's addresses."""
+    text = text.strip()
+    if text.isdigit() and len(text) < 10:
+        return await tx.clients.get(int(text))
+    try:
+        address = normalize_address(text)
+    except ValueError:
+        return None
+    return await tx.clients.by_address(address)
+
+
+@router.command("client", roles=("advisor", "staff"))
+async def client_file(
+    event: Inbound, tx: Tx, t: Translator, args: list[str], desk: DeskPolicy
+) -> Outbound:
+    client = await find_client(tx, args[0]) if args else None
+    if client is None or client.erased_at is not None:
+        return Outbound(
+            t("clientfile.usage") if not args else t("clientfile.unknown", who=args[0][:60])
+        )
+    if len(args) == 1:
+        return Outbound(await _show(tx, t, client, desk))
+    action, rest = args[1].lower(), args[2:]
+    who = event.sender
+    if action == "assign" and len(rest) == 1:
+        try:
+            advisor = normalize_address(rest[0])
+        except ValueError:
+            return Outbound(t("clientfile.not_an_advisor", address=rest[0][:60]))
+        if not await tx.advisors.is_advisor(advisor):
+            return Outbound(t("clientfile.not_an_advisor", address=advisor))
+        await tx.files.set(client.id, advisor=advisor)
+        await tx.audit.log(who, "client.assign", client_id=client.id, advisor=advisor)
+        return Outbound(t("clientfile.assigned", id=client.id, advisor=advisor))
+    if action == "tier" and len(rest) == 1 and rest[0].lower() in TIERS:
+        await tx.files.set(client.id, tier=rest[0].lower())
+        await tx.audit.log(who, "client.tier", client_id=client.id, tier=rest[0].lower())
+        return Outbound(
+            t("clientfile.tier_set", id=client.id, tier=t(f"clientfile.tier_{rest[0].lower()}"))
+        )
+    if (
+        action == "tag"
+        and len(rest) == 2
+        and rest[0].lower() in ("add", "del")
+        and TAG.fullmatch(rest[1])
+    ):
+        tag = rest[1]
+        if rest[0].lower() == "add":
+            changed = await tx.files.add_tag(client.id, tag)
+        else:
+            changed = await tx.files.del_tag(client.id, tag)
+        if changed:
+            await tx.audit.log(who, f"client.tag_{rest[0].lower()}", client_id=client.id, tag=tag)
+        return Outbound(t(f"clientfile.tag_{rest[0].lower()}", id=client.id, tag=tag))
+    if action == "phone" and len(rest) == 1:
+        phone = mobile(rest[0])
+        if phone is None:
+            return Outbound(t("ticket.phone_invalid"))
+        await tx.files.set(client.id, phone=phone)
+        await tx.audit.log(who, "client.phone", client_id=client.id)
+        return Outbound(t("clientfile.phone_set", id=client.id))
+    if action == "note" and rest:
+        text = (
+            event.text.split(None, 3)[3].strip()[:2000]
+            if len(event.text.split(None, 3)) == 4
+            else ""
+        )
+        if not text:
+            return Outbound(t("clientfile.usage"))
+        await tx.files.add_note(client.id, who, text)
+        await tx.audit.log(who, "client.note", client_id=client.id)
+        return Outbound(t("clientfile.noted", id=client.id))
+    return Outbound(t("clientfile.usage"))
+
+
+async def _show(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> str:
+    file = await tx.files.get(client)
+    open_tickets = [tk for tk in await tx.tickets.of_client(client.id, limit=50) if tk.active]
+    lines = [
+        t("clientfile.title", id=client.id, name=client.display_name or "-"),
+        t("clientfile.identities", addresses=", ".join(i.address for i in file.identities) or "-"),
+        t("clientfile.tier", tier=t(f"clientfile.tier_{file.tier}")),
+        t("clientfile.advisor", advisor=file.advisor or "-"),
+        t("clientfile.phone", phone=file.phone or "-"),
+        t("clientfile.tags", tags=", ".join(file.tags) or "-"),
+        t("clientfile.subscriptions", topics=", ".join(file.subscriptions) or "-"),
+        t("clientfile.open_tickets", tickets=", ".join(tk.number for tk in open_tickets) or "-"),
+        t(
+            "clientfile.last_contact",
+            at=desk.local(file.last_contact) if file.last_contact else "-",
+        ),
+    ]
+    for at, author, text in file.notes:
+        lines.append(t("clientfile.note_line", at=desk.local(at), author=author, text=text))
+    return "\n".join(lines)

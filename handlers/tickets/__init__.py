@@ -1,0 +1,1 @@
+"""Complaints and consultations as tickets: intake, routing, the advisors' desk, relay."""

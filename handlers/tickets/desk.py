@@ -1,0 +1,388 @@
+"""The advisors' and staff's side: claim, reply, resolve, hand over, lists and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.compliance import forbidden_in
+from bot.core.i18n import Markup, Translator
+from bot.core.router import Router, Tier
+from bot.core.state import StateControl
+from bot.core.text import clean_input
+from bot.core.types import Button, Inbound, Outbound, normalize_address
+from handlers.tickets import service
+from handlers.tickets.intake import my_tickets
+from handlers.tickets.policy import DeskPolicy
+from storage.records import Client, Ticket
+from storage.tx import Tx
+
+router = Router("tickets.desk")
+
+DESK = ("advisor", "staff")
+
+
+def _is_desk(roles: frozenset[str]) -> bool:
+    return bool(roles & {"advisor", "staff", "admin"})
+
+
+async def _find(tx: Tx, text: str) -> Ticket | None:
+    """A ticket by number (TS-20261128-0007) or by its internal id from a button."""
+    text = text.strip()
+    if text.isdigit() and len(text) < 10:
+        return await tx.tickets.get(int(text))
+    if 8 <= len(text) <= 24:
+        return await tx.tickets.by_number(text)
+    return None
+
+
+async def _holder_or_free(
+    tx: Tx, t: Translator, ticket: Ticket, sender: str, roles: frozenset[str]
+) -> str | None:
+    """None when `sender` may act on the ticket, else why not."""
+    if ticket.status == "closed":
+        return t("desk.closed", label=Markup(service.label(t, ticket)))
+    if ticket.claimed and ticket.advisor not in (None, sender) and not roles & {"staff", "admin"}:
+        return t("desk.taken", label=Markup(service.label(t, ticket)), advisor=ticket.advisor)
+    return None
+
+
+async def reply(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    event: Inbound,
+    roles: frozenset[str],
+    ticket: Ticket,
+    text: str,
+    message_id: int,
+) -> list[Outbound]:
+    """Screen the advisor's reply, then relay it to the client."""
+    refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+    if refused:
+        return [Outbound(refused)]
+    if ticket.status == "resolved":
+        return [Outbound(t("desk.resolved_already", label=Markup(service.label(t, ticket))))]
+    phrases = forbidden_in(text)
+    if phrases:
+        await tx.audit.log(
+            event.sender,
+            "ticket.reply_blocked",
+            ticket=ticket.number,
+            phrases=phrases,
+            text=text[:2000],
+        )
+        return [Outbound(t("desk.blocked", phrases="、".join(phrases)))]
+    if not ticket.claimed:
+        await tx.tickets.claim(ticket.id, event.sender)
+        ticket = await tx.tickets.get(ticket.id) or ticket
+    outs = await service.relay_to_client(
+        tx, t, ticket, advisor=event.sender, text=text, message_id=message_id
+    )
+    await tx.audit.log(event.sender, "ticket.reply", ticket=ticket.number)
+    return [*outs, Outbound(t("desk.replied", label=Markup(service.label(t, ticket))))]
+
+
+@router.callback("tk", roles=DESK)
+async def desk_button(
+    event: Inbound,
+    data: str,
+    t: Translator,
+    fsm: StateControl,
+    tx: Tx,
+    roles: frozenset[str],
+    desk: DeskPolicy,
+) -> Outbound | list[Outbound]:
+    action, _, rest = data.partition(":")
+    raw, _, target = rest.partition(":")
+    ticket = await _find(tx, raw) if raw.isdigit() else None
+    if ticket is None:
+        return Outbound(t("errors.stale_button"))
+    label = Markup(service.label(t, ticket))
+    if action == "c":
+        if ticket.status == "closed":
+            return Outbound(t("desk.closed", label=label))
+        if await tx.tickets.claim(ticket.id, event.sender):
+            await tx.tickets.event(ticket.id, event.sender, "claimed")
+            await tx.audit.log(event.sender, "ticket.claim", ticket=ticket.number)
+            return Outbound(t("desk.claimed", label=label), buttons=service.desk_buttons(t, ticket))
+        fresh = await tx.tickets.get(ticket.id)
+        holder = fresh.advisor if fresh else None
+        if holder == event.sender:
+            return Outbound(t("desk.yours_already", label=label))
+        return Outbound(t("desk.taken", label=label, advisor=holder or "-"))
+    if action in ("r", "s"):
+        refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+        if refused:
+            return Outbound(refused)
+        if action == "s" and ticket.status == "resolved":
+            return Outbound(t("desk.resolved_already", label=label))
+        await fsm.set("desk.reply" if action == "r" else "desk.resolve", ticket=ticket.id)
+        prompt = "desk.reply_prompt" if action == "r" else "desk.resolve_prompt"
+        return Outbound(
+            t(prompt, label=label), buttons=[[Button(t("common.cancel"), "req:cancel")]]
+        )
+    if action == "h":
+        others = [a for a in await tx.advisors.on_duty() if a != ticket.advisor]
+        if not others:
+            return Outbound(t("desk.nobody_to_hand_to"))
+        rows = [[Button(a, f"tk:to:{ticket.id}:{a}")] for a in others[:10]]
+        return Outbound(t("desk.hand_to", label=label), buttons=rows)
+    if action == "to":
+        return await _hand_over(tx, desk, t, event, roles, ticket, target)
+    return Outbound(t("errors.stale_button"))
+
+
+async def _hand_over(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    event: Inbound,
+    roles: frozenset[str],
+    ticket: Ticket,
+    target: str,
+) -> Outbound | list[Outbound]:
+    try:
+        target = normalize_address(target)
+    except ValueError:
+        return Outbound(t("errors.stale_button"))
+    refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+    if refused:
+        return Outbound(refused)
+    if not await tx.advisors.is_advisor(target):
+        return Outbound(t("desk.not_an_advisor", address=target))
+    await tx.tickets.update(
+        ticket.id,
+        advisor=target,
+        claimed=True,
+        status="claimed" if ticket.status == "open" else ticket.status,
+    )
+    await tx.tickets.event(ticket.id, event.sender, "handed_over", target)
+    await tx.audit.log(event.sender, "ticket.hand_over", ticket=ticket.number, to=target)
+    fresh = await tx.tickets.get(ticket.id)
+    client = await tx.clients.get(ticket.client_id)
+    tt = await service.translator_for(tx, t, target)
+    note = service.to(service.notice(tt, desk, fresh, client, why="handed"), target)  # type: ignore[arg-type]
+    return [
+        Outbound(t("desk.handed", label=Markup(service.label(t, ticket)), advisor=target)),
+        note,
+    ]
+
+
+@router.state("desk.reply", "desk.resolve", roles=DESK)
+async def desk_text(
+    event: Inbound,
+    t: Translator,
+    fsm: StateControl,
+    tx: Tx,
+    roles: frozenset[str],
+    desk: DeskPolicy,
+    state_data: dict[str, Any],
+    message_id: int,
+) -> Outbound | list[Outbound]:
+    name = fsm.name
+    await fsm.clear()
+    ticket = await tx.tickets.get(int(state_data.get("ticket", 0)))
+    text = clean_input(event.text)
+    if ticket is None:
+        return Outbound(t("errors.stale_button"))
+    if not text:
+        return Outbound(t("desk.need_text"))
+    if name == "desk.reply":
+        return await reply(tx, desk, t, event, roles, ticket, text[:4000], message_id)
+    return await _resolve(tx, desk, t, event, roles, ticket, text[:4000])
+
+
+async def _resolve(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    event: Inbound,
+    roles: frozenset[str],
+    ticket: Ticket,
+    text: str,
+) -> Outbound | list[Outbound]:
+    refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+    if refused:
+        return Outbound(refused)
+    if ticket.status == "resolved":
+        return Outbound(t("desk.resolved_already", label=Markup(service.label(t, ticket))))
+    phrases = forbidden_in(text)
+    if phrases:
+        await tx.audit.log(
+            event.sender,
+            "ticket.reply_blocked",
+            ticket=ticket.number,
+            phrases=phrases,
+            text=text[:2000],
+        )
+        return Outbound(t("desk.blocked", phrases="、".join(phrases)))
+    outs = await service.resolve(tx, desk, t, ticket, actor=event.sender, result=text)
+    return [*outs, Outbound(t("desk.resolved_done", label=Markup(service.label(t, ticket))))]
+
+
+def _replying(event: Inbound, ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """Desk members answering a relayed message with the platform's reply feature."""
+    if event.kind == "text" and event.reply_to and _is_desk(ctx.get("roles", frozenset())):
+        return {}
+    return None
+
+
+@router.add(Tier.STATE, _replying, DESK)
+async def platform_reply(
+    event: Inbound,
+    t: Translator,
+    tx: Tx,
+    roles: frozenset[str],
+    desk: DeskPolicy,
+    message_id: int,
+    client: Client,
+) -> Outbound | list[Outbound] | None:
+    ticket = await _ticket_of_message(tx, event.chat, event.reply_to or "")
+    if ticket is None:
+        return Outbound(t("desk.reply_unknown"))
+    text = clean_input(event.text)
+    if not text:
+        return Outbound(t("desk.need_text"))
+    return await reply(tx, desk, t, event, roles, ticket, text[:4000], message_id)
+
+
+async def _ticket_of_message(tx: Tx, chat: str, platform_id: str) -> Ticket | None:
+    message = await tx.messages.by_platform_id(chat, platform_id)
+    ref = str((message.payload if message else {}).get("ref") or "")
+    kind, _, raw = ref.partition(":")
+    return await tx.tickets.get(int(raw)) if kind == "ticket" and raw.isdigit() else None
+
+
+@router.command("reply", roles=DESK)
+async def reply_command(
+    event: Inbound,
+    t: Translator,
+    tx: Tx,
+    roles: frozenset[str],
+    desk: DeskPolicy,
+    args: list[str],
+    message_id: int,
+) -> Outbound | list[Outbound]:
+    """/reply TS-20261128-0007 text"""
+    ticket = await _find(tx, args[0]) if args else None
+    text = (
+        clean_input(event.text.split(None, 2)[2])
+        if len(args) >= 2 and len(event.text.split(None, 2)) == 3
+        else ""
+    )
+    if ticket is None or not text:
+        return Outbound(t("desk.reply_usage"))
+    return await reply(tx, desk, t, event, roles, ticket, text[:4000], message_id)
+
+
+@router.command("resolve", roles=DESK)
+async def resolve_command(
+    event: Inbound, t: Translator, tx: Tx, roles: frozenset[str], desk: DeskPolicy, args: list[str]
+) -> Outbound | list[Outbound]:
+    """/resolve TS-20261128-0007 what was done"""
+    ticket = await _find(tx, args[0]) if args else None
+    pieces = event.text.split(None, 2)
+    text = clean_input(pieces[2]) if ticket is not None and len(pieces) == 3 else ""
+    if ticket is None or not text:
+        return Outbound(t("desk.resolve_usage"))
+    return await _resolve(tx, desk, t, event, roles, ticket, text[:4000])
+
+
+@router.command("ticket", roles=DESK)
+async def show_ticket(t: Translator, tx: Tx, desk: DeskPolicy, args: list[str]) -> Outbound:
+    ticket = await _find(tx, args[0]) if args else None
+    if ticket is None:
+        return Outbound(t("desk.ticket_usage"))
+    client = await tx.clients.get(ticket.client_id)
+    lines = [service.notice(t, desk, ticket, client, why="show", to_staff=True).text]
+    lines.append(t("desk.status_line", status=t(f"ticket.status_{ticket.status}")))
+    if ticket.result:
+        lines.append(t("desk.result_line", result=ticket.result))
+    if ticket.rating:
+        lines.append(
+            t("desk.rating_line", stars="⭐" * ticket.rating, feedback=ticket.feedback or "")
+        )
+    lines.append(t("desk.history_title"))
+    for step in await tx.tickets.history(ticket.id):
+        lines.append(
+            t(
+                "desk.history_line",
+                at=desk.local(step.at),
+                actor=step.actor,
+                action=t(f"desk.step_{step.action}"),
+                text=(step.text or "")[:200],
+            )
+        )
+    return Outbound("\n".join(lines), buttons=service.desk_buttons(t, ticket))
+
+
+@router.command("tickets")
+async def list_tickets(
+    event: Inbound,
+    t: Translator,
+    tx: Tx,
+    client: Client,
+    roles: frozenset[str],
+    desk: DeskPolicy,
+    args: list[str],
+) -> Outbound:
+    """Clients: their own tickets. Desk: /tickets open|mine|breached (default: mine, or open)."""
+    own = await my_tickets(tx, t, client, desk)
+    if not _is_desk(roles):
+        if not own:
+            return Outbound(t("ticket.none_yet"))
+        return Outbound("\n".join([t("ticket.my_title"), *own]))
+    which = (args[0].lower() if args else "mine") if args or "advisor" in roles else "open"
+    if which not in ("open", "mine", "breached"):
+        return Outbound(t("desk.tickets_usage"))
+    found = await tx.tickets.listing(
+        advisor=event.sender if which == "mine" else None,
+        breached_at=tx.now() if which == "breached" else None,
+    )
+    lines = [t(f"desk.list_{which}", n=len(found))]
+    now = tx.now()
+    for ticket in found:
+        late = ticket.responded_at is None and ticket.due_at < now
+        lines.append(
+            t(
+                "desk.list_line",
+                label=Markup(service.label(t, ticket)),
+                status=t(f"ticket.status_{ticket.status}"),
+                advisor=ticket.advisor or t("desk.nobody"),
+                due=desk.local(ticket.due_at),
+                late=Markup(t("desk.late") if late else ""),
+            )
+        )
+    if own:
+        lines += ["", t("ticket.my_title"), *own]
+    return Outbound("\n".join(lines))
+
+
+@router.command("duty", roles=("advisor",))
+async def duty(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
+    choice = args[0].lower() if args else ""
+    if choice not in ("on", "off"):
+        current = await tx.advisors.get(event.sender)
+        return Outbound(
+            t(
+                "desk.duty_usage",
+                state=t("desk.duty_on" if current and current.on_duty else "desk.duty_off"),
+            )
+        )
+    await tx.advisors.save(event.sender, on_duty=choice == "on")
+    await tx.audit.log(event.sender, f"duty.{choice}")
+    return Outbound(t(f"desk.duty_{choice}_now"))
+
+
+@router.command("sign", roles=("advisor",))
+async def sign(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
+    """/sign 王磊 A0120611010001: replies are signed with the name and 执业编号."""
+    if not args or len(args) > 2 or len(args[0]) > 50 or (len(args) == 2 and len(args[1]) > 40):
+        return Outbound(t("desk.sign_usage"))
+    await tx.advisors.save(
+        event.sender, display_name=args[0], license_no=args[1] if len(args) == 2 else None
+    )
+    await tx.audit.log(
+        event.sender, "advisor.sign", name=args[0], license=args[1] if len(args) == 2 else None
+    )
+    return Outbound(t("desk.signed", name=args[0], license=args[1] if len(args) == 2 else "-"))

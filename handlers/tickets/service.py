@@ -1,0 +1,322 @@
+"""Opening, routing and relaying tickets. Every notice is an `Outbound` written in the same
+transaction as the change it reports, so a crash can neither lose nor double it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.i18n import Markup, Translator
+from bot.core.types import Button, Outbound
+from handlers.tickets.policy import PREFIX, DeskPolicy
+from storage.records import Client, Ticket
+from storage.tx import Tx
+
+TALK = "ticket.talk"  # the client's state while an advisor converses with them
+
+
+def ref(ticket: Ticket) -> str:
+    return f"ticket:{ticket.id}"
+
+
+async def translator_for(tx: Tx, t: Translator, address: str) -> Translator:
+    """`t` in the language of the person at `address` (Chinese for strangers and groups)."""
+    person = await tx.clients.by_address(address)
+    return t.with_lang(person.language if person else "zh")
+
+
+async def route(tx: Tx, preferred: str | None, *, avoid: str | None = None) -> str | None:
+    """The client's own advisor when on duty, else the least-loaded advisor on duty."""
+    on_duty = [a for a in await tx.advisors.on_duty() if a != avoid]
+    if preferred in on_duty:
+        return preferred
+    if not on_duty:
+        return None
+    loads = await tx.tickets.loads(on_duty)
+    return min(on_duty, key=lambda a: (loads[a], a))
+
+
+async def open_ticket(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    *,
+    kind: str,
+    client: Client,
+    chat: str,
+    actor: str,
+    text: str,
+    category: str | None = None,
+    contact: str | None = None,
+    unanswered_id: int | None = None,
+) -> tuple[Ticket, list[Outbound]]:
+    """Record the ticket, assign it at once and tell the advisor (and the staff chat)."""
+    file = await tx.files.fields(client.id)
+    vip = file is not None and file.tier == "vip"
+    now = tx.now()
+    number = await tx.tickets.next_number(PREFIX[kind], now.astimezone(desk.tz).strftime("%Y%m%d"))
+    advisor = await route(tx, file.advisor if file else None)
+    ticket = await tx.tickets.create(
+        actor=actor,
+        number=number,
+        kind=kind,
+        client_id=client.id,
+        chat=chat,
+        text=text,
+        category=category,
+        contact=contact,
+        vip=vip,
+        advisor=advisor,
+        unanswered_id=unanswered_id,
+        due_at=desk.due(kind, vip, now),
+    )
+    if advisor is not None:
+        await tx.tickets.event(ticket.id, "system", "routed", advisor)
+    await tx.audit.log(actor, "ticket.open", ticket=number, client_id=client.id, advisor=advisor)
+    return ticket, await announce(tx, desk, t, ticket, client)
+
+
+async def announce(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    ticket: Ticket,
+    client: Client | None,
+    *,
+    why: str = "new",
+) -> list[Outbound]:
+    """The notice with the desk buttons, to the ticket's advisor and to the staff chat."""
+    outs = []
+    targets = [ticket.advisor] if ticket.advisor else []
+    if desk.staff_chat and desk.staff_chat not in targets:
+        targets.append(desk.staff_chat)
+    for target in targets:
+        tt = await translator_for(tx, t, target)
+        outs.append(
+            to(notice(tt, desk, ticket, client, why=why, to_staff=target != ticket.advisor), target)
+        )
+    return outs
+
+
+def label(t: Translator, ticket: Ticket) -> str:
+    """ "⭐VIP 投诉 TS-20261128-0007" """
+    vip = t("desk.vip") if ticket.vip else ""
+    return t(
+        "desk.label", vip=Markup(vip), kind=t(f"ticket.kind_{ticket.kind}"), number=ticket.number
+    )
+
+
+def notice(
+    t: Translator,
+    desk: DeskPolicy,
+    ticket: Ticket,
+    client: Client | None,
+    *,
+    why: str,
+    to_staff: bool = False,
+) -> Outbound:
+    lines = [
+        t(f"desk.why_{why}", label=Markup(label(t, ticket))),
+        t(
+            "desk.client_line",
+            name=(client.display_name if client else None) or "-",
+            chat=ticket.chat,
+        ),
+    ]
+    if ticket.category:
+        lines.append(t("desk.category_line", category=t(f"ticket.cat_{ticket.category}")))
+    if ticket.contact:
+        lines.append(t("desk.contact_line", phone=ticket.contact))
+    lines.append(t("desk.text_line", text=ticket.text))
+    lines.append(t("desk.due_line", due=desk.local(ticket.due_at)))
+    if to_staff:
+        who = ticket.advisor or t("desk.nobody")
+        lines.append(t("desk.assigned_line", advisor=who))
+    return Outbound("\n".join(lines), chat=None, buttons=desk_buttons(t, ticket), ref=ref(ticket))
+
+
+def desk_buttons(t: Translator, ticket: Ticket) -> list[list[Button]]:
+    return [
+        [
+            Button(t("desk.claim"), f"tk:c:{ticket.id}"),
+            Button(t("desk.reply"), f"tk:r:{ticket.id}"),
+        ],
+        [
+            Button(t("desk.resolve"), f"tk:s:{ticket.id}"),
+            Button(t("desk.hand_over"), f"tk:h:{ticket.id}"),
+        ],
+    ]
+
+
+def to(out: Outbound, chat: str) -> Outbound:
+    out.chat = chat
+    return out
+
+
+async def relay_to_client(
+    tx: Tx, t: Translator, ticket: Ticket, *, advisor: str, text: str, message_id: int
+) -> list[Outbound]:
+    """An advisor's words, signed, to the client on the client's own channel; the client's
+    next messages go back to the ticket."""
+    client = await tx.clients.get(ticket.client_id)
+    tc = t.with_lang(client.language if client else "zh")
+    profile = await tx.advisors.get(advisor)
+    if profile and profile.display_name and profile.license_no:
+        signature = tc(
+            "ticket.signed_licensed", name=profile.display_name, license=profile.license_no
+        )
+    elif profile and profile.display_name:
+        signature = tc("ticket.signed", name=profile.display_name)
+    else:
+        signature = tc("ticket.signed_anonymous")
+    now = tx.now()
+    await tx.tickets.update(
+        ticket.id,
+        status="waiting",
+        advisor=ticket.advisor or advisor,
+        claimed=True,
+        responded_at=ticket.responded_at or now,
+    )
+    await tx.tickets.event(ticket.id, advisor, "reply", text, message_id)
+    await _client_state(tx, ticket, TALK)
+    body = tc(
+        "ticket.from_advisor",
+        signature=Markup(signature),
+        label=Markup(label(tc, ticket)),
+        text=text,
+    )
+    return [Outbound(body, chat=ticket.chat, ref=ref(ticket))]
+
+
+async def _client_state(tx: Tx, ticket: Ticket, state: str | None) -> None:
+    """Start or end the client's conversation with the desk (their chat's state)."""
+    if state is not None:
+        await tx.states.set(ticket.chat, state, {"ticket": ticket.id})
+        return
+    current = await tx.states.get(ticket.chat)
+    if current is not None and current.state == TALK and current.data.get("ticket") == ticket.id:
+        await tx.states.clear(ticket.chat)
+
+
+async def relay_to_desk(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    ticket: Ticket,
+    client: Client,
+    *,
+    text: str,
+    message_id: int,
+) -> list[Outbound]:
+    """The client's words added to the ticket and passed to whoever holds it."""
+    await tx.tickets.event(ticket.id, ticket.chat, "client", text, message_id)
+    if ticket.status == "waiting":
+        await tx.tickets.update(ticket.id, status="claimed")
+    targets = [ticket.advisor] if ticket.advisor else ([desk.staff_chat] if desk.staff_chat else [])
+    outs = []
+    for target in targets:
+        tt = await translator_for(tx, t, target)
+        body = tt(
+            "desk.client_says",
+            label=Markup(label(tt, ticket)),
+            name=client.display_name or ticket.chat,
+            text=text,
+        )
+        buttons = [
+            [
+                Button(tt("desk.reply"), f"tk:r:{ticket.id}"),
+                Button(tt("desk.resolve"), f"tk:s:{ticket.id}"),
+            ]
+        ]
+        outs.append(Outbound(body, chat=target, buttons=buttons, ref=ref(ticket)))
+    return outs
+
+
+async def resolve(
+    tx: Tx, desk: DeskPolicy, t: Translator, ticket: Ticket, *, actor: str, result: str
+) -> list[Outbound]:
+    now = tx.now()
+    await tx.tickets.update(
+        ticket.id,
+        status="resolved",
+        result=result,
+        resolved_at=now,
+        responded_at=ticket.responded_at or now,
+    )
+    await tx.tickets.event(ticket.id, actor, "resolved", result)
+    await tx.audit.log(actor, "ticket.resolve", ticket=ticket.number)
+    await _client_state(tx, ticket, None)
+    client = await tx.clients.get(ticket.client_id)
+    tc = t.with_lang(client.language if client else "zh")
+    stars = [Button(str(n), f"tkc:rate:{ticket.id}:{n}") for n in range(1, 6)]
+    buttons = [stars, [Button(tc("ticket.reopen"), f"tkc:reopen:{ticket.id}")]]
+    body = tc(
+        "ticket.resolved", label=Markup(label(tc, ticket)), result=result, days=desk.reopen_days
+    )
+    return [Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket))]
+
+
+async def requeue_from(
+    tx: Tx, desk: DeskPolicy, t: Translator, advisor: str, *, actor: str
+) -> list[Outbound]:
+    """An advisor lost the role: each of their open tickets goes to someone else on duty
+    (or back to the queue), and is announced again."""
+    await tx.advisors.save(advisor, on_duty=False)
+    outs: list[Outbound] = []
+    for held in await tx.tickets.requeue(advisor):
+        client = await tx.clients.get(held.client_id)
+        file = await tx.files.fields(held.client_id)
+        target = await route(tx, file.advisor if file else None, avoid=advisor)
+        if target is not None:
+            await tx.tickets.update(held.id, advisor=target)
+        await tx.tickets.event(held.id, actor, "requeued", target)
+        fresh = await tx.tickets.get(held.id)
+        outs += await announce(tx, desk, t, fresh, client, why="requeued")  # type: ignore[arg-type]
+    return outs
+
+
+async def tick(tx: Tx, desk: DeskPolicy, t: Translator, now: datetime) -> list[Outbound]:
+    """The desk's clock: SLA breaches are announced once; resolved tickets nobody reopened
+    close by themselves."""
+    outs: list[Outbound] = []
+    for ticket in await tx.tickets.due_breaches(now):
+        await tx.tickets.event(ticket.id, "system", "breached")
+        target = desk.staff_chat or ticket.advisor
+        if target is None:
+            continue
+        tt = await translator_for(tx, t, target)
+        body = tt(
+            "desk.breach",
+            label=Markup(label(tt, ticket)),
+            due=desk.local(ticket.due_at),
+            advisor=ticket.advisor or tt("desk.nobody"),
+        )
+        outs.append(Outbound(body, chat=target, buttons=desk_buttons(tt, ticket), ref=ref(ticket)))
+    await tx.tickets.close_resolved(now - timedelta(days=desk.reopen_days))
+    return outs
+
+
+async def undelivered(
+    tx: Tx, t: Translator, desk: DeskPolicy, missed: list[dict[str, Any]]
+) -> list[Outbound]:
+    """A relayed message did not arrive (the client blocked the bot, say): written on the
+    ticket, and whoever sent it is told."""
+    outs: list[Outbound] = []
+    for outcome in missed:
+        kind, _, raw = str(outcome["ref"]).partition(":")
+        ticket = await tx.tickets.get(int(raw)) if kind == "ticket" and raw.isdigit() else None
+        if ticket is None:
+            continue
+        await tx.tickets.event(
+            ticket.id, "system", "undelivered", f"{outcome['chat']}: {outcome['status']}"
+        )
+        to_client = outcome["chat"] == ticket.chat
+        target = (ticket.advisor or desk.staff_chat) if to_client else desk.staff_chat
+        if target is None or target == outcome["chat"]:
+            continue
+        tt = await translator_for(tx, t, target)
+        key = "desk.client_unreachable" if to_client else "desk.advisor_unreachable"
+        outs.append(
+            Outbound(tt(key, label=Markup(label(tt, ticket)), chat=outcome["chat"]), chat=target)
+        )
+    return outs

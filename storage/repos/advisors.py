@@ -1,0 +1,42 @@
+"""Advisors' desk: who is on duty, and how their replies are signed."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from storage.records import Advisor
+from storage.repos.base import Repo
+from storage.schema import advisors, roles
+
+
+class AdvisorRepo(Repo):
+    async def get(self, address: str) -> Advisor | None:
+        row = (
+            await self.conn.execute(sa.select(advisors).where(advisors.c.address == address))
+        ).first()
+        return Advisor(row.address, row.on_duty, row.display_name, row.license_no) if row else None
+
+    async def save(self, address: str, **values: object) -> None:
+        current = await self.get(address)
+        merged = {
+            "on_duty": current.on_duty if current else False,
+            "display_name": current.display_name if current else None,
+            "license_no": current.license_no if current else None,
+            **values,
+            "updated_at": self.now(),
+        }
+        await self.upsert(advisors, {"address": address}, merged)
+
+    async def on_duty(self) -> list[str]:
+        """Addresses holding the advisor role and on duty, in a stable order."""
+        query = (
+            sa.select(advisors.c.address)
+            .join(roles, sa.and_(roles.c.address == advisors.c.address, roles.c.role == "advisor"))
+            .where(advisors.c.on_duty.is_(True))
+            .order_by(advisors.c.address)
+        )
+        return [r.address for r in await self.conn.execute(query)]
+
+    async def is_advisor(self, address: str) -> bool:
+        query = sa.select(roles.c.role).where(roles.c.address == address, roles.c.role == "advisor")
+        return (await self.conn.execute(query)).first() is not None

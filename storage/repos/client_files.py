@@ -1,0 +1,123 @@
+"""The client file (客户档案): tier, assigned advisor, phone, tags and staff notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.records import Client, ClientFile, Identity, aware
+from storage.repos.base import Repo
+from storage.schema import (
+    client_notes,
+    client_tags,
+    clients,
+    identities,
+    messages,
+    subscriptions,
+)
+
+TIERS = ("standard", "vip")
+
+
+class ClientFileRepo(Repo):
+    async def get(self, client: Client) -> ClientFile:
+        client_id = client.id
+        row = (
+            await self.conn.execute(
+                sa.select(clients.c.tier, clients.c.advisor, clients.c.phone).where(
+                    clients.c.id == client_id
+                )
+            )
+        ).one()
+        tags = await self.tags(client_id)
+        notes = await self.conn.execute(
+            sa.select(client_notes)
+            .where(client_notes.c.client_id == client_id)
+            .order_by(client_notes.c.id.desc())
+            .limit(10)
+        )
+        subs = await self.conn.execute(
+            sa.select(subscriptions.c.topic_key)
+            .where(subscriptions.c.client_id == client_id)
+            .order_by(subscriptions.c.topic_key)
+        )
+        last = await self.conn.execute(
+            sa.select(sa.func.max(messages.c.created_at)).where(
+                messages.c.client_id == client_id, messages.c.direction == "in"
+            )
+        )
+        return ClientFile(
+            client=client,
+            identities=tuple(
+                Identity(r.address, r.client_id, r.channel, r.username, aware(r.created_at))  # type: ignore[arg-type]
+                for r in await self.conn.execute(
+                    sa.select(identities)
+                    .where(identities.c.client_id == client_id)
+                    .order_by(identities.c.address)
+                )
+            ),
+            tier=row.tier,
+            advisor=row.advisor,
+            phone=row.phone,
+            tags=tuple(tags),
+            notes=tuple((aware(n.at), n.author, n.text) for n in notes),  # type: ignore[misc]
+            subscriptions=tuple(r.topic_key for r in subs),
+            last_contact=aware(last.scalar()),
+        )
+
+    async def fields(self, client_id: int) -> Any:
+        """tier, advisor, phone of one client (None if there is no such client)."""
+        query = sa.select(clients.c.tier, clients.c.advisor, clients.c.phone).where(
+            clients.c.id == client_id
+        )
+        return (await self.conn.execute(query)).first()
+
+    async def set(self, client_id: int, **values: Any) -> None:
+        """Change tier, advisor and/or phone."""
+        await self.conn.execute(
+            clients.update()
+            .where(clients.c.id == client_id)
+            .values(updated_at=self.now(), **values)
+        )
+
+    async def tags(self, client_id: int) -> list[str]:
+        rows = await self.conn.execute(
+            sa.select(client_tags.c.tag)
+            .where(client_tags.c.client_id == client_id)
+            .order_by(client_tags.c.tag)
+        )
+        return [r.tag for r in rows]
+
+    async def add_tag(self, client_id: int, tag: str) -> bool:
+        return await self.insert_new(client_tags.insert().values(client_id=client_id, tag=tag))
+
+    async def del_tag(self, client_id: int, tag: str) -> bool:
+        result = await self.conn.execute(
+            client_tags.delete().where(
+                client_tags.c.client_id == client_id, client_tags.c.tag == tag
+            )
+        )
+        return bool(result.rowcount)
+
+    async def set_tags(self, client_id: int, tags: list[str]) -> None:
+        await self.conn.execute(client_tags.delete().where(client_tags.c.client_id == client_id))
+        if tags:
+            await self.conn.execute(
+                client_tags.insert(), [{"client_id": client_id, "tag": t} for t in tags]
+            )
+
+    async def add_note(self, client_id: int, author: str, text: str) -> None:
+        await self.conn.execute(
+            client_notes.insert().values(
+                client_id=client_id, author=author, text=text, at=self.now()
+            )
+        )
+
+    async def erase(self, client_id: int) -> None:
+        """/deleteme: phone, tags and notes go with the rest of the personal data."""
+        await self.conn.execute(client_tags.delete().where(client_tags.c.client_id == client_id))
+        await self.conn.execute(client_notes.delete().where(client_notes.c.client_id == client_id))
+        await self.conn.execute(
+            clients.update().where(clients.c.id == client_id).values(phone=None, advisor=None)
+        )

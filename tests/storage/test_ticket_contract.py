@@ -1,0 +1,128 @@
+"""Tickets, client files and advisors on every backend: unique numbers under concurrent
+writers, exactly one winning claim, routing loads, breaches reported once, erasure."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from storage.database import Database
+from storage.records import Client
+from tests.storage.conftest import FakeClock
+
+
+async def a_client(db: Database, address: str = "telegram:1") -> Client:
+    async with db.write() as tx:
+        client, _ = await tx.clients.get_or_create(
+            address, language="zh", display_name="张三", username=None
+        )
+    return client
+
+
+async def a_ticket(db: Database, client: Client, **values: object) -> int:
+    async with db.write() as tx:
+        number = await tx.tickets.next_number("TS", "20261128")
+        ticket = await tx.tickets.create(
+            actor=f"telegram:{client.id}",
+            number=number,
+            kind="complaint",
+            client_id=client.id,
+            chat="telegram:1",
+            text="出金未到账",
+            vip=False,
+            due_at=tx.now() + timedelta(hours=4),
+            **values,
+        )
+    return ticket.id
+
+
+async def test_numbers_are_unique_and_readable_under_concurrent_writers(db: Database) -> None:
+    async def one() -> str:
+        async with db.write() as tx:
+            return await tx.tickets.next_number("TS", "20261128")
+
+    numbers = await asyncio.gather(*(one() for _ in range(12)))
+    assert sorted(numbers) == [f"TS-20261128-{i:04d}" for i in range(1, 13)]
+    async with db.write() as tx:
+        assert await tx.tickets.next_number("ZX", "20261128") == "ZX-20261128-0001"
+        assert await tx.tickets.next_number("TS", "20261129") == "TS-20261129-0001"
+
+
+async def test_exactly_one_of_two_claims_wins(db: Database) -> None:
+    ticket_id = await a_ticket(db, await a_client(db))
+
+    async def claim(advisor: str) -> bool:
+        async with db.write() as tx:
+            return await tx.tickets.claim(ticket_id, advisor)
+
+    results = await asyncio.gather(claim("telegram:501"), claim("telegram:502"))
+    assert sorted(results) == [False, True]
+    async with db.read() as tx:
+        ticket = await tx.tickets.get(ticket_id)
+    assert ticket is not None and ticket.claimed and ticket.status == "claimed"
+    assert ticket.advisor == ("telegram:501" if results[0] else "telegram:502")
+
+
+async def test_routing_sees_duty_roles_and_loads(db: Database) -> None:
+    client = await a_client(db)
+    async with db.write() as tx:
+        for address in ("telegram:501", "telegram:502", "telegram:503"):
+            await tx.roles.grant(address, "advisor", by="console:admin")
+        await tx.advisors.save("telegram:501", on_duty=True)
+        await tx.advisors.save("telegram:502", on_duty=True, display_name="王磊")
+        await tx.advisors.save("telegram:504", on_duty=True)  # no advisor role: never routed
+    await a_ticket(db, client, advisor="telegram:501")
+    async with db.read() as tx:
+        assert await tx.advisors.on_duty() == ["telegram:501", "telegram:502"]
+        assert await tx.tickets.loads(["telegram:501", "telegram:502"]) == {
+            "telegram:501": 1,
+            "telegram:502": 0,
+        }
+        advisor = await tx.advisors.get("telegram:502")
+    assert advisor is not None and advisor.display_name == "王磊" and advisor.on_duty
+
+
+async def test_a_breach_is_reported_once_and_resolved_tickets_close(
+    db: Database, clock: FakeClock
+) -> None:
+    client = await a_client(db)
+    late = await a_ticket(db, client)
+    done = await a_ticket(db, client)
+    async with db.write() as tx:
+        await tx.tickets.update(done, status="resolved", resolved_at=tx.now())
+    clock.advance(hours=5)
+
+    async def breaches() -> list[int]:
+        async with db.write() as tx:
+            return [t.id for t in await tx.tickets.due_breaches(tx.now())]
+
+    assert sorted([*await breaches(), *await breaches()]) == [late]
+    clock.advance(days=8)
+    async with db.write() as tx:
+        closed = await tx.tickets.close_resolved(tx.now() - timedelta(days=7))
+        assert [t.id for t in closed] == [done]
+        assert [e.action for e in await tx.tickets.history(done)] == ["opened", "closed"]
+
+
+async def test_client_file_and_its_erasure(db: Database) -> None:
+    client = await a_client(db)
+    await a_ticket(db, client, contact="13812345678")
+    async with db.write() as tx:
+        await tx.files.set(client.id, tier="vip", phone="13812345678", advisor="telegram:501")
+        assert await tx.files.add_tag(client.id, "黄金")
+        assert not await tx.files.add_tag(client.id, "黄金")
+        await tx.files.add_note(client.id, "console:staff", "偏好电话联系")
+        file = await tx.files.get(client)
+    assert (file.tier, file.phone, file.advisor, file.tags) == (
+        "vip",
+        "13812345678",
+        "telegram:501",
+        ("黄金",),
+    )
+    assert file.notes[0][1:] == ("console:staff", "偏好电话联系")
+    async with db.write() as tx:
+        await tx.clients.erase(client.id)
+        row = await tx.files.fields(client.id)
+        assert (row.phone, row.advisor) == (None, None)
+        assert await tx.files.tags(client.id) == []
+        assert await tx.tickets.of_client(client.id) == [], "kept as records, hidden"
