@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot import cli_faq, cli_messages
+from bot import cli_clients, cli_faq, cli_messages, cli_reports
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("current", help="show the applied and the newest revision")
     cli_faq.add_parser(sub)
     cli_messages.add_parser(sub)
+    cli_clients.add_parser(sub)
+    cli_reports.add_parser(sub)
     return parser
 
 
@@ -195,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _logging(settings, quiet=args.command in ("chat", "faq"))
+    _logging(settings, quiet=args.command in ("chat", "faq", "clients", "report"))
     try:
         if args.command == "run":
             asyncio.run(_run(settings, args.no_console))
@@ -205,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cli_faq.run(settings, args))
         elif args.command == "messages":
             return asyncio.run(cli_messages.run(settings, args))
+        elif args.command == "clients":
+            return asyncio.run(cli_clients.run(settings, args))
+        elif args.command == "report":
+            return asyncio.run(cli_reports.run(settings, args))
         else:
             asyncio.run(_db(settings, args.db_command))
     except KeyboardInterrupt:

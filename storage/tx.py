@@ -10,6 +10,7 @@ from storage.repos.advisors import AdvisorRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.base import TxState
 from storage.repos.client_files import ClientFileRepo
+from storage.repos.client_import import ClientImportRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
@@ -48,6 +49,7 @@ class Tx:
         self.meta = MetaRepo(*args)
         self.leases = LeaseRepo(*args)
         self.files = ClientFileRepo(*args)
+        self.client_lists = ClientImportRepo(*args)
         self.advisors = AdvisorRepo(*args)
         self.tickets = TicketRepo(*args)
 

@@ -33,10 +33,12 @@ async def test_unknown_question_is_recorded_never_guessed(bot: Harness) -> None:
     [reply] = await bot.say("你们楼下的奶茶好喝吗")
     assert "没有把握" in reply.plain and reply.callbacks[0] == "faq:h:1"
     [handed] = await bot.press("faq:h:1")
-    assert "#1" in handed.plain
+    assert "ZX-" in handed.plain, "a consultation ticket, its number given"
     async with bot.app.db.read() as tx:
         [gap] = await tx.faq.unanswered_since(tx.now().replace(year=2000))
         [audit] = await tx.audit.recent("faq.handoff")
+        ticket = await tx.tickets.by_unanswered(gap.id)
+    assert ticket is not None and ticket.text == "你们楼下的奶茶好喝吗"
     assert gap.handed_off and gap.text == "你们楼下的奶茶好喝吗"
     assert audit["actor"] == "console:alice"
 

@@ -71,7 +71,7 @@ class ConsoleChannel:
         if receipt is None:
             return None
         message_id, replies = receipt
-        await self.delivery.settled(replies)
+        await self.delivery.settled(self.delivery.ours(replies))
         return message_id
 
     async def interact(self, stdin: TextIO | None = None, prompt: str = "you> ") -> None:

@@ -55,7 +55,8 @@ async def open_ticket(
     vip = file is not None and file.tier == "vip"
     now = tx.now()
     number = await tx.tickets.next_number(PREFIX[kind], now.astimezone(desk.tz).strftime("%Y%m%d"))
-    advisor = await route(tx, file.advisor if file else None)
+    # An advisor filing a ticket of their own never gets it.
+    advisor = await route(tx, file.advisor if file else None, avoid=actor)
     ticket = await tx.tickets.create(
         actor=actor,
         number=number,
@@ -69,6 +70,8 @@ async def open_ticket(
         advisor=advisor,
         unanswered_id=unanswered_id,
         due_at=desk.due(kind, vip, now),
+        created_at=now,
+        updated_at=now,
     )
     if advisor is not None:
         await tx.tickets.event(ticket.id, "system", "routed", advisor)

@@ -295,10 +295,15 @@ class FakeTelegram:
         first_name: str = "Tester",
         language_code: str = "zh-hans",
         chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> JSON:
-        """Build a text message update from a user (private chat unless chat_id is negative)."""
+        """Build a text message update from a user (private chat unless chat_id is negative),
+        optionally replying to the bot's message `reply_to` in that chat."""
         message = self._incoming(user_id, first_name, language_code, chat_id)
         message["text"] = text
+        if reply_to is not None:
+            chat = user_id if chat_id is None else chat_id
+            message["reply_to_message"] = dict(self._messages[chat, reply_to])
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": _u16(command)}]
@@ -365,6 +370,10 @@ class FakeTelegram:
     def sent(self, chat_id: int | str | None = None) -> list[JSON]:
         """Params of successful sendMessage calls, optionally only those to chat_id."""
         return [p for p in self._sent if chat_id is None or p.get("chat_id") == chat_id]
+
+    def last_message_id(self, chat_id: int | str) -> int:
+        """The id of the newest message the bot sent to chat_id."""
+        return max(m for c, m in self._messages if c == chat_id)
 
     def texts(self, chat_id: int | str) -> list[str]:
         """Texts (as sent, i.e. with markup) of successful sendMessage calls to chat_id."""

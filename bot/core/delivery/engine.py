@@ -223,6 +223,15 @@ class Delivery:
             if channel is None or name == channel:
                 worker.notify()
 
+    def ours(self, ids: Iterable[int]) -> list[int]:
+        """Those of `ids` this process is sending or has sent; the rest (a notice to another
+        console user, say) are for whoever serves their chat."""
+        return [
+            i
+            for i in ids
+            if self.results.known(i) or any(i in w.held for w in self.workers.values())
+        ]
+
     async def settled(self, ids: Iterable[int], timeout: float = 30.0) -> dict[int, str]:
         """Wait until these rows have a final status written by this process (console, tests)."""
         return await self.results.settled(ids, timeout)

@@ -31,6 +31,9 @@ class Results:
             if not future.done():
                 future.set_result(status)
 
+    def known(self, row_id: int) -> bool:
+        return row_id in self._done
+
     async def settled(self, ids: Iterable[int], timeout: float) -> dict[int, str]:
         """Each row's final status, or "pending" for those still open after `timeout`."""
         result: dict[int, str] = {}

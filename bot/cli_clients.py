@@ -1,0 +1,204 @@
+"""`python -m bot clients import|export`: a firm's contact list in and out, as CSV.
+
+Columns: address, name, language, phone, tier, tags, topics, advisor (only `address` is
+required; tags and topics are separated by `;`). Import is all-or-nothing: the whole file is
+checked first (each problem named by line and column), then written in one transaction, a
+page at a time, so memory stays flat however long the list is."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Settings
+from bot.core.types import normalize_address
+from bot.startup import open_database
+from handlers.tickets.policy import mobile
+from storage.database import Database
+from storage.repos.client_files import TIERS
+from storage.repos.client_import import ClientRow
+
+COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor")
+LANGUAGES = ("zh", "en")
+PAGE = 1000
+
+
+class ListError(Exception):
+    """A problem with the file, named by line and column."""
+
+
+def add_parser(sub: Any) -> None:
+    clients = sub.add_parser(
+        "clients", help="import or export the client list", description=__doc__
+    )
+    actions = clients.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
+    imp = actions.add_parser("import", help="add or update clients from a CSV file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--encoding", default="utf-8-sig", help="file encoding (default UTF-8; e.g. gbk)"
+    )
+    exp = actions.add_parser("export", help="write every client as CSV")
+    exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.strip() for p in value.replace("；", ";").split(";") if p.strip()))
+
+
+def _lines(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; a decoding problem names its line."""
+    try:
+        handle = path.open(encoding=encoding, newline="")
+    except LookupError:
+        raise ListError(f"--encoding {encoding!r} is not an encoding Python knows") from None
+    except OSError as exc:
+        raise ListError(f"{path}: cannot be read ({exc.strerror})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        line = 1
+        try:
+            header = [h.strip().lower() for h in reader.fieldnames or []]
+            if "address" not in header:
+                raise ListError("line 1: the header must name an `address` column")
+            unknown = [h for h in header if h not in COLUMNS]
+            if unknown:
+                raise ListError(
+                    f"line 1: unknown column {unknown[0]!r} (known: {', '.join(COLUMNS)})"
+                )
+            reader.fieldnames = header
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    raise ListError(f"line {line}: more fields than the header has columns")
+                yield line, {k: (v or "").strip() for k, v in row.items()}
+        except UnicodeDecodeError:
+            shown = (
+                "UTF-8"
+                if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
+                else encoding
+            )
+            raise ListError(
+                f"line {line + 1}: the file is not {shown} (a list saved by Excel in China is "
+                "often GBK: try --encoding gbk, or save it as UTF-8)"
+            ) from None
+        except csv.Error as exc:
+            raise ListError(f"line {reader.line_num}: {exc}") from None
+
+
+def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -> ClientRow:
+    def bad(column: str, why: str) -> ListError:
+        return ListError(f"line {line}, column {column}: {why}")
+
+    try:
+        address = normalize_address(raw.get("address", ""))
+    except ValueError as exc:
+        raise bad("address", str(exc)) from None
+    language = raw.get("language", "").lower() or None
+    if language is not None and language not in LANGUAGES:
+        raise bad("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+    phone = None
+    if raw.get("phone"):
+        phone = mobile(raw["phone"])
+        if phone is None:
+            raise bad("phone", f"{raw['phone'][:30]!r} is not an 11-digit mainland mobile number")
+    tier = raw.get("tier", "").lower() or None
+    if tier is not None and tier not in TIERS:
+        raise bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
+    tags = _split(raw["tags"]) if raw.get("tags") else None
+    for tag in tags or ():
+        if len(tag) > 50:
+            raise bad("tags", f"tag {tag[:20]!r}… is longer than 50 characters")
+    listed = _split(raw["topics"]) if raw.get("topics") else None
+    for key in listed or ():
+        if key not in topics:
+            raise bad("topics", f"unknown topic {key!r} (known: {', '.join(sorted(topics))})")
+    advisor = None
+    if raw.get("advisor"):
+        try:
+            advisor = normalize_address(raw["advisor"])
+        except ValueError as exc:
+            raise bad("advisor", str(exc)) from None
+        if advisor not in advisors:
+            raise bad(
+                "advisor", f"{advisor} does not hold the advisor role (/grant {advisor} advisor)"
+            )
+    name = raw.get("name") or None
+    if name is not None and len(name) > 200:
+        raise bad("name", "longer than 200 characters")
+    return ClientRow(address, name, language, phone, tier, tags, listed, advisor)
+
+
+async def _import(db: Database, settings: Settings, path: Path, encoding: str) -> tuple[int, int]:
+    async with db.read() as tx:
+        topics = {t.key for t in await tx.topics.list(include_disabled=True)}
+        advisors = {a for a, r in await tx.roles.all() if r == "advisor"}
+    seen: dict[str, int] = {}
+    count = 0
+    for line, raw in _lines(path, encoding):  # first pass: check everything, keep nothing
+        row = _row(line, raw, topics, advisors)
+        if row.address in seen:
+            raise ListError(
+                f"line {line}, column address: {row.address} is also on line {seen[row.address]}"
+            )
+        seen[row.address] = line
+        count += 1
+    created = updated = 0
+    actor = "cli:clients-import"
+    async with db.write() as tx:  # second pass: one transaction, a page at a time
+        page: list[ClientRow] = []
+        for line, raw in _lines(path, encoding):
+            page.append(_row(line, raw, topics, advisors))
+            if len(page) == PAGE:
+                c, u = await tx.client_lists.import_page(
+                    page, actor=actor, default_language=settings.core.default_language
+                )
+                created, updated, page = created + c, updated + u, []
+        if page:
+            c, u = await tx.client_lists.import_page(
+                page, actor=actor, default_language=settings.core.default_language
+            )
+            created, updated = created + c, updated + u
+        await tx.audit.log(
+            actor, "clients.import", file=path.name, rows=count, created=created, updated=updated
+        )
+    return created, updated
+
+
+async def _export(db: Database, out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    count = 0
+    async with db.read() as tx:
+        async for row in tx.client_lists.export():
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    db = await open_database(settings.core.database_url)
+    try:
+        if args.clients_command == "import":
+            try:
+                created, updated = await _import(db, settings, args.file, args.encoding)
+            except ListError as exc:
+                print(f"{args.file}: {exc}; nothing was imported", file=sys.stderr)
+                return 2
+            print(f"imported {created + updated} clients: {created} new, {updated} updated")
+            return 0
+        if args.output is not None:
+            with args.output.open("w", encoding="utf-8-sig", newline="") as out:
+                count = await _export(db, out)
+        else:
+            try:
+                count = await _export(db, sys.stdout)
+            except BrokenPipeError:  # `… | head`: the reader has what it wanted
+                return 0
+        print(f"exported {count} addresses", file=sys.stderr)
+        return 0
+    finally:
+        await db.close()

@@ -1,0 +1,143 @@
+"""`clients import|export` and `report complaints|consultations` as an operator runs them:
+all-or-nothing imports whose errors name the line and column, idempotent re-imports,
+GBK lists, and the monthly forms."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.cli import main
+from storage.database import Database
+
+HEADER = "address,name,language,phone,tier,tags,topics,advisor\n"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "STAFF_CHAT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("BOT_ADMINS", "console:local")
+    return tmp_path
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+async def _count(url: str) -> tuple[int, list[str]]:
+    db = Database(url)
+    try:
+        async with db.read() as tx:
+            client = await tx.clients.by_address("telegram:1001")
+            subs = await tx.subscriptions.of(client.id) if client else []
+            rows = (await tx.conn.execute(sa.text("select count(*) from clients"))).scalar()
+        return int(rows), subs
+    finally:
+        await db.close()
+
+
+def counts(env: Path) -> tuple[int, list[str]]:
+    return asyncio.run(_count(f"sqlite:///{env / 'bot.db'}"))
+
+
+def test_import_export_and_reimport(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "-m", "/grant console:adv1 advisor"]) == 0
+    good = write(
+        env / "list.csv",
+        HEADER
+        + "telegram:1001,张三,zh,138 1234 5678,vip,黄金;老客户,morning;news,console:adv1\n"
+        + "telegram:1002,李四,,,,,,\n",
+    )
+    capsys.readouterr()
+    assert main(["clients", "import", str(good)]) == 0
+    assert "2 new" in capsys.readouterr().out
+    assert main(["clients", "import", str(good)]) == 0
+    assert "0 new, 2 updated" in capsys.readouterr().out
+    before, subs = counts(env)
+    assert subs == ["morning", "news"]
+    assert main(["clients", "export"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    [zhang] = [r for r in rows if r["address"] == "telegram:1001"]
+    assert zhang == {
+        "address": "telegram:1001",
+        "name": "张三",
+        "language": "zh",
+        "phone": "13812345678",
+        "tier": "vip",
+        "tags": "老客户;黄金",
+        "topics": "morning;news",
+        "advisor": "console:adv1",
+    }
+    changed = write(env / "again.csv", HEADER + "telegram:1001,张三,zh,,,,risk,\n")
+    assert main(["clients", "import", str(changed)]) == 0
+    after, subs = counts(env)
+    assert after == before and subs == ["risk"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("telegram:1001,张三,zh,12345,,,,\n", "line 3, column phone"),
+        ("telegram:1001,张三,zh,,gold,,,\n", "line 3, column tier"),
+        ("telegram:1001,张三,zh,,,,nosuch,\n", "line 3, column topics: unknown topic 'nosuch'"),
+        ("telegram:1001,张三,zh,,,,,telegram:77\n", "line 3, column advisor"),
+        ("telegram:1001,张三,zh,,,,,\ntelegram:01001,张三,zh,,,,,\n", "line 4, column address"),
+        ("wechat:has space,a,zh,,,,,\n", "line 3, column address"),
+        ("telegram:1001,张三,fr,,,,,\n", "line 3, column language"),
+        ("telegram:1001,张三,zh,,,,,,extra\n", "line 3: more fields"),
+    ],
+)
+def test_a_bad_row_imports_nothing_and_is_named(
+    env: Path, capsys: pytest.CaptureFixture[str], body: str, problem: str
+) -> None:
+    """A good row on line 2, the bad one after it, another good one last: none are kept."""
+    good = "telegram:2000,王五,zh,,,,,\n"
+    path = write(env / "bad.csv", HEADER + good + body + good.replace("2000", "2001"))
+    assert main(["clients", "import", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert problem in err and "nothing was imported" in err
+    assert counts(env)[0] == 0
+
+
+def test_a_gbk_list_is_refused_with_advice_and_read_when_told(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(env / "gbk.csv", "address,name\ntelegram:1001,张三\n", encoding="gbk")
+    assert main(["clients", "import", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "--encoding gbk" in err
+    assert counts(env)[0] == 0
+    assert main(["clients", "import", str(path), "--encoding", "gbk"]) == 0
+    assert counts(env)[0] == 1
+
+
+def test_monthly_forms(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for user, message in (
+        ("local", "/grant console:adv1 advisor"),
+        ("adv1", "/duty on"),
+        ("alice", "/advisor"),
+        ("alice", "白银T+D夜盘几点开始"),
+    ):
+        assert main(["chat", "--user", user, "-m", message]) == 0
+    out = capsys.readouterr().out
+    number = out.split("编号 ")[1].split(",")[0]
+    assert main(["chat", "--user", "adv1", "-m", f"/reply {number} 晚上八点开始"]) == 0
+    capsys.readouterr()
+    month = number.split("-")[1][:4] + "-" + number.split("-")[1][4:6]
+    assert main(["report", "consultations", "--month", month, "--format", "json"]) == 0
+    [form] = json.loads(capsys.readouterr().out)
+    assert form["number"] == number and form["question"] == "白银T+D夜盘几点开始"
+    assert form["handled_by"] == "console:adv1" and form["answer"] == "晚上八点开始"
+    assert form["answered_at"]
+    assert main(["report", "complaints", "--month", month]) == 0
+    assert capsys.readouterr().out.startswith("number,time,client,category,content")
