@@ -10,6 +10,8 @@ from bot.core.router import Router, Tier
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound, normalize_address
+from handlers.faq import answers as faq_answers
+from handlers.faq.service import FaqService
 from handlers.tickets import service
 from handlers.tickets.intake import my_tickets
 from handlers.tickets.policy import DeskPolicy
@@ -236,10 +238,11 @@ async def platform_reply(
     desk: DeskPolicy,
     message_id: int,
     client: Client,
+    faq: FaqService,
 ) -> Outbound | list[Outbound] | None:
     ticket = await _ticket_of_message(tx, event.chat, event.reply_to or "")
-    if ticket is None:
-        return Outbound(t("desk.reply_unknown"))
+    if ticket is None:  # quoting something else: an ordinary message
+        return await faq_answers.ask(event, tx, client, t, faq, message_id)
     text = clean_input(event.text)
     if not text:
         return Outbound(t("desk.need_text"))

@@ -108,3 +108,15 @@ async def test_the_notice_survives_a_restart_and_goes_out_once(
     await bot.start()
     assert sum(number in t for t in tg.texts(ADV1)) == 1
     assert sum(number in t for t in tg.texts(STAFF_GROUP)) == 1
+
+
+async def test_an_advisor_quoting_another_message_is_answered_as_usual(
+    make_bot: Callable[..., Awaitable[TelegramBot]],
+) -> None:
+    bot = await desk(make_bot)
+    tg = bot.tg
+    quoted = tg.last_message_id(ADV1)  # the answer to /sign: no ticket behind it
+    before = len(tg.sent(ADV1))
+    await bot.push(tg.user_message(ADV1, "怎么开户", reply_to=quoted))
+    [answer] = tg.texts(ADV1)[before:]
+    assert "开户" in answer and "工单" not in answer
