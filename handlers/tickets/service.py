@@ -12,6 +12,7 @@ from handlers.tickets.policy import PREFIX, DeskPolicy
 from storage.records import Client, Ticket
 from storage.tx import Tx
 
+VIP_PRIORITY = 5  # a VIP client's notices go out ahead of others waiting
 TALK = "ticket.talk"  # the client's state while an advisor converses with them
 
 
@@ -135,7 +136,12 @@ def notice(
     if to_staff:
         who = ticket.advisor or t("desk.nobody")
         lines.append(t("desk.assigned_line", advisor=who))
-    return Outbound("\n".join(lines), chat=None, buttons=desk_buttons(t, ticket), ref=ref(ticket))
+    return Outbound(
+        "\n".join(lines),
+        buttons=desk_buttons(t, ticket),
+        priority=VIP_PRIORITY if ticket.vip else 0,
+        ref=ref(ticket),
+    )
 
 
 def desk_buttons(t: Translator, ticket: Ticket) -> list[list[Button]]:
@@ -251,7 +257,7 @@ async def resolve(
     await _client_state(tx, ticket, None)
     client = await tx.clients.get(ticket.client_id)
     tc = t.with_lang(client.language if client else "zh")
-    stars = [Button(str(n), f"tkc:rate:{ticket.id}:{n}") for n in range(1, 6)]
+    stars = [Button(f"{n}⭐", f"tkc:rate:{ticket.id}:{n}") for n in range(1, 6)]
     buttons = [stars, [Button(tc("ticket.reopen"), f"tkc:reopen:{ticket.id}")]]
     body = tc(
         "ticket.resolved", label=Markup(label(tc, ticket)), result=result, days=desk.reopen_days

@@ -193,16 +193,19 @@ class TicketRepo(Repo):
     async def due_breaches(self, now: datetime, limit: int = 100) -> list[Ticket]:
         """Unanswered past their first-response time and not yet reported: each is marked
         here, so one alert goes out however many processes look."""
-        found = await self.listing(statuses=("open", "claimed"), breached_at=now, limit=limit)
+        query = sa.select(tickets.c.id).where(
+            tickets.c.status.in_(("open", "claimed")),
+            tickets.c.responded_at.is_(None),
+            tickets.c.due_at < now,
+            tickets.c.breach_alerted.is_(False),
+        )
         marked = []
-        for ticket in found:
-            if ticket.breach_alerted:
-                continue
+        for row in (await self.conn.execute(_order(query).limit(limit))).all():
             if await self.update(
-                ticket.id, when=tickets.c.breach_alerted.is_(False), breach_alerted=True
+                row.id, when=tickets.c.breach_alerted.is_(False), breach_alerted=True
             ):
-                marked.append(ticket)
-        return marked
+                marked.append(await self.get(row.id))
+        return [t for t in marked if t is not None]
 
     async def close_resolved(self, before: datetime, limit: int = 500) -> list[Ticket]:
         """Resolved tickets nobody reopened in time become closed."""

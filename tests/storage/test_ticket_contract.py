@@ -126,3 +126,13 @@ async def test_client_file_and_its_erasure(db: Database) -> None:
         assert (row.phone, row.advisor) == (None, None)
         assert await tx.files.tags(client.id) == []
         assert await tx.tickets.of_client(client.id) == [], "kept as records, hidden"
+
+
+async def test_reported_breaches_never_hide_new_ones(db: Database, clock: FakeClock) -> None:
+    client = await a_client(db)
+    ids = [await a_ticket(db, client) for _ in range(3)]
+    clock.advance(hours=5)
+    async with db.write() as tx:
+        first = [t.id for t in await tx.tickets.due_breaches(tx.now(), limit=2)]
+        rest = [t.id for t in await tx.tickets.due_breaches(tx.now(), limit=2)]
+    assert sorted(first + rest) == ids
