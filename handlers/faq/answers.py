@@ -14,8 +14,8 @@ from bot.core.types import Button, Inbound, Outbound
 from handlers.faq.engine import Candidate, Match
 from handlers.faq.service import FaqService
 from handlers.menu import main_menu
-from handlers.tickets.intake import hand_off_question
 from handlers.tickets.policy import DeskPolicy
+from handlers.tickets.service import consultation
 from storage.records import Client, FaqEntry
 from storage.tx import Tx
 
@@ -136,9 +136,7 @@ async def on_button(
             await tx.audit.log(
                 event.sender, "faq.handoff", unanswered=record.id, client_id=client.id
             )
-            return await hand_off_question(
-                tx, desk, t, event, client, text=record.text, unanswered_id=record.id
-            )
+            return await consultation(tx, desk, t, event, client, record.text, record.id)
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
 
 

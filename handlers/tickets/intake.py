@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.dispatcher import as_list
 from bot.core.i18n import Markup, Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
+from handlers.faq import answers as faq_answers
+from handlers.faq.service import FaqService
 from handlers.menu import main_menu
 from handlers.tickets import service
 from handlers.tickets.policy import CATEGORIES, DeskPolicy, mobile
@@ -125,15 +128,10 @@ async def intake_button(
             category=form.get("category"),
             contact=form.get("contact"),
         )
-        hours = _hours(ticket.due_at - ticket.created_at)
+        hours = service.hours(ticket.due_at - ticket.created_at)
         ack = t("ticket.complaint_ack", number=ticket.number, hours=hours)
         return [Outbound(ack, buttons=main_menu(t)), *outs]
     return Outbound(t("errors.stale_button"), buttons=[_cancel(t)])
-
-
-def _hours(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours:.0f}" if hours >= 1 else f"{hours:.1f}"
 
 
 async def _confirm(
@@ -159,9 +157,16 @@ async def intake_text(
     client: Client,
     desk: DeskPolicy,
     state_data: dict[str, Any],
+    faq: FaqService,
+    message_id: int,
 ) -> Outbound | list[Outbound]:
     if _expired(state_data, desk, tx.now()):
-        return await _gone(t, fsm)
+        # Told why the form is gone, and what they wrote now is answered as usual.
+        gone = await _gone(t, fsm)
+        if event.kind != "text" or not clean_input(event.text):
+            return gone
+        gone.buttons = []
+        return [gone, *as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))]
     text = clean_input(event.text)
     name = fsm.name
     if name == "ticket.describe":
@@ -185,48 +190,9 @@ async def intake_text(
         if event.kind != "text" or not text:
             return Outbound(t("ticket.need_text"), buttons=[_cancel(t)])
         await fsm.clear()
-        return await _consultation(tx, desk, t, event, client, text[:MAX_TEXT])
+        return await service.consultation(tx, desk, t, event, client, text[:MAX_TEXT])
     # Typing where a button is expected: say which buttons.
     return Outbound(t("ticket.use_buttons"), buttons=[_cancel(t)])
-
-
-async def _consultation(
-    tx: Tx,
-    desk: DeskPolicy,
-    t: Translator,
-    event: Inbound,
-    client: Client,
-    text: str,
-    unanswered_id: int | None = None,
-) -> list[Outbound]:
-    ticket, outs = await service.open_ticket(
-        tx,
-        desk,
-        t,
-        kind="consult",
-        client=client,
-        chat=event.chat,
-        actor=event.sender,
-        text=text,
-        unanswered_id=unanswered_id,
-    )
-    hours = _hours(ticket.due_at - ticket.created_at)
-    ack = t("ticket.consult_ack", number=ticket.number, hours=hours)
-    return [Outbound(ack, buttons=main_menu(t)), *outs]
-
-
-async def hand_off_question(
-    tx: Tx,
-    desk: DeskPolicy,
-    t: Translator,
-    event: Inbound,
-    client: Client,
-    *,
-    text: str,
-    unanswered_id: int,
-) -> list[Outbound]:
-    """The FAQ's "ask a person" button: the unanswered question becomes a consultation."""
-    return await _consultation(tx, desk, t, event, client, text, unanswered_id)
 
 
 @router.state(service.TALK)
@@ -340,11 +306,16 @@ async def feedback(
     fsm: StateControl,
     tx: Tx,
     client: Client,
+    desk: DeskPolicy,
     state_data: dict[str, Any],
-) -> Outbound:
+    faq: FaqService,
+    message_id: int,
+) -> Outbound | list[Outbound]:
     ticket = await tx.tickets.get(int(state_data.get("ticket", 0)))
     await fsm.clear()
     text = clean_input(event.text)
+    if _expired(state_data, desk, tx.now()):  # a new message long after the rating
+        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
     if ticket is None or ticket.client_id != client.id or not text:
         return Outbound(t("ticket.thanks"), buttons=main_menu(t))
     await tx.tickets.update(ticket.id, feedback=text[:2000])

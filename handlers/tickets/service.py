@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.i18n import Markup, Translator
-from bot.core.types import Button, Outbound
+from bot.core.types import Button, Inbound, Outbound
+from handlers.menu import main_menu
 from handlers.tickets.policy import PREFIX, DeskPolicy
 from storage.records import Client, Ticket
 from storage.tx import Tx
@@ -100,6 +101,40 @@ async def announce(
             to(notice(tt, desk, ticket, client, why=why, to_staff=target != ticket.advisor), target)
         )
     return outs
+
+
+def hours(span: timedelta) -> str:
+    """An SLA as the client reads it: "4", or "0.5" for half an hour."""
+    value = span.total_seconds() / 3600
+    return f"{value:.0f}" if value >= 1 else f"{value:.1f}"
+
+
+async def consultation(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    event: Inbound,
+    client: Client,
+    text: str,
+    unanswered_id: int | None = None,
+) -> list[Outbound]:
+    """A question for a person (typed after /advisor, or the FAQ's "ask a person" button
+    with the unanswered question): recorded as a consultation ticket and acknowledged."""
+    ticket, outs = await open_ticket(
+        tx,
+        desk,
+        t,
+        kind="consult",
+        client=client,
+        chat=event.chat,
+        actor=event.sender,
+        text=text,
+        unanswered_id=unanswered_id,
+    )
+    ack = t(
+        "ticket.consult_ack", number=ticket.number, hours=hours(ticket.due_at - ticket.created_at)
+    )
+    return [Outbound(ack, buttons=main_menu(t)), *outs]
 
 
 def label(t: Translator, ticket: Ticket) -> str:
