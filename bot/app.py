@@ -53,6 +53,7 @@ class App:
         d = settings.desk
         self.desk = DeskPolicy(
             staff_chat=d.staff_chat,
+            admins=tuple(sorted(settings.core.bot_admins)),
             sla_minutes={
                 ("complaint", False): d.ticket_sla_complaint_minutes,
                 ("consult", False): d.ticket_sla_consult_minutes,

@@ -117,7 +117,11 @@ async def test_replies_are_relayed_both_ways_signed_and_screened(desk: Harness) 
     back = await desk.say("好的,<b>谢谢</b> <script>x</script>")
     [to_adv] = to(back, "console:adv1")
     assert "&lt;script&gt;" in to_adv.text and "<script>" not in to_adv.text
-    assert not to(back, "console:alice"), "relayed, not answered by the FAQ"
+    [ack] = to(back, "console:alice")
+    assert "已转给您的顾问" in ack.plain, "relayed, not answered by the FAQ"
+    quiet = await desk.say("还有一个小问题")
+    assert not to(quiet, "console:alice"), "acknowledged once per advisor reply"
+    assert to(quiet, "console:adv1")
 
     await desk.press(f"tk:r:{ticket.id}", user="adv1")
     sent = await desk.say("不客气,有问题随时找我。", user="adv1")
@@ -125,7 +129,7 @@ async def test_replies_are_relayed_both_ways_signed_and_screened(desk: Harness) 
     async with desk.app.db.read() as tx:
         steps = [e.action for e in await tx.tickets.history(ticket.id)]
         fresh = await tx.tickets.get(ticket.id)
-    assert steps[-3:] == ["reply", "client", "reply"]
+    assert steps[-4:] == ["reply", "client", "client", "reply"]
     assert fresh is not None and fresh.status == "waiting" and fresh.responded_at is not None
 
 
@@ -258,3 +262,102 @@ async def test_vip_clients_are_flagged_and_listed_first(desk: Harness) -> None:
     listing = await desk.text("/tickets open", user="adv1")
     assert listing.index(vip.number) < listing.index(first.number)
     assert alice_id != alice.id  # type: ignore[union-attr]
+
+
+async def test_review_a_signature_cannot_carry_a_promise(desk: Harness) -> None:
+    [refused] = await desk.say("/sign 稳赚不赔王 保本A01", user="adv1")
+    assert "稳赚不赔" in refused.plain
+    async with desk.app.db.read() as tx:
+        advisor = await tx.advisors.get("console:adv1")
+    assert advisor is not None and advisor.display_name is None
+
+
+async def test_erasure_closes_and_hides_the_clients_tickets(desk: Harness) -> None:
+    ticket, _ = await file_complaint(desk)
+    await desk.say(f"/reply {ticket.number} 您好", user="adv1")
+    await desk.say("/deleteme")
+    await desk.say("确认")
+    assert ticket.number not in await desk.text("/tickets open", user="adv1")
+    [gone] = await desk.say(f"/reply {ticket.number} 还在吗", user="adv1")
+    assert "用法" in gone.plain, "an erased client's ticket is no longer workable"
+    async with desk.app.db.read() as tx:
+        row = (
+            await tx.tickets.month(
+                "complaint",
+                ticket.created_at.replace(day=1),
+                ticket.created_at + timedelta(days=40),
+            )
+        )[0][0]
+    assert row.status == "closed" and row.chat == "" and row.contact is None
+
+
+async def test_with_nobody_on_duty_the_admins_hear_and_the_next_advisor_gets_it(
+    make_settings: SettingsFactory,
+) -> None:
+    bot = Harness(make_settings())
+    await bot.start()
+    try:
+        await bot.say("/grant console:adv1 advisor", user="admin")
+        ticket, sent = await file_complaint(bot)
+        assert "暂时没有值班顾问" in to(sent, "console:alice")[0].plain
+        assert to(sent, "console:admin"), "no staff chat: the admins are told"
+        picked = await bot.say("/duty on", user="adv1")
+        assert any(ticket.number in s.plain for s in to(picked, "console:adv1"))
+        async with bot.app.db.read() as tx:
+            fresh = await tx.tickets.get(ticket.id)
+        assert fresh is not None and fresh.advisor == "console:adv1"
+    finally:
+        await bot.stop()
+
+
+async def test_complaints_are_taken_in_private_only(desk: Harness) -> None:
+    from bot.core.commands import text_event
+
+    [refused] = await desk.send(text_event("telegram", "telegram:-100777", "telegram:1", "投诉"))
+    assert "私聊" in refused.plain
+
+
+async def test_an_advisor_reply_does_not_cut_a_form_short(desk: Harness) -> None:
+    old, _ = await file_complaint(desk)
+    await desk.press("menu:complaint")
+    await desk.press("tki:cat:fees")
+    await desk.say(f"/reply {old.number} 您好,在处理", user="adv1")
+    [noted] = await desk.say("手续费收多了")
+    assert "第 1 条" in noted.plain, "still filling in the new complaint"
+
+
+async def test_complaining_while_talking_to_the_advisor_starts_a_complaint(desk: Harness) -> None:
+    ticket, _ = await file_complaint(desk)
+    await desk.say(f"/reply {ticket.number} 您好", user="adv1")
+    [intro] = await desk.say("投诉")
+    assert "tki:cat:attitude" in intro.callbacks
+
+
+async def test_reopening_resumes_the_conversation_and_the_sla(desk: Harness) -> None:
+    ticket, _ = await file_complaint(desk)
+    await desk.say(f"/resolve {ticket.number} 已处理", user="adv1")
+    await desk.press(f"tkc:reopen:{ticket.id}")
+    sent = await desk.say("其实还没到账")
+    assert any("其实还没到账" in s.plain for s in to(sent, "console:adv1"))
+    async with desk.app.db.write() as tx:
+        fresh = await tx.tickets.get(ticket.id)
+        assert fresh is not None and fresh.responded_at is None and not fresh.breach_alerted
+        await tx.tickets.update(ticket.id, due_at=tx.now() - timedelta(minutes=1))
+    assert await desk.app.desk_tick() == 1
+
+
+async def test_a_long_number_at_the_phone_prompt_is_the_phone(
+    make_settings: SettingsFactory,
+) -> None:
+    bot = Harness(make_settings(), buttons=False)
+    await bot.start()
+    try:
+        await bot.say("投诉")
+        await bot.say("5")  # 账户与资金
+        await bot.say("出金没到")
+        await bot.say("1")  # 写完了
+        await bot.say("2")  # 留电话
+        [summary] = await bot.say("13812345678")
+        assert "13812345678" in summary.plain and "确认" in summary.plain
+    finally:
+        await bot.stop()

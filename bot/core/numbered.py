@@ -37,14 +37,22 @@ def choose(text: str, options: list[Button]) -> Button | None:
     return matches[0] if len(matches) == 1 else None
 
 
+MAX_OPTION_DIGITS = 2  # longer numbers (a phone, an account) are what the person means
+
+
 async def numbered_replies(call_next: Next, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
     """Turn "2" or a label into the button press it stands for, on button-less channels."""
     if event.kind == "text" and not ctx["capabilities"].buttons and event.text:
         last = await ctx["tx"].messages.last_outbound_with_buttons(event.chat)
         if last is not None:
             options = numbered(Outbound.buttons_from_payload(last.payload))
-            picked = choose(event.text, options)
-            if picked is None and clean_input(event.text).rstrip(".、").isdigit():
+            typed = clean_input(event.text).rstrip(".、")
+            picked = (
+                choose(event.text, options)
+                if len(typed) <= MAX_OPTION_DIGITS or not typed.isdigit()
+                else None
+            )
+            if picked is None and typed.isdigit() and len(typed) <= MAX_OPTION_DIGITS:
                 return [Outbound(ctx["t"]("common.choose_range", count=len(options)))]
             if picked is not None and picked.data:
                 event.kind, event.callback_data, event.ref_id = "callback", picked.data, None

@@ -74,8 +74,8 @@ async def reply(
             text=text[:2000],
         )
         return [Outbound(t("desk.blocked", phrases="、".join(phrases)))]
-    if not ticket.claimed:
-        await tx.tickets.claim(ticket.id, event.sender)
+    if not ticket.claimed and await tx.tickets.claim(ticket.id, event.sender):
+        await tx.tickets.event(ticket.id, event.sender, "claimed")  # answering takes it
         ticket = await tx.tickets.get(ticket.id) or ticket
     outs = await service.relay_to_client(
         tx, t, ticket, advisor=event.sender, text=text, message_id=message_id
@@ -103,6 +103,8 @@ async def desk_button(
     if action == "c":
         if ticket.status == "closed":
             return Outbound(t("desk.closed", label=label))
+        if ticket.status == "resolved":
+            return Outbound(t("desk.resolved_already", label=label))
         if await tx.tickets.claim(ticket.id, event.sender):
             await tx.tickets.event(ticket.id, event.sender, "claimed")
             await tx.audit.log(event.sender, "ticket.claim", ticket=ticket.number)
@@ -362,7 +364,9 @@ async def list_tickets(
 
 
 @router.command("duty", roles=("advisor",))
-async def duty(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
+async def duty(
+    event: Inbound, t: Translator, tx: Tx, args: list[str], desk: DeskPolicy
+) -> Outbound | list[Outbound]:
     choice = args[0].lower() if args else ""
     if choice not in ("on", "off"):
         current = await tx.advisors.get(event.sender)
@@ -374,7 +378,18 @@ async def duty(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbou
         )
     await tx.advisors.save(event.sender, on_duty=choice == "on")
     await tx.audit.log(event.sender, f"duty.{choice}")
-    return Outbound(t(f"desk.duty_{choice}_now"))
+    done = Outbound(t(f"desk.duty_{choice}_now"))
+    if choice == "off":
+        return done
+    # Tickets that came in while nobody was on duty are theirs now.
+    outs = [done]
+    for waiting in await tx.tickets.unassigned():
+        await tx.tickets.update(waiting.id, advisor=event.sender)
+        await tx.tickets.event(waiting.id, "system", "routed", event.sender)
+        fresh = await tx.tickets.get(waiting.id)
+        client = await tx.clients.get(waiting.client_id)
+        outs.append(service.to(service.notice(t, desk, fresh, client, why="new"), event.sender))  # type: ignore[arg-type]
+    return outs
 
 
 @router.command("sign", roles=("advisor",))
@@ -382,10 +397,15 @@ async def sign(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbou
     """/sign 王磊 A0120611010001: replies are signed with the name and 执业编号."""
     if not args or len(args) > 2 or len(args[0]) > 50 or (len(args) == 2 and len(args[1]) > 40):
         return Outbound(t("desk.sign_usage"))
-    await tx.advisors.save(
-        event.sender, display_name=args[0], license_no=args[1] if len(args) == 2 else None
-    )
-    await tx.audit.log(
-        event.sender, "advisor.sign", name=args[0], license=args[1] if len(args) == 2 else None
-    )
-    return Outbound(t("desk.signed", name=args[0], license=args[1] if len(args) == 2 else "-"))
+    name, license_no = args[0], args[1] if len(args) == 2 else None
+    phrases = forbidden_in(" ".join(args))  # the signature goes on every reply
+    if phrases:
+        await tx.audit.log(
+            event.sender, "advisor.sign_blocked", phrases=phrases, text=" ".join(args)
+        )
+        return Outbound(t("desk.blocked", phrases="、".join(phrases)))
+    await tx.advisors.save(event.sender, display_name=name, license_no=license_no)
+    await tx.audit.log(event.sender, "advisor.sign", name=name, license=license_no)
+    if license_no is None:
+        return Outbound(t("desk.signed_name_only", name=name))
+    return Outbound(t("desk.signed", name=name, license=license_no))

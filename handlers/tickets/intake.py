@@ -48,31 +48,49 @@ async def start_consult(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
     return Outbound(t("ticket.question_prompt"), buttons=[_cancel(t)])
 
 
+def private(event: Inbound) -> bool:
+    """A complaint holds personal details (a phone number, an account): never in a group."""
+    return event.chat == event.sender
+
+
 @router.command("complaint")
 @router.callback("menu:complaint")
-@router.keyword("投诉", "我要投诉", "complaint", exact=True)
-async def complaint(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
+# Anytime: a client talking with their advisor may want to complain about that advisor.
+@router.keyword("投诉", "我要投诉", "complaint", exact=True, anytime=True)
+async def complaint(event: Inbound, t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
+    if not private(event):
+        return Outbound(t("errors.private_only"))
     return await start_complaint(t, fsm, tx)
 
 
 @router.command("advisor")
 @router.callback("menu:advisor")
 @router.keyword("人工", "转人工", "找顾问", "人工客服", "advisor", "human", exact=True)
-async def consult(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
+async def consult(event: Inbound, t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
+    if not private(event):
+        return Outbound(t("errors.private_only"))
     return await start_consult(t, fsm, tx)
 
 
-def _expired(data: dict[str, Any], desk: DeskPolicy, now: datetime) -> bool:
+def _expired(
+    data: dict[str, Any], desk: DeskPolicy, now: datetime, minutes: int | None = None
+) -> bool:
     try:
         started = datetime.fromisoformat(str(data.get("started")))
     except ValueError:
         return True
-    return now - started > timedelta(minutes=desk.intake_minutes)
+    return now - started > timedelta(minutes=minutes or desk.intake_minutes)
 
 
 async def _gone(t: Translator, fsm: StateControl) -> Outbound:
+    flow = "consult" if fsm.name == "ticket.question" else "complaint"
     await fsm.clear()
-    return Outbound(t("ticket.intake_expired"), buttons=main_menu(t))
+    return Outbound(t(f"ticket.expired_{flow}"), buttons=main_menu(t))
+
+
+def _fresh(form: dict[str, Any], tx: Tx) -> dict[str, Any]:
+    """The form with its clock restarted: the time limit counts from the last step."""
+    return {**form, "started": tx.now().isoformat()}
 
 
 @router.callback("tki")
@@ -93,14 +111,14 @@ async def intake_button(
         return await _gone(t, fsm)
     action, _, arg = data.partition(":")
     if action == "cat" and arg in CATEGORIES and state.state == "ticket.category":
-        await fsm.set("ticket.describe", **form, category=arg, parts=[])
+        await fsm.set("ticket.describe", **_fresh(form, tx), category=arg, parts=[])
         return Outbound(
             t("ticket.describe_prompt", category=t(f"ticket.cat_{arg}")), buttons=[_cancel(t)]
         )
     if action == "done" and state.state == "ticket.describe":
         if not form.get("parts"):
             return Outbound(t("ticket.describe_first"), buttons=[_cancel(t)])
-        await fsm.set("ticket.contact", **form)
+        await fsm.set("ticket.contact", **_fresh(form, tx))
         buttons = [
             [
                 Button(t("ticket.contact_here"), "tki:here"),
@@ -110,9 +128,9 @@ async def intake_button(
         ]
         return Outbound(t("ticket.contact_prompt"), buttons=buttons)
     if action == "here" and state.state == "ticket.contact":
-        return await _confirm(t, fsm, form, contact=None)
+        return await _confirm(t, fsm, _fresh(form, tx), contact=None)
     if action == "phone" and state.state == "ticket.contact":
-        await fsm.set("ticket.phone", **form)
+        await fsm.set("ticket.phone", **_fresh(form, tx))
         return Outbound(t("ticket.phone_prompt"), buttons=[_cancel(t)])
     if action == "submit" and state.state == "ticket.confirm":
         await fsm.clear()
@@ -128,9 +146,7 @@ async def intake_button(
             category=form.get("category"),
             contact=form.get("contact"),
         )
-        hours = service.hours(ticket.due_at - ticket.created_at)
-        ack = t("ticket.complaint_ack", number=ticket.number, hours=hours)
-        return [Outbound(ack, buttons=main_menu(t)), *outs]
+        return [service.acknowledgement(t, ticket), *outs]
     return Outbound(t("errors.stale_button"), buttons=[_cancel(t)])
 
 
@@ -178,14 +194,14 @@ async def intake_text(
                 t("ticket.too_long", limit=MAX_TEXT),
                 buttons=[[Button(t("ticket.done"), "tki:done")]],
             )
-        await fsm.set("ticket.describe", **{**state_data, "parts": parts})
+        await fsm.set("ticket.describe", **{**_fresh(state_data, tx), "parts": parts})
         buttons = [[Button(t("ticket.done"), "tki:done")], _cancel(t)]
         return Outbound(t("ticket.part_noted", n=len(parts)), buttons=buttons)
     if name == "ticket.phone":
         phone = mobile(text)
         if phone is None:
             return Outbound(t("ticket.phone_invalid"), buttons=[_cancel(t)])
-        return await _confirm(t, fsm, state_data, contact=phone)
+        return await _confirm(t, fsm, _fresh(state_data, tx), contact=phone)
     if name == "ticket.question":
         if event.kind != "text" or not text:
             return Outbound(t("ticket.need_text"), buttons=[_cancel(t)])
@@ -205,20 +221,30 @@ async def talk(
     desk: DeskPolicy,
     state_data: dict[str, Any],
     message_id: int,
+    faq: FaqService,
 ) -> Outbound | list[Outbound]:
     """While an advisor talks with the client, what the client writes goes to them."""
     ticket = await tx.tickets.get(int(state_data.get("ticket", 0)))
     if ticket is None or ticket.client_id != client.id or not ticket.active:
         await fsm.clear()
         return Outbound(t("ticket.talk_over"), buttons=main_menu(t))
+    if _expired(state_data, desk, tx.now(), minutes=desk.reopen_days * 24 * 60):
+        await fsm.clear()  # days of silence: the client is back with the bot
+        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
     text = clean_input(event.text)
+    told: list[Outbound] = []
     if event.kind != "text" and not text:
-        text = t("ticket.sent_media")  # the advisor looks at it on the platform
+        text = t("ticket.sent_media")
+        told.append(Outbound(t("ticket.media_not_relayed")))
     if not text:
-        return []
-    return await service.relay_to_desk(
+        return told
+    outs = await service.relay_to_desk(
         tx, desk, t, ticket, client, text=text, message_id=message_id
     )
+    if ticket.status == "waiting" and not told:  # the first word since the advisor's reply
+        leave = [[Button(t("ticket.leave"), f"tkc:leave:{ticket.id}")]]
+        told.append(Outbound(t("ticket.relayed"), buttons=leave))
+    return [*told, *outs]
 
 
 STATUS_ICON = {"open": "🟡", "claimed": "🔵", "waiting": "💬", "resolved": "✅", "closed": "⚪"}
@@ -269,13 +295,25 @@ async def client_button(
     if action == "skip":
         await fsm.clear()
         return Outbound(t("ticket.thanks"), buttons=main_menu(t))
+    if action == "leave":
+        if fsm.name == service.TALK:
+            await fsm.clear()
+        return Outbound(
+            t("ticket.left", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
+        )
     if action == "reopen":
-        return await _reopen(tx, desk, t, event, client, ticket)
+        return await _reopen(tx, desk, t, event, client, ticket, fsm)
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
 
 
 async def _reopen(
-    tx: Tx, desk: DeskPolicy, t: Translator, event: Inbound, client: Client, ticket: Any
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    event: Inbound,
+    client: Client,
+    ticket: Any,
+    fsm: StateControl,
 ) -> Outbound | list[Outbound]:
     if ticket.status != "resolved" or ticket.resolved_at is None:
         return Outbound(
@@ -286,7 +324,17 @@ async def _reopen(
             t("ticket.cannot_reopen", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
         )
     status = "claimed" if ticket.advisor else "open"
-    await tx.tickets.update(ticket.id, status=status, resolved_at=None)
+    now = tx.now()
+    due = desk.due(ticket.kind, ticket.vip, now)  # a reopened case is answered anew
+    await tx.tickets.update(
+        ticket.id,
+        status=status,
+        resolved_at=None,
+        due_at=due,
+        responded_at=None,
+        breach_alerted=False,
+    )
+    await fsm.set(service.TALK, ticket=ticket.id, started=now.isoformat())
     await tx.tickets.event(ticket.id, event.sender, "reopened")
     await tx.audit.log(event.sender, "ticket.reopen", ticket=ticket.number)
     fresh = await tx.tickets.get(ticket.id)

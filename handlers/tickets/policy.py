@@ -26,6 +26,7 @@ def mobile(text: str) -> str | None:
 @dataclass(frozen=True, slots=True)
 class DeskPolicy:
     staff_chat: str | None = None
+    admins: tuple[str, ...] = ()  # told when nobody else would be
     sla_minutes: dict[tuple[str, bool], int] = field(
         default_factory=lambda: {
             ("complaint", False): 240,

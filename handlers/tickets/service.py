@@ -95,6 +95,8 @@ async def announce(
     targets = [ticket.advisor] if ticket.advisor else []
     if desk.staff_chat and desk.staff_chat not in targets:
         targets.append(desk.staff_chat)
+    if not targets:  # nobody on duty and no staff chat: the admins must know
+        targets = list(desk.admins)
     for target in targets:
         tt = await translator_for(tx, t, target)
         outs.append(
@@ -137,6 +139,14 @@ async def consultation(
     return [Outbound(ack, buttons=main_menu(t)), *outs]
 
 
+def acknowledgement(t: Translator, ticket: Ticket) -> Outbound:
+    """What the client is told: the number, and when (and whether someone already has it)."""
+    queued = "_queued" if ticket.advisor is None else ""
+    key = f"ticket.{'complaint' if ticket.kind == 'complaint' else 'consult'}_ack{queued}"
+    text = t(key, number=ticket.number, hours=hours(ticket.due_at - ticket.created_at))
+    return Outbound(text, buttons=main_menu(t))
+
+
 def label(t: Translator, ticket: Ticket) -> str:
     """ "⭐VIP 投诉 TS-20261128-0007" """
     vip = t("desk.vip") if ticket.vip else ""
@@ -158,7 +168,7 @@ def notice(
         t(f"desk.why_{why}", label=Markup(label(t, ticket))),
         t(
             "desk.client_line",
-            name=(client.display_name if client else None) or "-",
+            name=(client.display_name if client else None) or ticket.chat,
             chat=ticket.chat,
         ),
     ]
@@ -233,11 +243,15 @@ async def relay_to_client(
 
 
 async def _client_state(tx: Tx, ticket: Ticket, state: str | None) -> None:
-    """Start or end the client's conversation with the desk (their chat's state)."""
-    if state is not None:
-        await tx.states.set(ticket.chat, state, {"ticket": ticket.id})
-        return
+    """Start or end the client's conversation with the desk (their chat's state). A form the
+    client is filling in (a new complaint, say) is never cut short by it."""
     current = await tx.states.get(ticket.chat)
+    if state is not None:
+        if current is None or current.state == TALK:
+            await tx.states.set(
+                ticket.chat, state, {"ticket": ticket.id, "started": tx.now().isoformat()}
+            )
+        return
     if current is not None and current.state == TALK and current.data.get("ticket") == ticket.id:
         await tx.states.clear(ticket.chat)
 
@@ -325,19 +339,22 @@ async def tick(tx: Tx, desk: DeskPolicy, t: Translator, now: datetime) -> list[O
     outs: list[Outbound] = []
     for ticket in await tx.tickets.due_breaches(now):
         await tx.tickets.event(ticket.id, "system", "breached")
-        target = desk.staff_chat or ticket.advisor
-        if target is None:
-            continue
-        tt = await translator_for(tx, t, target)
-        body = tt(
-            "desk.breach",
-            label=Markup(label(tt, ticket)),
-            due=desk.local(ticket.due_at),
-            advisor=ticket.advisor or tt("desk.nobody"),
-        )
-        outs.append(Outbound(body, chat=target, buttons=desk_buttons(tt, ticket), ref=ref(ticket)))
+        first = desk.staff_chat or ticket.advisor
+        for target in [first] if first else desk.admins:
+            tt = await translator_for(tx, t, target)
+            outs.append(_breach(tt, desk, ticket, target))
     await tx.tickets.close_resolved(now - timedelta(days=desk.reopen_days))
     return outs
+
+
+def _breach(tt: Translator, desk: DeskPolicy, ticket: Ticket, target: str) -> Outbound:
+    body = tt(
+        "desk.breach",
+        label=Markup(label(tt, ticket)),
+        due=desk.local(ticket.due_at),
+        advisor=ticket.advisor or tt("desk.nobody"),
+    )
+    return Outbound(body, chat=target, buttons=desk_buttons(tt, ticket), ref=ref(ticket))
 
 
 async def undelivered(

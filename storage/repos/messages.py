@@ -113,14 +113,20 @@ class MessageRepo(MessageInserts, InboxQueries, OutboxQueries):
         return [message_of(r) for r in await self.conn.execute(query)]
 
     async def last_outbound_with_buttons(self, chat: str) -> StoredMessage | None:
-        """The newest message to `chat` that offered buttons (for numbered-reply fallbacks)."""
+        """The message to `chat` whose buttons a typed number refers to (numbered-reply
+        fallbacks): the one with buttons among the newest answer's parts. A later message
+        without buttons (an advisor's relayed words, say) means there are no options."""
         rows = await self.conn.execute(
             sa.select(m)
             .where(m.c.direction == "out", m.c.chat == chat)
             .order_by(m.c.id.desc())
             .limit(5)
         )
+        newest = None
         for row in rows:
+            newest = newest or row
+            if row.reply_to != newest.reply_to:
+                break  # an earlier answer's options are no longer on screen
             if row.payload and row.payload.get("buttons"):
                 return message_of(row)
         return None

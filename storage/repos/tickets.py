@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,11 +64,15 @@ class TicketRepo(Repo):
         return await self.get(ticket_id)  # type: ignore[return-value]
 
     async def get(self, ticket_id: int) -> Ticket | None:
-        row = (await self.conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id))).first()
+        """A ticket still in use (an erased client's are records only)."""
+        query = sa.select(tickets).where(tickets.c.id == ticket_id, tickets.c.locked.is_(False))
+        row = (await self.conn.execute(query)).first()
         return _ticket(row) if row else None
 
     async def by_number(self, number: str) -> Ticket | None:
-        query = sa.select(tickets).where(tickets.c.number == number.strip().upper())
+        query = sa.select(tickets).where(
+            tickets.c.number == number.strip().upper(), tickets.c.locked.is_(False)
+        )
         row = (await self.conn.execute(query)).first()
         return _ticket(row) if row else None
 
@@ -110,11 +114,20 @@ class TicketRepo(Repo):
         breached_at: datetime | None = None,
         limit: int = 30,
     ) -> list[Ticket]:
-        query = sa.select(tickets).where(tickets.c.status.in_(statuses))
+        query = sa.select(tickets).where(
+            tickets.c.status.in_(statuses), tickets.c.locked.is_(False)
+        )
         if advisor is not None:
             query = query.where(tickets.c.advisor == advisor)
         if breached_at is not None:
             query = query.where(tickets.c.responded_at.is_(None), tickets.c.due_at < breached_at)
+        return [_ticket(r) for r in await self.conn.execute(_order(query).limit(limit))]
+
+    async def unassigned(self, limit: int = 50) -> list[Ticket]:
+        """Active tickets that came in while nobody was on duty."""
+        query = sa.select(tickets).where(
+            tickets.c.status.in_(ACTIVE), tickets.c.advisor.is_(None), tickets.c.locked.is_(False)
+        )
         return [_ticket(r) for r in await self.conn.execute(_order(query).limit(limit))]
 
     async def loads(self, advisors: Sequence[str]) -> dict[str, int]:
@@ -227,6 +240,7 @@ class TicketRepo(Repo):
 
     async def month(self, kind: str, start: datetime, end: datetime) -> list[tuple[Ticket, str]]:
         """A month's tickets of one kind, oldest first, with the client's display name."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)  # stored as UTC
         query = (
             sa.select(tickets, clients.c.display_name.label("client_name"))
             .join(clients, clients.c.id == tickets.c.client_id)
@@ -240,9 +254,16 @@ class TicketRepo(Repo):
         return [(_ticket(r), r.client_name or "") for r in await self.conn.execute(query)]
 
     async def lock_client(self, client_id: int) -> None:
-        """An erased client's tickets stay as records, hidden from everything else."""
+        """An erased client's tickets stay as records (the complaint form must be kept),
+        closed, without the address or phone, hidden from everything else."""
+        now = self.now()
+        await self.conn.execute(
+            tickets.update()
+            .where(tickets.c.client_id == client_id, tickets.c.status.in_(ACTIVE))
+            .values(status="closed", closed_at=now)
+        )
         await self.conn.execute(
             tickets.update()
             .where(tickets.c.client_id == client_id)
-            .values(locked=True, contact=None, updated_at=self.now())
+            .values(locked=True, contact=None, chat="", updated_at=now)
         )

@@ -52,6 +52,7 @@ async def test_complaint_relayed_both_ways_with_platform_replies(
     assert "王磊" in relayed and "A0120611010001" in relayed and "稍后给您回电" in relayed
 
     await bot.push(tg.user_message(CLIENT, "好的 <i>谢谢</i>"))
+    assert "已转给您的顾问" in tg.texts(CLIENT)[-1]
     to_adv = tg.texts(ADV1)[-1]
     assert number in to_adv and "&lt;i&gt;谢谢&lt;/i&gt;" in to_adv
     await bot.push(tg.user_message(ADV1, "不客气。", reply_to=tg.last_message_id(ADV1)))
@@ -60,7 +61,7 @@ async def test_complaint_relayed_both_ways_with_platform_replies(
     async with bot.app.db.read() as tx:
         ticket = await tx.tickets.by_number(number)
         steps = [e.action for e in await tx.tickets.history(ticket.id)]  # type: ignore[union-attr]
-    assert steps == ["opened", "routed", "reply", "client", "reply"]
+    assert steps == ["opened", "routed", "claimed", "reply", "client", "reply"]
 
 
 async def test_a_client_who_blocked_the_bot_is_written_on_the_ticket(
