@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.core.types import normalize_address
 from bot.startup import open_database
+from handlers.clients import TAG
 from handlers.tickets.policy import mobile
 from storage.database import Database
 from storage.repos.client_files import TIERS
@@ -71,22 +72,41 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, str]]]:
                 )
             reader.fieldnames = header
             for row in reader:
-                line = reader.line_num
+                start, line = line + 1, reader.line_num
                 if None in row:
                     raise ListError(f"line {line}: more fields than the header has columns")
+                spread = [k for k, v in row.items() if v and ("\n" in v or "\r" in v)]
+                if spread:  # an unclosed quote would swallow the lines after it
+                    raise ListError(
+                        f"line {start}, column {spread[0]}: the value runs over several lines "
+                        '(a quote " not closed?)'
+                    )
                 yield line, {k: (v or "").strip() for k, v in row.items()}
         except UnicodeDecodeError:
+            line = _undecodable_line(path, encoding)
             shown = (
                 "UTF-8"
                 if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
                 else encoding
             )
             raise ListError(
-                f"line {line + 1}: the file is not {shown} (a list saved by Excel in China is "
+                f"line {line}: the file is not {shown} (a list saved by Excel in China is "
                 "often GBK: try --encoding gbk, or save it as UTF-8)"
             ) from None
         except csv.Error as exc:
             raise ListError(f"line {reader.line_num}: {exc}") from None
+
+
+def _undecodable_line(path: Path, encoding: str) -> int:
+    """The first line that does not decode (the reader decodes ahead in blocks)."""
+    decoder_encoding = "utf-8" if encoding.lower() == "utf-8-sig" else encoding
+    with path.open("rb") as raw:
+        for number, data in enumerate(raw, 1):
+            try:
+                data.decode(decoder_encoding)
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -> ClientRow:
@@ -97,6 +117,8 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
         address = normalize_address(raw.get("address", ""))
     except ValueError as exc:
         raise bad("address", str(exc)) from None
+    if address.split(":", 1)[1].startswith("-"):
+        raise bad("address", f"{address} is a group chat, not a person")
     language = raw.get("language", "").lower() or None
     if language is not None and language not in LANGUAGES:
         raise bad("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
@@ -110,8 +132,8 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
         raise bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
     tags = _split(raw["tags"]) if raw.get("tags") else None
     for tag in tags or ():
-        if len(tag) > 50:
-            raise bad("tags", f"tag {tag[:20]!r}… is longer than 50 characters")
+        if not TAG.fullmatch(tag):
+            raise bad("tags", f"tag {tag[:20]!r}: 1-50 letters, digits, _ or - (no spaces)")
     listed = _split(raw["topics"]) if raw.get("topics") else None
     for key in listed or ():
         if key not in topics:
@@ -168,13 +190,18 @@ async def _import(db: Database, settings: Settings, path: Path, encoding: str) -
     return created, updated
 
 
+def cell(value: str) -> str:
+    """A value a spreadsheet will show, never run: `=HYPERLINK(…)` is written as text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 async def _export(db: Database, out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     count = 0
     async with db.read() as tx:
         async for row in tx.client_lists.export():
-            writer.writerow(row)
+            writer.writerow({k: cell(v) if k == "name" else v for k, v in row.items()})
             count += 1
     return count
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.cli_clients import cell
 from bot.config import Settings
 from bot.startup import open_database
 from storage.records import Ticket, TicketEvent
@@ -123,6 +124,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         columns = COMPLAINT_COLUMNS if kind == "complaint" else CONSULT_COLUMNS
         writer = csv.DictWriter(sys.stdout, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     print(f"{len(rows)} {args.report_kind} in {args.month}", file=sys.stderr)
     return 0

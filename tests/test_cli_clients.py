@@ -95,6 +95,9 @@ def test_import_export_and_reimport(env: Path, capsys: pytest.CaptureFixture[str
         ("wechat:has space,a,zh,,,,,\n", "line 3, column address"),
         ("telegram:1001,张三,fr,,,,,\n", "line 3, column language"),
         ("telegram:1001,张三,zh,,,,,,extra\n", "line 3: more fields"),
+        ('telegram:1001,"张三,zh,,,,,\ntelegram:1002,李四,zh,,,,,\n', "line 3, column name"),
+        ("telegram:-100123,群,zh,,,,,\n", "line 3, column address: telegram:-100123 is a group"),
+        ("telegram:1001,张三,zh,,,<b>x</b>,,\n", "line 3, column tags"),
     ],
 )
 def test_a_bad_row_imports_nothing_and_is_named(
@@ -141,3 +144,28 @@ def test_monthly_forms(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert form["answered_at"]
     assert main(["report", "complaints", "--month", month]) == 0
     assert capsys.readouterr().out.startswith("number,time,client,category,content")
+
+
+def test_an_undecodable_line_is_named_exactly(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [f"telegram:{5000 + i},客户{i}\n".encode() for i in range(1498)]
+    path = env / "late.csv"
+    path.write_bytes(b"address,name\n" + b"".join(lines) + "telegram:9,张三\n".encode("gbk"))
+    assert main(["clients", "import", str(path)]) == 2
+    assert "line 1500: the file is not UTF-8" in capsys.readouterr().err
+
+
+def test_exported_names_never_run_as_formulas(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(env / "f.csv", 'address,name\ntelegram:1001,"=HYPERLINK(""http://x"")"\n')
+    assert main(["clients", "import", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["clients", "export"]) == 0
+    [row] = [
+        r
+        for r in csv.DictReader(io.StringIO(capsys.readouterr().out))
+        if r["address"] == "telegram:1001"
+    ]
+    assert row["name"] == '\'=HYPERLINK("http://x")'

@@ -104,3 +104,27 @@ def test_shipped_knowledge_base_is_clean() -> None:
         if not COMPLIANCE_TAGS & {t.casefold() for t in entry.tags}:
             texts += entry.variants
         assert [(t, forbidden_in(t)) for t in texts if forbidden_in(t)] == [], entry.id
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "包你赚",
+        "一定赚钱",
+        "保障收益",
+        "本金安全",
+        "绝对不会亏",
+        "不会亏损",
+        "20%的月收益",
+        "百分之三十的年化回报",
+    ],
+)
+def test_more_ways_to_promise_returns_are_caught(text: str) -> None:
+    assert forbidden_in(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["我们不能保证不会亏损", "无法保证本金安全", "手续费为成交额的0.1%", "亏损可能超过20%"]
+)
+def test_honest_statements_about_them_pass(text: str) -> None:
+    assert forbidden_in(text) == []

@@ -21,7 +21,8 @@ from bot.core.folding import fold as _fold
 FORBIDDEN = (
     "保证收益", "保本", "稳赚", "零风险", "无风险", "稳赚不赔", "包赚", "亏损包赔", "收益分成",
     "代客操盘", "保证赚钱", "保证盈利", "保证获利", "保收益", "只赚不赔", "稳赢", "必赚", "包赔",
-    "保你赚", "零亏损", "翻倍收益",
+    "保你赚", "零亏损", "翻倍收益", "包你赚", "一定赚钱", "保障收益", "本金安全", "绝对不会亏",
+    "不会亏损", "肯定赚", "稳定盈利",
     "guaranteed return", "guaranteed profit", "guarantee profit", "guarantee a profit",
     "risk-free", "no risk", "can't lose", "cannot lose",
 )  # fmt: skip
@@ -32,7 +33,8 @@ _HARD, _SOFT = "\x00", "\x01"  # stand-ins for a removed clause mark / other rem
 _LATIN = re.compile(r"[a-z0-9]")
 # A negation right before a phrase turns it into an honest statement.
 _NEGATION_ZH = re.compile(
-    r"(?:不|没|没有|无法|不能|不会|不可能|并不|决不|绝不|从不|从未|不存在|不承诺|不保证)$"
+    r"(?:不|没|没有|无法|不能|不会|不可能|并不|决不|绝不|从不|从未|不存在|不承诺|不保证"
+    r"|不能保证|无法保证|没法保证|不敢保证|不可能保证|不能确保|无法确保)$"
 )
 _NEGATION_EN = re.compile(
     r"(?<![a-z0-9])(?:not|never|cannot|can\x01?t|don\x01?t|doesn\x01?t|won\x01?t"
@@ -46,6 +48,11 @@ _RETURN_ZH = re.compile(
     r"(?:收益率?|回报率?|利润率?|盈利|获利|利润|赚|年化)"
     r"(?:可达|高达|达到|达|至少|超过|不低于|稳定在|保持在|有|能有|约|在)?"
     r"(?:\d+(?:\.\d+)?%|百分之[\d零一二三四五六七八九十百]+)"
+)
+# The figure first: 20%的月收益, 百分之三十的年化回报.
+_RETURN_ZH_AFTER = re.compile(
+    r"(?:\d+(?:\.\d+)?%|百分之[\d零一二三四五六七八九十百]+)的?"
+    r"(?:每)?(?:月|年|日|天|周|季度?)?(?:化)?(?:收益率?|回报率?|利润率?|盈利|获利)"
 )
 _RETURN_EN = re.compile(
     r"(?<![a-z0-9.])\d+(?:\.\d+)?\s*%\s*(?:(?:a|per)\s+(?:day|week|month|year)\s+)?"
@@ -63,7 +70,8 @@ def forbidden_in(text: str) -> list[str]:
     found = [p for p, pattern in _patterns() if _promises(phrase=p, pattern=pattern, marked=marked)]
     figures = "".join(ch for ch in folded if ch in "%." or not _removed(ch))
     spaced = re.sub(r"\s+", " ", "".join(ch for ch in folded if not _invisible(ch)))
-    for match in [*_RETURN_ZH.finditer(figures), *_RETURN_EN.finditer(spaced)]:
+    matches = [*_RETURN_ZH.finditer(figures), *_RETURN_ZH_AFTER.finditer(figures)]
+    for match in [*matches, *_RETURN_EN.finditer(spaced)]:
         if match.group(0) not in found:
             found.append(match.group(0))
     return found

@@ -128,6 +128,8 @@ async def on_button(
                 tx, t, event, client, text, int(rest), None, index.normalize(text)
             )
     if action == "h" and rest.isdigit() and len(rest) < 10:
+        if event.chat != event.sender:  # a consultation is a private matter
+            return Outbound(t("errors.private_only"))
         filed = await tx.tickets.by_unanswered(int(rest))
         if filed is not None and filed.client_id == client.id:
             return Outbound(t("ticket.already_filed", number=filed.number), buttons=main_menu(t))

@@ -136,3 +136,22 @@ async def test_reported_breaches_never_hide_new_ones(db: Database, clock: FakeCl
         first = [t.id for t in await tx.tickets.due_breaches(tx.now(), limit=2)]
         rest = [t.id for t in await tx.tickets.due_breaches(tx.now(), limit=2)]
     assert sorted(first + rest) == ids
+
+
+async def test_a_month_is_the_firms_month_not_utcs(db: Database, clock: FakeClock) -> None:
+    """00:01 on 1 November in Shanghai is still 31 October in UTC."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock.now = datetime(2026, 11, 1, 0, 1, tzinfo=shanghai).astimezone(UTC)
+    client = await a_client(db)
+    first = await a_ticket(db, client)
+    clock.now = datetime(2026, 11, 30, 23, 59, tzinfo=shanghai).astimezone(UTC)
+    last = await a_ticket(db, client)
+    clock.now = datetime(2026, 12, 1, 0, 1, tzinfo=shanghai).astimezone(UTC)
+    await a_ticket(db, client)
+    november = (datetime(2026, 11, 1, tzinfo=shanghai), datetime(2026, 12, 1, tzinfo=shanghai))
+    async with db.read() as tx:
+        found = [t.id for t, _ in await tx.tickets.month("complaint", *november)]
+    assert found == [first, last]
