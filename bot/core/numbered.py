@@ -53,7 +53,8 @@ async def numbered_replies(call_next: Next, event: Inbound, ctx: dict[str, Any])
                 else None
             )
             if picked is None and typed.isdigit() and len(typed) <= MAX_OPTION_DIGITS:
-                return [Outbound(ctx["t"]("common.choose_range", count=len(options)))]
+                key = "common.choose_one" if len(options) == 1 else "common.choose_range"
+                return [Outbound(ctx["t"](key, count=len(options)))]
             if picked is not None and picked.data:
                 event.kind, event.callback_data, event.ref_id = "callback", picked.data, None
             elif picked is not None and picked.url:
