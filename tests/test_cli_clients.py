@@ -169,3 +169,24 @@ def test_exported_names_never_run_as_formulas(
         if r["address"] == "telegram:1001"
     ]
     assert row["name"] == '\'=HYPERLINK("http://x")'
+
+
+def test_the_desk_over_console_processes(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each `chat` run is its own process: a notice waits for the advisor's next run."""
+
+    def say(user: str, text: str) -> str:
+        capsys.readouterr()
+        assert main(["chat", "--user", user, "-m", text]) == 0
+        return capsys.readouterr().out
+
+    say("local", "/grant console:advisor1 advisor")
+    say("advisor1", "/duty on")
+    assert "1. 服务态度" in say("alice", "投诉")
+    for step in ("1", "客服态度很差", "1", "1"):  # category, text, done, reach me here
+        say("alice", step)
+    ack = say("alice", "1")  # submit
+    number = ack.split("编号 ")[1].split(",")[0]
+    notice = say("advisor1", "/tickets")
+    assert notice.count(number) == 2, "the notice, then the list"
+    say("advisor1", f"/reply {number} 非常抱歉,我们会加强培训。")
+    assert "加强培训" in say("alice", "/tickets")
