@@ -54,8 +54,7 @@ class ClientImportRepo(Repo):
                 }
                 for r in fresh
             ]
-            inserted = await self.conn.execute(clients.insert().returning(clients.c.id), values)
-            new_ids = sorted(row.id for row in inserted)  # one multi-row INSERT: ids in order
+            new_ids = await self._insert_clients(values)
             for row, client_id in zip(fresh, new_ids, strict=True):
                 ids[row.address] = client_id
             await self.conn.execute(
@@ -90,6 +89,14 @@ class ClientImportRepo(Repo):
         await self._replace_tags(rows, ids)
         await self._replace_topics(rows, ids, actor=actor)
         return len(fresh), len(known)
+
+    async def _insert_clients(self, values: list[dict[str, Any]]) -> list[int]:
+        """New client ids in the order given (see MessageInsertRepo._insert_ids for SQLite)."""
+        if self.conn.dialect.name == "sqlite":
+            inserted = await self.conn.execute(clients.insert().returning(clients.c.id), values)
+            return sorted(row.id for row in inserted)
+        statement = clients.insert().returning(clients.c.id, sort_by_parameter_order=True)
+        return [row.id for row in await self.conn.execute(statement, values)]
 
     async def _replace_tags(self, rows: Sequence[ClientRow], ids: dict[str, int]) -> None:
         tagged = [r for r in rows if r.tags is not None]

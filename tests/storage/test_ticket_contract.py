@@ -155,3 +155,32 @@ async def test_a_month_is_the_firms_month_not_utcs(db: Database, clock: FakeCloc
     async with db.read() as tx:
         found = [t.id for t, _ in await tx.tickets.month("complaint", *november)]
     assert found == [first, last]
+
+
+async def test_client_lists_import_by_page_and_export(db: Database) -> None:
+    from storage.repos.client_import import ClientRow
+
+    page = [
+        ClientRow(f"telegram:{7000 + i}", f"客户{i}", "zh", None, "vip" if i == 0 else None,
+                  ("黄金",) if i % 2 else None, ("morning",) if i < 3 else None)
+        for i in range(5)
+    ]  # fmt: skip
+    async with db.write() as tx:
+        assert await tx.client_lists.import_page(page, actor="test", default_language="zh") == (
+            5,
+            0,
+        )
+        again = [ClientRow("telegram:7000", "张三", topics=("news",)), ClientRow("telegram:7009")]
+        assert await tx.client_lists.import_page(again, actor="test", default_language="en") == (
+            1,
+            1,
+        )
+    async with db.read() as tx:
+        rows = [r async for r in tx.client_lists.export(page=2)]
+        zhang = await tx.clients.by_address("telegram:7000")
+        assert zhang is not None and await tx.subscriptions.of(zhang.id) == ["news"]
+        history = [(e.topic_key, e.action) for e in await tx.subscriptions.history(zhang.id)]
+    assert [r["address"] for r in rows] == [f"telegram:{7000 + i}" for i in (0, 1, 2, 3, 4, 9)]
+    assert rows[0]["name"] == "张三" and rows[0]["tier"] == "vip" and rows[1]["tags"] == "黄金"
+    assert rows[-1]["language"] == "en"
+    assert history == [("morning", "subscribe"), ("news", "subscribe"), ("morning", "unsubscribe")]
