@@ -318,7 +318,8 @@ async def show_ticket(t: Translator, tx: Tx, desk: DeskPolicy, args: list[str]) 
                 text=(step.text or "")[:200],
             )
         )
-    return Outbound("\n".join(lines), buttons=service.desk_buttons(t, ticket))
+    buttons = service.desk_buttons(t, ticket) if ticket.active else []
+    return Outbound("\n".join(lines), buttons=buttons)
 
 
 @router.command("tickets")
