@@ -15,6 +15,7 @@ from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.startup import StartupError, database_problem, sqlite_path
+from broadcasts import service as broadcasting
 from handlers import build_router
 from handlers.faq.service import FaqService
 from handlers.tickets import service as tickets
@@ -110,13 +111,28 @@ class App:
             self.delivery.notify()
         return len(ids)
 
+    async def broadcast_tick(self) -> int:
+        """Scheduled broadcasts started, finished ones reported to their authors."""
+        async with self.db.write() as tx:
+            started, outs = await broadcasting.tick(tx, self.translator, self.db.clock())
+            ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
+        if started or ids:
+            self.delivery.notify()
+        return len(ids)
+
     async def _desk_clock(self, every: float = 30.0) -> None:
+        """Every `every` seconds (5 for broadcasts: a scheduled one starts on time)."""
+        rounds = 0
         while True:
-            await asyncio.sleep(every)
-            try:
-                await self.desk_tick()
-            except Exception:
-                log.exception("the desk clock failed; trying again in %.0f s", every)
+            await asyncio.sleep(every / 6)
+            rounds += 1
+            for tick, due in ((self.broadcast_tick, True), (self.desk_tick, rounds % 6 == 0)):
+                if not due:
+                    continue
+                try:
+                    await tick()
+                except Exception:
+                    log.exception("%s failed; trying again soon", tick.__name__)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is under way (up to `grace`), hand back the rest, close the database."""

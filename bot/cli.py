@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot import cli_clients, cli_faq, cli_messages, cli_reports
+from bot import cli_broadcast, cli_clients, cli_faq, cli_messages, cli_reports
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_faq.add_parser(sub)
     cli_messages.add_parser(sub)
     cli_clients.add_parser(sub)
+    cli_broadcast.add_parser(sub)
     cli_reports.add_parser(sub)
     return parser
 
@@ -197,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _logging(settings, quiet=args.command in ("chat", "faq", "clients", "report"))
+    _logging(settings, quiet=args.command in ("chat", "faq", "clients", "report", "broadcast"))
     try:
         if args.command == "run":
             asyncio.run(_run(settings, args.no_console))
@@ -207,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cli_faq.run(settings, args))
         elif args.command == "messages":
             return asyncio.run(cli_messages.run(settings, args))
+        elif args.command == "broadcast":
+            return asyncio.run(cli_broadcast.run(settings, args))
         elif args.command == "clients":
             return asyncio.run(cli_clients.run(settings, args))
         elif args.command == "report":

@@ -196,6 +196,9 @@ messages = sa.Table(
     # when; a row whose lease ran out belongs to a process that died.
     sa.Column("lease_owner", sa.String(80)),
     sa.Column("lease_until", Ts),
+    # A broadcast's delivery rows: one per (broadcast, recipient chat, part of the text).
+    sa.Column("broadcast_id", sa.Integer),
+    sa.Column("part", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Index("ix_messages_status", "direction", "status"),
     sa.Index("ix_messages_chat", "chat", "id"),
     # An advisor replying to a relayed message: which of our messages was it?
@@ -210,6 +213,37 @@ OUTBOX_DUE = sa.Index(
     messages.c.id,
     sqlite_where=sa.and_(messages.c.direction == "out", messages.c.status == "pending"),
     postgresql_where=sa.and_(messages.c.direction == "out", messages.c.status == "pending"),
+)
+
+BROADCAST_ROWS = sa.Index(
+    "uq_messages_broadcast",
+    messages.c.broadcast_id,
+    messages.c.chat,
+    messages.c.part,
+    unique=True,
+    sqlite_where=messages.c.broadcast_id.is_not(None),
+    postgresql_where=messages.c.broadcast_id.is_not(None),
+)
+
+# A message from staff to a topic's subscribers or a segment, kept with its final text.
+broadcasts = sa.Table(
+    "broadcasts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),  # broadcast | alert
+    sa.Column("audience", sa.JSON, nullable=False),  # {"topics": [...]} or {"segment": {...}}
+    sa.Column("text", sa.Text, nullable=False),  # as written
+    sa.Column("final", sa.JSON, nullable=False),  # language -> the text clients get
+    sa.Column("priority", sa.Integer, nullable=False),
+    # scheduled -> running -> done, or cancelled (before it ran) / stopped (while running)
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("send_at", Ts, nullable=False),
+    sa.Column("recipients", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("started_at", Ts),
+    sa.Column("finished_at", Ts),
+    sa.Index("ix_broadcasts_status", "status", "send_at"),
 )
 
 # Named, expiring leases: one delivery worker per channel across every process on a database.

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from storage.repos.advisors import AdvisorRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.base import TxState
+from storage.repos.broadcasts import BroadcastRepo
 from storage.repos.client_files import ClientFileRepo
 from storage.repos.client_import import ClientImportRepo
 from storage.repos.clients import ClientRepo
@@ -52,6 +53,7 @@ class Tx:
         self.client_lists = ClientImportRepo(*args)
         self.advisors = AdvisorRepo(*args)
         self.tickets = TicketRepo(*args)
+        self.broadcasts = BroadcastRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

@@ -70,15 +70,19 @@ class OutboxQueries(Repo):
         rows = [message_of(r) for r in await self.conn.execute(statement)]
         return sorted(rows, key=lambda r: (r.bulk, -r.priority, r.id))
 
-    async def mark_sending(self, owner: str, ids: Sequence[int]) -> None:
-        """Bulk rows about to be tried: from now on a crash leaves them `ambiguous`."""
-        if ids:
-            await self.conn.execute(
-                m.update()
-                .where(m.c.id.in_(list(ids)), m.c.lease_owner == owner)
-                .where(m.c.status == sa.literal_column("'queued'"))
-                .values(status="sending")
-            )
+    async def mark_sending(self, owner: str, ids: Sequence[int]) -> set[int]:
+        """Bulk rows about to be tried: from now on a crash leaves them `ambiguous`. Returns
+        those still ours to send (a stopped broadcast cancels rows while they queue)."""
+        if not ids:
+            return set()
+        result = await self.conn.execute(
+            m.update()
+            .where(m.c.id.in_(list(ids)), m.c.lease_owner == owner)
+            .where(m.c.status == sa.literal_column("'queued'"))
+            .values(status="sending")
+            .returning(m.c.id)
+        )
+        return {r.id for r in result}
 
     async def finish_many(self, owner: str, outcomes: Sequence[dict[str, Any]]) -> None:
         """Write send outcomes of rows we hold: each dict has id, status, error, platform_id,

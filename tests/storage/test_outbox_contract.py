@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from storage.database import Database
+from storage.schema import messages
 from tests.storage.conftest import FakeClock
 
 LEASE = timedelta(seconds=30)
@@ -244,3 +245,18 @@ async def test_the_channel_lease_has_one_holder(db: Database, clock: FakeClock) 
         assert await tx.leases.holder("delivery:telegram") == "c"
         await tx.leases.release("delivery:telegram", "c")
         assert await tx.leases.holder("delivery:telegram") is None
+
+
+async def test_mark_sending_returns_only_rows_still_queued_for_us(db: Database) -> None:
+    async with db.write() as tx:
+        ids = await tx.messages.add_outbound_many([out(f"telegram:{i}", bulk=True) for i in (1, 2)])
+    async with db.write() as tx:
+        rows = await tx.messages.claim(
+            "telegram", owner="me", lease_until=tx.now() + LEASE, limit=10
+        )
+        assert {r.id for r in rows} == set(ids) and {r.status for r in rows} == {"queued"}
+        # a stopped broadcast cancels one of them while it queues
+        await tx.conn.execute(
+            messages.update().where(messages.c.id == ids[1]).values(status="cancelled")
+        )
+        assert await tx.messages.mark_sending("me", ids) == {ids[0]}

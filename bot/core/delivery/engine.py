@@ -252,9 +252,9 @@ class Delivery:
             due = await tx.messages.next_due(worker.channel, chats=worker.chats)
         return rows, None if due is None else max(0.0, (due - now).total_seconds())
 
-    async def mark_sending(self, ids: Sequence[int]) -> None:
+    async def mark_sending(self, ids: Sequence[int]) -> set[int]:
         async with self.db.write() as tx:
-            await tx.messages.mark_sending(self.owner, ids)
+            return await tx.messages.mark_sending(self.owner, ids)
 
     async def record(self, outcome: dict[str, Any]) -> None:
         """Write one send's outcome; concurrent outcomes share a transaction."""

@@ -96,6 +96,7 @@ class Job:
     fresh: bool = False  # the message to edit is gone: send a new one
     not_before: float = 0.0  # monotonic; a retry waits in memory until then
     launched: bool = True  # bulk rows are `queued` until marked `sending`, just before a try
+    dropped: bool = False  # no longer ours when it was to be marked `sending` (cancelled)
 
     @property
     def key(self) -> tuple[bool, int, int]:

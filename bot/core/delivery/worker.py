@@ -174,17 +174,22 @@ class Worker:
         a crash from here on may have delivered them, so they would become `ambiguous`."""
         jobs = [j for j in self.queues.upcoming(self.launch_batch) if not j.launched]
         try:
-            await self.engine.mark_sending([j.id for j in jobs])
+            ours = await self.engine.mark_sending([j.id for j in jobs])
         except Exception:
             log.exception("%s: marking %d message(s) as sending failed", self.channel, len(jobs))
             await self.engine.timer.wait(asyncio.Event(), self.engine.timer.now() + 1.0)
             return
         for job in jobs:
             job.launched = True
+            job.dropped = job.id not in ours  # cancelled while it queued: never sent
 
     def _start(self, now: float) -> None:
         job = self.queues.pop()
         chat = job.chat
+        if job.dropped:
+            self.held.pop(job.id, None)
+            self.queues.done(chat)
+            return
         ticket = self.pacer.record(chat, now, group=self.sender.is_group(chat))
         self._in_flight += 1
         job.tries += 1

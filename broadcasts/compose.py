@@ -1,0 +1,27 @@
+"""What a broadcast says: the staff member's text, escaped, with the risk-warning line on
+advisory topics, in each language, split to the platform's size in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.core.i18n import LANGUAGES, Translator
+from bot.core.text import escape, split_text
+
+MAX_INPUT = 4096  # what staff may write; the final text with its risk line may be split
+PART_LIMIT = 4096  # Telegram's message size, the smallest of the channels served today
+
+
+def final_texts(text: str, t: Translator, *, advisory: bool) -> dict[str, list[str]]:
+    """language -> the parts every recipient of that language gets, in order."""
+    body = escape(text.strip())
+    out: dict[str, list[str]] = {}
+    for language in LANGUAGES:
+        tl = t.with_lang(language)
+        full = f"{body}\n\n{tl('broadcast.risk_line')}" if advisory else body
+        out[language] = split_text(full, PART_LIMIT)
+    return out
+
+
+def is_advisory(topics: Iterable[str], advisory_keys: set[str]) -> bool:
+    return any(key in advisory_keys for key in topics)

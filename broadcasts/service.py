@@ -1,0 +1,162 @@
+"""Planning, starting, stopping and reporting broadcasts. A broadcast never sends inline: it
+writes its delivery rows (set-based, in the caller's transaction) and the delivery engine
+drains them within the platform's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.compliance import forbidden_in
+from bot.core.i18n import Translator
+from bot.core.types import Outbound, normalize_address
+from broadcasts.compose import MAX_INPUT, final_texts
+from storage.repos.broadcasts import SEGMENT_KEYS, Broadcast
+from storage.repos.client_files import TIERS
+from storage.tx import Tx
+
+PRIORITY = {"broadcast": 0, "alert": 10}  # alerts jump ahead of routine notes
+
+
+class BroadcastError(ValueError):
+    """Why a broadcast cannot go out, for the person who asked (already in their words)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    audience: dict[str, Any]
+    text: str
+    final: dict[str, list[str]]
+    recipients: int
+    advisory: bool
+
+
+def parse_segment(expr: str) -> dict[str, str]:
+    """`tier=vip,tag=黄金,language=zh,channel=telegram,advisor=telegram:501` (all must hold)."""
+    segment: dict[str, str] = {}
+    for item in (p.strip() for p in expr.replace("，", ",").split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not sep or key not in SEGMENT_KEYS or not value:
+            raise BroadcastError(
+                f"segment {item!r}: use KEY=VALUE with KEY one of {', '.join(SEGMENT_KEYS)}"
+            )
+        if key == "tier" and value not in TIERS:
+            raise BroadcastError(f"segment tier must be one of {', '.join(TIERS)}")
+        if key == "advisor":
+            try:
+                value = normalize_address(value)
+            except ValueError as exc:
+                raise BroadcastError(f"segment advisor: {exc}") from None
+        segment[key] = value
+    if not segment:
+        raise BroadcastError("the segment is empty")
+    return segment
+
+
+async def plan(
+    tx: Tx,
+    t: Translator,
+    *,
+    author: str,
+    text: str,
+    topics: list[str] | None = None,
+    segment: dict[str, str] | None = None,
+) -> Plan:
+    """Check everything and say what would go out; nothing is written but a refusal's audit."""
+    text = text.strip()
+    if not text:
+        raise BroadcastError(t("broadcast.empty"))
+    if len(text) > MAX_INPUT:
+        raise BroadcastError(t("broadcast.too_long", limit=MAX_INPUT, length=len(text)))
+    phrases = forbidden_in(text)
+    if phrases:
+        await tx.audit.log(author, "broadcast.blocked", phrases=phrases, text=text[:4000])
+        raise BroadcastError(t("broadcast.blocked", phrases="、".join(phrases)))
+    known = {tp.key: tp for tp in await tx.topics.list(include_disabled=True)}
+    audience: dict[str, Any]
+    if topics:
+        unknown = [k for k in topics if k not in known]
+        if unknown:
+            raise BroadcastError(
+                t("broadcast.unknown_topic", key=unknown[0], known=", ".join(sorted(known)))
+            )
+        audience = {"topics": sorted(set(topics))}
+        advisory = any(known[k].advisory for k in topics)
+    elif segment:
+        audience = {"segment": segment}
+        advisory = True  # a segment message is advice to those clients: it carries the warning
+    else:
+        raise BroadcastError(t("broadcast.no_audience"))
+    recipients = await tx.broadcasts.audience_size(audience)
+    return Plan(audience, text, final_texts(text, t, advisory=advisory), recipients, advisory)
+
+
+async def create(
+    tx: Tx, plan_: Plan, *, author: str, send_at: datetime, kind: str = "broadcast"
+) -> Broadcast:
+    """Keep the broadcast; when it is due now, its rows are written at once."""
+    now = tx.now()
+    broadcast = await tx.broadcasts.create(
+        author=author,
+        kind=kind,
+        audience=plan_.audience,
+        text=plan_.text,
+        final=plan_.final,
+        priority=PRIORITY[kind],
+        status="scheduled",
+        send_at=max(send_at, now),
+    )
+    await tx.audit.log(
+        author,
+        f"{kind}.create",
+        broadcast=broadcast.id,
+        audience=plan_.audience,
+        send_at=broadcast.send_at.isoformat(),
+    )
+    if broadcast.send_at <= now:
+        await tx.broadcasts.start(broadcast)
+    return await tx.broadcasts.get(broadcast.id) or broadcast
+
+
+def check_time(send_at: datetime, now: datetime, t: Translator) -> None:
+    """A time more than a minute ago is a mistake, not "now"."""
+    if (now - send_at).total_seconds() > 60:
+        raise BroadcastError(t("broadcast.past"))
+
+
+def report(t: Translator, broadcast: Broadcast, counts: dict[str, int]) -> str:
+    took = (broadcast.finished_at or broadcast.started_at or broadcast.created_at) - (
+        broadcast.started_at or broadcast.created_at
+    )
+    return t(
+        "broadcast.report",
+        id=broadcast.id,
+        status=t(f"broadcast.status_{broadcast.status}"),
+        recipients=broadcast.recipients,
+        sent=counts.get("sent", 0),
+        blocked=counts.get("blocked", 0),
+        failed=counts.get("failed", 0),
+        ambiguous=counts.get("ambiguous", 0),
+        cancelled=counts.get("cancelled", 0),
+        minutes=f"{took.total_seconds() / 60:.1f}",
+    )
+
+
+async def tick(tx: Tx, t: Translator, now: datetime) -> tuple[int, list[Outbound]]:
+    """Start what is due; tell each author when their broadcast has finished. Returns the
+    recipients of what started and the reports."""
+    started = 0
+    for due in await tx.broadcasts.due(now):
+        started += await tx.broadcasts.start(due)
+    outs = []
+    for done in await tx.broadcasts.finished():
+        author = await tx.clients.by_address(done.author)
+        ta = t.with_lang(author.language if author else "zh")
+        outs.append(
+            Outbound(report(ta, done, await tx.broadcasts.counts(done.id)), chat=done.author)
+        )
+    return started, outs

@@ -1,0 +1,263 @@
+"""Broadcasts: the message, its audience, and its delivery rows written set-based from the
+subscriptions (one INSERT … SELECT per language and part, never a loop over recipients)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.records import aware
+from storage.repos.base import Repo
+from storage.schema import broadcasts, client_tags, clients, identities, subscriptions
+from storage.schema import messages as m
+
+OPEN_ROWS = ("pending", "queued", "sending")
+SEGMENT_KEYS = ("tier", "tag", "language", "channel", "advisor")
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    author: str
+    kind: str
+    audience: dict[str, Any]
+    text: str
+    final: dict[str, list[str]]  # language -> the parts each recipient gets, in order
+    priority: int
+    status: str
+    send_at: datetime
+    recipients: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+def _broadcast(row: Any) -> Broadcast:
+    return Broadcast(
+        id=row.id,
+        author=row.author,
+        kind=row.kind,
+        audience=dict(row.audience),
+        text=row.text,
+        final={k: list(v) for k, v in dict(row.final).items()},
+        priority=row.priority,
+        status=row.status,
+        send_at=aware(row.send_at),  # type: ignore[arg-type]
+        recipients=row.recipients,
+        created_at=aware(row.created_at),  # type: ignore[arg-type]
+        started_at=aware(row.started_at),
+        finished_at=aware(row.finished_at),
+    )
+
+
+def _recipients(audience: dict[str, Any]) -> sa.Select[Any]:
+    """(client id, address, channel, language) of everyone the audience names: one address
+    per client (the first of their identities), erased clients never."""
+    other = identities.alias("other_identity")
+    first = (
+        sa.select(sa.func.min(other.c.address))
+        .where(other.c.client_id == clients.c.id)
+        .correlate(clients)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(clients.c.id, identities.c.address, identities.c.channel, clients.c.language)
+        .select_from(clients.join(identities, identities.c.address == first))
+        .where(clients.c.erased_at.is_(None))
+    )
+    topics = audience.get("topics")
+    if topics:
+        query = query.where(
+            sa.exists().where(
+                subscriptions.c.client_id == clients.c.id, subscriptions.c.topic_key.in_(topics)
+            )
+        )
+    segment = audience.get("segment") or {}
+    if "tier" in segment:
+        query = query.where(clients.c.tier == segment["tier"])
+    if "language" in segment:
+        query = query.where(clients.c.language == segment["language"])
+    if "advisor" in segment:
+        query = query.where(clients.c.advisor == segment["advisor"])
+    if "channel" in segment:
+        query = query.where(identities.c.channel == segment["channel"])
+    if "tag" in segment:
+        query = query.where(
+            sa.exists().where(
+                client_tags.c.client_id == clients.c.id, client_tags.c.tag == segment["tag"]
+            )
+        )
+    return query
+
+
+class BroadcastRepo(Repo):
+    async def create(self, **values: Any) -> Broadcast:
+        now = self.now()
+        values = {"recipients": 0, "created_at": now, **values}
+        result = await self.conn.execute(broadcasts.insert().values(**values))
+        return await self.get(int(result.inserted_primary_key[0]))  # type: ignore[return-value]
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = (
+            await self.conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))
+        ).first()
+        return _broadcast(row) if row else None
+
+    async def recent(self, limit: int = 20) -> list[Broadcast]:
+        query = sa.select(broadcasts).order_by(broadcasts.c.id.desc()).limit(limit)
+        return [_broadcast(r) for r in await self.conn.execute(query)]
+
+    async def audience_size(self, audience: dict[str, Any]) -> int:
+        inner = _recipients(audience).subquery()
+        return int(
+            (await self.conn.execute(sa.select(sa.func.count()).select_from(inner))).scalar() or 0
+        )
+
+    async def start(self, broadcast: Broadcast) -> int:
+        """scheduled -> running, and its delivery rows written; returns the recipients (0 when
+        another process started it first). One INSERT … SELECT per language and part."""
+        now = self.now()
+        if not (
+            await self.conn.execute(
+                broadcasts.update()
+                .where(broadcasts.c.id == broadcast.id, broadcasts.c.status == "scheduled")
+                .values(status="running", started_at=now)
+            )
+        ).rowcount:
+            return 0
+        base = _recipients(broadcast.audience).subquery()
+        languages = sorted(broadcast.final)
+        default = "zh" if "zh" in broadcast.final else languages[0]
+        for language in languages:
+            audience = sa.select(base)
+            if language == default:
+                others = [lang for lang in languages if lang != default]
+                if others:
+                    audience = audience.where(base.c.language.not_in(others))
+            else:
+                audience = audience.where(base.c.language == language)
+            for part, text in enumerate(broadcast.final[language]):
+                source = audience.subquery()
+                select = sa.select(
+                    sa.literal("out"),
+                    source.c.channel,
+                    source.c.address,
+                    source.c.id,
+                    sa.literal("text"),
+                    sa.literal(text),
+                    sa.literal(
+                        {"buttons": [], "priority": broadcast.priority, "replace": False}, sa.JSON
+                    ),
+                    sa.literal("pending"),
+                    sa.literal(0),
+                    sa.false(),
+                    sa.literal(now, sa.DateTime(timezone=True)),
+                    sa.literal(now, sa.DateTime(timezone=True)),
+                    sa.true(),
+                    sa.literal(broadcast.priority),
+                    sa.literal(broadcast.id),
+                    sa.literal(part),
+                )
+                columns = [
+                    "direction", "channel", "chat", "client_id", "kind", "text", "payload",
+                    "status", "attempts", "locked", "created_at", "updated_at", "bulk",
+                    "priority", "broadcast_id", "part",
+                ]  # fmt: skip
+                await self.conn.execute(m.insert().from_select(columns, select))
+        count = await self.conn.execute(
+            sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast.id)
+        )
+        recipients = int(count.scalar() or 0)
+        await self.conn.execute(
+            broadcasts.update().where(broadcasts.c.id == broadcast.id).values(recipients=recipients)
+        )
+        return recipients
+
+    async def due(self, now: datetime, limit: int = 10) -> list[Broadcast]:
+        query = (
+            sa.select(broadcasts)
+            .where(broadcasts.c.status == "scheduled", broadcasts.c.send_at <= now)
+            .order_by(broadcasts.c.send_at, broadcasts.c.id)
+            .limit(limit)
+        )
+        return [_broadcast(r) for r in await self.conn.execute(query)]
+
+    async def counts(self, broadcast_id: int) -> dict[str, int]:
+        """Delivery rows by state (first parts only: one per recipient)."""
+        query = (
+            sa.select(m.c.status, sa.func.count())
+            .where(m.c.broadcast_id == broadcast_id, m.c.part == 0)
+            .group_by(m.c.status)
+        )
+        return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
+
+    async def cancel(self, broadcast_id: int) -> str | None:
+        """Cancel a scheduled broadcast, or stop a running one (rows not yet tried are
+        cancelled). Returns the new status, or None if it had already ended."""
+        row = await self.get(broadcast_id)
+        if row is None or row.status not in ("scheduled", "running"):
+            return None
+        status = "cancelled" if row.status == "scheduled" else "stopped"
+        now = self.now()
+        await self.conn.execute(
+            broadcasts.update()
+            .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == row.status)
+            .values(status=status, finished_at=now if status == "stopped" else None)
+        )
+        await self.conn.execute(
+            m.update()
+            .where(m.c.broadcast_id == broadcast_id, m.c.status.in_(("pending", "queued")))
+            .values(status="cancelled", lease_owner=None, lease_until=None, updated_at=now)
+        )
+        return status
+
+    async def finished(self, limit: int = 20) -> list[Broadcast]:
+        """Running broadcasts with no row left to try: marked done here, exactly once."""
+        still = sa.exists().where(m.c.broadcast_id == broadcasts.c.id, m.c.status.in_(OPEN_ROWS))
+        query = (
+            sa.select(broadcasts)
+            .where(broadcasts.c.status == "running", sa.not_(still))
+            .limit(limit)
+        )
+        done = []
+        for row in (await self.conn.execute(query)).all():
+            changed = await self.conn.execute(
+                broadcasts.update()
+                .where(broadcasts.c.id == row.id, broadcasts.c.status == "running")
+                .values(status="done", finished_at=self.now())
+            )
+            if changed.rowcount:
+                done.append(await self.get(row.id))
+        return [b for b in done if b is not None]
+
+    async def drop_recipient(
+        self, addresses: Sequence[str], topics: Sequence[str] | None = None
+    ) -> int:
+        """A client who unsubscribed (from `topics`) or was erased gets nothing more from
+        running broadcasts to those topics (every running one when `topics` is None)."""
+        if not addresses:
+            return 0
+        running = sa.select(broadcasts.c.id, broadcasts.c.audience).where(
+            broadcasts.c.status == "running"
+        )
+        ids = [
+            r.id
+            for r in await self.conn.execute(running)
+            if topics is None or set(dict(r.audience).get("topics") or ()) & set(topics)
+        ]
+        if not ids:
+            return 0
+        result = await self.conn.execute(
+            m.update()
+            .where(
+                m.c.broadcast_id.in_(ids),
+                m.c.chat.in_(list(addresses)),
+                m.c.status.in_(("pending", "queued")),
+            )
+            .values(status="cancelled", lease_owner=None, lease_until=None, updated_at=self.now())
+        )
+        return int(result.rowcount or 0)

@@ -1,0 +1,99 @@
+"""Broadcast rows on every backend: one per (broadcast, recipient, part) from one INSERT …
+SELECT, audiences by topic and segment, one start under two starters, stop, finish."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from storage.database import Database
+from storage.repos.broadcasts import Broadcast
+
+
+async def clients(db: Database, n: int) -> None:
+    async with db.write() as tx:
+        for i in range(n):
+            client, _ = await tx.clients.get_or_create(
+                f"telegram:{100 + i}", language="en" if i % 4 == 0 else "zh",
+                display_name=None, username=None,
+            )  # fmt: skip
+            if i % 2 == 0:
+                await tx.subscriptions.subscribe(
+                    client.id, "morning", channel="telegram", actor="t"
+                )
+            if i % 3 == 0:
+                await tx.files.set(client.id, tier="vip")
+        await tx.clients.get_or_create(
+            "wechat:w100", language="zh", display_name=None, username=None
+        )
+
+
+async def scheduled(db: Database, audience: dict[str, object], parts: int = 1) -> Broadcast:
+    async with db.write() as tx:
+        return await tx.broadcasts.create(
+            author="console:local",
+            kind="broadcast",
+            audience=audience,
+            text="早盘",
+            final={
+                "zh": [f"早盘{i}" for i in range(parts)],
+                "en": [f"morning{i}" for i in range(parts)],
+            },
+            priority=0,
+            status="scheduled",
+            send_at=tx.now(),
+        )
+
+
+async def test_rows_per_recipient_language_and_part_and_one_start(db: Database) -> None:
+    await clients(db, 12)
+    broadcast = await scheduled(db, {"topics": ["morning"]}, parts=2)
+
+    async def start() -> int:
+        async with db.write() as tx:
+            return await tx.broadcasts.start(broadcast)
+
+    assert sorted(await asyncio.gather(start(), start())) == [0, 6]
+    async with db.read() as tx:
+        counts = await tx.broadcasts.counts(broadcast.id)
+        fresh = await tx.broadcasts.get(broadcast.id)
+        english = [m.text for m in await tx.messages.for_chat("telegram:100")]
+        chinese = [m.text for m in await tx.messages.for_chat("telegram:102")]
+        unsubscribed = await tx.messages.for_chat("telegram:101")
+    assert counts == {"pending": 6} and fresh is not None and fresh.recipients == 6
+    assert fresh.status == "running"
+    assert english == ["morning0", "morning1"] and chinese == ["早盘0", "早盘1"], "parts in order"
+    assert unsubscribed == []
+
+
+async def test_segments_select_by_tier_and_channel(db: Database) -> None:
+    await clients(db, 12)
+    async with db.read() as tx:
+        assert await tx.broadcasts.audience_size({"segment": {"tier": "vip"}}) == 4
+        assert await tx.broadcasts.audience_size({"segment": {"channel": "wechat"}}) == 1
+        assert (
+            await tx.broadcasts.audience_size({"segment": {"tier": "vip", "language": "en"}}) == 1
+        )
+        assert await tx.broadcasts.audience_size({"topics": ["news"]}) == 0
+
+
+async def test_stop_cancels_what_was_not_tried_and_finish_reports_once(db: Database) -> None:
+    await clients(db, 8)
+    broadcast = await scheduled(db, {"topics": ["morning"]})
+    async with db.write() as tx:
+        await tx.broadcasts.start(broadcast)
+        assert await tx.broadcasts.drop_recipient(["telegram:100"], ["morning"]) == 1
+        assert await tx.broadcasts.cancel(broadcast.id) == "stopped"
+        assert await tx.broadcasts.cancel(broadcast.id) is None
+        assert await tx.broadcasts.counts(broadcast.id) == {"cancelled": 4}
+    later = await scheduled(db, {"topics": ["morning"]})
+    async with db.write() as tx:
+        assert await tx.broadcasts.cancel(later.id) == "cancelled"
+        assert await tx.broadcasts.due(tx.now() + timedelta(hours=1)) == []
+        assert await tx.broadcasts.finished() == []  # stopped is not "done"
+    third = await scheduled(db, {"topics": ["morning"]})
+    async with db.write() as tx:
+        await tx.broadcasts.start(third)
+        await tx.broadcasts.cancel(third.id)
+    async with db.write() as tx:
+        assert await tx.broadcasts.finished() == []

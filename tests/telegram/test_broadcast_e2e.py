@@ -1,0 +1,84 @@
+"""Broadcasts from the command line to a running bot over the fake Bot API: the rows are
+written by another process, delivered with the risk line, counted, and reported."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from tests.telegram.conftest import TelegramBot, eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = [3001, 3002, 3003, 3004]
+
+
+async def cli(bot: TelegramBot, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": bot.settings.core.database_url,
+        "BOT_ADMINS": "console:admin,telegram:900",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "broadcast", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_a_broadcast_from_the_cli_reaches_every_subscriber_once(tgbot: TelegramBot) -> None:
+    tg = tgbot.tg
+    for user in USERS:
+        await tgbot.say("/subscribe morning", user=user)
+    await tgbot.say("/subscribe news", user=3009)  # not a morning subscriber
+    code, out, err = await cli(
+        tgbot, "send", "--topic", "morning", "--text", "早盘:黄金关注 2650 支撑 <注意>", "--yes"
+    )
+    assert code == 0, err
+    assert "4 recipients" in err and "风险提示" in err
+    broadcast_id = int(out.strip())
+
+    def delivered() -> bool:
+        return all(any("2650" in t for t in tg.texts(u)) for u in USERS)
+
+    await eventually(delivered, timeout=20, what="every subscriber to get the note")
+    text = next(t for t in tg.texts(USERS[0]) if "2650" in t)
+    assert "&lt;注意&gt;" in text and "风险提示" in text
+    assert not any("2650" in t for t in tg.texts(3009))
+    await tgbot.app.broadcast_tick()
+    code, out, _ = await cli(tgbot, "status", str(broadcast_id), "--json")
+    status = json.loads(out)
+    assert (status["status"], status["recipients"], status["sent"]) == ("done", 4, 4)
+    assert sum("2650" in t for u in USERS for t in tg.texts(u)) == 4, "once each"
+
+
+async def test_bad_broadcasts_are_refused_with_a_reason(tgbot: TelegramBot) -> None:
+    await tgbot.say("/subscribe morning", user=USERS[0])
+    cases = [
+        (["send", "--topic", "morning", "--text", "  ", "--yes"], "不能为空"),
+        (["send", "--topic", "nosuch", "--text", "hi", "--yes"], "没有栏目 nosuch"),
+        (
+            ["send", "--topic", "morning", "--text", "hi", "--at", "2020-01-01T08:00", "--yes"],
+            "已经过去",
+        ),
+        (["send", "--topic", "morning", "--text", "hi", "--at", "tomorrow", "--yes"], "not a time"),
+        (["send", "--segment", "tier=vip", "--text", "hi", "--yes"], "nobody matches"),
+        (["send", "--topic", "morning", "--text", "x" * 5000, "--yes"], "太长"),
+        (["send", "--topic", "morning", "--text", "跟我操作稳 赚 不 赔", "--yes"], "稳赚不赔"),
+        (["send", "--topic", "morning", "--text", "hi", "--as", "telegram:5"], "staff role"),
+        (["send", "--topic", "morning", "--text", "hi"], "--yes"),
+        (["status", "999"], "no broadcast 999"),
+        (["cancel", "999"], "no broadcast 999"),
+    ]
+    for args, reason in cases:
+        code, out, err = await cli(tgbot, *args)
+        assert code == 2 and reason in err, (args, err)
+        assert out == ""
+    async with tgbot.app.db.read() as tx:
+        assert await tx.broadcasts.recent() == []
+        [blocked] = await tx.audit.recent("broadcast.blocked")
+    assert blocked["actor"] == "console:admin"
