@@ -76,6 +76,7 @@ class App:
         self.delivery.on_undelivered(
             lambda tx, missed: tickets.undelivered(tx, self.translator, self.desk, missed)
         )
+        self.delivery.on_blocked(lambda tx, chats: tx.subscriptions.end_for_blocked(chats))
         self._clock: asyncio.Task[None] | None = None
         self.started = False
 

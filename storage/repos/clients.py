@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.records import Client, Context, ConversationState, Identity, aware
 from storage.repos.base import VERSION_KEY, Repo, is_duplicate
+from storage.repos.broadcasts import BroadcastRepo
 from storage.repos.client_files import ClientFileRepo
 from storage.repos.tickets import TicketRepo
 from storage.schema import (
@@ -209,6 +210,7 @@ class ClientRepo(Repo):
                     sa.or_(states.in_(addresses), *(states.endswith(f"/{a}") for a in addresses))
                 )
             )
+        await BroadcastRepo(self.conn, self.now, self.state).drop_recipient(addresses)
         await self.conn.execute(identities.delete().where(identities.c.client_id == client_id))
         await ClientFileRepo(self.conn, self.now, self.state).erase(client_id)
         await TicketRepo(self.conn, self.now, self.state).lock_client(client_id)

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from storage.records import SubscriptionEvent, aware
 from storage.repos.base import Repo
+from storage.repos.broadcasts import BroadcastRepo
+from storage.schema import identities
 from storage.schema import subscription_events as events
 from storage.schema import subscriptions as subs
 
@@ -36,6 +38,13 @@ class SubscriptionRepo(Repo):
         if not result.rowcount:
             return False
         await self._event(client_id, topic_key, "unsubscribe", channel, actor)
+        # Nothing more from a broadcast to this topic that is under way.
+        addresses = await self.conn.execute(
+            sa.select(identities.c.address).where(identities.c.client_id == client_id)
+        )
+        await BroadcastRepo(self.conn, self.now, self.state).drop_recipient(
+            [r.address for r in addresses], [topic_key]
+        )
         return True
 
     async def unsubscribe_all(self, client_id: int, *, channel: str, actor: str) -> list[str]:
@@ -44,6 +53,23 @@ class SubscriptionRepo(Repo):
         for key in stopped:
             await self.unsubscribe(client_id, key, channel=channel, actor=actor)
         return stopped
+
+    async def end_for_blocked(self, addresses: list[str]) -> int:
+        """The people behind these chats blocked the bot: their subscriptions end (each in
+        the history, actor "blocked"), and running broadcasts skip them."""
+        found = await self.conn.execute(
+            sa.select(identities.c.address, identities.c.client_id).where(
+                identities.c.address.in_(addresses)
+            )
+        )
+        ended = 0
+        for row in found.all():
+            channel = row.address.split(":", 1)[0]
+            ended += len(
+                await self.unsubscribe_all(row.client_id, channel=channel, actor="blocked")
+            )
+        await BroadcastRepo(self.conn, self.now, self.state).drop_recipient(addresses)
+        return ended
 
     async def subscribers(self, topic_key: str) -> list[int]:
         rows = await self.conn.execute(

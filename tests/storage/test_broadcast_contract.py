@@ -97,3 +97,16 @@ async def test_stop_cancels_what_was_not_tried_and_finish_reports_once(db: Datab
         await tx.broadcasts.cancel(third.id)
     async with db.write() as tx:
         assert await tx.broadcasts.finished() == []
+
+
+async def test_unsubscribing_or_erasure_mid_broadcast_stops_that_clients_rows(db: Database) -> None:
+    await clients(db, 8)
+    broadcast = await scheduled(db, {"topics": ["morning"]})
+    async with db.write() as tx:
+        await tx.broadcasts.start(broadcast)
+        leaving = await tx.clients.by_address("telegram:100")
+        erased = await tx.clients.by_address("telegram:102")
+        assert leaving is not None and erased is not None
+        await tx.subscriptions.unsubscribe(leaving.id, "morning", channel="telegram", actor="t")
+        await tx.clients.erase(erased.id)
+        assert await tx.broadcasts.counts(broadcast.id) == {"pending": 2, "cancelled": 2}

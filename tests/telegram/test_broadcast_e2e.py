@@ -82,3 +82,25 @@ async def test_bad_broadcasts_are_refused_with_a_reason(tgbot: TelegramBot) -> N
         assert await tx.broadcasts.recent() == []
         [blocked] = await tx.audit.recent("broadcast.blocked")
     assert blocked["actor"] == "console:admin"
+
+
+async def test_a_client_who_blocked_the_bot_is_unsubscribed(tgbot: TelegramBot) -> None:
+    tg = tgbot.tg
+    for user in USERS[:2]:
+        await tgbot.say("/subscribe morning news", user=user)
+    tg.blocked_users.add(USERS[0])
+    code, out, err = await cli(tgbot, "send", "--topic", "morning", "--text", "晚盘提示", "--yes")
+    assert code == 0, err
+    await eventually(lambda: any("晚盘提示" in t for t in tg.texts(USERS[1])), what="delivery")
+
+    async def ended() -> bool:
+        return await tgbot.subs(USERS[0]) == []
+
+    await eventually(ended, what="the blocked client's subscriptions to end")
+    async with tgbot.app.db.read() as tx:
+        client = await tx.clients.by_address(f"telegram:{USERS[0]}")
+        history = await tx.subscriptions.history(client.id)  # type: ignore[union-attr]
+        counts = await tx.broadcasts.counts(int(out))
+    assert {(e.action, e.actor) for e in history[-2:]} == {("unsubscribe", "blocked")}
+    assert counts == {"sent": 1, "blocked": 1}
+    assert await tgbot.subs(USERS[1]) == ["morning", "news"]

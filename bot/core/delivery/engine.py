@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # Told, in the transaction that writes the outcome, of rows carrying a `ref` that could not be
 # delivered (blocked, rejected, failed): returns notices for people (Outbound with `chat` set).
 Undelivered = Callable[[Tx, list[dict[str, Any]]], Awaitable[list[Outbound]]]
+# Told, in the same transaction, of the chats that blocked the bot.
+Blocked = Callable[[Tx, list[str]], Awaitable[None]]
 
 UNDELIVERED = frozenset({"blocked", "failed"})
 LEASE_SECONDS = 15.0
@@ -63,6 +65,7 @@ class Delivery:
         self._tasks: list[asyncio.Task[None]] = []
         self.dead_owners: tuple[str, ...] = ()
         self._undelivered: list[Undelivered] = []
+        self._blocked: list[Blocked] = []
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -270,11 +273,18 @@ class Delivery:
         """Call `hook` for undeliverable rows that carry a `ref` (a relayed message, say)."""
         self._undelivered.append(hook)
 
+    def on_blocked(self, hook: Blocked) -> None:
+        """Call `hook` with the chats a send found blocking the bot (403)."""
+        self._blocked.append(hook)
+
     async def _write(self, outcomes: Sequence[dict[str, Any]]) -> list[None]:
         missed = [o for o in outcomes if o.get("ref") and o["status"] in UNDELIVERED]
+        blocked = sorted({o["chat"] for o in outcomes if o["status"] == "blocked" and "chat" in o})
         notices: list[int] = []
         async with self.db.write() as tx:
             await tx.messages.finish_many(self.owner, outcomes)
+            for on_blocked in self._blocked if blocked else ():
+                await on_blocked(tx, blocked)
             for hook in self._undelivered if missed else ():
                 outs = await hook(tx, missed)
                 notices += await self.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []

@@ -232,8 +232,10 @@ class Worker:
             "platform_id": platform_id,
             "tries": job.tries,
         }
-        if status != "sent" and job.payload.get("ref"):  # a relay that failed: someone is told
-            outcome.update(ref=job.payload["ref"], chat=job.chat)
+        if status != "sent":
+            outcome["chat"] = job.chat
+            if job.payload.get("ref"):  # a relay that failed: someone is told
+                outcome["ref"] = job.payload["ref"]
         return outcome
 
     def _failed(self, job: Job, failure: SendFailure) -> dict[str, Any] | None:
