@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from bot.core.router import Router
-from handlers import admin, clients, fallback, menu, profile, smalltalk, subscriptions
+from handlers import (
+    admin,
+    broadcasting,
+    clients,
+    fallback,
+    menu,
+    profile,
+    smalltalk,
+    subscriptions,
+)
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
 from handlers.tickets import desk, intake
@@ -19,6 +28,7 @@ def build_router() -> Router:
         profile.router,
         desk.router,
         clients.router,
+        broadcasting.router,
         admin.router,
         faq_staff.router,
         smalltalk.router,

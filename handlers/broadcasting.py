@@ -1,0 +1,176 @@
+"""Staff broadcasts from the chat: /broadcast (topics or a segment, the text, a preview with
+the recipient count and the final text, then now, later or cancel), /alert, /broadcasts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core.i18n import Markup, Translator
+from bot.core.router import Router
+from bot.core.state import StateControl
+from bot.core.text import clean_input
+from bot.core.types import Button, Inbound, Outbound
+from broadcasts import service
+from broadcasts.service import BroadcastError
+from handlers.tickets.policy import DeskPolicy
+from storage.tx import Tx
+
+router = Router("broadcasting")
+STAFF = ("staff",)
+
+
+def _cancel(t: Translator) -> list[Button]:
+    return [Button(t("common.cancel"), "req:cancel")]
+
+
+async def _topic_menu(tx: Tx, t: Translator, chosen: list[str]) -> Outbound:
+    topics = [tp for tp in await tx.topics.list() if tp.enabled]
+    rows = [
+        [Button(("✅ " if tp.key in chosen else "") + tp.name(t.lang), f"bc:t:{tp.key}")]
+        for tp in topics
+    ]
+    rows.append([Button(t("bcstaff.next"), "bc:next")])
+    rows.append(_cancel(t))
+    return Outbound(t("bcstaff.choose"), buttons=rows, replace=True)
+
+
+@router.command("broadcast", roles=STAFF)
+async def broadcast(
+    event: Inbound, t: Translator, tx: Tx, fsm: StateControl, args: list[str]
+) -> Outbound:
+    """/broadcast, or /broadcast segment tier=vip,tag=黄金 to address a segment."""
+    if args and args[0].lower() == "segment":
+        try:
+            segment = service.parse_segment(" ".join(args[1:]))
+        except BroadcastError as exc:
+            return Outbound(t("bcstaff.bad_segment", why=str(exc)))
+        await fsm.set("bc.text", segment=segment)
+        return Outbound(t("bcstaff.write"), buttons=[_cancel(t)])
+    await fsm.set("bc.topics", topics=[])
+    return await _topic_menu(tx, t, [])
+
+
+@router.callback("bc", roles=STAFF)
+async def broadcast_button(
+    event: Inbound, data: str, t: Translator, tx: Tx, fsm: StateControl, desk: DeskPolicy
+) -> Outbound | list[Outbound]:
+    action, _, arg = data.partition(":")
+    state = dict(fsm.current.data) if fsm.current else {}
+    if action == "x" and arg.isdigit() and len(arg) < 10:  # cancel or stop one
+        result = await tx.broadcasts.cancel(int(arg))
+        if result is None:
+            return Outbound(t("bcstaff.already_over", id=arg))
+        await tx.audit.log(event.sender, f"broadcast.{result}", broadcast=int(arg))
+        return Outbound(t(f"bcstaff.{result}", id=arg))
+    if action == "t" and fsm.name == "bc.topics":
+        chosen = list(state.get("topics", []))
+        chosen = [k for k in chosen if k != arg] if arg in chosen else [*chosen, arg]
+        await fsm.set("bc.topics", topics=chosen)
+        return await _topic_menu(tx, t, chosen)
+    if action == "next" and fsm.name == "bc.topics":
+        if not state.get("topics"):
+            return Outbound(t("bcstaff.pick_one"))
+        await fsm.set("bc.text", topics=state["topics"])
+        return Outbound(t("bcstaff.write"), buttons=[_cancel(t)])
+    if action in ("now", "later", "confirm") and fsm.name in ("bc.preview", "bc.at"):
+        if action == "later":
+            await fsm.set("bc.at", **state)
+            return Outbound(t("bcstaff.when"), buttons=[_cancel(t)])
+        return await _send(event, t, tx, fsm, state, desk)
+    return Outbound(t("errors.stale_button"))
+
+
+async def _plan(event: Inbound, t: Translator, tx: Tx, state: dict[str, Any]) -> service.Plan:
+    return await service.plan(
+        tx, t, author=event.sender, text=state["text"], topics=state.get("topics"),
+        segment=state.get("segment"),
+    )  # fmt: skip
+
+
+@router.state("bc.text", "bc.at", roles=STAFF)
+async def broadcast_text(
+    event: Inbound, t: Translator, tx: Tx, fsm: StateControl, state_data: dict[str, Any],
+    desk: DeskPolicy,
+) -> Outbound | list[Outbound]:  # fmt: skip
+    text = clean_input(event.text)
+    if fsm.name == "bc.at":
+        try:
+            when = datetime.fromisoformat(text.replace("/", "-"))
+        except ValueError:
+            return Outbound(t("bcstaff.bad_time"), buttons=[_cancel(t)])
+        when = when if when.tzinfo else when.replace(tzinfo=desk.tz)
+        try:
+            service.check_time(when, tx.now(), t)
+        except BroadcastError as exc:
+            return Outbound(str(exc), buttons=[_cancel(t)])
+        await fsm.set("bc.at", **state_data, at=when.isoformat())
+        confirm = [[Button(t("bcstaff.confirm"), "bc:confirm")], _cancel(t)]
+        return Outbound(t("bcstaff.confirm_at", at=desk.local(when)), buttons=confirm)
+    state = {**state_data, "text": text}
+    try:
+        plan = await _plan(event, t, tx, state)
+    except BroadcastError as exc:
+        return Outbound(str(exc), buttons=[_cancel(t)])
+    if plan.recipients == 0:
+        await fsm.clear()
+        return Outbound(t("bcstaff.nobody"))
+    await fsm.set("bc.preview", **state)
+    preview = t("bcstaff.preview", n=plan.recipients, text=Markup("\n".join(plan.final[t.lang])))
+    buttons = [
+        [Button(t("bcstaff.now"), "bc:now"), Button(t("bcstaff.later"), "bc:later")],
+        _cancel(t),
+    ]
+    return Outbound(preview, buttons=buttons)
+
+
+async def _send(
+    event: Inbound, t: Translator, tx: Tx, fsm: StateControl, state: dict[str, Any],
+    desk: DeskPolicy,
+) -> Outbound:  # fmt: skip
+    await fsm.clear()
+    try:
+        plan = await _plan(event, t, tx, state)
+    except BroadcastError as exc:
+        return Outbound(str(exc))
+    at = datetime.fromisoformat(state["at"]) if state.get("at") else tx.now()
+    created = await service.create(tx, plan, author=event.sender, send_at=at)
+    if created.status == "running":
+        return Outbound(t("bcstaff.started", id=created.id, n=created.recipients))
+    return Outbound(t("bcstaff.scheduled", id=created.id, at=desk.local(created.send_at)))
+
+
+@router.command("alert", roles=STAFF)
+async def alert(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
+    """/alert TEXT: an intraday risk warning to the `risk` topic, at once, ahead of the rest."""
+    pieces = event.text.split(None, 1)
+    text = clean_input(pieces[1]) if len(pieces) == 2 else ""
+    if not text:
+        return Outbound(t("bcstaff.alert_usage"))
+    try:
+        plan = await service.plan(tx, t, author=event.sender, text=text, topics=["risk"])
+    except BroadcastError as exc:
+        return Outbound(str(exc))
+    created = await service.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
+    return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients))
+
+
+@router.command("broadcasts", roles=STAFF)
+async def broadcasts(t: Translator, tx: Tx, desk: DeskPolicy) -> Outbound:
+    recent = await tx.broadcasts.recent(10)
+    if not recent:
+        return Outbound(t("bcstaff.none"))
+    lines, buttons = [t("bcstaff.list_title")], []
+    for b in recent:
+        counts = await tx.broadcasts.counts(b.id)
+        lines.append(
+            t(
+                "bcstaff.list_line", id=b.id, at=desk.local(b.send_at),
+                status=t(f"broadcast.status_{b.status}"), n=b.recipients,
+                sent=counts.get("sent", 0), text=b.text[:30],
+            )
+        )  # fmt: skip
+        if b.status in ("scheduled", "running"):
+            key = "bcstaff.cancel_one" if b.status == "scheduled" else "bcstaff.stop_one"
+            buttons.append([Button(t(key, id=b.id), f"bc:x:{b.id}")])
+    return Outbound("\n".join(lines), buttons=buttons)

@@ -1,0 +1,82 @@
+"""Staff broadcasting from the chat: topics, preview with count and risk line, now or
+later, /alert ahead of the rest, /broadcasts with stop and cancel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import SettingsFactory
+from tests.harness import Harness
+
+
+@pytest.fixture
+async def room(make_settings: SettingsFactory) -> Harness:
+    bot = Harness(make_settings())
+    await bot.start()
+    await bot.say("/grant console:staff1 staff", user="admin")
+    for user in ("c1", "c2", "c3"):
+        await bot.say("/subscribe morning risk", user=user)
+    yield bot  # type: ignore[misc]
+    await bot.stop()
+
+
+def to(sent: list, chat: str) -> list:  # type: ignore[type-arg]
+    return [s for s in sent if s.chat == chat]
+
+
+async def test_broadcast_with_preview_then_now(room: Harness) -> None:
+    [menu] = await room.say("/broadcast", user="staff1")
+    assert "bc:t:morning" in menu.callbacks
+    await room.press("bc:t:morning", user="staff1")
+    [write] = await room.press("bc:next", user="staff1")
+    assert "4096" in write.plain
+    [preview] = await room.say("黄金早盘关注 2650 支撑", user="staff1")
+    assert "3 位客户" in preview.plain and "风险提示" in preview.plain
+    assert preview.callbacks[:2] == ["bc:now", "bc:later"]
+    sent = await room.press("bc:now", user="staff1")
+    assert "已开始发送给 3 位客户" in to(sent, "console:staff1")[0].plain
+    await room.idle()
+    for user in ("c1", "c2", "c3"):
+        texts = [s.plain for s in room.sender.sent if s.chat == f"console:{user}"]
+        assert sum("2650" in t for t in texts) == 1
+    before = len(room.sender.sent)
+    await room.app.broadcast_tick()
+    await room.idle()
+    [report] = to(room.sender.sent[before:], "console:staff1")
+    assert "已送达 3" in report.plain
+
+
+async def test_a_scheduled_broadcast_can_be_cancelled(room: Harness) -> None:
+    await room.say("/broadcast", user="staff1")
+    await room.press("bc:t:morning", user="staff1")
+    await room.press("bc:next", user="staff1")
+    await room.say("晚盘提示", user="staff1")
+    await room.press("bc:later", user="staff1")
+    [wrong] = await room.say("明天早上", user="staff1")
+    assert "看不懂" in wrong.plain
+    async with room.app.db.read() as tx:
+        later = (tx.now() + timedelta(days=1)).astimezone(room.app.desk.tz)
+    await room.say(later.strftime("%Y-%m-%d %H:%M"), user="staff1")
+    [scheduled] = await room.press("bc:confirm", user="staff1")
+    assert "将于" in scheduled.plain
+    [listing] = await room.say("/broadcasts", user="staff1")
+    [cancel] = listing.callbacks
+    [done] = await room.press(cancel, user="staff1")
+    assert "已取消" in done.plain
+    async with room.app.db.read() as tx:
+        [b] = await tx.broadcasts.recent()
+    assert b.status == "cancelled" and b.recipients == 0
+
+
+async def test_alert_goes_first_and_clients_cannot_broadcast(room: Harness) -> None:
+    [ok] = await room.say("/alert 非农数据前波动加大,注意控制仓位", user="staff1")
+    assert "3 位客户" in ok.plain
+    async with room.app.db.read() as tx:
+        [b] = await tx.broadcasts.recent()
+    assert b.kind == "alert" and b.priority > 0 and b.audience == {"topics": ["risk"]}
+    [refused] = await room.say("/broadcast", user="c1")
+    assert "仅限" in refused.plain
+    [blocked] = await room.say("/alert 保证收益", user="staff1")
+    assert "保证收益" in blocked.plain
