@@ -116,6 +116,8 @@ class App:
         """Scheduled broadcasts started, finished ones reported to their authors."""
         async with self.db.write() as tx:
             started, outs = await broadcasting.tick(tx, self.translator, self.db.clock())
+            staff = [self.desk.staff_chat] if self.desk.staff_chat else list(self.desk.admins)
+            outs += await broadcasting.undelivered_report(tx, self.translator, staff)
             ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
         if started or ids:
             self.delivery.notify()

@@ -146,6 +146,31 @@ def report(t: Translator, broadcast: Broadcast, counts: dict[str, int]) -> str:
     )
 
 
+REPORTED_UPTO = "staff.undelivered_reported_upto"
+
+
+async def undelivered_report(tx: Tx, t: Translator, staff: list[str]) -> list[Outbound]:
+    """Replies to people that could not be delivered (failed, ambiguous) are told to staff
+    once each: a person may be waiting for an answer that never came."""
+    if not staff:
+        return []
+    after = int(await tx.meta.get(REPORTED_UPTO) or 0)
+    rows = await tx.messages.undelivered_replies(after)
+    if not rows:
+        return []
+    await tx.meta.set(REPORTED_UPTO, str(rows[-1].id))
+    rows = [r for r in rows if r.chat not in staff]  # never a report about a report
+    if not rows:
+        return []
+    lines = [t("broadcast.undelivered_title", n=len(rows))]
+    for row in rows:
+        lines.append(
+            t("broadcast.undelivered_line", id=row.id, chat=row.chat, status=row.status,
+              text=(row.text or "")[:40])
+        )  # fmt: skip
+    return [Outbound("\n".join(lines), chat=target) for target in staff]
+
+
 async def tick(tx: Tx, t: Translator, now: datetime) -> tuple[int, list[Outbound]]:
     """Start what is due; tell each author when their broadcast has finished. Returns the
     recipients of what started and the reports."""

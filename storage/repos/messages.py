@@ -42,6 +42,21 @@ class MessageRepo(MessageInserts, InboxQueries, OutboxQueries):
         )
         return [message_of(r) for r in rows]
 
+    async def undelivered_replies(self, after: int, limit: int = 20) -> list[StoredMessage]:
+        """Replies to people (not broadcasts) given up on since row `after`, oldest first."""
+        rows = await self.conn.execute(
+            sa.select(m)
+            .where(
+                m.c.direction == "out",
+                m.c.bulk.is_(False),
+                m.c.status.in_(("failed", "ambiguous")),
+                m.c.id > after,
+            )
+            .order_by(m.c.id)
+            .limit(limit)
+        )
+        return [message_of(r) for r in rows]
+
     async def lock(self, ids: list[int]) -> None:
         """Keep these rows as records only (an erased client's messages)."""
         await self.conn.execute(m.update().where(m.c.id.in_(ids)).values(locked=True))

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tests.telegram.conftest import TelegramBot, eventually
@@ -104,3 +105,17 @@ async def test_a_client_who_blocked_the_bot_is_unsubscribed(tgbot: TelegramBot) 
     assert {(e.action, e.actor) for e in history[-2:]} == {("unsubscribe", "blocked")}
     assert counts == {"sent": 1, "blocked": 1}
     assert await tgbot.subs(USERS[1]) == ["morning", "news"]
+
+
+async def test_replies_given_up_on_are_reported_to_staff_once(
+    make_bot: Callable[..., Awaitable[TelegramBot]],
+) -> None:
+    bot = await make_bot(STAFF_CHAT="telegram:-100555")
+    tg = bot.tg
+    tg.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
+    await bot.say("/start", user=3005)
+    await bot.app.broadcast_tick()
+    await eventually(lambda: any("未能确认送达" in t for t in tg.texts(-100555)), what="report")
+    await bot.app.broadcast_tick()
+    await asyncio.sleep(0.3)
+    assert sum("未能确认送达" in t for t in tg.texts(-100555)) == 1
