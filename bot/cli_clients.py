@@ -90,8 +90,13 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, str]]]:
                 else encoding
             )
             raise ListError(
-                f"line {line}: the file is not {shown} (a list saved by Excel in China is "
-                "often GBK: try --encoding gbk, or save it as UTF-8)"
+                f"line {line}: the file is not {shown} ("
+                + (
+                    "a list saved by Excel in China is often GBK: try --encoding gbk, or save it "
+                    "as UTF-8)"
+                    if shown == "UTF-8"
+                    else "check --encoding, or save it as UTF-8)"
+                )
             ) from None
         except csv.Error as exc:
             raise ListError(f"line {reader.line_num}: {exc}") from None

@@ -53,8 +53,12 @@ async def client_file(
         await tx.audit.log(who, "client.assign", client_id=client.id, advisor=advisor)
         return Outbound(t("clientfile.assigned", id=client.id, advisor=advisor))
     if action == "tier" and len(rest) == 1 and rest[0].lower() in TIERS:
-        await tx.files.set(client.id, tier=rest[0].lower())
-        await tx.audit.log(who, "client.tier", client_id=client.id, tier=rest[0].lower())
+        tier = rest[0].lower()
+        await tx.files.set(client.id, tier=tier)
+        await tx.audit.log(who, "client.tier", client_id=client.id, tier=tier)
+        for open_ticket in [tk for tk in await tx.tickets.of_client(client.id) if tk.active]:
+            due = desk.due(open_ticket.kind, tier == "vip", open_ticket.created_at)
+            await tx.tickets.update(open_ticket.id, vip=tier == "vip", due_at=due)
         return Outbound(
             t("clientfile.tier_set", id=client.id, tier=t(f"clientfile.tier_{rest[0].lower()}"))
         )

@@ -8,6 +8,7 @@ from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Inbound, Outbound
 from handlers.menu import main_menu
+from handlers.tickets.service import erased_notices
 from storage.records import Client
 from storage.tx import Tx
 
@@ -93,19 +94,21 @@ async def ask_delete(event: Inbound, fsm: StateControl, t: Translator) -> Outbou
     return _confirm(t)
 
 
-async def _erase(event: Inbound, tx: Tx, client: Client, t: Translator) -> Outbound:
+async def _erase(event: Inbound, tx: Tx, client: Client, t: Translator) -> list[Outbound]:
     stopped = await tx.subscriptions.unsubscribe_all(
         client.id, channel=event.channel, actor=event.sender
     )
+    held = [tk for tk in await tx.tickets.of_client(client.id, limit=100) if tk.active]
     await tx.clients.erase(client.id)
     await tx.audit.log(event.sender, "erased", client_id=client.id, subscriptions=stopped)
-    return Outbound(t("delete.done", count=len(stopped)))
+    # Whoever was working on their cases must know the cases are closed.
+    return [Outbound(t("delete.done", count=len(stopped))), *await erased_notices(tx, t, held)]
 
 
 @router.callback("del")
 async def delete_button(
     event: Inbound, tx: Tx, client: Client, t: Translator, fsm: StateControl, data: str
-) -> Outbound:
+) -> Outbound | list[Outbound]:
     if refusal := private_only(event, t):
         return refusal
     if data == "ask":
@@ -122,7 +125,7 @@ async def delete_button(
 @router.state("delete.confirm")
 async def delete_typed(
     event: Inbound, tx: Tx, client: Client, t: Translator, fsm: StateControl
-) -> Outbound:
+) -> Outbound | list[Outbound]:
     if event.text.strip().casefold() in CONFIRM_WORDS:
         return await _erase(event, tx, client, t)
     await fsm.clear()

@@ -361,3 +361,48 @@ async def test_a_long_number_at_the_phone_prompt_is_the_phone(
         assert "13812345678" in summary.plain and "确认" in summary.plain
     finally:
         await bot.stop()
+
+
+async def test_review2_desk_rules(desk: Harness) -> None:
+    ticket, _ = await file_complaint(desk)  # routed to adv1
+    sent = await desk.press(f"tk:c:{ticket.id}", user="adv2")
+    assert any("已由 console:adv2 认领" in s.plain for s in to(sent, "console:adv1"))
+    await desk.say("/duty off", user="adv1")
+    [off] = await desk.press(f"tk:to:{ticket.id}:console:adv1", user="adv2")
+    assert "不在值班" in off.plain
+    await desk.say("/duty on", user="adv1")
+    sent = await desk.press(f"tk:to:{ticket.id}:console:adv1", user="adv2")
+    assert any("转交给您" in s.plain for s in to(sent, "console:adv1"))
+    assert any("转交给 console:adv1" in s.plain for s in to(sent, STAFF))
+    [admin] = await desk.say("/duty on", user="admin")
+    assert "只有顾问" in admin.plain
+    await desk.say(f"/resolve {ticket.number} 已处理", user="adv1")
+    [done] = await desk.press(f"tk:to:{ticket.id}:console:adv2", user="adv1")
+    assert "已标记为解决" in done.plain
+
+
+async def test_review2_vip_change_reaches_open_tickets_and_erasure_tells_the_advisor(
+    desk: Harness,
+) -> None:
+    ticket, _ = await file_complaint(desk)
+    await desk.say(f"/client {ticket.client_id} tier vip", user="adv1")
+    async with desk.app.db.read() as tx:
+        fresh = await tx.tickets.get(ticket.id)
+    assert fresh is not None and fresh.vip and fresh.due_at - fresh.created_at == timedelta(hours=1)
+    await desk.say("/deleteme")
+    sent = await desk.say("确认")
+    assert any("删除个人数据" in s.plain for s in to(sent, "console:adv1"))
+
+
+async def test_review2_digits_in_a_conversation_are_words(make_settings: SettingsFactory) -> None:
+    bot = Harness(make_settings(), buttons=False)
+    await bot.start()
+    try:
+        await bot.say("/grant console:adv1 advisor", user="admin")
+        await bot.say("/duty on", user="adv1")
+        ticket, _ = await file_complaint(bot)
+        await bot.say(f"/reply {ticket.number} 请问是几号申请的?", user="adv1")
+        sent = await bot.say("3")
+        assert any("alice:\n3\n" in s.plain for s in to(sent, "console:adv1")), "relayed as said"
+    finally:
+        await bot.stop()

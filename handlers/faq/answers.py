@@ -15,7 +15,7 @@ from handlers.faq.engine import Candidate, Match
 from handlers.faq.service import FaqService
 from handlers.menu import main_menu
 from handlers.tickets.policy import DeskPolicy
-from handlers.tickets.service import consultation
+from handlers.tickets.service import consultation, quoted_ticket, resume_talk
 from storage.records import Client, FaqEntry
 from storage.tx import Tx
 
@@ -87,9 +87,17 @@ def _suggest(match: Match, t: Translator, message_id: int) -> Outbound:
 
 @router.fallback("text")
 async def ask(
-    event: Inbound, tx: Tx, client: Client, t: Translator, faq: FaqService, message_id: int
-) -> Outbound:
+    event: Inbound,
+    tx: Tx,
+    client: Client,
+    t: Translator,
+    faq: FaqService,
+    message_id: int,
+    desk: DeskPolicy | None = None,
+) -> Outbound | list[Outbound]:
     text = clean_input(event.text)
+    if desk is not None and text and (quoted := await quoted_ticket(tx, event, client)):
+        return await resume_talk(tx, desk, t, quoted, client, text=text, message_id=message_id)
     if not text:
         return Outbound(t("errors.empty"), buttons=main_menu(t))
     match = await faq.match(tx, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.compliance import forbidden_in
@@ -21,6 +22,8 @@ from storage.tx import Tx
 router = Router("tickets.desk")
 
 DESK = ("advisor", "staff")
+PENDING = ("desk.reply", "desk.resolve")
+PENDING_MINUTES = 30  # a reply button pressed and forgotten must not catch a later message
 
 
 def _is_desk(roles: frozenset[str]) -> bool:
@@ -108,7 +111,15 @@ async def desk_button(
         if await tx.tickets.claim(ticket.id, event.sender):
             await tx.tickets.event(ticket.id, event.sender, "claimed")
             await tx.audit.log(event.sender, "ticket.claim", ticket=ticket.number)
-            return Outbound(t("desk.claimed", label=label), buttons=service.desk_buttons(t, ticket))
+            done = Outbound(t("desk.claimed", label=label), buttons=service.desk_buttons(t, ticket))
+            routed = ticket.advisor
+            if routed is None or routed == event.sender:
+                return done
+            tr = await service.translator_for(tx, t, routed)  # their notice is out of date
+            told = tr(
+                "desk.claimed_by", label=Markup(service.label(tr, ticket)), advisor=event.sender
+            )
+            return [done, Outbound(told, chat=routed)]
         fresh = await tx.tickets.get(ticket.id)
         holder = fresh.advisor if fresh else None
         if holder == event.sender:
@@ -120,7 +131,11 @@ async def desk_button(
             return Outbound(refused)
         if action == "s" and ticket.status == "resolved":
             return Outbound(t("desk.resolved_already", label=label))
-        await fsm.set("desk.reply" if action == "r" else "desk.resolve", ticket=ticket.id)
+        await fsm.set(
+            "desk.reply" if action == "r" else "desk.resolve",
+            ticket=ticket.id,
+            started=tx.now().isoformat(),
+        )
         prompt = "desk.reply_prompt" if action == "r" else "desk.resolve_prompt"
         return Outbound(
             t(prompt, label=label), buttons=[[Button(t("common.cancel"), "req:cancel")]]
@@ -152,8 +167,13 @@ async def _hand_over(
     refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
     if refused:
         return Outbound(refused)
-    if not await tx.advisors.is_advisor(target):
-        return Outbound(t("desk.not_an_advisor", address=target))
+    label = Markup(service.label(t, ticket))
+    if not ticket.active:
+        return Outbound(t("desk.resolved_already", label=label))
+    if target == ticket.advisor:
+        return Outbound(t("desk.yours_already", label=label))
+    if target not in await tx.advisors.on_duty():
+        return Outbound(t("desk.not_on_duty", address=target))
     await tx.tickets.update(
         ticket.id,
         advisor=target,
@@ -166,13 +186,57 @@ async def _hand_over(
     client = await tx.clients.get(ticket.client_id)
     tt = await service.translator_for(tx, t, target)
     note = service.to(service.notice(tt, desk, fresh, client, why="handed"), target)  # type: ignore[arg-type]
-    return [
-        Outbound(t("desk.handed", label=Markup(service.label(t, ticket)), advisor=target)),
-        note,
-    ]
+    outs = [Outbound(t("desk.handed", label=label, advisor=target)), note]
+    for told in {ticket.advisor, desk.staff_chat} - {None, event.sender, target}:
+        tw = await service.translator_for(tx, t, told)  # type: ignore[arg-type]
+        text = tw(
+            "desk.handed_from",
+            label=Markup(service.label(tw, ticket)),
+            by=event.sender,
+            advisor=target,
+        )
+        outs.append(Outbound(text, chat=told))
+    return outs
 
 
-@router.state("desk.reply", "desk.resolve", roles=DESK)
+def _replying(event: Inbound, ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """Desk members answering a relayed message with the platform's reply feature."""
+    if event.kind == "text" and event.reply_to and _is_desk(ctx.get("roles", frozenset())):
+        return {}
+    return None
+
+
+@router.add(Tier.STATE, _replying, DESK)
+async def platform_reply(
+    event: Inbound,
+    t: Translator,
+    tx: Tx,
+    roles: frozenset[str],
+    desk: DeskPolicy,
+    message_id: int,
+    client: Client,
+    faq: FaqService,
+    fsm: StateControl,
+) -> Outbound | list[Outbound] | None:
+    """The quoted ticket wins over a pending reply button: the advisor has moved on."""
+    ticket = await service.ticket_of_message(tx, event.chat, event.reply_to or "")
+    if ticket is None:
+        if fsm.name in PENDING:  # quoting something else while a reply button waits
+            return await desk_text(
+                event, t, fsm, tx, roles, desk, dict(fsm.current.data), message_id
+            )  # type: ignore[union-attr]
+        if event.chat != event.sender:
+            return None  # a quote among colleagues in a group is not for the bot
+        return await faq_answers.ask(event, tx, client, t, faq, message_id)
+    if fsm.name in PENDING:
+        await fsm.clear()
+    text = clean_input(event.text)
+    if not text:
+        return Outbound(t("desk.need_text"))
+    return await reply(tx, desk, t, event, roles, ticket, text[:4000], message_id)
+
+
+@router.state(*PENDING, roles=DESK)
 async def desk_text(
     event: Inbound,
     t: Translator,
@@ -189,6 +253,12 @@ async def desk_text(
     text = clean_input(event.text)
     if ticket is None:
         return Outbound(t("errors.stale_button"))
+    try:
+        pressed = datetime.fromisoformat(str(state_data.get("started")))
+    except ValueError:
+        pressed = None
+    if pressed is None or tx.now() - pressed > timedelta(minutes=PENDING_MINUTES):
+        return Outbound(t("desk.pending_expired", label=Markup(service.label(t, ticket))))
     if not text:
         return Outbound(t("desk.need_text"))
     if name == "desk.reply":
@@ -222,40 +292,6 @@ async def _resolve(
         return Outbound(t("desk.blocked", phrases="、".join(phrases)))
     outs = await service.resolve(tx, desk, t, ticket, actor=event.sender, result=text)
     return [*outs, Outbound(t("desk.resolved_done", label=Markup(service.label(t, ticket))))]
-
-
-def _replying(event: Inbound, ctx: dict[str, Any]) -> dict[str, Any] | None:
-    """Desk members answering a relayed message with the platform's reply feature."""
-    if event.kind == "text" and event.reply_to and _is_desk(ctx.get("roles", frozenset())):
-        return {}
-    return None
-
-
-@router.add(Tier.STATE, _replying, DESK)
-async def platform_reply(
-    event: Inbound,
-    t: Translator,
-    tx: Tx,
-    roles: frozenset[str],
-    desk: DeskPolicy,
-    message_id: int,
-    client: Client,
-    faq: FaqService,
-) -> Outbound | list[Outbound] | None:
-    ticket = await _ticket_of_message(tx, event.chat, event.reply_to or "")
-    if ticket is None:  # quoting something else: an ordinary message
-        return await faq_answers.ask(event, tx, client, t, faq, message_id)
-    text = clean_input(event.text)
-    if not text:
-        return Outbound(t("desk.need_text"))
-    return await reply(tx, desk, t, event, roles, ticket, text[:4000], message_id)
-
-
-async def _ticket_of_message(tx: Tx, chat: str, platform_id: str) -> Ticket | None:
-    message = await tx.messages.by_platform_id(chat, platform_id)
-    ref = str((message.payload if message else {}).get("ref") or "")
-    kind, _, raw = ref.partition(":")
-    return await tx.tickets.get(int(raw)) if kind == "ticket" and raw.isdigit() else None
 
 
 @router.command("reply", roles=DESK)
@@ -369,6 +405,8 @@ async def duty(
     event: Inbound, t: Translator, tx: Tx, args: list[str], desk: DeskPolicy
 ) -> Outbound | list[Outbound]:
     choice = args[0].lower() if args else ""
+    if not await tx.advisors.is_advisor(event.sender):  # an admin passes role checks, not this
+        return Outbound(t("desk.duty_advisors_only"))
     if choice not in ("on", "off"):
         current = await tx.advisors.get(event.sender)
         return Outbound(

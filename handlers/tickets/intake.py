@@ -223,8 +223,13 @@ async def talk(
     message_id: int,
     faq: FaqService,
 ) -> Outbound | list[Outbound]:
-    """While an advisor talks with the client, what the client writes goes to them."""
-    ticket = await tx.tickets.get(int(state_data.get("ticket", 0)))
+    """While an advisor talks with the client, what the client writes goes to them (to the
+    ticket they quoted, when they answered a particular relayed message)."""
+    ticket = await service.quoted_ticket(tx, event, client)
+    if ticket is not None and ticket.id != state_data.get("ticket"):
+        state_data = {**state_data, "ticket": ticket.id}
+        await fsm.set(service.TALK, **state_data)
+    ticket = ticket or await tx.tickets.get(int(state_data.get("ticket", 0)))
     if ticket is None or ticket.client_id != client.id or not ticket.active:
         await fsm.clear()
         return Outbound(t("ticket.talk_over"), buttons=main_menu(t))
@@ -242,8 +247,7 @@ async def talk(
         tx, desk, t, ticket, client, text=text, message_id=message_id
     )
     if ticket.status == "waiting" and not told:  # the first word since the advisor's reply
-        leave = [[Button(t("ticket.leave"), f"tkc:leave:{ticket.id}")]]
-        told.append(Outbound(t("ticket.relayed"), buttons=leave))
+        told.append(Outbound(t("ticket.relayed")))  # no buttons: digits stay words here
     return [*told, *outs]
 
 

@@ -21,6 +21,40 @@ def ref(ticket: Ticket) -> str:
     return f"ticket:{ticket.id}"
 
 
+async def ticket_of_message(tx: Tx, chat: str, platform_id: str) -> Ticket | None:
+    """The ticket one of our messages in `chat` was about (a notice, a relayed message)."""
+    message = await tx.messages.by_platform_id(chat, platform_id)
+    ref = str((message.payload if message else {}).get("ref") or "")
+    kind, _, raw = ref.partition(":")
+    return await tx.tickets.get(int(raw)) if kind == "ticket" and raw.isdigit() else None
+
+
+async def quoted_ticket(tx: Tx, event: Inbound, client: Client) -> Ticket | None:
+    """The client's own open ticket whose relayed message they answered with the platform's
+    reply feature, if that is what they did."""
+    if not event.reply_to:
+        return None
+    ticket = await ticket_of_message(tx, event.chat, event.reply_to)
+    if ticket is None or ticket.client_id != client.id or not ticket.active:
+        return None
+    return ticket
+
+
+async def resume_talk(
+    tx: Tx,
+    desk: DeskPolicy,
+    t: Translator,
+    ticket: Ticket,
+    client: Client,
+    *,
+    text: str,
+    message_id: int,
+) -> list[Outbound]:
+    """A client quoting a relayed message: back in that ticket's conversation."""
+    await tx.states.set(ticket.chat, TALK, {"ticket": ticket.id, "started": tx.now().isoformat()})
+    return await relay_to_desk(tx, desk, t, ticket, client, text=text, message_id=message_id)
+
+
 async def translator_for(tx: Tx, t: Translator, address: str) -> Translator:
     """`t` in the language of the person at `address` (Chinese for strangers and groups)."""
     person = await tx.clients.by_address(address)
@@ -312,6 +346,17 @@ async def resolve(
         "ticket.resolved", label=Markup(label(tc, ticket)), result=result, days=desk.reopen_days
     )
     return [Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket))]
+
+
+async def erased_notices(tx: Tx, t: Translator, held: list[Ticket]) -> list[Outbound]:
+    """The advisors of an erased client's open tickets are told they are closed."""
+    outs = []
+    for ticket in held:
+        if ticket.advisor:
+            tt = await translator_for(tx, t, ticket.advisor)
+            text = tt("desk.client_erased", label=Markup(label(tt, ticket)))
+            outs.append(Outbound(text, chat=ticket.advisor))
+    return outs
 
 
 async def requeue_from(

@@ -121,3 +121,54 @@ async def test_an_advisor_quoting_another_message_is_answered_as_usual(
     await bot.push(tg.user_message(ADV1, "怎么开户", reply_to=quoted))
     [answer] = tg.texts(ADV1)[before:]
     assert "开户" in answer and "工单" not in answer
+
+
+async def consult(bot: TelegramBot, text: str) -> str:
+    await bot.say("/advisor", user=CLIENT)
+    await bot.say(text, user=CLIENT)
+    return bot.tg.texts(CLIENT)[-1].split("<b>")[1].split("</b>")[0]
+
+
+async def test_the_quoted_ticket_wins_over_a_pending_reply_button(
+    make_bot: Callable[..., Awaitable[TelegramBot]],
+) -> None:
+    bot = await desk(make_bot)
+    tg = bot.tg
+    first = await complain(bot)
+    second = await consult(bot, "白银夜盘几点开")
+    notices = {n: tg.last_message_id(ADV1) for n in (second,)}
+    async with bot.app.db.read() as tx:
+        one = await tx.tickets.by_number(first)
+    await press_as(bot, ADV1, f"tk:r:{one.id}")  # type: ignore[union-attr]
+    await bot.push(tg.user_message(ADV1, "夜盘晚上九点开始。", reply_to=notices[second]))
+    async with bot.app.db.read() as tx:
+        steps_one = [e.action for e in await tx.tickets.history(one.id)]  # type: ignore[union-attr]
+        two = await tx.tickets.by_number(second)
+        steps_two = [e.action for e in await tx.tickets.history(two.id)]  # type: ignore[union-attr]
+    assert "reply" not in steps_one and steps_two[-1] == "reply"
+
+    # the client answers the complaint's relay (quoting it), not the consultation's
+    await bot.say(f"/reply {first} 您的出金已处理。", user=ADV1)
+    complaint_relay = tg.last_message_id(CLIENT)
+    await bot.say(f"/reply {second} 还有别的问题吗?", user=ADV1)
+    await bot.push(tg.user_message(CLIENT, "出金还是没到账", reply_to=complaint_relay))
+    async with bot.app.db.read() as tx:
+        last_one = (await tx.tickets.history(one.id))[-1]  # type: ignore[union-attr]
+    assert (last_one.action, last_one.text) == ("client", "出金还是没到账")
+
+
+async def press_as(bot: TelegramBot, user: int, data: str) -> None:
+    await bot.push(bot.tg.callback(user, data, message_id=bot.tg.last_message_id(user)))
+
+
+async def test_group_quotes_among_staff_are_not_answered(
+    make_bot: Callable[..., Awaitable[TelegramBot]],
+) -> None:
+    bot = await desk(make_bot)
+    tg = bot.tg
+    await complain(bot)
+    await bot.push(tg.user_message(ADV2, "/tickets", chat_id=STAFF_GROUP))
+    listing = tg.last_message_id(STAFF_GROUP)  # the bot's answer in the group: no ticket's
+    before = len(tg.sent(STAFF_GROUP))
+    await bot.push(tg.user_message(ADV2, "收到", chat_id=STAFF_GROUP, reply_to=listing))
+    assert len(tg.sent(STAFF_GROUP)) == before
