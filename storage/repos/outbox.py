@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from storage.records import StoredMessage, aware
 from storage.repos.base import Repo
 from storage.repos.message_rows import HELD, IN, OUT, PENDING, RECEIVED, SENDING, message_of, utc
+from storage.schema import identities
 from storage.schema import messages as m
 
 
@@ -84,6 +85,22 @@ class OutboxQueries(Repo):
         )
         return {r.id for r in result}
 
+    async def move_chat(self, old: str, new: str) -> int:
+        """A chat got a new address: its waiting rows and its identity follow."""
+        result = await self.conn.execute(
+            m.update()
+            .where(m.c.chat == old, m.c.direction == "out", m.c.status == "pending")
+            .values(chat=new, updated_at=self.now())
+        )
+        taken = await self.conn.execute(
+            sa.select(identities.c.address).where(identities.c.address == new)
+        )
+        if taken.first() is None:
+            await self.conn.execute(
+                identities.update().where(identities.c.address == old).values(address=new)
+            )
+        return int(result.rowcount or 0)
+
     async def finish_many(self, owner: str, outcomes: Sequence[dict[str, Any]]) -> None:
         """Write send outcomes of rows we hold: each dict has id, status, error, platform_id,
         tries (platform calls made) and next_attempt_at (for rows going back to pending).
@@ -97,6 +114,7 @@ class OutboxQueries(Repo):
                 status=sa.bindparam("b_status"),
                 error=sa.func.coalesce(sa.bindparam("b_error"), m.c.error),
                 platform_id=sa.func.coalesce(sa.bindparam("b_platform_id"), m.c.platform_id),
+                chat=sa.func.coalesce(sa.bindparam("b_chat"), m.c.chat),
                 attempts=m.c.attempts + sa.bindparam("b_tries"),
                 next_attempt_at=sa.bindparam("b_next"),
                 lease_owner=None,
@@ -110,6 +128,7 @@ class OutboxQueries(Repo):
                 "b_status": o["status"],
                 "b_error": o.get("error"),
                 "b_platform_id": o.get("platform_id"),
+                "b_chat": o.get("chat") if o.get("moved_from") else None,
                 "b_tries": o.get("tries", 0),
                 "b_next": utc(o["next_attempt_at"]) if o.get("next_attempt_at") else None,
             }

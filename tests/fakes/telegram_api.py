@@ -60,15 +60,24 @@ NOT_MODIFIED = (
 class ApiError(Exception):
     """An error reply in Telegram's shape; raised by method handlers."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.status, self.description, self.retry_after = status, description, retry_after
+        self.migrate_to = migrate_to
 
     def response(self) -> web.Response:
         """Render as {"ok": false, "error_code": ..., "description": ...[, "parameters"]}."""
         body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to}
         return web.json_response(body, status=self.status)
 
 
@@ -208,6 +217,7 @@ class FakeTelegram:
         self.callback_answers: list[JSON] = []
         self.get_updates_offsets: list[int | None] = []
         self.blocked_users: set[int] = set()
+        self.migrated: dict[int, int] = {}  # a group that became a supergroup: old -> new id
         self.webhook_url: str | None = None
         self.webhook_secret_token: str | None = None
         self._sent: list[JSON] = []
@@ -482,6 +492,12 @@ class FakeTelegram:
                 raise self._failures[name].popleft()
             if params.get("chat_id") in self.blocked_users:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if (moved := self.migrated.get(params.get("chat_id"))) is not None:  # type: ignore[arg-type]
+                raise ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    migrate_to=moved,
+                )
             result = True if handler is None else await handler(params)
             response = web.json_response({"ok": True, "result": result})
         except ApiError as error:

@@ -119,3 +119,23 @@ async def test_replies_given_up_on_are_reported_to_staff_once(
     await bot.app.broadcast_tick()
     await asyncio.sleep(0.3)
     assert sum("未能确认送达" in t for t in tg.texts(-100555)) == 1
+
+
+async def test_a_group_that_became_a_supergroup_gets_it_at_its_new_address(
+    tgbot: TelegramBot,
+) -> None:
+    tg = tgbot.tg
+    async with tgbot.app.db.write() as tx:  # the group itself is the recipient
+        group, _ = await tx.clients.get_or_create(
+            "telegram:-4001", language="zh", display_name="客户群", username=None
+        )
+        await tx.subscriptions.subscribe(group.id, "morning", channel="telegram", actor="t")
+    tg.migrated[-4001] = -1004001
+    code, out, err = await cli(tgbot, "send", "--topic", "morning", "--text", "群公告", "--yes")
+    assert code == 0, err
+    await eventually(lambda: any("群公告" in t for t in tg.texts(-1004001)), what="the new id")
+    async with tgbot.app.db.read() as tx:
+        moved = await tx.clients.by_address("telegram:-1004001")
+        counts = await tx.broadcasts.counts(int(out))
+    assert moved is not None and moved.id == group.id
+    assert counts == {"sent": 1}

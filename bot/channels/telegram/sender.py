@@ -11,6 +11,7 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -27,7 +28,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.channels.telegram.convert import CHANNEL
+from bot.channels.telegram.convert import CHANNEL, address
 from bot.core.delivery import Limits, OutMessage, SendFailure
 from bot.core.text import to_plain
 from bot.core.types import Button, Capabilities
@@ -60,6 +61,8 @@ def keyboard(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
 def failure(exc: TelegramAPIError, *, editing: bool = False) -> SendFailure:
     """Map aiogram's errors onto what the outbox should do next."""
     text = exc.message.lower()
+    if isinstance(exc, TelegramMigrateToChat):  # a group became a supergroup
+        return SendFailure("moved", exc.message, moved_to=address(exc.migrate_to_chat_id))
     if isinstance(exc, TelegramRetryAfter):
         return SendFailure("retry", exc.message, retry_after=float(exc.retry_after))
     if isinstance(exc, TelegramForbiddenError):

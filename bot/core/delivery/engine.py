@@ -281,14 +281,17 @@ class Delivery:
         missed = [o for o in outcomes if o.get("ref") and o["status"] in UNDELIVERED]
         blocked = sorted({o["chat"] for o in outcomes if o["status"] == "blocked" and "chat" in o})
         notices: list[int] = []
+        moves = {(o["moved_from"], o["chat"]) for o in outcomes if o.get("moved_from")}
         async with self.db.write() as tx:
             await tx.messages.finish_many(self.owner, outcomes)
+            for old, new in sorted(moves):
+                await tx.messages.move_chat(old, new)
             for on_blocked in self._blocked if blocked else ():
                 await on_blocked(tx, blocked)
             for hook in self._undelivered if missed else ():
                 outs = await hook(tx, missed)
                 notices += await self.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
-        if notices:
+        if notices or moves:
             self.notify()
         return [None] * len(outcomes)
 

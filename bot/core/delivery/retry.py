@@ -13,14 +13,22 @@ class SendFailure(Exception):
     - ambiguous: it may have arrived (a timeout after the request left);
     - blocked: the person blocked us; rejected: the platform will never take it;
     - markup: the platform refused the formatting (send it again as plain text);
-    - not_editable: the message to replace is gone (send a new one instead).
+    - not_editable: the message to replace is gone (send a new one instead);
+    - moved: the chat has a new address (`moved_to`: a group became a supergroup).
     """
 
-    def __init__(self, reason: str, detail: str = "", retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str = "",
+        retry_after: float | None = None,
+        moved_to: str | None = None,
+    ) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.retry_after = retry_after
+        self.moved_to = moved_to
 
 
 @dataclass(frozen=True, slots=True)

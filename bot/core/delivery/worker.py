@@ -241,6 +241,20 @@ class Worker:
     def _failed(self, job: Job, failure: SendFailure) -> dict[str, Any] | None:
         engine = self.engine
         now = engine.timer.now()
+        if failure.reason == "moved" and failure.moved_to and failure.moved_to != job.chat:
+            # Back to the database under the new address, due at once; the outcome's writer
+            # moves the chat's other rows and its identity too.
+            self.held.pop(job.id, None)
+            log.info("%s: %s moved to %s", self.channel, job.chat, failure.moved_to)
+            return {
+                "id": job.id,
+                "status": "pending",
+                "error": str(failure)[:500],
+                "tries": job.tries,
+                "next_attempt_at": None,
+                "chat": failure.moved_to,
+                "moved_from": job.chat,
+            }
         if failure.retry_after is not None:
             self.pacer.hold(now + failure.retry_after)  # a flood limit holds the whole channel
             self._probing = True
