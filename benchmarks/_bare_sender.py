@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
+import sys
 import time
 from collections import deque
 
@@ -37,8 +39,11 @@ async def main() -> None:
                 await admit()
             await bot.send_message(1_000_000 + i, f"早盘操作建议 #{i}", parse_mode="HTML")
 
-    await asyncio.gather(*(one(i) for i in range(int(os.environ["COUNT"]))))
+    first = int(os.environ.get("FIRST_CHAT", "1000000"))
+    await asyncio.gather(*(one(first - 1_000_000 + i) for i in range(int(os.environ["COUNT"]))))
     await session.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"cpu {usage.ru_utime + usage.ru_stime:.3f}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""The fake Bot API in a process of its own, for benchmarks/broadcast.py.
+
+    LATENCY=0.05 RATE=30 CHAT_INTERVAL=1 python benchmarks/_fake_api.py
+prints its base URL, then serves until SIGTERM. GET /_stats gives what it saw; with
+RATE set it enforces Telegram's limits with real 429 + retry_after answers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+from pathlib import Path
+
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.telegram_api import FakeTelegram, peak
+
+
+class BenchFake(FakeTelegram):
+    async def start(self) -> None:
+        self._closing.clear()
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/_stats", self._stats)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self._port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        chats = Counter(p["chat_id"] for p in self._sent)
+        times = self.message_times()
+        body = {
+            "sent": len(self._sent),
+            "distinct": len(chats),
+            "twice": sum(1 for n in chats.values() if n > 1),
+            "holds": len(self.holds),
+            "calls_during_holds": self.calls_during_holds,
+            "peak": peak(times) if times else 0,
+            "first_at": times[0] if times else None,
+            "last_at": times[-1] if times else None,
+        }
+        if request.query.get("chats"):
+            body["chats"] = sorted(chats)
+        return web.json_response(body)
+
+
+async def main() -> None:
+    gc.disable()  # its own collections would bunch its arrival stamps
+    fake = BenchFake()
+    fake.latency = float(os.environ.get("LATENCY", "0"))
+    if os.environ.get("RATE"):
+        fake.enforce(
+            rate=float(os.environ["RATE"]),
+            chat_interval=float(os.environ.get("CHAT_INTERVAL", "1")),
+        )
+    await fake.start()
+    print(fake.base_url, flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await fake.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
