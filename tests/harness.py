@@ -93,7 +93,9 @@ class Harness:
         """Wait until the inbox has handled what was queued (recovery included) and every
         outbox row this process holds is final."""
         async with asyncio.timeout(timeout):
-            await asyncio.sleep(0.05)  # recovery runs in the background after start
+            # Recovery runs in the background after start (the inbox's, then the outbox's).
+            await self.app.inbox.recovered.wait()
+            await asyncio.sleep(0.05)
             while True:
                 await self.app.inbox.idle.wait()
                 held = [i for w in self.app.delivery.workers.values() for i in w.held]

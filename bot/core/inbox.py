@@ -75,6 +75,7 @@ class Inbox:
         self._stopping = False
         self.idle = asyncio.Event()
         self.idle.set()
+        self.recovered = asyncio.Event()  # the first take-over pass after start is done
         self._room = asyncio.Event()
         self._room.set()
 
@@ -312,4 +313,5 @@ class Inbox:
                 await self.recover()
             except Exception:
                 log.exception("taking over unhandled messages failed; retrying")
+            self.recovered.set()
             await asyncio.sleep(RECOVERY_SECONDS)
