@@ -62,7 +62,9 @@ async def broadcast_button(
         if result is None:
             return Outbound(t("bcstaff.already_over", id=arg))
         await tx.audit.log(event.sender, f"broadcast.{result}", broadcast=int(arg))
-        return Outbound(t(f"bcstaff.{result}", id=arg))
+        return Outbound(
+            t("bcstaff.cancelled" if result == "cancelled" else "bcstaff.stopped", id=arg)
+        )
     if action == "t" and fsm.name == "bc.topics":
         chosen = list(state.get("topics", []))
         chosen = [k for k in chosen if k != arg] if arg in chosen else [*chosen, arg]

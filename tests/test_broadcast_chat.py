@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from broadcasts import service
+from storage.schema import messages
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 
@@ -80,3 +82,23 @@ async def test_alert_goes_first_and_clients_cannot_broadcast(room: Harness) -> N
     assert "仅限" in refused.plain
     [blocked] = await room.say("/alert 保证收益", user="staff1")
     assert "保证收益" in blocked.plain
+
+
+async def test_a_running_broadcast_can_be_stopped_and_its_author_hears(room: Harness) -> None:
+    async with room.app.db.write() as tx:  # a broadcast under way, its rows not yet tried
+        plan = await service.plan(
+            tx, room.app.translator, author="console:staff1", text="x", topics=["morning"]
+        )
+        created = await service.create(tx, plan, author="console:staff1", send_at=tx.now())
+        await tx.conn.execute(
+            messages.update().where(messages.c.broadcast_id == created.id).values(status="queued")
+        )
+    [listing] = await room.say("/broadcasts", user="staff1")
+    [stop] = listing.callbacks
+    [stopped] = await room.press(stop, user="staff1")
+    assert "已停止" in stopped.plain
+    before = len(room.sender.sent)
+    await room.app.broadcast_tick()
+    await room.idle()
+    [report] = to(room.sender.sent[before:], "console:staff1")
+    assert "已停止" in report.plain and "已取消 3" in report.plain

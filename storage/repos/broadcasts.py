@@ -201,12 +201,14 @@ class BroadcastRepo(Repo):
         row = await self.get(broadcast_id)
         if row is None or row.status not in ("scheduled", "running"):
             return None
-        status = "cancelled" if row.status == "scheduled" else "stopped"
+        # A running one is "stopping" until its rows in flight come back; then "stopped",
+        # and its author gets the report like any finished broadcast.
+        status = "cancelled" if row.status == "scheduled" else "stopping"
         now = self.now()
         await self.conn.execute(
             broadcasts.update()
             .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == row.status)
-            .values(status=status, finished_at=now if status == "stopped" else None)
+            .values(status=status, finished_at=now if status == "cancelled" else None)
         )
         await self.conn.execute(
             m.update()
@@ -216,19 +218,21 @@ class BroadcastRepo(Repo):
         return status
 
     async def finished(self, limit: int = 20) -> list[Broadcast]:
-        """Running broadcasts with no row left to try: marked done here, exactly once."""
+        """Running (or stopping) broadcasts with no row left to try: marked done (stopped)
+        here, exactly once."""
         still = sa.exists().where(m.c.broadcast_id == broadcasts.c.id, m.c.status.in_(OPEN_ROWS))
         query = (
             sa.select(broadcasts)
-            .where(broadcasts.c.status == "running", sa.not_(still))
+            .where(broadcasts.c.status.in_(("running", "stopping")), sa.not_(still))
             .limit(limit)
         )
         done = []
         for row in (await self.conn.execute(query)).all():
+            final = "done" if row.status == "running" else "stopped"
             changed = await self.conn.execute(
                 broadcasts.update()
-                .where(broadcasts.c.id == row.id, broadcasts.c.status == "running")
-                .values(status="done", finished_at=self.now())
+                .where(broadcasts.c.id == row.id, broadcasts.c.status == row.status)
+                .values(status=final, finished_at=self.now())
             )
             if changed.rowcount:
                 done.append(await self.get(row.id))
