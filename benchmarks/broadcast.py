@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -177,11 +178,17 @@ async def killed(db: Path, topic: str, n: int) -> str:
         await stop(proc)
         stats = await asyncio.to_thread(fake.stats, True)
         status = json.loads(await cli(env, "broadcast", "status", out, "--json"))
-    got = set(stats["chats"])
-    lost = n - len(got) - status["ambiguous"]
+    got = {f"telegram:{c}" for c in stats["chats"]}
+    with sqlite3.connect(db) as conn:  # each recipient's row as the bot left it
+        rows = conn.execute(
+            "SELECT chat, status FROM messages WHERE broadcast_id = ?", (int(out),)
+        ).fetchall()
+    lost = sum(1 for chat, state in rows if chat not in got and state != "ambiguous")
+    arrived = sum(1 for chat, state in rows if chat in got and state == "ambiguous")
     return (
-        f"4. SIGKILL after {at_kill} of {n}, then a restart: lost {max(lost, 0)}, duplicated "
-        f"{stats['twice']}, ambiguous (counted, reported, not resent) {status['ambiguous']}"
+        f"4. SIGKILL after {at_kill} of {n}, then a restart: lost {lost}, duplicated "
+        f"{stats['twice']}, ambiguous (counted, reported, not resent) {status['ambiguous']}, "
+        f"of which the fake had received {arrived}"
     )
 
 
