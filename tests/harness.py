@@ -100,8 +100,13 @@ class Harness:
                 await self.app.inbox.idle.wait()
                 held = [i for w in self.app.delivery.workers.values() for i in w.held]
                 if not held:
-                    async with self.app.db.read() as tx:
-                        pending = await tx.messages.count(direction="out", status="pending")
+                    async with self.app.db.read() as tx:  # rows no worker holds yet too
+                        pending = sum(
+                            [
+                                await tx.messages.count(direction="out", status=state)
+                                for state in ("pending", "queued")
+                            ]
+                        )
                     if not pending or not self.app.delivery.workers:
                         return
                 await self.app.delivery.settled(held, timeout=timeout)
