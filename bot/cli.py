@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot import cli_broadcast, cli_clients, cli_faq, cli_messages, cli_reports
+from bot import cli_broadcast, cli_calendar, cli_clients, cli_faq, cli_messages, cli_reports
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_messages.add_parser(sub)
     cli_clients.add_parser(sub)
     cli_broadcast.add_parser(sub)
+    cli_calendar.add_parser(sub)
     cli_reports.add_parser(sub)
     return parser
 
@@ -208,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cli_faq.run(settings, args))
         elif args.command == "messages":
             return asyncio.run(cli_messages.run(settings, args))
+        elif args.command == "calendar":
+            return cli_calendar.run(settings, args)
         elif args.command == "broadcast":
             return asyncio.run(cli_broadcast.run(settings, args))
         elif args.command == "clients":

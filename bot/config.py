@@ -326,6 +326,13 @@ class DeskSettings(_Section):
         return normalise_address(value) if value and value.strip() else None
 
 
+class ScheduleSettings(_Section):
+    """The firm's rhythm (no prefix)."""
+
+    # Trading-day overrides the firm edits (a YAML file; created when first written).
+    calendar_overrides: Path = Path("data/calendar_overrides.yaml")
+
+
 class HttpSettings(_Section):
     """Built-in HTTP server settings (prefix HTTP_)."""
 
@@ -354,6 +361,7 @@ class Settings(BaseModel):
     telegram: TelegramSettings
     http: HttpSettings
     desk: DeskSettings
+    schedule: ScheduleSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
@@ -490,7 +498,8 @@ def load_settings(
         telegram = _load_section(TelegramSettings, env_file)
         http = _load_section(HttpSettings, env_file)
         desk = _load_section(DeskSettings, env_file)
+        schedule = _load_section(ScheduleSettings, env_file)
     try:
-        return Settings(core=core, telegram=telegram, http=http, desk=desk)
+        return Settings(core=core, telegram=telegram, http=http, desk=desk, schedule=schedule)
     except ValidationError as exc:
         raise _describe(exc, Settings) from None

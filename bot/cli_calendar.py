@@ -1,0 +1,70 @@
+"""`python -m bot calendar trading --year YYYY [--json]` and
+`calendar override add|del DATE [trading|closed]`: the trading calendar and its overrides."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from bot.config import Settings
+from broadcasts.trading_calendar import (
+    CalendarError,
+    TradingCalendar,
+    load_overrides,
+    save_override,
+)
+
+
+def add_parser(sub: Any) -> None:
+    cal = sub.add_parser("calendar", help="the trading calendar", description=__doc__)
+    actions = cal.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
+    trading = actions.add_parser("trading", help="a year's trading days")
+    trading.add_argument("--year", type=int, required=True)
+    trading.add_argument("--json", action="store_true", help="every day with its reason")
+    override = actions.add_parser("override", help="change the firm's override file")
+    override.add_argument("action", choices=["add", "del"])
+    override.add_argument("date", help="YYYY-MM-DD")
+    override.add_argument("state", nargs="?", choices=["trading", "closed"])
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    path = settings.schedule.calendar_overrides
+    try:
+        if args.calendar_command == "override":
+            if args.action == "add" and args.state is None:
+                raise CalendarError("say trading or closed, e.g. override add 2027-01-01 closed")
+            save_override(path, args.date, args.state if args.action == "add" else None)
+            print(f"{path}: {args.date} {'→ ' + args.state if args.action == 'add' else 'removed'}")
+            return 0
+        if not 1990 <= args.year <= 2100:
+            raise CalendarError(f"--year {args.year} is out of range")
+        calendar = TradingCalendar(load_overrides(path))
+    except CalendarError as exc:
+        print(f"calendar: {exc}", file=sys.stderr)
+        return 2
+    days = calendar.year(args.year)
+    unknown = [d for d in days if d.trading is None]
+    if unknown:
+        print(
+            f"warning: the holiday package has no data for {args.year}; {len(unknown)} weekdays "
+            f"are unknown until {path} says trading or closed", file=sys.stderr
+        )  # fmt: skip
+    if args.json:
+        rows = [
+            {"date": d.date.isoformat(), "trading": d.trading, "reason": d.reason} for d in days
+        ]
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    trading = [d for d in days if d.trading]
+    print(f"{args.year}: {len(trading)} trading days, {len(unknown)} unknown")
+    for d in days:
+        if (
+            d.reason.startswith(("holiday:", "makeup:"))
+            or d.reason == "override"
+            or d.trading is None
+        ):
+            state = {True: "trading", False: "closed", None: "unknown"}[d.trading]
+            print(f"  {d.date} {d.date.strftime('%a')} {state:8} {d.reason}")
+    return 0
