@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from bot.config import Settings
+from broadcasts.nfp import releases_in
 from broadcasts.trading_calendar import (
     CalendarError,
     TradingCalendar,
@@ -23,10 +24,25 @@ def add_parser(sub: Any) -> None:
     trading = actions.add_parser("trading", help="a year's trading days")
     trading.add_argument("--year", type=int, required=True)
     trading.add_argument("--json", action="store_true", help="every day with its reason")
+    nfp = actions.add_parser("nfp", help="the year's US non-farm payroll release dates")
+    nfp.add_argument("--year", type=int, required=True)
+    nfp.add_argument("--json", action="store_true")
     override = actions.add_parser("override", help="change the firm's override file")
     override.add_argument("action", choices=["add", "del"])
     override.add_argument("date", help="YYYY-MM-DD")
     override.add_argument("state", nargs="?", choices=["trading", "closed"])
+
+
+def _nfp(year: int, as_json: bool) -> int:
+    found = releases_in(year)
+    if as_json:
+        rows = [{"date": r.date.isoformat(), "beijing_time": r.beijing_time} for r in found]
+        print(json.dumps(rows))
+        return 0
+    for r in found:
+        when = f"{r.beijing:%m-%d %H:%M}"
+        print(f"{r.date} {r.date.strftime('%a')}  北京时间 {when}  ({r.reference} data)")
+    return 0
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -40,6 +56,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if not 1990 <= args.year <= 2100:
             raise CalendarError(f"--year {args.year} is out of range")
+        if args.calendar_command == "nfp":
+            return _nfp(args.year, args.json)
         calendar = TradingCalendar(load_overrides(path))
     except CalendarError as exc:
         print(f"calendar: {exc}", file=sys.stderr)
