@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from bot.core.delivery import Delivery, Sender
@@ -15,6 +20,7 @@ from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.startup import StartupError, database_problem, sqlite_path
+from broadcasts import rhythm as daily
 from broadcasts import service as broadcasting
 from handlers import build_router
 from handlers.faq.service import FaqService
@@ -65,13 +71,26 @@ class App:
             reopen_days=d.ticket_reopen_days,
             timezone=settings.core.timezone,
         )
+        sched = settings.schedule
+        self.rhythm = daily.Rhythm(
+            times={
+                "morning": dt.time.fromisoformat(sched.morning_note_at),
+                "evening": dt.time.fromisoformat(sched.evening_note_at),
+            },
+            remind_minutes=sched.note_reminder_minutes,
+            grace_minutes=sched.schedule_grace_minutes,
+            timezone=settings.core.timezone,
+            overrides=sched.calendar_overrides,
+            staff=(d.staff_chat,) if d.staff_chat else tuple(sorted(settings.core.bot_admins)),
+        )
+        self.scheduler: AsyncIOScheduler | None = None
         self.inbox = Inbox(
             self.db,
             self.dispatcher,
             self.delivery,
             policy=self.policy,
             translator=self.translator,
-            services={"faq": self.faq, "desk": self.desk},
+            services={"faq": self.faq, "desk": self.desk, "rhythm": self.rhythm},
         )
         self.delivery.on_undelivered(
             lambda tx, missed: tickets.undelivered(tx, self.translator, self.desk, missed)
@@ -101,7 +120,55 @@ class App:
         await self.delivery.start()
         self.inbox.start()
         self._clock = asyncio.create_task(self._desk_clock(), name="desk-clock")
+        await self._write(
+            lambda tx: daily.catch_up(tx, self.translator, self.rhythm, self.db.clock())
+        )
+        self.scheduler = self._schedule()
         self.started = True
+
+    def _schedule(self) -> AsyncIOScheduler:
+        """APScheduler decides when; each fire records itself, so no process repeats one."""
+        scheduler = AsyncIOScheduler(timezone=self.rhythm.tz)
+        grace = max(self.rhythm.grace_minutes * 60, 1)
+        for slot in daily.SLOTS:
+            at = self.rhythm.times[slot]
+            early = dt.datetime.combine(dt.date(2000, 1, 1), at) - dt.timedelta(
+                minutes=self.rhythm.remind_minutes
+            )
+            for kind, when in (("note", at), ("remind", early.time())):
+                scheduler.add_job(
+                    self.fire,
+                    CronTrigger(hour=when.hour, minute=when.minute, timezone=self.rhythm.tz),
+                    args=[kind, slot],
+                    id=f"{kind}.{slot}",
+                    misfire_grace_time=grace,
+                    coalesce=True,
+                )
+        scheduler.start()
+        return scheduler
+
+    async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
+        """One scheduled fire (also called by tests with their own `now`)."""
+        now = now or self.db.clock()
+        if kind == "note":
+            fire = self.rhythm.last_fire(slot, now)
+            late = now - fire > dt.timedelta(minutes=1)
+            job = lambda tx: daily.run_slot(tx, self.translator, self.rhythm, slot, fire, late=late)  # noqa: E731
+        else:
+            early = now + dt.timedelta(minutes=self.rhythm.remind_minutes)
+            fire = self.rhythm.last_fire(slot, early) - dt.timedelta(
+                minutes=self.rhythm.remind_minutes
+            )
+            job = lambda tx: daily.remind(tx, self.translator, self.rhythm, slot, fire)  # noqa: E731
+        return await self._write(job)
+
+    async def _write(self, job: Any) -> int:
+        """Run a job's transaction, queue what it says and wake the senders."""
+        async with self.db.write() as tx:
+            outs = await job(tx)
+            ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
+        self.delivery.notify()
+        return len(ids)
 
     async def desk_tick(self) -> int:
         """SLA breaches announced, stale resolved tickets closed; returns notices written."""
@@ -140,6 +207,9 @@ class App:
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is under way (up to `grace`), hand back the rest, close the database."""
         try:
+            if self.scheduler is not None:
+                self.scheduler.shutdown(wait=False)
+                self.scheduler = None
             if self._clock is not None:
                 self._clock.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

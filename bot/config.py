@@ -331,6 +331,23 @@ class ScheduleSettings(_Section):
 
     # Trading-day overrides the firm edits (a YAML file; created when first written).
     calendar_overrides: Path = Path("data/calendar_overrides.yaml")
+    # When the morning and evening notes go out on trading days (HH:MM in TIMEZONE).
+    morning_note_at: str = "08:30"
+    evening_note_at: str = "20:00"
+    # Staff are reminded this many minutes before a slot that has no note yet.
+    note_reminder_minutes: int = Field(30, ge=1, le=720)
+    # A slot missed while the bot was down is still sent this many minutes late, then not.
+    schedule_grace_minutes: int = Field(30, ge=0, le=720)
+
+    @field_validator("morning_note_at", "evening_note_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, sep, minutes = value.strip().partition(":")
+        if not (
+            sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+        ):
+            raise ValueError(f"{value.strip()[:20]!r} is not a time like 08:30")
+        return f"{int(hours):02d}:{int(minutes):02d}"
 
 
 class HttpSettings(_Section):

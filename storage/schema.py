@@ -246,6 +246,29 @@ broadcasts = sa.Table(
     sa.Index("ix_broadcasts_status", "status", "send_at"),
 )
 
+# Morning and evening notes written ahead by staff, one per slot and day.
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("slot", sa.String(12), primary_key=True),  # morning | evening
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("broadcast_id", sa.Integer),  # set when it went out
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
+# Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
+schedule_runs = sa.Table(
+    "schedule_runs",
+    metadata,
+    sa.Column("job", sa.String(40), primary_key=True),
+    sa.Column("fire_time", Ts, primary_key=True),
+    sa.Column("outcome", sa.String(20), nullable=False),  # done | skipped | missed | late
+    sa.Column("detail", sa.Text),
+    sa.Column("at", Ts, nullable=False),
+)
+
 # Named, expiring leases: one delivery worker per channel across every process on a database.
 leases = sa.Table(
     "leases",

@@ -17,6 +17,7 @@ from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
+from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
 from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
@@ -54,6 +55,7 @@ class Tx:
         self.advisors = AdvisorRepo(*args)
         self.tickets = TicketRepo(*args)
         self.broadcasts = BroadcastRepo(*args)
+        self.rhythm = RhythmRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

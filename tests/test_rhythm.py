@@ -1,0 +1,118 @@
+"""Morning and evening notes on trading days, driven with the fire times the scheduler would
+use: once per fire whatever runs it, never on a closed or unknown day, staff reminded and told,
+late within the grace window after a restart, else recorded as missed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from broadcasts.trading_calendar import save_override
+from tests.conftest import SettingsFactory
+from tests.harness import Harness
+
+STAFF = "console:staffroom"
+DAY = dt.date(2026, 12, 3)  # a Thursday, a trading day
+
+
+@pytest.fixture
+async def firm(make_settings: SettingsFactory, tmp_path: Path) -> Harness:
+    bot = Harness(make_settings(STAFF_CHAT=STAFF, CALENDAR_OVERRIDES=str(tmp_path / "over.yaml")))
+    await bot.start()
+    await bot.say("/grant console:staff1 staff", user="admin")
+    await bot.say("/subscribe morning", user="c1")
+    yield bot  # type: ignore[misc]
+    await bot.stop()
+
+
+def at(bot: Harness, day: dt.date, hhmm: str, seconds: int = 5) -> dt.datetime:
+    when = dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=bot.app.rhythm.tz)
+    return when + dt.timedelta(seconds=seconds)
+
+
+async def told(bot: Harness, before: int, chat: str = STAFF) -> list[str]:
+    await bot.idle()
+    return [s.plain for s in bot.sender.sent[before:] if s.chat == chat]
+
+
+async def test_a_written_note_goes_out_once_at_its_slot(firm: Harness) -> None:
+    [saved] = await firm.say(f"/note morning --date {DAY} 黄金早盘关注 2650 支撑", user="staff1")
+    assert "08:30" in saved.plain and "1 位" in saved.plain and "风险提示" in saved.plain
+    before = len(firm.sender.sent)
+    slot = at(firm, DAY, "08:30")
+    await asyncio.gather(
+        firm.app.fire("note", "morning", slot), firm.app.fire("note", "morning", slot)
+    )
+    await firm.app.fire("note", "morning", slot + dt.timedelta(seconds=20))
+    async with firm.app.db.read() as tx:
+        [b] = await tx.broadcasts.recent()
+        note = await tx.rhythm.note("morning", DAY)
+    assert b.audience == {"topics": ["morning"]} and note is not None and note.broadcast_id == b.id
+    assert any("已发出" in t for t in await told(firm, before))
+    clients = [s.plain for s in firm.sender.sent if s.chat == "console:c1" and "2650" in s.plain]
+    assert len(clients) == 1
+
+
+async def test_no_note_means_a_reminder_then_an_alert_and_nothing_empty(firm: Harness) -> None:
+    before = len(firm.sender.sent)
+    await firm.app.fire("remind", "morning", at(firm, DAY, "08:00"))
+    await firm.app.fire("remind", "morning", at(firm, DAY, "08:00", 30))
+    await firm.app.fire("note", "morning", at(firm, DAY, "08:30"))
+    texts = await told(firm, before)
+    assert sum("还没有写好内容" in t for t in texts) == 1
+    assert sum("没有发送" in t for t in texts) == 1
+    async with firm.app.db.read() as tx:
+        assert await tx.broadcasts.recent() == []
+
+
+async def test_closed_and_unknown_days_send_nothing_and_overrides_count_at_once(
+    firm: Harness, tmp_path: Path
+) -> None:
+    holiday = dt.date(2026, 10, 1)
+    async with firm.app.db.write() as tx:
+        await tx.rhythm.save_note("morning", holiday, "国庆快乐", "console:staff1")
+        await tx.rhythm.save_note("morning", dt.date(2027, 1, 4), "新年第一周", "console:staff1")
+    before = len(firm.sender.sent)
+    await firm.app.fire("note", "morning", at(firm, holiday, "08:30"))
+    await firm.app.fire("note", "morning", at(firm, dt.date(2027, 1, 4), "08:30"))
+    assert any("交易日历没有数据" in t for t in await told(firm, before))
+    async with firm.app.db.read() as tx:
+        assert await tx.broadcasts.recent() == []
+    save_override(tmp_path / "over.yaml", "2026-10-01", "trading")  # added while running
+    await firm.app.fire("note", "evening", at(firm, holiday, "20:00"))  # no evening note
+    async with firm.app.db.write() as tx:
+        await tx.rhythm.save_note("evening", holiday, "晚盘", "console:staff1")
+    await firm.app.fire("note", "evening", at(firm, holiday, "20:00", 30))
+    async with firm.app.db.read() as tx:
+        assert await tx.broadcasts.recent() == [], "that fire was already recorded"
+
+
+async def test_after_a_restart_a_slot_goes_out_late_within_grace_else_is_missed(
+    firm: Harness,
+) -> None:
+    from broadcasts.rhythm import catch_up
+
+    yesterday = DAY - dt.timedelta(days=1)
+    async with firm.app.db.write() as tx:  # the bot ran yesterday's slots
+        for slot, hhmm in (("morning", "08:30"), ("evening", "20:00")):
+            await tx.rhythm.claim_fire(f"note.{slot}", at(firm, yesterday, hhmm, 0), "done")
+        await tx.rhythm.save_note("morning", DAY, "早盘", "console:staff1")
+        outs = await catch_up(tx, firm.app.translator, firm.app.rhythm, at(firm, DAY, "08:40"))
+        assert any("已发出" in o.text for o in outs), "10 minutes late: still sent"
+        late = await tx.rhythm.fired("note.morning", at(firm, DAY, "08:30", 0))
+        outs = await catch_up(tx, firm.app.translator, firm.app.rhythm, at(firm, DAY, "22:30"))
+        missed = await tx.rhythm.fired("note.evening", at(firm, DAY, "20:00", 0))
+    assert late == "late" and missed == "missed"
+    assert any("已超过补发时限" in o.text for o in outs)
+
+
+async def test_notes_are_screened_when_written(firm: Harness) -> None:
+    [refused] = await firm.say(f"/note evening --date {DAY} 明天保证收益", user="staff1")
+    assert "保证收益" in refused.plain
+    [client] = await firm.say("/note morning 你好", user="c1")
+    assert "仅限" in client.plain
+    [listing] = await firm.say("/schedule", user="staff1")
+    assert "早盘操作建议" in listing.plain
