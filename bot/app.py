@@ -128,6 +128,7 @@ class App:
 
     def _schedule(self) -> AsyncIOScheduler:
         """APScheduler decides when; each fire records itself, so no process repeats one."""
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every add
         scheduler = AsyncIOScheduler(timezone=self.rhythm.tz)
         grace = max(self.rhythm.grace_minutes * 60, 1)
         for slot in daily.SLOTS:

@@ -144,6 +144,9 @@ async def _run(settings: Settings, no_console: bool) -> None:
             await telegram.close()
         raise
     _settle_heap()
+    for slot, at, trading in app.rhythm.upcoming(app.db.clock(), days=2)[:2]:
+        state = {True: "", False: " (no trading day: skipped)", None: " (no calendar data)"}
+        print(f"next: {slot} note at {at:%Y-%m-%d %H:%M}{state[trading]}", file=sys.stderr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
