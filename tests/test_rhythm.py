@@ -116,3 +116,23 @@ async def test_notes_are_screened_when_written(firm: Harness) -> None:
     assert "仅限" in client.plain
     [listing] = await firm.say("/schedule", user="staff1")
     assert "早盘操作建议" in listing.plain
+
+
+def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    tz = firm.app.rhythm.tz
+    jobs = {job.id: job for job in firm.app.scheduler.get_jobs()}  # type: ignore[union-attr]
+    assert set(jobs) == {"note.morning", "remind.morning", "note.evening", "remind.evening"}
+    trigger = jobs["remind.morning"].trigger
+    assert isinstance(trigger, CronTrigger)
+    late = dt.datetime(2026, 12, 31, 23, 59, tzinfo=tz)
+    assert trigger.get_next_fire_time(None, late) == dt.datetime(2027, 1, 1, 8, 0, tzinfo=tz)
+    month_end = dt.datetime(2026, 11, 30, 20, 1, tzinfo=tz)
+    assert jobs["note.evening"].trigger.get_next_fire_time(None, month_end) == dt.datetime(
+        2026, 12, 1, 20, 0, tzinfo=tz
+    )
+    just_after_midnight = dt.datetime(2026, 12, 3, 0, 5, tzinfo=tz)
+    assert firm.app.rhythm.last_fire("evening", just_after_midnight) == dt.datetime(
+        2026, 12, 2, 20, 0, tzinfo=tz
+    )
