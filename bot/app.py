@@ -82,6 +82,9 @@ class App:
             timezone=settings.core.timezone,
             overrides=sched.calendar_overrides,
             staff=(d.staff_chat,) if d.staff_chat else tuple(sorted(settings.core.bot_admins)),
+            visit_days=sched.return_visit_days,
+            admins=tuple(sorted(settings.core.bot_admins)),
+            visit_at=dt.time.fromisoformat(sched.return_visit_at),
         )
         self.scheduler: AsyncIOScheduler | None = None
         self.inbox = Inbox(
@@ -145,12 +148,27 @@ class App:
                     misfire_grace_time=grace,
                     coalesce=True,
                 )
+        visits = self.rhythm.visit_at
+        scheduler.add_job(
+            self.fire,
+            CronTrigger(hour=visits.hour, minute=visits.minute, timezone=self.rhythm.tz),
+            args=["visits", "-"],
+            id="visits",
+            misfire_grace_time=grace,
+            coalesce=True,
+        )
         scheduler.start()
         return scheduler
 
     async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
+        if kind == "visits":
+            today = now.astimezone(self.rhythm.tz).date()
+            fire = dt.datetime.combine(today, self.rhythm.visit_at, tzinfo=self.rhythm.tz)
+            return await self._write(
+                lambda tx: daily.return_visits(tx, self.translator, self.rhythm, fire)
+            )
         if kind == "note":
             fire = self.rhythm.last_fire(slot, now)
             late = now - fire > dt.timedelta(minutes=1)

@@ -338,8 +338,23 @@ class ScheduleSettings(_Section):
     note_reminder_minutes: int = Field(30, ge=1, le=720)
     # A slot missed while the bot was down is still sent this many minutes late, then not.
     schedule_grace_minutes: int = Field(30, ge=0, le=720)
+    # Return-visit surveys: days after a client's first contact, and the time of day they go.
+    return_visit_days: Annotated[tuple[int, ...], NoDecode] = (3, 30)
+    return_visit_at: str = "10:00"
 
-    @field_validator("morning_note_at", "evening_note_at")
+    @field_validator("return_visit_days", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> tuple[int, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        try:
+            days = tuple(sorted({int(str(d).strip()) for d in items if str(d).strip()}))  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            raise ValueError("must be whole days separated by commas, e.g. 3,30") from None
+        if not days or any(d < 1 or d > 365 for d in days):
+            raise ValueError("must be 1 to 365 days, e.g. 3,30")
+        return days
+
+    @field_validator("morning_note_at", "evening_note_at", "return_visit_at")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         hours, sep, minutes = value.strip().partition(":")

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.i18n import Translator
-from bot.core.types import Outbound
+from bot.core.types import Button, Outbound
 from broadcasts import service
 from broadcasts.service import BroadcastError
 from broadcasts.trading_calendar import TradingCalendar, load_overrides
@@ -30,6 +30,9 @@ class Rhythm:
     timezone: str
     overrides: Path
     staff: tuple[str, ...]  # who hears of reminders, missing notes and missed slots
+    visit_days: tuple[int, ...] = (3, 30)
+    admins: tuple[str, ...] = ()  # never surveyed, like anyone holding a role
+    visit_at: dt.time = dt.time(10, 0)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -129,3 +132,34 @@ async def catch_up(tx: Tx, t: Translator, rhythm: Rhythm, now: dt.datetime) -> l
                 name = t(f"rhythm.slot_{slot}")
                 outs += _tell(rhythm, t("rhythm.missed", slot=name, at=f"{fire:%Y-%m-%d %H:%M}"))
     return outs
+
+
+ASK_AGAIN_AFTER = dt.timedelta(days=2)
+
+
+def survey(t: Translator, wave: int, *, again: bool) -> Outbound:
+    """The seed's return-visit wording, with 1-5 buttons."""
+    stars = [Button(f"{n}⭐", f"rv:{wave}:{n}") for n in range(1, 6)]
+    return Outbound(t("visits.again" if again else "visits.ask"), buttons=[stars])
+
+
+async def return_visits(tx: Tx, t: Translator, rhythm: Rhythm, fire: dt.datetime) -> list[Outbound]:
+    """Once a day: clients `visit_days` after their first contact are asked; those who did not
+    answer are asked once more two days later, and never again."""
+    if not await tx.rhythm.claim_fire("visits", fire, "done"):
+        return []
+    outs: list[Outbound] = []
+    for wave in rhythm.visit_days:
+        due = await tx.return_visits.due(wave, fire, exclude=rhythm.admins)
+        for _client, address, language in due:
+            outs.append(_to(survey(t.with_lang(language), wave, again=False), address))
+        for _client, address, language in await tx.return_visits.ask_again(
+            wave, fire, ASK_AGAIN_AFTER
+        ):
+            outs.append(_to(survey(t.with_lang(language), wave, again=True), address))
+    return outs
+
+
+def _to(out: Outbound, chat: str) -> Outbound:
+    out.chat = chat
+    return out

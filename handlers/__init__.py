@@ -11,6 +11,7 @@ from handlers import (
     menu,
     notes,
     profile,
+    return_visits,
     smalltalk,
     subscriptions,
 )
@@ -31,6 +32,7 @@ def build_router() -> Router:
         clients.router,
         broadcasting.router,
         notes.router,
+        return_visits.router,
         admin.router,
         faq_staff.router,
         smalltalk.router,

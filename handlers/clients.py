@@ -114,6 +114,15 @@ async def _show(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> str:
             at=desk.local(file.last_contact) if file.last_contact else "-",
         ),
     ]
+    for wave, score, said, _at in await tx.return_visits.of(client.id):
+        lines.append(
+            t(
+                "clientfile.visit",
+                days=wave,
+                score=f"{score}⭐" if score else t("clientfile.no_answer"),
+                comment=said or "",
+            )
+        )
     for at, author, text in file.notes:
         lines.append(t("clientfile.note_line", at=desk.local(at), author=author, text=text))
     return "\n".join(lines)

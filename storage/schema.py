@@ -258,6 +258,19 @@ notes = sa.Table(
     sa.Column("updated_at", Ts, nullable=False),
 )
 
+# Return visits (回访): a short survey some days after a client first came, asked at most twice.
+return_visits = sa.Table(
+    "return_visits",
+    metadata,
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), primary_key=True),
+    sa.Column("wave", sa.Integer, primary_key=True),  # days after the first contact
+    sa.Column("asks", sa.Integer, nullable=False),
+    sa.Column("asked_at", Ts, nullable=False),
+    sa.Column("score", sa.Integer),
+    sa.Column("comment", sa.Text),
+    sa.Column("answered_at", Ts),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

@@ -17,6 +17,7 @@ from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
+from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
 from storage.repos.states import StateRepo
@@ -56,6 +57,7 @@ class Tx:
         self.tickets = TicketRepo(*args)
         self.broadcasts = BroadcastRepo(*args)
         self.rhythm = RhythmRepo(*args)
+        self.return_visits = ReturnVisitRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from broadcasts.trading_calendar import save_override
+from storage.schema import clients
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 
@@ -123,7 +124,9 @@ def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
 
     tz = firm.app.rhythm.tz
     jobs = {job.id: job for job in firm.app.scheduler.get_jobs()}  # type: ignore[union-attr]
-    assert set(jobs) == {"note.morning", "remind.morning", "note.evening", "remind.evening"}
+    assert set(jobs) == {
+        "note.morning", "remind.morning", "note.evening", "remind.evening", "visits",
+    }  # fmt: skip
     trigger = jobs["remind.morning"].trigger
     assert isinstance(trigger, CronTrigger)
     late = dt.datetime(2026, 12, 31, 23, 59, tzinfo=tz)
@@ -136,3 +139,41 @@ def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
     assert firm.app.rhythm.last_fire("evening", just_after_midnight) == dt.datetime(
         2026, 12, 2, 20, 0, tzinfo=tz
     )
+
+
+async def test_return_visits_ask_new_clients_twice_at_most_and_keep_the_answer(
+    firm: Harness,
+) -> None:
+    async with firm.app.db.write() as tx:  # c1 and c2 came 3 days ago; staff1 is no client
+        c2, _ = await tx.clients.get_or_create(
+            "console:c2", language="en", display_name=None, username=None
+        )
+        await tx.conn.execute(
+            clients.update().values(created_at=tx.now() - dt.timedelta(days=3, hours=1))
+        )
+    now = firm.app.db.clock()
+    before = len(firm.sender.sent)
+    await firm.app.fire("visits", "-", now)
+    await firm.app.fire("visits", "-", now)  # the same day's fire: nothing more
+    await firm.idle()
+    asked = [s for s in firm.sender.sent[before:] if s.callbacks[:1] == ["rv:3:1"]]
+    assert sorted(s.chat for s in asked) == ["console:c1", "console:c2"]
+    assert "回访员" in next(s.plain for s in asked if s.chat == "console:c1")
+    assert "return visit" in next(s.plain for s in asked if s.chat == "console:c2")
+    await firm.press("rv:3:4", user="c1")
+    await firm.say("客服回复可以再快一点", user="c1")
+    assert "已经评价" in (await firm.press("rv:3:5", user="c1"))[0].plain
+    async with firm.app.db.read() as tx:
+        c1 = await tx.clients.by_address("console:c1")
+        assert await tx.return_visits.of(c1.id) == [  # type: ignore[union-attr]
+            (3, 4, "客服回复可以再快一点", (await tx.return_visits.of(c1.id))[0][3])  # type: ignore[union-attr]
+        ]
+    before = len(firm.sender.sent)
+    later = now + dt.timedelta(days=2, minutes=1)
+    await firm.app.fire("visits", "-", later)
+    await firm.app.fire("visits", "-", later + dt.timedelta(days=3))
+    await firm.idle()
+    again = [s.chat for s in firm.sender.sent[before:] if s.callbacks[:1] == ["rv:3:1"]]
+    assert again == ["console:c2"], "asked once more, never again; c1 answered"
+    [file] = await firm.say(f"/client {c2.id}", user="staff1")
+    assert "回访" in file.plain

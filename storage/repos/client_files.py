@@ -14,6 +14,7 @@ from storage.schema import (
     clients,
     identities,
     messages,
+    return_visits,
     subscriptions,
 )
 
@@ -118,6 +119,11 @@ class ClientFileRepo(Repo):
         """/deleteme: phone, tags and notes go with the rest of the personal data."""
         await self.conn.execute(client_tags.delete().where(client_tags.c.client_id == client_id))
         await self.conn.execute(client_notes.delete().where(client_notes.c.client_id == client_id))
+        await self.conn.execute(  # the score is kept for the figures, their words are not
+            return_visits.update()
+            .where(return_visits.c.client_id == client_id)
+            .values(comment=None)
+        )
         await self.conn.execute(
             clients.update().where(clients.c.id == client_id).values(phone=None, advisor=None)
         )
