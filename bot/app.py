@@ -85,6 +85,11 @@ class App:
             visit_days=sched.return_visit_days,
             admins=tuple(sorted(settings.core.bot_admins)),
             visit_at=dt.time.fromisoformat(sched.return_visit_at),
+            sessions=tuple(
+                (dt.time.fromisoformat(a.strip()), dt.time.fromisoformat(b.strip()))
+                for a, _, b in (p.partition("-") for p in sched.trading_hours.split(","))
+            ),
+            alert_dedupe_minutes=sched.alert_dedupe_minutes,
         )
         self.scheduler: AsyncIOScheduler | None = None
         self.inbox = Inbox(

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar, get_args
 from urllib.parse import urlsplit
@@ -338,6 +339,26 @@ class ScheduleSettings(_Section):
     note_reminder_minutes: int = Field(30, ge=1, le=720)
     # A slot missed while the bot was down is still sent this many minutes late, then not.
     schedule_grace_minutes: int = Field(30, ge=0, le=720)
+    # Trading sessions in TIMEZONE (a session may run past midnight: the night session).
+    trading_hours: str = "09:00-11:30,13:30-15:30,20:00-02:30"
+    # The same alert text again within this many minutes is refused as a double.
+    alert_dedupe_minutes: int = Field(10, ge=0, le=1_440)
+
+    @field_validator("trading_hours")
+    @classmethod
+    def _sessions(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            start, sep, end = part.partition("-")
+            try:
+                if not sep:
+                    raise ValueError
+                dt_time.fromisoformat(start.strip()), dt_time.fromisoformat(end.strip())
+            except ValueError:
+                raise ValueError(
+                    f"{part[:30]!r}: use sessions like 09:00-11:30,20:00-02:30"
+                ) from None
+        return value.strip()
+
     # Return-visit surveys: days after a client's first contact, and the time of day they go.
     return_visit_days: Annotated[tuple[int, ...], NoDecode] = (3, 30)
     return_visit_at: str = "10:00"

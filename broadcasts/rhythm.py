@@ -32,6 +32,8 @@ class Rhythm:
     staff: tuple[str, ...]  # who hears of reminders, missing notes and missed slots
     visit_days: tuple[int, ...] = (3, 30)
     admins: tuple[str, ...] = ()  # never surveyed, like anyone holding a role
+    sessions: tuple[tuple[dt.time, dt.time], ...] = ()
+    alert_dedupe_minutes: int = 10
     visit_at: dt.time = dt.time(10, 0)
 
     @property
@@ -50,6 +52,22 @@ class Rhythm:
         today = now.astimezone(self.tz).date()
         fire = self.at(slot, today)
         return fire if fire <= now else self.at(slot, today - dt.timedelta(days=1))
+
+    def in_session(self, now: dt.datetime) -> bool:
+        """Whether markets are open: a session on a trading day, a night session running
+        past midnight belonging to the trading day it started on."""
+        local = now.astimezone(self.tz)
+        day, clock = local.date(), local.time()
+        calendar = self.calendar()
+        for start, end in self.sessions:
+            if start < end:
+                if start <= clock < end and calendar.is_trading(day):
+                    return True
+            elif clock >= start and calendar.is_trading(day):
+                return True
+            elif clock < end and calendar.is_trading(day - dt.timedelta(days=1)):
+                return True
+        return False
 
     def upcoming(
         self, now: dt.datetime, days: int = 7

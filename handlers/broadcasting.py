@@ -3,6 +3,7 @@ the recipient count and the final text, then now, later or cancel), /alert, /bro
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
 from broadcasts import service
+from broadcasts.rhythm import Rhythm
 from broadcasts.service import BroadcastError
 from handlers.tickets.policy import DeskPolicy
 from storage.tx import Tx
@@ -53,7 +55,13 @@ async def broadcast(
 
 @router.callback("bc", roles=STAFF)
 async def broadcast_button(
-    event: Inbound, data: str, t: Translator, tx: Tx, fsm: StateControl, desk: DeskPolicy
+    event: Inbound,
+    data: str,
+    t: Translator,
+    tx: Tx,
+    fsm: StateControl,
+    desk: DeskPolicy,
+    rhythm: Rhythm,
 ) -> Outbound | list[Outbound]:
     action, _, arg = data.partition(":")
     state = dict(fsm.current.data) if fsm.current else {}
@@ -75,6 +83,9 @@ async def broadcast_button(
             return Outbound(t("bcstaff.pick_one"))
         await fsm.set("bc.text", topics=state["topics"])
         return Outbound(t("bcstaff.write"), buttons=[_cancel(t)])
+    if action == "alert" and fsm.name == "alert.confirm":
+        await fsm.clear()
+        return await _confirmed_alert(event, t, tx, rhythm, str(state.get("text", "")))
     if action in ("now", "later", "confirm") and fsm.name in ("bc.preview", "bc.at"):
         if action == "later":
             await fsm.set("bc.at", **state)
@@ -143,18 +154,71 @@ async def _send(
 
 
 @router.command("alert", roles=STAFF)
-async def alert(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
-    """/alert TEXT: an intraday risk warning to the `risk` topic, at once, ahead of the rest."""
+async def alert(
+    event: Inbound, t: Translator, tx: Tx, args: list[str], rhythm: Rhythm, fsm: StateControl
+) -> Outbound:
+    """/alert TEXT: an intraday risk warning to the `risk` topic, at once, ahead of the rest;
+    outside trading hours only after a confirmation. /alert withdraw ID takes one back."""
+    if args and args[0].lower() == "withdraw":
+        return await _withdraw(event, t, tx, args[1:])
     pieces = event.text.split(None, 1)
     text = clean_input(pieces[1]) if len(pieces) == 2 else ""
     if not text:
         return Outbound(t("bcstaff.alert_usage"))
+    if double := await _double(tx, rhythm, text):
+        return Outbound(t("bcstaff.alert_double", id=double))
+    try:
+        plan = await service.plan(tx, t, author=event.sender, text=text, topics=["risk"])
+    except BroadcastError as exc:
+        return Outbound(str(exc))
+    if not rhythm.in_session(tx.now()):
+        await fsm.set("alert.confirm", text=text)
+        buttons = [[Button(t("bcstaff.send_anyway"), "bc:alert")], _cancel(t)]
+        return Outbound(t("bcstaff.alert_closed", n=plan.recipients), buttons=buttons)
+    created = await service.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
+    return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients))
+
+
+async def _double(tx: Tx, rhythm: Rhythm, text: str) -> int | None:
+    if not rhythm.alert_dedupe_minutes:
+        return None
+    since = tx.now() - dt.timedelta(minutes=rhythm.alert_dedupe_minutes)
+    found = await tx.broadcasts.same_alert(text, since)
+    return found.id if found else None
+
+
+async def _confirmed_alert(
+    event: Inbound, t: Translator, tx: Tx, rhythm: Rhythm, text: str
+) -> Outbound:
+    if double := await _double(tx, rhythm, text):
+        return Outbound(t("bcstaff.alert_double", id=double))
     try:
         plan = await service.plan(tx, t, author=event.sender, text=text, topics=["risk"])
     except BroadcastError as exc:
         return Outbound(str(exc))
     created = await service.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
     return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients))
+
+
+async def _withdraw(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
+    """Those who got the alert are told it no longer stands; what had not gone out stops."""
+    original = (
+        await tx.broadcasts.get(int(args[0]))
+        if args and args[0].isdigit() and len(args[0]) < 10
+        else None
+    )
+    if original is None or original.kind != "alert":
+        return Outbound(t("bcstaff.withdraw_usage"))
+    await tx.broadcasts.cancel(original.id)  # a running one stops; a finished one is left
+    text = t("bcstaff.withdrawn_text", id=original.id, text=original.text[:200])
+    followup = await tx.broadcasts.create(
+        author=event.sender, kind="alert", audience={"withdraw": original.id},
+        text=text, final={"zh": [text]}, priority=service.PRIORITY["alert"],
+        status="scheduled", send_at=tx.now(),
+    )  # fmt: skip
+    n = await tx.broadcasts.start_followup(followup, original.id)
+    await tx.audit.log(event.sender, "alert.withdraw", broadcast=original.id, followup=followup.id)
+    return Outbound(t("bcstaff.withdrawn", id=original.id, n=n))
 
 
 @router.command("broadcasts", roles=STAFF)

@@ -3,19 +3,32 @@ later, /alert ahead of the rest, /broadcasts with stop and cancel."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from broadcasts import service
+from broadcasts.trading_calendar import save_override
 from storage.schema import messages
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 
 
+def market(tmp_path: Path, open_: bool) -> dict[str, str]:
+    """Settings with the market open (or closed) all of today, whatever the clock says."""
+    overrides = tmp_path / "over.yaml"
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    save_override(overrides, today.isoformat(), "trading" if open_ else "closed")
+    save_override(overrides, (today - dt.timedelta(days=1)).isoformat(), "closed")
+    return {"CALENDAR_OVERRIDES": str(overrides), "TRADING_HOURS": "00:00-00:00"}
+
+
 @pytest.fixture
-async def room(make_settings: SettingsFactory) -> Harness:
-    bot = Harness(make_settings())
+async def room(make_settings: SettingsFactory, tmp_path: Path) -> Harness:
+    bot = Harness(make_settings(**market(tmp_path, open_=True)))
     await bot.start()
     await bot.say("/grant console:staff1 staff", user="admin")
     for user in ("c1", "c2", "c3"):
@@ -102,3 +115,35 @@ async def test_a_running_broadcast_can_be_stopped_and_its_author_hears(room: Har
     await room.idle()
     [report] = to(room.sender.sent[before:], "console:staff1")
     assert "已停止" in report.plain and "已取消 3" in report.plain
+
+
+async def test_an_alert_outside_trading_hours_needs_a_confirmation(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    bot = Harness(make_settings(**market(tmp_path, open_=False)))
+    await bot.start()
+    try:
+        await bot.say("/grant console:staff1 staff", user="admin")
+        [ask] = await bot.say("/alert 周末消息面风险提示", user="staff1")
+        assert "非交易时间" in ask.plain and ask.callbacks[0] == "bc:alert"
+        async with bot.app.db.read() as tx:
+            assert await tx.broadcasts.recent() == []
+        [sent] = await bot.press("bc:alert", user="staff1")
+        assert "风险警示 #" in sent.plain
+    finally:
+        await bot.stop()
+
+
+async def test_the_same_alert_twice_is_refused_and_an_alert_can_be_withdrawn(room: Harness) -> None:
+    await room.say("/alert 美联储讲话前注意仓位", user="staff1")
+    [double] = await room.say("/alert 美联储讲话前注意仓位", user="staff1")
+    assert "刚刚已发过" in double.plain
+    await room.idle()
+    async with room.app.db.read() as tx:
+        [first] = await tx.broadcasts.recent()
+    [withdrawn] = await room.say(f"/alert withdraw {first.id}", user="staff1")
+    assert "3 位" in withdrawn.plain
+    await room.idle()
+    for user in ("c1", "c2", "c3"):
+        texts = [s.plain for s in room.sender.sent if s.chat == f"console:{user}"]
+        assert any("撤回" in t for t in texts)

@@ -94,6 +94,26 @@ def _recipients(audience: dict[str, Any]) -> sa.Select[Any]:
     return query
 
 
+COLUMNS = [
+    "direction", "channel", "chat", "client_id", "kind", "text", "payload", "status",
+    "attempts", "locked", "created_at", "updated_at", "bulk", "priority", "broadcast_id", "part",
+]  # fmt: skip
+
+
+def _rows_from(source: Any, broadcast: Broadcast, text: str, part: int, now: datetime) -> Any:
+    """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
+    `source` (a subquery with columns channel, chat and client_id)."""
+    stamp = sa.DateTime(timezone=True)
+    payload = {"buttons": [], "priority": broadcast.priority, "replace": False}
+    select = sa.select(
+        sa.literal("out"), source.c.channel, source.c.chat, source.c.client_id, sa.literal("text"),
+        sa.literal(text), sa.literal(payload, sa.JSON), sa.literal("pending"), sa.literal(0),
+        sa.false(), sa.literal(now, stamp), sa.literal(now, stamp), sa.true(),
+        sa.literal(broadcast.priority), sa.literal(broadcast.id), sa.literal(part),
+    )  # fmt: skip
+    return m.insert().from_select(COLUMNS, select)
+
+
 class BroadcastRepo(Repo):
     async def create(self, **values: Any) -> Broadcast:
         now = self.now()
@@ -140,34 +160,52 @@ class BroadcastRepo(Repo):
                     audience = audience.where(base.c.language.not_in(others))
             else:
                 audience = audience.where(base.c.language == language)
+            source = audience.subquery()
+            chats = sa.select(
+                source.c.channel, source.c.address.label("chat"), source.c.id.label("client_id")
+            ).subquery()
             for part, text in enumerate(broadcast.final[language]):
-                source = audience.subquery()
-                select = sa.select(
-                    sa.literal("out"),
-                    source.c.channel,
-                    source.c.address,
-                    source.c.id,
-                    sa.literal("text"),
-                    sa.literal(text),
-                    sa.literal(
-                        {"buttons": [], "priority": broadcast.priority, "replace": False}, sa.JSON
-                    ),
-                    sa.literal("pending"),
-                    sa.literal(0),
-                    sa.false(),
-                    sa.literal(now, sa.DateTime(timezone=True)),
-                    sa.literal(now, sa.DateTime(timezone=True)),
-                    sa.true(),
-                    sa.literal(broadcast.priority),
-                    sa.literal(broadcast.id),
-                    sa.literal(part),
-                )
-                columns = [
-                    "direction", "channel", "chat", "client_id", "kind", "text", "payload",
-                    "status", "attempts", "locked", "created_at", "updated_at", "bulk",
-                    "priority", "broadcast_id", "part",
-                ]  # fmt: skip
-                await self.conn.execute(m.insert().from_select(columns, select))
+                await self.conn.execute(_rows_from(chats, broadcast, text, part, now))
+        count = await self.conn.execute(
+            sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast.id)
+        )
+        recipients = int(count.scalar() or 0)
+        await self.conn.execute(
+            broadcasts.update().where(broadcasts.c.id == broadcast.id).values(recipients=recipients)
+        )
+        return recipients
+
+    async def same_alert(self, text: str, since: datetime) -> Broadcast | None:
+        """An alert with this very text sent since `since` (a double press, a second staff)."""
+        query = (
+            sa.select(broadcasts)
+            .where(
+                broadcasts.c.kind == "alert",
+                broadcasts.c.text == text,
+                broadcasts.c.created_at >= since,
+                broadcasts.c.status != "cancelled",
+            )
+            .order_by(broadcasts.c.id.desc())
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        return _broadcast(row) if row else None
+
+    async def start_followup(self, broadcast: Broadcast, of: int) -> int:
+        """Rows for `broadcast` to exactly those who got broadcast `of` (a withdrawal)."""
+        now = self.now()
+        await self.conn.execute(
+            broadcasts.update()
+            .where(broadcasts.c.id == broadcast.id)
+            .values(status="running", started_at=now)
+        )
+        got = (
+            sa.select(m.c.channel, m.c.chat, m.c.client_id)
+            .where(m.c.broadcast_id == of, m.c.part == 0, m.c.status == "sent")
+            .subquery()
+        )
+        for part, text in enumerate(broadcast.final.get("zh", [])):
+            await self.conn.execute(_rows_from(got, broadcast, text, part, now))
         count = await self.conn.execute(
             sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast.id)
         )
