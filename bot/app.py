@@ -153,6 +153,14 @@ class App:
                     misfire_grace_time=grace,
                     coalesce=True,
                 )
+        scheduler.add_job(
+            self.fire,
+            CronTrigger(hour=9, minute=0, timezone=self.rhythm.tz),
+            args=["calendar", "-"],
+            id="calendar",
+            misfire_grace_time=grace,
+            coalesce=True,
+        )
         visits = self.rhythm.visit_at
         scheduler.add_job(
             self.fire,
@@ -168,6 +176,10 @@ class App:
     async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
+        if kind == "calendar":
+            return await self._write(
+                lambda tx: daily.calendar_check(tx, self.translator, self.rhythm, now)
+            )
         if kind == "visits":
             today = now.astimezone(self.rhythm.tz).date()
             fire = dt.datetime.combine(today, self.rhythm.visit_at, tzinfo=self.rhythm.tz)

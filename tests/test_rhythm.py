@@ -125,7 +125,7 @@ def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
     tz = firm.app.rhythm.tz
     jobs = {job.id: job for job in firm.app.scheduler.get_jobs()}  # type: ignore[union-attr]
     assert set(jobs) == {
-        "note.morning", "remind.morning", "note.evening", "remind.evening", "visits",
+        "note.morning", "remind.morning", "note.evening", "remind.evening", "visits", "calendar",
     }  # fmt: skip
     trigger = jobs["remind.morning"].trigger
     assert isinstance(trigger, CronTrigger)
@@ -177,3 +177,14 @@ async def test_return_visits_ask_new_clients_twice_at_most_and_keep_the_answer(
     assert again == ["console:c2"], "asked once more, never again; c1 answered"
     [file] = await firm.say(f"/client {c2.id}", user="staff1")
     assert "回访" in file.plain
+
+
+async def test_staff_hear_weekly_in_december_while_next_year_is_unknown(firm: Harness) -> None:
+    before = len(firm.sender.sent)
+    tz = firm.app.rhythm.tz
+    await firm.app.fire("calendar", "-", dt.datetime(2026, 11, 30, 9, 0, tzinfo=tz))  # not yet
+    await firm.app.fire("calendar", "-", dt.datetime(2026, 12, 1, 9, 0, tzinfo=tz))
+    await firm.app.fire("calendar", "-", dt.datetime(2026, 12, 2, 9, 0, tzinfo=tz))  # same week
+    await firm.app.fire("calendar", "-", dt.datetime(2026, 12, 8, 9, 0, tzinfo=tz))
+    texts = await told(firm, before)
+    assert sum("2027" in t for t in texts) == 2
