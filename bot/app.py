@@ -22,6 +22,7 @@ from bot.core.timer import Timer
 from bot.startup import StartupError, database_problem, sqlite_path
 from broadcasts import rhythm as daily
 from broadcasts import service as broadcasting
+from broadcasts import training
 from handlers import build_router
 from handlers.faq.service import FaqService
 from handlers.tickets import service as tickets
@@ -91,6 +92,12 @@ class App:
             ),
             alert_dedupe_minutes=sched.alert_dedupe_minutes,
         )
+        self.training = training.TrainingPolicy(
+            invite_days=sched.training_invite_days,
+            seats=sched.training_seats,
+            place=sched.training_place,
+            time=sched.training_time,
+        )
         self.scheduler: AsyncIOScheduler | None = None
         self.inbox = Inbox(
             self.db,
@@ -155,6 +162,14 @@ class App:
                 )
         scheduler.add_job(
             self.fire,
+            CronTrigger(hour=9, minute=30, timezone=self.rhythm.tz),
+            args=["training", "-"],
+            id="training",
+            misfire_grace_time=grace,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.fire,
             CronTrigger(hour=9, minute=0, timezone=self.rhythm.tz),
             args=["calendar", "-"],
             id="calendar",
@@ -176,6 +191,13 @@ class App:
     async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
+        if kind == "training":
+            today = now.astimezone(self.rhythm.tz).date()
+            return await self._write(
+                lambda tx: training.tick(
+                    tx, self.translator, self.training, today, self.rhythm.staff
+                )
+            )
         if kind == "calendar":
             return await self._write(
                 lambda tx: daily.calendar_check(tx, self.translator, self.rhythm, now)

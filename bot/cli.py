@@ -11,7 +11,15 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot import cli_broadcast, cli_calendar, cli_clients, cli_faq, cli_messages, cli_reports
+from bot import (
+    cli_broadcast,
+    cli_calendar,
+    cli_clients,
+    cli_faq,
+    cli_messages,
+    cli_reports,
+    cli_training,
+)
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
 from bot.config import ConfigError, Settings, load_settings
@@ -69,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_clients.add_parser(sub)
     cli_broadcast.add_parser(sub)
     cli_calendar.add_parser(sub)
+    cli_training.add_parser(sub)
     cli_reports.add_parser(sub)
     return parser
 
@@ -202,7 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _logging(settings, quiet=args.command in ("chat", "faq", "clients", "report", "broadcast"))
+    _logging(
+        settings,
+        quiet=args.command in ("chat", "faq", "clients", "report", "broadcast", "training"),
+    )
     try:
         if args.command == "run":
             asyncio.run(_run(settings, args.no_console))
@@ -212,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cli_faq.run(settings, args))
         elif args.command == "messages":
             return asyncio.run(cli_messages.run(settings, args))
+        elif args.command == "training":
+            return asyncio.run(cli_training.run(settings, args))
         elif args.command == "calendar":
             return cli_calendar.run(settings, args)
         elif args.command == "broadcast":

@@ -359,6 +359,13 @@ class ScheduleSettings(_Section):
                 ) from None
         return value.strip()
 
+    # Non-farm day training: invitations this many days before each release, seats, and the
+    # session's place and time (TIMEZONE) as the invitation states them.
+    training_invite_days: int = Field(3, ge=1, le=30)
+    training_seats: int = Field(30, ge=1, le=10_000)
+    training_place: str = "公司培训室"
+    training_time: str = "19:30"
+
     # Return-visit surveys: days after a client's first contact, and the time of day they go.
     return_visit_days: Annotated[tuple[int, ...], NoDecode] = (3, 30)
     return_visit_at: str = "10:00"
@@ -375,7 +382,7 @@ class ScheduleSettings(_Section):
             raise ValueError("must be 1 to 365 days, e.g. 3,30")
         return days
 
-    @field_validator("morning_note_at", "evening_note_at", "return_visit_at")
+    @field_validator("morning_note_at", "evening_note_at", "return_visit_at", "training_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         hours, sep, minutes = value.strip().partition(":")

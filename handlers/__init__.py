@@ -14,6 +14,7 @@ from handlers import (
     return_visits,
     smalltalk,
     subscriptions,
+    training,
 )
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
@@ -33,6 +34,7 @@ def build_router() -> Router:
         broadcasting.router,
         notes.router,
         return_visits.router,
+        training.router,
         admin.router,
         faq_staff.router,
         smalltalk.router,

@@ -271,6 +271,28 @@ return_visits = sa.Table(
     sa.Column("answered_at", Ts),
 )
 
+# Non-farm day training sessions and who answered the invitation.
+training_sessions = sa.Table(
+    "training_sessions",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("place", sa.String(200), nullable=False),
+    sa.Column("time", sa.String(5), nullable=False),  # HH:MM in TIMEZONE
+    sa.Column("seats", sa.Integer, nullable=False),
+    sa.Column("broadcast_id", sa.Integer),  # the invitation
+)
+
+training_rsvps = sa.Table(
+    "training_rsvps",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), primary_key=True),
+    sa.Column("chat", sa.String(200), nullable=False),
+    sa.Column("answer", sa.String(10), nullable=False),  # attend | maybe | no
+    sa.Column("status", sa.String(10), nullable=False),  # seat | waiting | none
+    sa.Column("at", Ts, nullable=False),  # when the current answer was given (queue order)
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

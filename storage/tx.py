@@ -24,6 +24,7 @@ from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
 from storage.repos.tickets import TicketRepo
 from storage.repos.topics import TopicRepo
+from storage.repos.training import TrainingRepo
 
 T = TypeVar("T")
 
@@ -58,6 +59,7 @@ class Tx:
         self.broadcasts = BroadcastRepo(*args)
         self.rhythm = RhythmRepo(*args)
         self.return_visits = ReturnVisitRepo(*args)
+        self.training = TrainingRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

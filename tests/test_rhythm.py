@@ -125,7 +125,8 @@ def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
     tz = firm.app.rhythm.tz
     jobs = {job.id: job for job in firm.app.scheduler.get_jobs()}  # type: ignore[union-attr]
     assert set(jobs) == {
-        "note.morning", "remind.morning", "note.evening", "remind.evening", "visits", "calendar",
+        "note.morning", "remind.morning", "note.evening", "remind.evening",
+        "visits", "calendar", "training",
     }  # fmt: skip
     trigger = jobs["remind.morning"].trigger
     assert isinstance(trigger, CronTrigger)

@@ -100,11 +100,18 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def _rows_from(source: Any, broadcast: Broadcast, text: str, part: int, now: datetime) -> Any:
+def _rows_from(
+    source: Any,
+    broadcast: Broadcast,
+    text: str,
+    part: int,
+    now: datetime,
+    buttons: list[list[dict[str, Any]]] | None = None,
+) -> Any:
     """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
     `source` (a subquery with columns channel, chat and client_id)."""
     stamp = sa.DateTime(timezone=True)
-    payload = {"buttons": [], "priority": broadcast.priority, "replace": False}
+    payload = {"buttons": buttons or [], "priority": broadcast.priority, "replace": False}
     select = sa.select(
         sa.literal("out"), source.c.channel, source.c.chat, source.c.client_id, sa.literal("text"),
         sa.literal(text), sa.literal(payload, sa.JSON), sa.literal("pending"), sa.literal(0),
@@ -137,9 +144,12 @@ class BroadcastRepo(Repo):
             (await self.conn.execute(sa.select(sa.func.count()).select_from(inner))).scalar() or 0
         )
 
-    async def start(self, broadcast: Broadcast) -> int:
+    async def start(
+        self, broadcast: Broadcast, buttons: dict[str, list[list[dict[str, Any]]]] | None = None
+    ) -> int:
         """scheduled -> running, and its delivery rows written; returns the recipients (0 when
-        another process started it first). One INSERT … SELECT per language and part."""
+        another process started it first). One INSERT … SELECT per language and part; the
+        last part of each language carries `buttons[language]`, if given."""
         now = self.now()
         if not (
             await self.conn.execute(
@@ -164,8 +174,10 @@ class BroadcastRepo(Repo):
             chats = sa.select(
                 source.c.channel, source.c.address.label("chat"), source.c.id.label("client_id")
             ).subquery()
-            for part, text in enumerate(broadcast.final[language]):
-                await self.conn.execute(_rows_from(chats, broadcast, text, part, now))
+            parts = broadcast.final[language]
+            for part, text in enumerate(parts):
+                last = (buttons or {}).get(language) if part == len(parts) - 1 else None
+                await self.conn.execute(_rows_from(chats, broadcast, text, part, now, last))
         count = await self.conn.execute(
             sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast.id)
         )

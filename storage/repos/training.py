@@ -1,0 +1,117 @@
+"""Non-farm day training: the session, the answers, seats and the waiting list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from storage.repos.base import Repo
+from storage.schema import clients, training_rsvps, training_sessions
+
+rs = training_rsvps
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    day: dt.date
+    place: str
+    time: str
+    seats: int
+    broadcast_id: int | None
+
+
+class TrainingRepo(Repo):
+    async def session(self, day: dt.date) -> Session | None:
+        query = sa.select(training_sessions).where(training_sessions.c.day == day)
+        row = (await self.conn.execute(query)).first()
+        return Session(row.day, row.place, row.time, row.seats, row.broadcast_id) if row else None
+
+    async def ensure(self, day: dt.date, *, place: str, time: str, seats: int) -> Session:
+        if await self.session(day) is None:
+            await self.insert_new(
+                training_sessions.insert().values(day=day, place=place, time=time, seats=seats)
+            )
+        return await self.session(day)  # type: ignore[return-value]
+
+    async def update(self, day: dt.date, **values: object) -> None:
+        await self.conn.execute(
+            training_sessions.update().where(training_sessions.c.day == day).values(**values)
+        )
+
+    async def upcoming(self, since: dt.date) -> list[Session]:
+        query = sa.select(training_sessions).where(training_sessions.c.day >= since)
+        return [
+            Session(r.day, r.place, r.time, r.seats, r.broadcast_id)
+            for r in await self.conn.execute(query.order_by(training_sessions.c.day))
+        ]
+
+    async def answer(
+        self, day: dt.date, client_id: int, chat: str, answer: str
+    ) -> tuple[str, str | None]:
+        """Record an answer; (the client's status, the chat promoted from the waiting list
+        into a freed seat, if any). Seats go in the order people said yes."""
+        session = await self.session(day)
+        if session is None:
+            raise LookupError(day)
+        now = self.now()
+        before = await self._status(day, client_id)
+        status = "none"
+        if answer == "attend":
+            if before in ("seat", "waiting"):
+                return before, None  # pressing yes again keeps one's place
+            status = "seat" if await self.count(day, "seat") < session.seats else "waiting"
+        values = {"chat": chat, "answer": answer, "status": status, "at": now}
+        updated = await self.conn.execute(
+            rs.update().where(rs.c.day == day, rs.c.client_id == client_id).values(**values)
+        )
+        if not updated.rowcount:
+            await self.conn.execute(rs.insert().values(day=day, client_id=client_id, **values))
+        promoted = (
+            await self._promote(day, session.seats)
+            if before == "seat" and status != "seat"
+            else None
+        )
+        return status, promoted
+
+    async def _status(self, day: dt.date, client_id: int) -> str | None:
+        query = sa.select(rs.c.status).where(rs.c.day == day, rs.c.client_id == client_id)
+        row = (await self.conn.execute(query)).first()
+        return row.status if row else None
+
+    async def count(self, day: dt.date, status: str) -> int:
+        query = sa.select(sa.func.count()).where(rs.c.day == day, rs.c.status == status)
+        return int((await self.conn.execute(query)).scalar() or 0)
+
+    async def _promote(self, day: dt.date, seats: int) -> str | None:
+        if await self.count(day, "seat") >= seats:
+            return None
+        query = (
+            sa.select(rs.c.client_id, rs.c.chat)
+            .where(rs.c.day == day, rs.c.status == "waiting")
+            .order_by(rs.c.at, rs.c.client_id)
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None
+        await self.conn.execute(
+            rs.update()
+            .where(rs.c.day == day, rs.c.client_id == row.client_id)
+            .values(status="seat")
+        )
+        return str(row.chat)
+
+    async def attendees(self, day: dt.date) -> list[tuple[str, str, str, str, dt.datetime]]:
+        """(name, chat, answer, status, at) in queue order."""
+        query = (
+            sa.select(clients.c.display_name, rs.c.chat, rs.c.answer, rs.c.status, rs.c.at)
+            .join(clients, clients.c.id == rs.c.client_id)
+            .where(rs.c.day == day)
+            .order_by(rs.c.at, rs.c.client_id)
+        )
+        return [
+            (r.display_name or "", r.chat, r.answer, r.status, r.at)
+            for r in await self.conn.execute(query)
+        ]
