@@ -105,7 +105,12 @@ class App:
             self.delivery,
             policy=self.policy,
             translator=self.translator,
-            services={"faq": self.faq, "desk": self.desk, "rhythm": self.rhythm},
+            services={
+                "faq": self.faq,
+                "desk": self.desk,
+                "rhythm": self.rhythm,
+                "training_policy": self.training,
+            },
         )
         self.delivery.on_undelivered(
             lambda tx, missed: tickets.undelivered(tx, self.translator, self.desk, missed)

@@ -7,7 +7,7 @@ import datetime as dt
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound
-from broadcasts.training import ANSWERS
+from broadcasts.training import ANSWERS, TrainingPolicy
 from handlers.menu import main_menu
 from storage.records import Client
 from storage.tx import Tx
@@ -48,7 +48,12 @@ async def rsvp(
 
 
 @router.command("training", roles=("staff",))
-async def training(t: Translator, tx: Tx, args: list[str]) -> Outbound:
+async def training(
+    event: Inbound, t: Translator, tx: Tx, args: list[str], training_policy: TrainingPolicy
+) -> Outbound:
+    """/training, or /training set DATE place TEXT | seats N | time HH:MM."""
+    if args and args[0].lower() == "set":
+        return await _set(event, t, tx, args[1:], training_policy)
     sessions = await tx.training.upcoming(tx.now().date())
     if not sessions:
         return Outbound(t("training.none"))
@@ -61,3 +66,29 @@ async def training(t: Translator, tx: Tx, args: list[str]) -> Outbound:
               seats=s.seats, taken=taken, waiting=waiting)
         )  # fmt: skip
     return Outbound("\n".join(lines))
+
+
+async def _set(
+    event: Inbound, t: Translator, tx: Tx, args: list[str], policy: TrainingPolicy
+) -> Outbound:
+    try:
+        day = dt.date.fromisoformat(args[0]) if args else None
+    except ValueError:
+        day = None
+    field = args[1].lower() if len(args) > 1 else ""
+    value = " ".join(args[2:]).strip()
+    if day is None or field not in ("place", "seats", "time") or not value:
+        return Outbound(t("training.set_usage"))
+    if field == "seats" and not (value.isdigit() and 1 <= int(value) <= 10_000):
+        return Outbound(t("training.set_usage"))
+    if field == "time":
+        try:
+            value = dt.time.fromisoformat(value).strftime("%H:%M")
+        except ValueError:
+            return Outbound(t("training.set_usage"))
+    if field == "place" and len(value) > 200:
+        return Outbound(t("training.set_usage"))
+    await tx.training.ensure(day, place=policy.place, time=policy.time, seats=policy.seats)
+    await tx.training.update(day, **{field: int(value) if field == "seats" else value})
+    await tx.audit.log(event.sender, "training.set", day=day.isoformat(), field=field, value=value)
+    return Outbound(t("training.set_done", day=day.isoformat(), field=field, value=value))

@@ -89,3 +89,14 @@ async def test_a_forged_or_old_answer_is_refused(school: Harness) -> None:
     assert "失效" in stale.plain or "过期" in stale.plain
     [junk] = await school.press("tr:yesterday:attend", user="c1")
     assert "失效" in junk.plain or "过期" in junk.plain
+
+
+async def test_staff_set_a_sessions_place_seats_and_time(school: Harness) -> None:
+    [done] = await school.say(f"/training set {RELEASE} seats 50", user="staff1")
+    assert "50" in done.plain
+    await school.say(f"/training set {RELEASE} place 北京路 88 号", user="staff1")
+    [bad] = await school.say(f"/training set {RELEASE} time 25:99", user="staff1")
+    assert "用法" in bad.plain
+    async with school.app.db.read() as tx:
+        session = await tx.training.session(RELEASE)
+    assert session is not None and (session.seats, session.place) == (50, "北京路 88 号")
