@@ -20,9 +20,9 @@ from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.startup import StartupError, database_problem, sqlite_path
+from broadcasts import monthly, training
 from broadcasts import rhythm as daily
 from broadcasts import service as broadcasting
-from broadcasts import training
 from handlers import build_router
 from handlers.faq.service import FaqService
 from handlers.tickets import service as tickets
@@ -165,6 +165,17 @@ class App:
                     misfire_grace_time=grace,
                     coalesce=True,
                 )
+        report_at = dt.time.fromisoformat(self.settings.schedule.report_at)
+        scheduler.add_job(
+            self.fire,
+            CronTrigger(
+                day=1, hour=report_at.hour, minute=report_at.minute, timezone=self.rhythm.tz
+            ),
+            args=["monthly", "-"],
+            id="monthly",
+            misfire_grace_time=grace,
+            coalesce=True,
+        )
         scheduler.add_job(
             self.fire,
             CronTrigger(hour=9, minute=30, timezone=self.rhythm.tz),
@@ -196,6 +207,16 @@ class App:
     async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
+        if kind == "monthly":
+            local = now.astimezone(self.rhythm.tz)
+            end = dt.datetime(local.year, local.month, 1, tzinfo=self.rhythm.tz)
+            last = end - dt.timedelta(days=1)
+            start = dt.datetime(last.year, last.month, 1, tzinfo=self.rhythm.tz)
+            targets = sorted({*self.settings.schedule.report_recipients, *self.rhythm.staff})
+            month = f"{start:%Y-%m}"
+            return await self._write(
+                lambda tx: monthly.send(tx, self.translator, month, start, end, targets)
+            )
         if kind == "training":
             today = now.astimezone(self.rhythm.tz).date()
             return await self._write(

@@ -9,12 +9,16 @@ import json
 import re
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli_clients import cell
 from bot.config import Settings
+from bot.core.i18n import Catalog, Translator
+from bot.core.text import to_plain
 from bot.startup import open_database
+from broadcasts import monthly
 from storage.records import Ticket, TicketEvent
 from storage.tx import Tx
 
@@ -44,6 +48,11 @@ def add_parser(sub: Any) -> None:
         one = kinds.add_parser(name, help=f"the month's {what}")
         one.add_argument("--month", required=True, type=_month, help="YYYY-MM, in TIMEZONE")
         one.add_argument("--format", choices=["csv", "json"], default="csv")
+    monthly_ = kinds.add_parser("monthly", help="the month's feedback report (text, CSV, HTML)")
+    monthly_.add_argument("--month", required=True, type=_month, help="YYYY-MM, in TIMEZONE")
+    monthly_.add_argument(
+        "-o", "--output", type=Path, default=Path("."), help="directory for the CSV and HTML"
+    )
 
 
 def _bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -109,7 +118,28 @@ async def _rows(tx: Tx, kind: str, month: str, tz: ZoneInfo) -> list[dict[str, s
     return out
 
 
+async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
+    t = Translator(Catalog(), settings.core.default_language, settings.core.firm_name)
+    start, end = _bounds(args.month, settings.core.tz)
+    db = await open_database(settings.core.database_url)
+    try:
+        async with db.read() as tx:
+            figures = await tx.monthly.figures(start, end)
+    finally:
+        await db.close()
+    args.output.mkdir(parents=True, exist_ok=True)
+    base = args.output / f"monthly-{args.month}"
+    base.with_suffix(".csv").write_text(monthly.to_csv(figures), "utf-8-sig")
+    page = monthly.to_html(t, args.month, settings.core.firm_name, figures)
+    base.with_suffix(".html").write_text(page, "utf-8")
+    print(to_plain(monthly.text(t, args.month, figures)))
+    print(f"wrote {base}.csv and {base}.html", file=sys.stderr)
+    return 0
+
+
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.report_kind == "monthly":
+        return await _monthly(settings, args)
     kind = "complaint" if args.report_kind == "complaints" else "consult"
     db = await open_database(settings.core.database_url)
     try:

@@ -366,6 +366,16 @@ class ScheduleSettings(_Section):
     training_place: str = "公司培训室"
     training_time: str = "19:30"
 
+    # The monthly feedback report goes to these addresses (and the staff chat) on the 1st.
+    report_recipients: Annotated[frozenset[str], NoDecode] = frozenset()
+    report_at: str = "09:00"
+
+    @field_validator("report_recipients", mode="before")
+    @classmethod
+    def _recipients(cls, value: object) -> frozenset[str]:
+        items = value.split(",") if isinstance(value, str) else value
+        return frozenset(normalise_address(str(i)) for i in items if str(i).strip())  # type: ignore[union-attr]
+
     # Return-visit surveys: days after a client's first contact, and the time of day they go.
     return_visit_days: Annotated[tuple[int, ...], NoDecode] = (3, 30)
     return_visit_at: str = "10:00"
@@ -382,7 +392,9 @@ class ScheduleSettings(_Section):
             raise ValueError("must be 1 to 365 days, e.g. 3,30")
         return days
 
-    @field_validator("morning_note_at", "evening_note_at", "return_visit_at", "training_time")
+    @field_validator(
+        "morning_note_at", "evening_note_at", "return_visit_at", "training_time", "report_at"
+    )
     @classmethod
     def _clock_time(cls, value: str) -> str:
         hours, sep, minutes = value.strip().partition(":")

@@ -17,6 +17,7 @@ from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
+from storage.repos.monthly import MonthlyRepo
 from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
@@ -60,6 +61,7 @@ class Tx:
         self.rhythm = RhythmRepo(*args)
         self.return_visits = ReturnVisitRepo(*args)
         self.training = TrainingRepo(*args)
+        self.monthly = MonthlyRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

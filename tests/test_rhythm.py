@@ -126,7 +126,7 @@ def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
     jobs = {job.id: job for job in firm.app.scheduler.get_jobs()}  # type: ignore[union-attr]
     assert set(jobs) == {
         "note.morning", "remind.morning", "note.evening", "remind.evening",
-        "visits", "calendar", "training",
+        "visits", "calendar", "training", "monthly",
     }  # fmt: skip
     trigger = jobs["remind.morning"].trigger
     assert isinstance(trigger, CronTrigger)

