@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from bot.core.i18n import Translator
+from bot.core.text import to_plain
 from bot.core.types import Outbound
 
 # Whatever CJK font the reader's system has; no web font is fetched.
@@ -131,7 +132,8 @@ def to_html(t: Translator, month: str, firm: str, f: dict[str, Any]) -> str:
             "%",
         ),
     ]
-    summary = escape(text(t, month, f)).replace("\n", "<br>")
+    lines = to_plain(text(t, month, f)).splitlines()[1:]  # the first is the page's heading
+    summary = "<br>".join(escape(line) for line in lines)
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{escape(firm)} {escape(month)}</title>"

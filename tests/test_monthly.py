@@ -3,10 +3,14 @@ page with inline SVG charts that needs no network; sent once on the 1st."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +77,32 @@ async def test_the_report_goes_out_once_on_the_first(shop: Harness) -> None:
     await shop.idle()
     got = [s.chat for s in shop.sender.sent[before:] if "客户服务月报" in s.plain]
     assert sorted(got) == ["console:manager", STAFF]
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="no headless Chromium on this machine")
+async def test_the_page_renders_in_a_real_browser(shop: Harness, tmp_path: Path) -> None:
+    """The page is parsed as HTML with SVG (one bar per complaint category and topic) and
+    renders to a screenshot in Debian's Chromium."""
+    month, start, end = month_of(shop)
+    async with shop.app.db.read() as tx:
+        f = await tx.monthly.figures(start, end)
+    page = tmp_path / "report.html"
+    page.write_text(monthly.to_html(shop.app.translator, month, "国瑞投资", f), "utf-8")
+    shot = tmp_path / "report.png"
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,600"]
+    dom = await asyncio.to_thread(
+        subprocess.run,
+        ["chromium", *args, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    bars = len(f["complaints"]) + len({s["topic"] for s in f["subscriptions"]})
+    assert dom.stdout.count("<rect") == bars and "投诉类别" in dom.stdout
+    await asyncio.to_thread(
+        subprocess.run,
+        ["chromium", *args, f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=60,
+    )
+    assert shot.stat().st_size > 10_000
