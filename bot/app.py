@@ -215,7 +215,9 @@ class App:
             targets = sorted({*self.settings.schedule.report_recipients, *self.rhythm.staff})
             month = f"{start:%Y-%m}"
             return await self._write(
-                lambda tx: monthly.send(tx, self.translator, month, start, end, targets)
+                lambda tx: monthly.send(
+                    tx, self.translator, month, start, end, targets, self.settings.core.firm_name
+                )
             )
         if kind == "training":
             today = now.astimezone(self.rhythm.tz).date()

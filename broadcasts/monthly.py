@@ -146,11 +146,19 @@ def to_html(t: Translator, month: str, firm: str, f: dict[str, Any]) -> str:
 
 
 async def send(
-    tx: Any, t: Translator, month: str, start: Any, end: Any, targets: list[str]
+    tx: Any, t: Translator, month: str, start: Any, end: Any, targets: list[str], firm: str = ""
 ) -> list[Any]:
-    """Last month's report as a chat message to each target, once per month."""
+    """Last month's report to each target, once per month: the message, then the figures as
+    CSV and the page with the charts as documents."""
     key = start.astimezone(dt.UTC)
     if not targets or not await tx.rhythm.claim_fire("monthly.report", key, "done"):
         return []
     figures = await tx.monthly.figures(start, end)
-    return [Outbound(text(t, month, figures), chat=target) for target in targets]
+    csv_file = {"name": f"monthly-{month}.csv", "text": "\ufeff" + to_csv(figures)}
+    html_file = {"name": f"monthly-{month}.html", "text": to_html(t, month, firm, figures)}
+    outs = []
+    for target in targets:
+        outs.append(Outbound(text(t, month, figures), chat=target))
+        outs.append(Outbound(t("monthly.csv_caption"), chat=target, document=csv_file))
+        outs.append(Outbound(t("monthly.html_caption"), chat=target, document=html_file))
+    return outs

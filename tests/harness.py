@@ -20,6 +20,7 @@ class Sent:
     text: str
     buttons: list[list[Button]]
     edit: str | None
+    document: dict[str, str] | None = None
 
     @property
     def plain(self) -> str:
@@ -49,7 +50,9 @@ class RecordingSender:
         return False
 
     async def send(self, message: OutMessage) -> str | None:
-        self.sent.append(Sent(message.chat, message.text, message.buttons, message.edit))
+        self.sent.append(
+            Sent(message.chat, message.text, message.buttons, message.edit, message.document)
+        )
         return str(len(self.sent))
 
 

@@ -77,6 +77,15 @@ async def test_the_report_goes_out_once_on_the_first(shop: Harness) -> None:
     await shop.idle()
     got = [s.chat for s in shop.sender.sent[before:] if "客户服务月报" in s.plain]
     assert sorted(got) == ["console:manager", STAFF]
+    files = [
+        s.document["name"] for s in shop.sender.sent[before:] if s.document and s.chat == STAFF
+    ]
+    assert sorted(files) == [f"monthly-{end:%Y-%m}.csv".replace(f"{end:%Y-%m}", _prev(end)),
+                             f"monthly-{_prev(end)}.html"]  # fmt: skip
+
+
+def _prev(first_of_next: dt.datetime) -> str:
+    return f"{first_of_next - dt.timedelta(days=1):%Y-%m}"
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="no headless Chromium on this machine")

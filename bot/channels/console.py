@@ -43,6 +43,10 @@ class ConsoleSender:
         self.out.write(f"{tag}> {lines[0]}\n")
         for line in lines[1:]:
             self.out.write(f"{' ' * len(tag)}  {line}\n")
+        if message.document is not None:
+            doc = message.document
+            size = len(doc["text"].encode("utf-8"))
+            self.out.write(f"{' ' * len(tag)}  📎 {doc['name']} ({size} bytes)\n")
         self.out.write("\n")
         self.out.flush()
         return None

@@ -97,6 +97,8 @@ class Outbound:
     priority: int = 0  # higher first; alerts jump ahead of routine notes
     replace: bool = False  # edit the message a pressed button belongs to, where possible
     ref: str | None = None  # what the message is about, e.g. "ticket:12": replies find it
+    # A file sent with it: {"name": "monthly-2026-11.csv", "text": "..."} (text files only)
+    document: dict[str, str] | None = None
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -106,6 +108,8 @@ class Outbound:
         }
         if self.ref is not None:
             payload["ref"] = self.ref
+        if self.document is not None:
+            payload["document"] = self.document
         return payload
 
     @staticmethod

@@ -37,7 +37,9 @@ _JSON_PARAMS = frozenset(
     "drop_pending_updates max_connections".split()
 )
 # Methods that put a message in a chat: what Telegram's flood limits count.
-MESSAGE_METHODS = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup"})
+MESSAGE_METHODS = frozenset(
+    {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup"}
+)
 _ALWAYS_TRUE = frozenset(
     "sendchataction setmycommands deletemycommands setmydescription setmyshortdescription "
     "setchatmenubutton".split()
@@ -217,6 +219,7 @@ class FakeTelegram:
         self.callback_answers: list[JSON] = []
         self.get_updates_offsets: list[int | None] = []
         self.blocked_users: set[int] = set()
+        self.documents: list[JSON] = []  # params of sendDocument calls, with the file
         self.migrated: dict[int, int] = {}  # a group that became a supergroup: old -> new id
         self.webhook_url: str | None = None
         self.webhook_secret_token: str | None = None
@@ -237,8 +240,9 @@ class FakeTelegram:
         self._port: int | None = None
         self._methods: dict[str, Callable[[JSON], Awaitable[Any]]] = {
             name.lower(): getattr(self, f"_m_{name}")
-            for name in "getMe getUpdates sendMessage editMessageText editMessageReplyMarkup "
-            "answerCallbackQuery deleteMessage setWebhook deleteWebhook getWebhookInfo".split()
+            for name in "getMe getUpdates sendMessage sendDocument editMessageText "
+            "editMessageReplyMarkup answerCallbackQuery deleteMessage setWebhook deleteWebhook "
+            "getWebhookInfo".split()
         }
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -481,8 +485,20 @@ class FakeTelegram:
         if handler is None and name not in _ALWAYS_TRUE:
             return ApiError(404, "Not Found").response()
         raw = dict(request.query)
-        raw.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        files: JSON = {}
+        for key, value in (await request.post()).items():
+            if isinstance(value, str):
+                raw[key] = value
+            else:  # an uploaded file (multipart): kept with its name and text
+                files[key] = {
+                    "filename": value.filename,
+                    "text": value.file.read().decode("utf-8", "replace"),
+                }
         params = {k: _decode(v) if k in _JSON_PARAMS else v for k, v in raw.items()}
+        for key, value in list(params.items()):  # aiogram names its uploads "attach://<field>"
+            if isinstance(value, str) and value.startswith("attach://"):
+                params[key] = files.pop(value.removeprefix("attach://"), value)
+        params |= files
         if name != "getupdates":
             self.requests.append((request.match_info["method"], params))
             self.calls.append((arrived, request.match_info["method"], params.get("chat_id")))
@@ -554,6 +570,22 @@ class FakeTelegram:
         self._messages[chat_id, message["message_id"]] = message
         self._sent.append(params)
         self._sent_event.set()
+        return message
+
+    async def _m_sendDocument(self, params: JSON) -> JSON:
+        if (chat_id := params.get("chat_id")) is None:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        if not isinstance(params.get("document"), dict):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id), "from": self.me, "chat": _chat(chat_id),
+            "date": int(time.time()), "document": {"file_name": params["document"]["filename"],
+            "file_id": f"doc{len(self.documents)}", "file_unique_id": f"u{len(self.documents)}"},
+        }  # fmt: skip
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        self._messages[chat_id, message["message_id"]] = message
+        self.documents.append(params)
         return message
 
     async def _m_editMessageText(self, params: JSON) -> JSON:

@@ -139,3 +139,24 @@ async def test_a_group_that_became_a_supergroup_gets_it_at_its_new_address(
         counts = await tx.broadcasts.counts(int(out))
     assert moved is not None and moved.id == group.id
     assert counts == {"sent": 1}
+
+
+async def test_the_monthly_report_arrives_with_its_files(
+    make_bot: Callable[..., Awaitable[TelegramBot]],
+) -> None:
+    import datetime as dt
+
+    bot = await make_bot(STAFF_CHAT="telegram:-100555")
+    tg = bot.tg
+    now = bot.app.db.clock().astimezone(bot.app.rhythm.tz)
+    first = (now.replace(day=1) + dt.timedelta(days=32)).replace(day=1, hour=9)
+    await bot.app.fire("monthly", "-", first)
+    await eventually(lambda: len(tg.documents) == 2, what="the two files")
+    names = sorted(d["document"]["filename"] for d in tg.documents)
+    month = f"{first - dt.timedelta(days=1):%Y-%m}"
+    assert names == [f"monthly-{month}.csv", f"monthly-{month}.html"]
+    csv_text = next(
+        d["document"]["text"] for d in tg.documents if d["document"]["filename"].endswith(".csv")
+    )
+    assert csv_text.lstrip("\ufeff").startswith("section,item,value")
+    assert any("客户服务月报" in t for t in tg.texts(-100555))

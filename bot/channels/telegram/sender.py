@@ -21,12 +21,18 @@ from aiogram.methods import (
     DeleteWebhook,
     EditMessageText,
     GetMe,
+    SendDocument,
     SendMessage,
     SetMyCommands,
     SetWebhook,
 )
 from aiogram.methods.base import Response
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+)
 
 from bot.channels.telegram.convert import CHANNEL, address
 from bot.core.delivery import Limits, OutMessage, SendFailure
@@ -40,7 +46,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # tenth of a send's CPU, measured). Holding them keeps the cache warm.
 RESPONSE_TYPES = [
     Response[m.__returning__]  # type: ignore[name-defined]
-    for m in (SendMessage, EditMessageText, AnswerCallbackQuery, GetMe, SetMyCommands,
+    for m in (SendMessage, SendDocument, EditMessageText, AnswerCallbackQuery, GetMe, SetMyCommands,
               SetWebhook, DeleteWebhook)
 ]  # fmt: skip
 
@@ -103,6 +109,13 @@ class TelegramSender:
         try:
             if message.edit is not None:
                 return await self._edit(chat_id, int(message.edit), text, mode, markup)
+            if message.document is not None:
+                doc = message.document
+                upload = BufferedInputFile(doc["text"].encode("utf-8"), filename=doc["name"])
+                sent_doc = await self.bot.send_document(
+                    chat_id, upload, caption=to_plain(message.text)[:1000] or None
+                )
+                return str(sent_doc.message_id)
             sent = await self.bot.send_message(
                 chat_id, text, parse_mode=mode, reply_markup=markup, link_preview_options=NO_PREVIEW
             )

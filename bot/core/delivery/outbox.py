@@ -22,6 +22,7 @@ class OutMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     edit: str | None = None  # the platform id of a message to replace, where possible
     plain: bool = False  # send without markup (the platform refused it once)
+    document: dict[str, str] | None = None  # a text file to attach: {"name", "text"}
 
 
 def render(
@@ -54,6 +55,7 @@ def render(
             payload: dict[str, Any] = out.payload()
             if i < len(parts) - 1:
                 payload["buttons"] = []
+                payload.pop("document", None)  # the file rides on the last part
             payload["edit"] = ref_id if out.replace and len(parts) == 1 and target == chat else None
             rows.append(
                 {
@@ -75,7 +77,12 @@ def message_of(
     chat: str, text: str | None, payload: dict[str, Any], plain: bool = False
 ) -> OutMessage:
     return OutMessage(
-        chat, text or "", Outbound.buttons_from_payload(payload), payload.get("edit"), plain
+        chat,
+        text or "",
+        Outbound.buttons_from_payload(payload),
+        payload.get("edit"),
+        plain,
+        payload.get("document"),
     )
 
 
