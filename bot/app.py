@@ -33,6 +33,10 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 
+def _at(moment: dt.time) -> dict[str, int]:
+    return {"hour": moment.hour, "minute": moment.minute}
+
+
 class App:
     """Everything one bot process needs; channels register their senders before `start`."""
 
@@ -151,56 +155,29 @@ class App:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every add
         scheduler = AsyncIOScheduler(timezone=self.rhythm.tz)
         grace = max(self.rhythm.grace_minutes * 60, 1)
+        jobs: list[tuple[str, str, dict[str, int]]] = []  # (kind, slot, cron fields)
         for slot in daily.SLOTS:
             at = self.rhythm.times[slot]
             early = dt.datetime.combine(dt.date(2000, 1, 1), at) - dt.timedelta(
                 minutes=self.rhythm.remind_minutes
             )
-            for kind, when in (("note", at), ("remind", early.time())):
-                scheduler.add_job(
-                    self.fire,
-                    CronTrigger(hour=when.hour, minute=when.minute, timezone=self.rhythm.tz),
-                    args=[kind, slot],
-                    id=f"{kind}.{slot}",
-                    misfire_grace_time=grace,
-                    coalesce=True,
-                )
+            jobs += [("note", slot, _at(at)), ("remind", slot, _at(early.time()))]
         report_at = dt.time.fromisoformat(self.settings.schedule.report_at)
-        scheduler.add_job(
-            self.fire,
-            CronTrigger(
-                day=1, hour=report_at.hour, minute=report_at.minute, timezone=self.rhythm.tz
-            ),
-            args=["monthly", "-"],
-            id="monthly",
-            misfire_grace_time=grace,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.fire,
-            CronTrigger(hour=9, minute=30, timezone=self.rhythm.tz),
-            args=["training", "-"],
-            id="training",
-            misfire_grace_time=grace,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.fire,
-            CronTrigger(hour=9, minute=0, timezone=self.rhythm.tz),
-            args=["calendar", "-"],
-            id="calendar",
-            misfire_grace_time=grace,
-            coalesce=True,
-        )
-        visits = self.rhythm.visit_at
-        scheduler.add_job(
-            self.fire,
-            CronTrigger(hour=visits.hour, minute=visits.minute, timezone=self.rhythm.tz),
-            args=["visits", "-"],
-            id="visits",
-            misfire_grace_time=grace,
-            coalesce=True,
-        )
+        jobs += [
+            ("monthly", "-", {"day": 1, **_at(report_at)}),
+            ("training", "-", _at(dt.time(9, 30))),
+            ("calendar", "-", _at(dt.time(9, 0))),
+            ("visits", "-", _at(self.rhythm.visit_at)),
+        ]
+        for kind, slot, fields in jobs:
+            scheduler.add_job(
+                self.fire,
+                CronTrigger(**fields, timezone=self.rhythm.tz),
+                args=[kind, slot],
+                id=kind if slot == "-" else f"{kind}.{slot}",
+                misfire_grace_time=grace,
+                coalesce=True,
+            )
         scheduler.start()
         return scheduler
 
@@ -248,33 +225,33 @@ class App:
             job = lambda tx: daily.remind(tx, self.translator, self.rhythm, slot, fire)  # noqa: E731
         return await self._write(job)
 
-    async def _write(self, job: Any) -> int:
-        """Run a job's transaction, queue what it says and wake the senders."""
+    async def _write(self, job: Any, wake: Any = None) -> int:
+        """Run a job's transaction and queue the notices it returns; the senders are woken
+        when there is something new for them (`wake()`: rows the job wrote itself)."""
         async with self.db.write() as tx:
-            outs = await job(tx)
-            ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
-        self.delivery.notify()
+            ids = await self.delivery.enqueue(tx, await job(tx))
+        if ids or (wake is not None and wake()):
+            self.delivery.notify()
         return len(ids)
 
     async def desk_tick(self) -> int:
         """SLA breaches announced, stale resolved tickets closed; returns notices written."""
-        async with self.db.write() as tx:
-            outs = await tickets.tick(tx, self.desk, self.translator, self.db.clock())
-            ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
-        if ids:
-            self.delivery.notify()
-        return len(ids)
+        return await self._write(
+            lambda tx: tickets.tick(tx, self.desk, self.translator, self.db.clock())
+        )
 
     async def broadcast_tick(self) -> int:
         """Scheduled broadcasts started, finished ones reported to their authors."""
-        async with self.db.write() as tx:
+        started = 0
+
+        async def job(tx: Any) -> list[Any]:
+            nonlocal started
             started, outs = await broadcasting.tick(tx, self.translator, self.db.clock())
-            staff = [self.desk.staff_chat] if self.desk.staff_chat else list(self.desk.admins)
-            outs += await broadcasting.undelivered_report(tx, self.translator, staff)
-            ids = await self.delivery.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
-        if started or ids:
-            self.delivery.notify()
-        return len(ids)
+            return outs + await broadcasting.undelivered_report(
+                tx, self.translator, list(self.rhythm.staff)
+            )
+
+        return await self._write(job, wake=lambda: started > 0)
 
     async def _desk_clock(self, every: float = 30.0) -> None:
         """Every `every` seconds (5 for broadcasts: a scheduled one starts on time)."""

@@ -165,18 +165,17 @@ async def alert(
     text = clean_input(pieces[1]) if len(pieces) == 2 else ""
     if not text:
         return Outbound(t("bcstaff.alert_usage"))
+    if rhythm.in_session(tx.now()):
+        return await _confirmed_alert(event, t, tx, rhythm, text)
     if double := await _double(tx, rhythm, text):
         return Outbound(t("bcstaff.alert_double", id=double))
-    try:
+    try:  # checked now, so a refusal comes before the question
         plan = await service.plan(tx, t, author=event.sender, text=text, topics=["risk"])
     except BroadcastError as exc:
         return Outbound(str(exc))
-    if not rhythm.in_session(tx.now()):
-        await fsm.set("alert.confirm", text=text)
-        buttons = [[Button(t("bcstaff.send_anyway"), "bc:alert")], _cancel(t)]
-        return Outbound(t("bcstaff.alert_closed", n=plan.recipients), buttons=buttons)
-    created = await service.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
-    return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients))
+    await fsm.set("alert.confirm", text=text)
+    buttons = [[Button(t("bcstaff.send_anyway"), "bc:alert")], _cancel(t)]
+    return Outbound(t("bcstaff.alert_closed", n=plan.recipients), buttons=buttons)
 
 
 async def _double(tx: Tx, rhythm: Rhythm, text: str) -> int | None:

@@ -51,6 +51,27 @@ async def _holder_or_free(
     return None
 
 
+async def _may_answer(
+    tx: Tx, t: Translator, event: Inbound, roles: frozenset[str], ticket: Ticket, text: str
+) -> Outbound | None:
+    """Why `event.sender` may not send `text` to the ticket's client now (a reply or the
+    result), or None: someone else holds it, it is resolved, or the text promises returns
+    (the attempt is audited)."""
+    refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+    if refused:
+        return Outbound(refused)
+    if ticket.status == "resolved":
+        return Outbound(t("desk.resolved_already", label=Markup(service.label(t, ticket))))
+    phrases = forbidden_in(text)
+    if phrases:
+        await tx.audit.log(
+            event.sender, "ticket.reply_blocked", ticket=ticket.number, phrases=phrases,
+            text=text[:2000],
+        )  # fmt: skip
+        return Outbound(t("desk.blocked", phrases="、".join(phrases)))
+    return None
+
+
 async def reply(
     tx: Tx,
     desk: DeskPolicy,
@@ -62,21 +83,9 @@ async def reply(
     message_id: int,
 ) -> list[Outbound]:
     """Screen the advisor's reply, then relay it to the client."""
-    refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+    refused = await _may_answer(tx, t, event, roles, ticket, text)
     if refused:
-        return [Outbound(refused)]
-    if ticket.status == "resolved":
-        return [Outbound(t("desk.resolved_already", label=Markup(service.label(t, ticket))))]
-    phrases = forbidden_in(text)
-    if phrases:
-        await tx.audit.log(
-            event.sender,
-            "ticket.reply_blocked",
-            ticket=ticket.number,
-            phrases=phrases,
-            text=text[:2000],
-        )
-        return [Outbound(t("desk.blocked", phrases="、".join(phrases)))]
+        return [refused]
     if not ticket.claimed and await tx.tickets.claim(ticket.id, event.sender):
         await tx.tickets.event(ticket.id, event.sender, "claimed")  # answering takes it
         ticket = await tx.tickets.get(ticket.id) or ticket
@@ -275,21 +284,9 @@ async def _resolve(
     ticket: Ticket,
     text: str,
 ) -> Outbound | list[Outbound]:
-    refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
+    refused = await _may_answer(tx, t, event, roles, ticket, text)
     if refused:
-        return Outbound(refused)
-    if ticket.status == "resolved":
-        return Outbound(t("desk.resolved_already", label=Markup(service.label(t, ticket))))
-    phrases = forbidden_in(text)
-    if phrases:
-        await tx.audit.log(
-            event.sender,
-            "ticket.reply_blocked",
-            ticket=ticket.number,
-            phrases=phrases,
-            text=text[:2000],
-        )
-        return Outbound(t("desk.blocked", phrases="、".join(phrases)))
+        return refused
     outs = await service.resolve(tx, desk, t, ticket, actor=event.sender, result=text)
     return [*outs, Outbound(t("desk.resolved_done", label=Markup(service.label(t, ticket))))]
 

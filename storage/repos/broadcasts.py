@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.records import aware
-from storage.repos.base import Repo
+from storage.repos.base import Repo, first_address
 from storage.schema import broadcasts, client_tags, clients, identities, subscriptions
 from storage.schema import messages as m
 
@@ -57,13 +57,7 @@ def _broadcast(row: Any) -> Broadcast:
 def _recipients(audience: dict[str, Any]) -> sa.Select[Any]:
     """(client id, address, channel, language) of everyone the audience names: one address
     per client (the first of their identities), erased clients never."""
-    other = identities.alias("other_identity")
-    first = (
-        sa.select(sa.func.min(other.c.address))
-        .where(other.c.client_id == clients.c.id)
-        .correlate(clients)
-        .scalar_subquery()
-    )
+    first = first_address()
     query = (
         sa.select(clients.c.id, identities.c.address, identities.c.channel, clients.c.language)
         .select_from(clients.join(identities, identities.c.address == first))

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from storage.records import aware
-from storage.repos.base import Repo
+from storage.repos.base import Repo, first_address
 from storage.schema import clients, identities, return_visits, roles
 
 WINDOW = dt.timedelta(days=7)  # first contacts older than the wave plus this are not surveyed
@@ -21,12 +21,7 @@ class ReturnVisitRepo(Repo):
         (within a week), who hold no role (nor an address in `exclude`: the admins), and who
         were not asked this wave yet; each is recorded as asked once, in one statement."""
         rv = return_visits
-        first = (
-            sa.select(sa.func.min(identities.c.address))
-            .where(identities.c.client_id == clients.c.id)
-            .correlate(clients)
-            .scalar_subquery()
-        )
+        first = first_address()
         cutoff = now - dt.timedelta(days=wave)
         query = (
             sa.select(clients.c.id, first.label("address"), clients.c.language)
@@ -62,12 +57,7 @@ class ReturnVisitRepo(Repo):
     ) -> list[tuple[int, str, str]]:
         """Those asked once without an answer `after` ago: asked a second and last time."""
         rv = return_visits
-        first = (
-            sa.select(sa.func.min(identities.c.address))
-            .where(identities.c.client_id == clients.c.id)
-            .correlate(clients)
-            .scalar_subquery()
-        )
+        first = first_address()
         query = (
             sa.select(clients.c.id, first.label("address"), clients.c.language)
             .join(rv, rv.c.client_id == clients.c.id)

@@ -192,8 +192,11 @@ class Delivery:
                 row.update(status="pending", lease_owner=None, lease_until=None)
         return rows
 
-    async def enqueue(self, tx: Tx, outs: Iterable[Outbound], *, chat: str, **kw: Any) -> list[int]:
-        """Write rows in the caller's transaction as `pending`; call `notify` after commit."""
+    async def enqueue(
+        self, tx: Tx, outs: Iterable[Outbound], *, chat: str = "", **kw: Any
+    ) -> list[int]:
+        """Write rows in the caller's transaction as `pending`; call `notify` after commit.
+        `chat` is for messages that name none (notices from a job all name theirs)."""
         rows = render(outs, chat=chat, capabilities=self.capabilities, **kw)
         return await tx.messages.add_outbound_many(rows)
 
@@ -290,7 +293,7 @@ class Delivery:
                 await on_blocked(tx, blocked)
             for hook in self._undelivered if missed else ():
                 outs = await hook(tx, missed)
-                notices += await self.enqueue(tx, outs, chat=outs[0].chat or "") if outs else []
+                notices += await self.enqueue(tx, outs)
         if notices or moves:
             self.notify()
         return [None] * len(outcomes)
