@@ -134,11 +134,15 @@ async def test_a_group_that_became_a_supergroup_gets_it_at_its_new_address(
     code, out, err = await cli(tgbot, "send", "--topic", "morning", "--text", "群公告", "--yes")
     assert code == 0, err
     await eventually(lambda: any("群公告" in t for t in tg.texts(-1004001)), what="the new id")
+
+    async def counts() -> dict[str, int]:  # the outcome is written just after the send returns
+        async with tgbot.app.db.read() as tx:
+            return await tx.broadcasts.counts(int(out))
+
+    await eventually(lambda: _is(counts(), {"sent": 1}), what="the row marked sent")
     async with tgbot.app.db.read() as tx:
         moved = await tx.clients.by_address("telegram:-1004001")
-        counts = await tx.broadcasts.counts(int(out))
     assert moved is not None and moved.id == group.id
-    assert counts == {"sent": 1}
 
 
 async def test_the_monthly_report_arrives_with_its_files(
@@ -160,3 +164,7 @@ async def test_the_monthly_report_arrives_with_its_files(
     )
     assert csv_text.lstrip("\ufeff").startswith("section,item,value")
     assert any("客户服务月报" in t for t in tg.texts(-100555))
+
+
+async def _is(value: Awaitable[object], expected: object) -> bool:
+    return await value == expected
