@@ -28,6 +28,7 @@ def text(t: Translator, month: str, f: dict[str, Any]) -> str:
     cats = "、".join(f"{t(f'ticket.cat_{k}')} {n}" for k, n in sorted(by_cat.items())) or "0"
     delivered = sum(b["sent"] for b in f["broadcasts"])
     reach = sum(b["recipients"] for b in f["broadcasts"])
+    faq = f["faq"]
     return t(
         "monthly.text",
         month=month,
@@ -38,8 +39,14 @@ def text(t: Translator, month: str, f: dict[str, Any]) -> str:
         breaches=f["sla_breaches"],
         satisfaction=_num(f["satisfaction"]["mean"]),
         visits=_num(f["return_visits"]["mean"]),
-        helpful=f"{f['faq']['helpful']}/{f['faq']['rated']}",
-        unanswered=f["faq"]["unanswered"],
+        asked=faq["asked"],
+        answered=faq["answered"],
+        hit_rate=_share(faq["answered"], faq["asked"]),
+        chosen=faq["chosen"],
+        helpful=f"{faq['helpful']}/{faq['rated']}",
+        unanswered=faq["unanswered"],
+        top_unanswered="、".join(f"{q['question'][:30]}({q['n']})" for q in faq["top_unanswered"])
+        or "-",
         broadcasts=len(f["broadcasts"]),
         delivered=f"{delivered}/{reach}",
     )
@@ -47,6 +54,10 @@ def text(t: Translator, month: str, f: dict[str, Any]) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def rows(f: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -60,6 +71,11 @@ def rows(f: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("satisfaction", "answers", str(f["satisfaction"]["n"])),
         ("return_visits", "mean", _num(f["return_visits"]["mean"])),
         ("return_visits", "answers", str(f["return_visits"]["n"])),
+        *(
+            ("faq", key, str(f["faq"][key]))
+            for key in ("asked", "answered", "suggested", "chosen", "handed_on")
+        ),
+        ("faq", "hit_rate", _share(f["faq"]["answered"], f["faq"]["asked"])),
         ("faq", "helpful", str(f["faq"]["helpful"])),
         ("faq", "rated", str(f["faq"]["rated"])),
         ("faq", "unanswered", str(f["faq"]["unanswered"])),
@@ -118,6 +134,14 @@ def to_html(t: Translator, month: str, firm: str, f: dict[str, Any]) -> str:
         _bars(
             t("monthly.chart_complaints"),
             [(t(f"ticket.cat_{k}"), v) for k, v in sorted(by_cat.items())],
+        ),
+        _bars(
+            t("monthly.chart_faq"),
+            [
+                (t("monthly.faq_answered"), f["faq"]["answered"]),
+                (t("monthly.faq_chosen"), f["faq"]["chosen"]),
+                (t("monthly.faq_handed_on"), f["faq"]["handed_on"]),
+            ],
         ),
         _bars(t("monthly.chart_subscriptions"), [(k, max(v, 0)) for k, v in sorted(subs.items())]),
         _bars(

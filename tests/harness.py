@@ -12,6 +12,7 @@ from bot.core.commands import text_event
 from bot.core.delivery import Limits, OutMessage
 from bot.core.text import to_plain
 from bot.core.types import Button, Capabilities, Inbound
+from storage.database import Clock, utc_now
 
 
 @dataclass
@@ -57,8 +58,11 @@ class RecordingSender:
 
 
 class Harness:
-    def __init__(self, settings: Settings, *, buttons: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, buttons: bool = True, clock: Clock = utc_now
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.sender = RecordingSender(buttons=buttons)
         # Telegram chats (groups, say) are recorded in the same list.
         self.telegram = RecordingSender(channel="telegram", sent=self.sender.sent)
@@ -79,7 +83,7 @@ class Harness:
         await self.start()
 
     def _build(self) -> None:
-        self.app = App(self.settings)
+        self.app = App(self.settings, clock=self.clock)
         self.app.add_sender(self.sender)
         self.app.add_sender(self.telegram)
         self.stopped = False

@@ -63,9 +63,37 @@ async def test_figures_text_csv_and_html(shop: Harness) -> None:
     rows = list(csv.DictReader(io.StringIO(monthly.to_csv(f))))
     assert {"section": "complaints:fees", "item": "resolved", "value": "1"} in rows
     page = monthly.to_html(shop.app.translator, month, "国瑞投资", f)
-    assert page.count("<svg") == 3 and "费用" in page and "投诉类别" in page
+    assert page.count("<svg") == 4 and "费用" in page and "投诉类别" in page
     assert not re.search(r"""(?:src|href)=["']https?:""", page), "nothing fetched from a network"
-    assert ("<script" not in page and "&lt;b&gt;" not in page) or True
+    assert "<script" not in page
+
+
+async def test_faq_hit_rate_and_top_unanswered(shop: Harness) -> None:
+    """Each typed question counts once by how it was met: answered, suggested, or not
+    answered; a pick from the suggestions is counted apart, not as a second question."""
+    async with shop.app.db.read() as tx:
+        index = await shop.app.faq.index(tx)
+    vague = next(q for q in ("费用", "账户", "密码问题") if index.match(q).outcome == "suggest")
+    await shop.say("怎么开户", user="bob")
+    await shop.say("怎么开户", user="carol")
+    [choices] = await shop.say(vague, user="bob")
+    await shop.press(next(c for c in choices.callbacks if c.startswith("faq:a:")), user="bob")
+    await shop.say("你们楼下的奶茶<b>好喝</b>吗", user="bob")
+    await shop.say("你们楼下的奶茶<b>好喝</b>吗", user="carol")
+    month, start, end = month_of(shop)
+    async with shop.app.db.read() as tx:
+        figures = await tx.monthly.figures(start, end)
+    f = figures["faq"]
+    counts = (f["asked"], f["answered"], f["suggested"], f["chosen"], f["handed_on"])
+    assert counts == (5, 2, 1, 1, 2)
+    assert f["top_unanswered"][0]["n"] == 2 and "奶茶" in f["top_unanswered"][0]["question"]
+    text = monthly.text(shop.app.translator, month, figures)
+    assert "提问 5 个,直接回答 2(命中率 40.0%),从推荐中选中 1" in text
+    assert "奶茶" in text and "<b>好喝" not in text, "client text is escaped in the message"
+    rows = list(csv.DictReader(io.StringIO(monthly.to_csv(figures))))
+    assert {"section": "faq", "item": "hit_rate", "value": "40.0%"} in rows
+    page = monthly.to_html(shop.app.translator, month, "国瑞投资", figures)
+    assert "常见问题:结果" in page and "直接回答" in page
 
 
 async def test_the_report_goes_out_once_on_the_first(shop: Harness) -> None:

@@ -42,7 +42,14 @@ async def in_language(tx: Tx, entry: FaqEntry, language: str) -> FaqEntry:
     return twin if twin is not None and twin.enabled and twin.language == language else entry
 
 
-def answer(entry: FaqEntry, t: Translator, message_id: int) -> Outbound:
+# How each FAQ reply came about, kept on the outbox row (`ref`) for the monthly hit rate:
+# asked = answer + suggest + unknown; chosen and none follow a suggestion.
+ANSWERED, CHOSEN, SUGGESTED, UNKNOWN, NONE_FIT = (
+    "faq:answer", "faq:chosen", "faq:suggest", "faq:unknown", "faq:none",
+)  # fmt: skip
+
+
+def answer(entry: FaqEntry, t: Translator, message_id: int, how: str = ANSWERED) -> Outbound:
     """The entry's answer, then "did this solve it?" with yes / no."""
     body = escape(entry.answer.replace("{firm}", t.firm).strip())
     buttons = [
@@ -52,7 +59,7 @@ def answer(entry: FaqEntry, t: Translator, message_id: int) -> Outbound:
             Button(t("faq.no"), f"faq:n:{entry.id}:{message_id}"),
         ],
     ]
-    return Outbound(t("faq.answer", answer=Markup(body)), buttons=buttons)
+    return Outbound(t("faq.answer", answer=Markup(body)), buttons=buttons, ref=how)
 
 
 async def _hand_over(
@@ -64,6 +71,7 @@ async def _hand_over(
     message_id: int,
     best: Candidate | None,
     normalized: str,
+    how: str = UNKNOWN,
 ) -> Outbound:
     record_id = await tx.faq.record_unanswered(
         message_id=message_id,
@@ -76,13 +84,13 @@ async def _hand_over(
     )
     buttons = [[Button(t("faq.to_human"), f"faq:h:{record_id}")], *main_menu(t)]
     # The reference is the client's message number, the same kind complaints get.
-    return Outbound(t("faq.unknown", ref=message_id), buttons=buttons)
+    return Outbound(t("faq.unknown", ref=message_id), buttons=buttons, ref=how)
 
 
 def _suggest(match: Match, t: Translator, message_id: int) -> Outbound:
     rows = [[Button(c.entry.question[:60], f"faq:a:{c.entry.id}")] for c in match.candidates]
     rows.append([Button(t("faq.none_of_these"), f"faq:x:{message_id}")])
-    return Outbound(t("faq.did_you_mean"), buttons=rows)
+    return Outbound(t("faq.did_you_mean"), buttons=rows, ref=SUGGESTED)
 
 
 @router.fallback("text")
@@ -123,7 +131,7 @@ async def on_button(
 ) -> Outbound | list[Outbound]:
     action, _, rest = data.partition(":")
     if action == "a" and (entry := await tx.faq.get(rest)) and entry.enabled:
-        return answer(await in_language(tx, entry, client.language), t, message_id)
+        return answer(await in_language(tx, entry, client.language), t, message_id, CHOSEN)
     if action in ("y", "n"):
         entry_id, _, asked = rest.rpartition(":")
         return await _rate(event, tx, client, t, entry_id, asked, helpful=action == "y")
@@ -133,7 +141,7 @@ async def on_button(
             text = asked.text or ""
             index = await faq.index(tx)
             return await _hand_over(
-                tx, t, event, client, text, int(rest), None, index.normalize(text)
+                tx, t, event, client, text, int(rest), None, index.normalize(text), NONE_FIT
             )
     if action == "h" and rest.isdigit() and len(rest) < 10:
         if event.chat != event.sender:  # a consultation is a private matter

@@ -88,6 +88,22 @@ class MonthlyRepo(Repo):
                 faq_unanswered.c.at >= start, faq_unanswered.c.at < end
             )
         )
+        # The FAQ replies of the month by how they came about (handlers.faq.answers).
+        how = m.c.payload["ref"].as_string()
+        replies = {
+            str(r.how).removeprefix("faq:"): int(r.n)
+            for r in await c.execute(
+                sa.select(how.label("how"), sa.func.count().label("n"))
+                .where(
+                    m.c.direction == "out",
+                    m.c.created_at >= start,
+                    m.c.created_at < end,
+                    m.c.broadcast_id.is_(None),
+                    how.like("faq:%"),
+                )
+                .group_by(how)
+            )
+        }
         subs = [
             {"topic": r.topic_key, "action": r.action, "n": int(r.n)}
             for r in await c.execute(
@@ -124,6 +140,11 @@ class MonthlyRepo(Repo):
             "satisfaction": {"mean": _mean(rated[0]), "n": int(rated[1] or 0)},
             "return_visits": {"mean": _mean(visits[0]), "n": int(visits[1] or 0)},
             "faq": {
+                "asked": sum(replies.get(k, 0) for k in ("answer", "suggest", "unknown")),
+                "answered": replies.get("answer", 0),
+                "suggested": replies.get("suggest", 0),
+                "chosen": replies.get("chosen", 0),
+                "handed_on": replies.get("unknown", 0) + replies.get("none", 0),
                 "helpful": int(helpful[0] or 0),
                 "rated": int(helpful[1] or 0),
                 "unanswered": int(unanswered.scalar() or 0),
