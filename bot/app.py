@@ -19,6 +19,7 @@ from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
+from bot.server import HttpServer
 from bot.startup import StartupError, database_problem, sqlite_path
 from broadcasts import monthly, training
 from broadcasts import rhythm as daily
@@ -51,6 +52,7 @@ class App:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
         self.catalog = Catalog()
+        self.http = HttpServer(settings.http.host, settings.http.port)
         self.translator = Translator(
             self.catalog, settings.core.default_language, settings.core.firm_name
         )
@@ -124,14 +126,23 @@ class App:
         self.started = False
 
     def add_sender(
-        self, sender: Sender, *, chats: Sequence[str] | None = None, concurrency: int = 64
+        self,
+        sender: Sender,
+        *,
+        chats: Sequence[str] | None = None,
+        concurrency: int = 64,
+        lead: bool | None = None,
     ) -> None:
-        """Deliver `sender.channel`'s rows from this process (only `chats`, when given)."""
-        self.delivery.register(sender, chats=chats, concurrency=concurrency)
+        """Deliver `sender.channel`'s rows from this process (only `chats`, when given;
+        `lead`: only while this process holds the channel's lease, the default for a whole
+        channel)."""
+        self.delivery.register(sender, chats=chats, concurrency=concurrency, lead=lead)
 
     async def start(self) -> None:
         """Migrate, then serve at once: what a previous process left (unhandled events,
         unsent replies) is taken over in the background."""
+        if self.http.needed:
+            self.http.reserve()
         try:
             await upgrade(self.db)
             async with self.db.write() as tx:
@@ -149,6 +160,8 @@ class App:
         )
         self.scheduler = self._schedule()
         self.started = True
+        if self.http.needed:  # last: requests may come in as soon as it listens
+            await self.http.start()
 
     def _schedule(self) -> AsyncIOScheduler:
         """APScheduler decides when; each fire records itself, so no process repeats one."""
@@ -270,6 +283,7 @@ class App:
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is under way (up to `grace`), hand back the rest, close the database."""
         try:
+            await self.http.stop()  # first: nothing new comes in while the rest winds down
             if self.scheduler is not None:
                 self.scheduler.shutdown(wait=False)
                 self.scheduler = None

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import (
+    channel_registry,
     cli_broadcast,
     cli_calendar,
     cli_clients,
@@ -19,6 +20,7 @@ from bot import (
     cli_messages,
     cli_reports,
     cli_training,
+    cli_wechat,
 )
 from bot.app import App
 from bot.channels.console import ConsoleChannel, ConsoleSender
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_calendar.add_parser(sub)
     cli_training.add_parser(sub)
     cli_reports.add_parser(sub)
+    cli_wechat.add_parser(sub)
     return parser
 
 
@@ -129,28 +132,23 @@ async def _chat(settings: Settings, user: str, view_as: str | None, message: str
 
 
 async def _run(settings: Settings, no_console: bool) -> None:
-    use_console = not no_console and (sys.stdin.isatty() or not settings.telegram.enabled)
-    if not use_console and not settings.telegram.enabled:
-        raise NothingToServe(
-            "TELEGRAM_BOT_TOKEN: not set, and --no-console leaves nothing to serve"
-        )
     app = App(settings)
+    channels = channel_registry.configured(settings, app)
+    use_console = not no_console and (sys.stdin.isatty() or not channels)
+    if not use_console and not channels:
+        raise NothingToServe(
+            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN: no platform is set, and --no-console leaves "
+            "nothing to serve"
+        )
     if use_console:
         app.add_sender(ConsoleSender(me="console:local"), chats=["console:local"])
-    telegram = None
-    if settings.telegram.enabled:
-        from bot.channels.telegram.runner import TelegramRunner
-
-        telegram = TelegramRunner(settings, app.inbox, app.delivery, app.catalog)
-        app.add_sender(telegram.sender, concurrency=settings.telegram.max_in_flight)
+    channel_registry.attach(app, channels)
     try:
-        if telegram is not None:
-            await telegram.prepare()
         await app.start()
     except BaseException:
         await app.stop()
-        if telegram is not None:
-            await telegram.close()
+        for channel in channels:
+            await channel.close()
         raise
     _settle_heap()
     for slot, at, trading in app.rhythm.upcoming(app.db.clock(), days=2)[:2]:
@@ -161,9 +159,7 @@ async def _run(settings: Settings, no_console: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    tasks: list[asyncio.Task[None]] = []
-    if telegram is not None:
-        tasks.append(asyncio.create_task(telegram.run(stop), name="telegram"))
+    tasks = [asyncio.create_task(c.run(stop), name=c.name) for c in channels]
     if use_console:
         console = ConsoleChannel(app.inbox, app.delivery, "local")
 
@@ -191,8 +187,8 @@ async def _run(settings: Settings, no_console: bool) -> None:
             task.cancel()
         await asyncio.gather(waiter, *tasks, return_exceptions=True)
         await app.stop()
-        if telegram is not None:
-            await telegram.close()
+        for channel in channels:
+            await channel.close()
 
 
 async def _db(settings: Settings, action: str) -> None:
@@ -213,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     _logging(
         settings,
-        quiet=args.command in ("chat", "faq", "clients", "report", "broadcast", "training"),
+        quiet=args.command
+        in ("chat", "faq", "clients", "report", "broadcast", "training", "wechat"),
     )
     try:
         if args.command == "run":
@@ -234,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cli_clients.run(settings, args))
         elif args.command == "report":
             return asyncio.run(cli_reports.run(settings, args))
+        elif args.command == "wechat":
+            return asyncio.run(cli_wechat.run(settings, args))
         else:
             asyncio.run(_db(settings, args.db_command))
     except KeyboardInterrupt:

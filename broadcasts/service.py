@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.compliance import forbidden_in
-from bot.core.i18n import Translator
+from bot.core.i18n import Markup, Translator
 from bot.core.types import Outbound, normalize_address
 from broadcasts.compose import MAX_INPUT, final_texts
 from storage.repos.broadcasts import SEGMENT_KEYS, Broadcast
@@ -128,10 +128,32 @@ def check_time(send_at: datetime, now: datetime, t: Translator) -> None:
         raise BroadcastError(t("broadcast.past"))
 
 
-def report(t: Translator, broadcast: Broadcast, counts: dict[str, int]) -> str:
+def report(
+    t: Translator,
+    broadcast: Broadcast,
+    counts: dict[str, int],
+    unreached: dict[str, dict[str, int]] | None = None,
+) -> str:
     took = (broadcast.finished_at or broadcast.started_at or broadcast.created_at) - (
         broadcast.started_at or broadcast.created_at
     )
+    lines = [
+        t(
+            "broadcast.unreached",
+            channel=t(f"broadcast.channel_{channel}"),
+            n=sum(why.values()),
+            why=Markup(
+                t("broadcast.why_sep").join(
+                    t(f"broadcast.why_{k}", n=n) for k, n in sorted(why.items())
+                )
+            ),
+        )
+        for channel, why in sorted((unreached or {}).items())
+    ]
+    return "\n".join([_summary(t, broadcast, counts, took.total_seconds()), *lines])
+
+
+def _summary(t: Translator, broadcast: Broadcast, counts: dict[str, int], took: float) -> str:
     return t(
         "broadcast.report",
         id=broadcast.id,
@@ -142,7 +164,7 @@ def report(t: Translator, broadcast: Broadcast, counts: dict[str, int]) -> str:
         failed=counts.get("failed", 0),
         ambiguous=counts.get("ambiguous", 0),
         cancelled=counts.get("cancelled", 0),
-        minutes=f"{took.total_seconds() / 60:.1f}",
+        minutes=f"{took / 60:.1f}",
     )
 
 
@@ -182,6 +204,14 @@ async def tick(tx: Tx, t: Translator, now: datetime) -> tuple[int, list[Outbound
         author = await tx.clients.by_address(done.author)
         ta = t.with_lang(author.language if author else "zh")
         outs.append(
-            Outbound(report(ta, done, await tx.broadcasts.counts(done.id)), chat=done.author)
+            Outbound(
+                report(
+                    ta,
+                    done,
+                    await tx.broadcasts.counts(done.id),
+                    await tx.broadcasts.unreached(done.id),
+                ),
+                chat=done.author,
+            )
         )
     return started, outs

@@ -189,3 +189,13 @@ async def on_button(
     op = tx.subscriptions.unsubscribe if key in mine else tx.subscriptions.subscribe
     await op(client.id, key, channel=event.channel, actor=event.sender)
     return await topics_view(tx, client, t, replace=True)
+
+
+@router.fallback("unfollow")
+async def unfollowed(event: Inbound, tx: Tx) -> list[Outbound]:
+    """The client unfollowed the official account: nothing more goes to that chat (what is
+    under way for it stops), and there is nobody to answer."""
+    ended = await tx.subscriptions.end_for_blocked([event.chat])
+    await tx.wechat.close_window(event.chat)
+    await tx.audit.log(event.sender, "channel.unfollow", subscriptions=ended)
+    return []

@@ -293,6 +293,16 @@ training_rsvps = sa.Table(
     sa.Column("at", Ts, nullable=False),  # when the current answer was given (queue order)
 )
 
+# WeChat lets an account send customer-service messages to a client only for a while after
+# the client did something (a message: 5 in 48 h; a menu click or follow: 3 in a minute).
+wechat_windows = sa.Table(
+    "wechat_windows",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("until", Ts, nullable=False),
+    sa.Column("remaining", sa.Integer, nullable=False),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

@@ -26,6 +26,7 @@ from storage.repos.subscriptions import SubscriptionRepo
 from storage.repos.tickets import TicketRepo
 from storage.repos.topics import TopicRepo
 from storage.repos.training import TrainingRepo
+from storage.repos.wechat import WechatRepo
 
 T = TypeVar("T")
 
@@ -62,6 +63,7 @@ class Tx:
         self.return_visits = ReturnVisitRepo(*args)
         self.training = TrainingRepo(*args)
         self.monthly = MonthlyRepo(*args)
+        self.wechat = WechatRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

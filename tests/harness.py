@@ -58,9 +58,7 @@ class RecordingSender:
 
 
 class Harness:
-    def __init__(
-        self, settings: Settings, *, buttons: bool = True, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, settings: Settings, *, buttons: bool = True, clock: Clock = utc_now) -> None:
         self.settings = settings
         self.clock = clock
         self.sender = RecordingSender(buttons=buttons)

@@ -11,6 +11,7 @@ from bot.config import (
     ConfigError,
     Settings,
     TelegramSettings,
+    WechatSettings,
     load_settings,
     normalise_address,
 )
@@ -23,6 +24,12 @@ WEBHOOK = {
     "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/telegram/webhook",
     "TELEGRAM_WEBHOOK_SECRET": SECRET,
 }
+# Tencent's sample values (the secret is ours: 32 of A-Z a-z 0-9).
+WX_TOKEN = "spamtest"
+WX_APP_ID = "wx2c2769f8efd9abc2"
+WX_SECRET = "hunter2" + "0123456789abcdefABCDEFGHI"
+WX_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+WECHAT = {"WECHAT_TOKEN": WX_TOKEN, "WECHAT_APP_ID": WX_APP_ID, "WECHAT_APP_SECRET": WX_SECRET}
 
 
 def load(**environ: str) -> Settings:
@@ -246,6 +253,207 @@ def test_bad_timezone() -> None:
     message = str(config_error({"TIMEZONE": "Mars/Olympus_Mons"}))
     assert message.startswith("TIMEZONE: ")
     assert "Mars/Olympus_Mons" in message
+
+
+# --- wechat -------------------------------------------------------------------------------------
+
+
+def test_wechat_defaults() -> None:
+    wx = load().wechat
+    assert not wx.enabled and not wx.safe_mode
+    assert (wx.token, wx.app_id, wx.app_secret, wx.encoding_aes_key) == (None, None, None, None)
+    assert wx.api_base == "https://api.weixin.qq.com"
+    assert wx.webhook_path == "/wechat"
+    assert wx.max_clock_skew_seconds == 300
+    assert wx.passive_seconds == 4.0
+    assert (wx.window_hours, wx.window_messages) == (48, 5)
+    assert (wx.event_window_seconds, wx.event_window_messages) == (60, 3)
+    assert wx.service_template_id is None
+    assert wx.service_template_field == "content"
+    assert wx.rate_limit == 500.0
+    assert wx.max_in_flight == 64
+
+
+def test_wechat_plain_mode() -> None:
+    s = load(**WECHAT)
+    wx = s.wechat
+    assert wx.enabled and not wx.safe_mode
+    assert isinstance(wx.token, SecretStr) and wx.token.get_secret_value() == WX_TOKEN
+    assert isinstance(wx.app_secret, SecretStr) and wx.app_secret.get_secret_value() == WX_SECRET
+    assert wx.app_id == WX_APP_ID
+    assert WX_TOKEN not in repr(s) and WX_SECRET not in repr(s)
+
+
+def test_wechat_safe_mode() -> None:
+    s = load(**WECHAT, WECHAT_ENCODING_AES_KEY=WX_AES_KEY)
+    wx = s.wechat
+    assert wx.enabled and wx.safe_mode
+    assert wx.encoding_aes_key is not None
+    assert wx.encoding_aes_key.get_secret_value() == WX_AES_KEY
+    assert WX_AES_KEY not in repr(s)
+
+
+def test_wechat_values_normalised() -> None:
+    wx = load(
+        WECHAT_TOKEN=f" {WX_TOKEN} ",
+        WECHAT_APP_ID=f" {WX_APP_ID}\t",
+        WECHAT_APP_SECRET=f"{WX_SECRET} ",
+        WECHAT_ENCODING_AES_KEY=f" {WX_AES_KEY}",
+        WECHAT_API_BASE="http://localhost:8082/",
+        WECHAT_WEBHOOK_PATH="wx/hook",
+        WECHAT_SERVICE_TEMPLATE_ID=" iPk5sOIt5X_flOVKn5GrTFpncEYTojx6ddbt8WYoV5s ",
+        WECHAT_SERVICE_TEMPLATE_FIELD=" first ",
+        WECHAT_PASSIVE_SECONDS="0",
+    ).wechat
+    assert wx.token is not None and wx.token.get_secret_value() == WX_TOKEN
+    assert wx.app_id == WX_APP_ID
+    assert wx.app_secret is not None and wx.app_secret.get_secret_value() == WX_SECRET
+    assert wx.encoding_aes_key is not None
+    assert wx.encoding_aes_key.get_secret_value() == WX_AES_KEY
+    assert wx.api_base == "http://localhost:8082"
+    assert wx.webhook_path == "/wx/hook"
+    assert wx.service_template_id == "iPk5sOIt5X_flOVKn5GrTFpncEYTojx6ddbt8WYoV5s"
+    assert wx.service_template_field == "first"
+    assert wx.passive_seconds == 0
+
+
+def test_wechat_tuning_alone_leaves_it_off() -> None:
+    wx = load(WECHAT_RATE_LIMIT="10", WECHAT_SERVICE_TEMPLATE_ID="tpl_1").wechat
+    assert not wx.enabled
+    assert wx.rate_limit == 10.0
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (
+            {"WECHAT_APP_ID": WX_APP_ID, "WECHAT_APP_SECRET": WX_SECRET},
+            "WECHAT_TOKEN: required when WECHAT_APP_ID is set",
+        ),
+        (
+            {"WECHAT_TOKEN": WX_TOKEN, "WECHAT_APP_SECRET": WX_SECRET},
+            "WECHAT_APP_ID: required when WECHAT_TOKEN is set",
+        ),
+        (
+            {"WECHAT_TOKEN": WX_TOKEN, "WECHAT_APP_ID": WX_APP_ID},
+            "WECHAT_APP_SECRET: required when WECHAT_TOKEN is set",
+        ),
+        ({"WECHAT_APP_SECRET": WX_SECRET}, "WECHAT_TOKEN: required when WECHAT_APP_SECRET is set"),
+        (
+            {"WECHAT_ENCODING_AES_KEY": WX_AES_KEY},
+            "WECHAT_TOKEN: required when WECHAT_ENCODING_AES_KEY is set",
+        ),
+        (
+            {
+                "WECHAT_TOKEN": WX_TOKEN,
+                "WECHAT_APP_ID": WX_APP_ID,
+                "WECHAT_ENCODING_AES_KEY": WX_AES_KEY,
+            },
+            "WECHAT_APP_SECRET: required when WECHAT_TOKEN is set",
+        ),
+    ],
+)
+def test_wechat_partial_credentials_refused(environ: dict[str, str], expected: str) -> None:
+    error = config_error(environ)
+    assert str(error) == expected
+    assert error.variable == expected.partition(":")[0]
+    assert error.__cause__ is None and error.__suppress_context__
+    assert_clean(str(error), WX_TOKEN, WX_SECRET, WX_AES_KEY)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WECHAT_TOKEN", "q7"),
+        ("WECHAT_TOKEN", "hunter2!"),
+        ("WECHAT_TOKEN", "hunter2 hunter2"),
+        ("WECHAT_TOKEN", "hunter2" * 5),
+        ("WECHAT_APP_ID", "wxhunter2"),
+        ("WECHAT_APP_ID", "WX2c2769f8efd9abc2"),
+        ("WECHAT_APP_ID", WX_APP_ID + "0"),
+        ("WECHAT_APP_ID", WX_SECRET),  # the secret pasted in the wrong place: still not echoed
+        ("WECHAT_APP_SECRET", WX_SECRET[:-1]),
+        ("WECHAT_APP_SECRET", WX_SECRET + "0"),
+        ("WECHAT_APP_SECRET", WX_SECRET[:-1] + "-"),
+        ("WECHAT_ENCODING_AES_KEY", WX_AES_KEY[:-1]),
+        ("WECHAT_ENCODING_AES_KEY", WX_AES_KEY + "="),
+        ("WECHAT_ENCODING_AES_KEY", WX_AES_KEY + "H"),
+        ("WECHAT_ENCODING_AES_KEY", WX_AES_KEY[:-1] + "-"),  # the URL-safe alphabet is not it
+        ("WECHAT_API_BASE", "ftp://api.weixin.qq.com"),
+        ("WECHAT_API_BASE", "api.weixin.qq.com"),
+        ("WECHAT_WEBHOOK_PATH", "/wechat?x=1"),
+        ("WECHAT_WEBHOOK_PATH", "/we chat"),
+        ("WECHAT_MAX_CLOCK_SKEW_SECONDS", "9"),
+        ("WECHAT_MAX_CLOCK_SKEW_SECONDS", "3601"),
+        ("WECHAT_MAX_CLOCK_SKEW_SECONDS", "5m"),
+        ("WECHAT_PASSIVE_SECONDS", "-1"),
+        ("WECHAT_PASSIVE_SECONDS", "4.6"),
+        ("WECHAT_PASSIVE_SECONDS", "nan"),
+        ("WECHAT_PASSIVE_SECONDS", "inf"),
+        ("WECHAT_WINDOW_HOURS", "0"),
+        ("WECHAT_WINDOW_HOURS", "49"),
+        ("WECHAT_WINDOW_HOURS", "nan"),
+        ("WECHAT_WINDOW_MESSAGES", "0"),
+        ("WECHAT_WINDOW_MESSAGES", "21"),
+        ("WECHAT_EVENT_WINDOW_SECONDS", "0"),
+        ("WECHAT_EVENT_WINDOW_SECONDS", "3601"),
+        ("WECHAT_EVENT_WINDOW_MESSAGES", "0"),
+        ("WECHAT_EVENT_WINDOW_MESSAGES", "21"),
+        ("WECHAT_SERVICE_TEMPLATE_ID", "tpl id"),
+        ("WECHAT_SERVICE_TEMPLATE_FIELD", "first.DATA"),
+        ("WECHAT_SERVICE_TEMPLATE_FIELD", "x" * 33),
+        ("WECHAT_SERVICE_TEMPLATE_FIELD", "  "),
+        ("WECHAT_RATE_LIMIT", "0"),
+        ("WECHAT_RATE_LIMIT", "1001"),
+        ("WECHAT_RATE_LIMIT", "inf"),
+        ("WECHAT_MAX_IN_FLIGHT", "0"),
+        ("WECHAT_MAX_IN_FLIGHT", "257"),
+    ],
+)
+def test_wechat_invalid_value_names_variable(variable: str, value: str) -> None:
+    error = config_error({**WECHAT, variable: value})  # the rest valid: this value is the fault
+    message = str(error)
+    assert message.startswith(f"{variable}: ")
+    assert error.variable == variable
+    assert error.__cause__ is None and error.__suppress_context__
+    assert_clean(message, "hunter2", WX_TOKEN, WX_SECRET)
+    if variable in (
+        "WECHAT_TOKEN",
+        "WECHAT_APP_ID",
+        "WECHAT_APP_SECRET",
+        "WECHAT_ENCODING_AES_KEY",
+    ):
+        assert value not in message
+
+
+def test_wechat_messages_are_human() -> None:
+    assert str(config_error({"WECHAT_APP_ID": "wx123"})) == (
+        "WECHAT_APP_ID: must be the AppID from the official account's settings:"
+        " wx followed by 16 letters or digits"
+    )
+    assert str(config_error({"WECHAT_ENCODING_AES_KEY": "short"})) == (
+        "WECHAT_ENCODING_AES_KEY: must be the 43-character EncodingAESKey"
+        " from the official account's settings"
+    )
+    assert str(config_error({"WECHAT_PASSIVE_SECONDS": "5"})) == (
+        "WECHAT_PASSIVE_SECONDS: must be at most 4.5 (got '5')"
+    )
+    assert str(config_error({"WECHAT_WINDOW_HOURS": "0"})) == (
+        "WECHAT_WINDOW_HOURS: must be greater than 0 (got '0')"
+    )
+
+
+def test_wechat_section_usable_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.upper().startswith("WECHAT_"):
+            monkeypatch.delenv(name)
+    wx = WechatSettings(
+        token=SecretStr(WX_TOKEN),
+        app_id=WX_APP_ID,
+        app_secret=SecretStr(WX_SECRET),
+        _env_file=None,
+    )
+    assert wx.enabled and not wx.safe_mode
 
 
 # --- every invalid case: right variable, one clean line, no secrets -----------------------------
@@ -523,3 +731,23 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
             if isinstance(default, int | float | str) and not isinstance(default, bool):
                 assert f"Default: {default}" in blocks.get(variable, ""), variable
     assert set(blocks) == expected
+
+
+def test_channels_on_one_http_server_need_their_own_paths() -> None:
+    wechat = {
+        "WECHAT_TOKEN": "tok3n",
+        "WECHAT_APP_ID": "wx1111222233334444",
+        "WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
+    }
+    telegram = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_URL": "https://example.com/hook",
+        "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+    }
+    same = {**wechat, **telegram, "WECHAT_WEBHOOK_PATH": "/hook", "TELEGRAM_WEBHOOK_PATH": "/hook"}
+    with pytest.raises(ConfigError, match=r"^WECHAT_WEBHOOK_PATH: must differ"):
+        load_settings(env_file=None, environ=same)
+    with pytest.raises(ConfigError, match=r"^WECHAT_WEBHOOK_PATH: /healthz"):
+        load_settings(env_file=None, environ={**wechat, "WECHAT_WEBHOOK_PATH": "/healthz"})
+    assert load_settings(env_file=None, environ={**wechat, **telegram}).wechat.enabled

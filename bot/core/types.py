@@ -124,3 +124,10 @@ class Capabilities:
     max_text: int = 4096
     buttons: bool = True
     can_edit: bool = False
+
+
+# What each platform renders, also for a process that writes rows it does not send itself
+# (a CLI broadcast, say). WeChat: 2,048 bytes of text, no buttons in customer-service text.
+KNOWN_CAPABILITIES: dict[str, Capabilities] = {
+    "wechat": Capabilities(max_text=600, buttons=False),
+}

@@ -239,6 +239,32 @@ class BroadcastRepo(Repo):
         )
         return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
 
+    async def unreached(self, broadcast_id: int) -> dict[str, dict[str, int]]:
+        """Recipients who got nothing, by channel and why: "blocked" (blocked the bot or
+        unfollowed), "window" (the platform allows messages only for a while after the
+        client's last contact: WeChat), or "other"."""
+        query = (
+            sa.select(m.c.channel, m.c.status, m.c.error, sa.func.count())
+            .where(
+                m.c.broadcast_id == broadcast_id,
+                m.c.part == 0,
+                m.c.status.in_(("failed", "blocked")),
+            )
+            .group_by(m.c.channel, m.c.status, m.c.error)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for channel, status, error, n in await self.conn.execute(query):
+            why = (
+                "blocked"
+                if status == "blocked"
+                else "window"
+                if "window" in (error or "")
+                else "other"
+            )
+            by_why = out.setdefault(channel, {})
+            by_why[why] = by_why.get(why, 0) + int(n)
+        return out
+
     async def cancel(self, broadcast_id: int) -> str | None:
         """Cancel a scheduled broadcast, or stop a running one (rows not yet tried are
         cancelled). Returns the new status, or None if it had already ended."""

@@ -90,6 +90,7 @@ class TelegramBot:
             self.settings, self.app.inbox, self.app.delivery, self.app.catalog
         )
         self.app.add_sender(self.runner.sender)
+        self.app.http.mount(self.runner.routes())
         self.stop_event = asyncio.Event()
 
     async def start(self) -> None:

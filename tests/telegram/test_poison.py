@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot import server
 from bot.channels.telegram import webhook
 from storage.schema import messages as m
 from tests.telegram.conftest import USER, TelegramBot, eventually, update_key
@@ -176,8 +177,8 @@ async def test_webhook_a_body_that_trickles_in_is_cut_off(
 async def test_webhook_idle_connections_are_closed_and_capped(
     make_bot: object, monkeypatch: pytest.MonkeyPatch, http: aiohttp.ClientSession
 ) -> None:
-    monkeypatch.setattr(webhook, "KEEPALIVE", 0.5)
-    monkeypatch.setattr(webhook, "MAX_CONNECTIONS", 20)
+    monkeypatch.setattr(server, "KEEPALIVE", 0.5)
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 20)
     from tests.telegram.conftest import free_port
 
     bot: TelegramBot = await make_bot(  # type: ignore[operator]

@@ -1,4 +1,5 @@
-"""Runs the Telegram channel: checks the token, then long polling or the webhook server."""
+"""Runs the Telegram channel: checks the token, then long polling, or the webhook (its route
+mounted on the app's HTTP server)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from aiohttp import web
 from bot.channels.telegram.convert import CHANNEL, address, to_inbound
 from bot.channels.telegram.polling import ALLOWED_UPDATES, poll
 from bot.channels.telegram.sender import TelegramSender
-from bot.channels.telegram.webhook import cap_connections, runner_for, webhook_app
+from bot.channels.telegram.webhook import webhook_routes
 from bot.config import Settings
 from bot.core.delivery import Delivery, Limits
 from bot.core.i18n import Catalog
@@ -53,10 +54,6 @@ class TokenRejected(Exception):
     """The Bot API refused our token: a settings problem no retry will fix."""
 
 
-class PortUnavailable(Exception):
-    """The webhook server cannot listen where HTTP_HOST/HTTP_PORT say."""
-
-
 def limits(settings: Settings) -> Limits:
     tg = settings.telegram
     return Limits(
@@ -82,7 +79,17 @@ class TelegramRunner:
         self.bot = Bot(token=tg.bot_token.get_secret_value(), session=session)
         self.sender = TelegramSender(self.bot, limits(settings))
         self.tasks: set[asyncio.Task[Any]] = set()
-        self._server: web.AppRunner | None = None
+        self.name = CHANNEL
+        self.concurrency = tg.max_in_flight
+        self.lead = True  # Telegram's limits are per bot token: one sender at a time
+
+    def routes(self) -> list[web.RouteDef]:
+        """The webhook's route, in webhook mode."""
+        tg = self.settings.telegram
+        if tg.mode != "webhook" or tg.webhook_secret is None:
+            return []
+        secret = tg.webhook_secret.get_secret_value()
+        return webhook_routes(self.accept, path=tg.webhook_path, secret=secret)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
@@ -166,53 +173,26 @@ class TelegramRunner:
                 await asyncio.wait_for(stop.wait(), timeout=wait)
         return None
 
-    async def prepare(self) -> None:
-        """Take the webhook's port (before anything else starts: a port in use is a setting
-        to fix, reported at once)."""
-        if self.settings.telegram.mode == "webhook" and self._server is None:
-            self._server = await self._listen()
-
     async def run(self, stop: asyncio.Event) -> None:
-        await self.prepare()
-        server, self._server = self._server, None
+        webhook = self.settings.telegram.mode == "webhook"
         try:
             me = await self._call(self.bot.get_me, stop)
             if me is None:
                 return
             log.info("telegram: serving @%s in %s mode", me.username, self.settings.telegram.mode)
             await self._set_commands()
-            if server is not None:
+            if webhook:
                 await self._register_webhook(stop)
             elif await self._call(
                 lambda: self.bot.delete_webhook(drop_pending_updates=False), stop
             ):
                 await poll(self.bot, self.accept_many, stop)
         finally:
-            if server is not None:
-                await server.cleanup()
             await self._drain()
 
     async def close(self) -> None:
         """Close the Bot API session: after the delivery engine stopped, which sends on it."""
-        if self._server is not None:
-            await self._server.cleanup()
-            self._server = None
         await self.bot.session.close()
-
-    async def _listen(self) -> web.AppRunner:
-        tg, http = self.settings.telegram, self.settings.http
-        secret = tg.webhook_secret.get_secret_value()  # type: ignore[union-attr]
-        server = runner_for(webhook_app(self.accept, path=tg.webhook_path, secret=secret))
-        await server.setup()
-        cap_connections(server)
-        try:
-            await web.TCPSite(server, http.host, http.port).start()
-        except OSError as exc:
-            await server.cleanup()
-            raise PortUnavailable(
-                f"HTTP_PORT: cannot listen on {http.host}:{http.port} ({exc.strerror or exc})"
-            ) from None
-        return server
 
     async def _register_webhook(self, stop: asyncio.Event) -> None:
         tg, http = self.settings.telegram, self.settings.http

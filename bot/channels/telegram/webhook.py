@@ -2,8 +2,7 @@
 
 Anything but 200 makes Telegram retry, which is what we want when recording failed. What
 can never be an update (not JSON, nested too deep, not an object) is a 400; a body that
-trickles in too slowly is cut off; idle and half-open connections are closed after a while
-and their number is capped.
+trickles in too slowly is cut off. The routes are mounted on the app's one HTTP server.
 """
 
 from __future__ import annotations
@@ -22,18 +21,18 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20  # Telegram's updates are far smaller
 BODY_TIMEOUT = 10.0  # seconds to receive a whole body
-KEEPALIVE = 15.0  # seconds an idle (or never-speaking) connection stays open
-MAX_CONNECTIONS = 1000
 
 
-def webhook_app(
+def webhook_routes(
     accept: Callable[[dict[str, Any]], Awaitable[None]], *, path: str, secret: str
-) -> web.Application:
+) -> list[web.RouteDef]:
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("webhook call with a wrong or missing secret from %s", request.remote)
             return _error(401, "unauthorized")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _error(413, "too large")
         try:
             async with asyncio.timeout(BODY_TIMEOUT):
                 body = await request.read()
@@ -52,35 +51,8 @@ def webhook_app(
             return _error(500, "not recorded")
         return web.json_response({"ok": True})
 
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    app = web.Application(client_max_size=MAX_BODY)
-    app.router.add_post(path, receive)
-    app.router.add_get("/healthz", health)
-    return app
+    return [web.post(path, receive)]
 
 
 def _error(status: int, text: str) -> web.Response:
     return web.json_response({"ok": False, "error": text}, status=status)
-
-
-def runner_for(app: web.Application) -> web.AppRunner:
-    return web.AppRunner(app, keepalive_timeout=KEEPALIVE, shutdown_timeout=5.0)
-
-
-def cap_connections(runner: web.AppRunner, limit: int | None = None) -> None:
-    """Refuse connections beyond `limit` (each closed one frees a place)."""
-    limit = MAX_CONNECTIONS if limit is None else limit
-    server = runner.server
-    if server is None:
-        raise RuntimeError("set the runner up first")
-    admit = server.connection_made
-
-    def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-        admit(handler, transport)
-        if len(server.connections) > limit:
-            log.warning("more than %d connections open; refusing one", limit)
-            transport.close()
-
-    server.connection_made = connection_made  # type: ignore[method-assign]

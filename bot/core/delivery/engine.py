@@ -23,7 +23,7 @@ from bot.core.delivery.worker import Sender, Worker
 from bot.core.i18n import Translator
 from bot.core.owner import is_dead, new_owner
 from bot.core.timer import RealTimer, Timer
-from bot.core.types import Capabilities, Outbound
+from bot.core.types import KNOWN_CAPABILITIES, Capabilities, Outbound
 from storage.database import Database
 from storage.records import StoredMessage
 from storage.tx import Tx
@@ -89,7 +89,9 @@ class Delivery:
 
     def capabilities(self, channel: str) -> Capabilities:
         worker = self.workers.get(channel)
-        return worker.sender.capabilities if worker else Capabilities()
+        if worker is not None:
+            return worker.sender.capabilities
+        return KNOWN_CAPABILITIES.get(channel, Capabilities())
 
     @property
     def sending(self) -> bool:

@@ -23,6 +23,9 @@ class OutMessage:
     edit: str | None = None  # the platform id of a message to replace, where possible
     plain: bool = False  # send without markup (the platform refused it once)
     document: dict[str, str] | None = None  # a text file to attach: {"name", "text"}
+    row: int = 0  # the outbox row
+    bulk: bool = False  # a broadcast's delivery, not an answer to someone
+    ref: str | None = None  # what it is about ("ticket:12": a service notice)
 
 
 def render(
@@ -74,7 +77,13 @@ def render(
 
 
 def message_of(
-    chat: str, text: str | None, payload: dict[str, Any], plain: bool = False
+    chat: str,
+    text: str | None,
+    payload: dict[str, Any],
+    plain: bool = False,
+    *,
+    row: int = 0,
+    bulk: bool = False,
 ) -> OutMessage:
     return OutMessage(
         chat,
@@ -83,6 +92,9 @@ def message_of(
         payload.get("edit"),
         plain,
         payload.get("document"),
+        row,
+        bulk,
+        payload.get("ref"),
     )
 
 
@@ -111,4 +123,4 @@ class Job:
 
     def message(self) -> OutMessage:
         payload = dict(self.payload, edit=None) if self.fresh else self.payload
-        return message_of(self.chat, self.text, payload, self.plain)
+        return message_of(self.chat, self.text, payload, self.plain, row=self.id, bulk=self.bulk)

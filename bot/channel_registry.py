@@ -1,0 +1,28 @@
+"""The platform channels, in one place: which are configured, and how each is built."""
+
+from __future__ import annotations
+
+from bot.app import App
+from bot.channels.base import Channel
+from bot.config import Settings
+
+
+def configured(settings: Settings, app: App) -> list[Channel]:
+    """Every platform channel the settings enable, built on `app` (not started)."""
+    channels: list[Channel] = []
+    if settings.telegram.enabled:
+        from bot.channels.telegram.runner import TelegramRunner
+
+        channels.append(TelegramRunner(settings, app.inbox, app.delivery, app.catalog))
+    if settings.wechat.enabled:
+        from bot.channels.wechat.channel import WechatChannel
+
+        channels.append(WechatChannel(settings, app.inbox, app.delivery, app.db))
+    return channels
+
+
+def attach(app: App, channels: list[Channel]) -> None:
+    """Each channel's sender behind the delivery engine, its routes on the HTTP server."""
+    for channel in channels:
+        app.add_sender(channel.sender, concurrency=channel.concurrency, lead=channel.lead)
+        app.http.mount(channel.routes())

@@ -1,0 +1,28 @@
+"""What the application needs from a platform channel."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.core.delivery import Sender
+
+
+class Channel(Protocol):
+    name: str
+    sender: Sender
+    concurrency: int  # sends in flight at once
+    # Whether one process at a time sends for it (a platform that limits the rate per bot,
+    # like Telegram), or every process may (WeChat: a reply leaves from where it was asked).
+    lead: bool
+
+    def routes(self) -> list[web.RouteDef]:
+        """What it receives on the app's HTTP server (none for polling)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set (register a webhook, poll, keep a socket)."""
+
+    async def close(self) -> None:
+        """Release the platform session, after the delivery engine stopped."""

@@ -1,0 +1,185 @@
+"""The official account's API: the access token, customer-service and template messages,
+the menu. The token is kept in the database and shared by every process: at most one
+fetches it at a time (the daily quota for fetches is small), before it runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "wechat.token"
+REFRESH_BEFORE = timedelta(minutes=5)  # a token this close to expiry is renewed first
+FETCH_LEASE = timedelta(seconds=30)
+STALE_TOKEN = frozenset({40001, 40014, 42001})  # invalid / expired access token
+
+
+class ApiError(Exception):
+    """WeChat answered with an error code (WeChat's own -1 is "system busy")."""
+
+    def __init__(self, code: int, message: str, *, status: int = 200) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class Unreachable(Exception):
+    """The API could not be reached (refused, 5xx): nothing was sent."""
+
+
+class NoAnswer(Exception):
+    """The request left but no answer came: it may have been carried out."""
+
+
+class WechatApi:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        base: str,
+        app_id: str,
+        secret: str,
+        timeout: float = 10.0,
+    ) -> None:
+        self.db = db
+        self.base = base.rstrip("/")
+        self.app_id = app_id
+        self._secret = secret
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5)
+        self._session: aiohttp.ClientSession | None = None
+        self._token: tuple[str, datetime] | None = None
+        self._fetching = asyncio.Lock()
+        self.owner = f"wechat-{os.getpid()}-{id(self):x}"
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    # ---- the access token ---------------------------------------------------------------------
+
+    async def token(self, *, stale: str | None = None) -> str:
+        """A token good for a while; `stale`: one WeChat just refused, never handed out again."""
+        now = self.db.clock()
+        if self._token and self._token[0] != stale and self._token[1] - now > REFRESH_BEFORE:
+            return self._token[0]
+        async with self._fetching:  # one fetch per process; the lease makes it one overall
+            for _ in range(int(FETCH_LEASE.total_seconds() * 4)):
+                stored = await self._stored()
+                now = self.db.clock()
+                if stored and stored[0] != stale and stored[1] - now > REFRESH_BEFORE:
+                    self._token = stored
+                    return stored[0]
+                async with self.db.write() as tx:
+                    mine = await tx.leases.acquire(TOKEN_KEY, self.owner, now + FETCH_LEASE)
+                if mine:
+                    try:
+                        return await self._fetch()
+                    finally:
+                        async with self.db.write() as tx:
+                            await tx.leases.release(TOKEN_KEY, self.owner)
+                await asyncio.sleep(0.25)  # another process is fetching it
+            raise Unreachable("access token: another process has held the fetch for too long")
+
+    async def _stored(self) -> tuple[str, datetime] | None:
+        async with self.db.read() as tx:
+            raw = await tx.meta.get(TOKEN_KEY)
+        try:
+            data = json.loads(raw or "")
+            if data.get("app_id") != self.app_id:
+                return None
+            return str(data["token"]), datetime.fromisoformat(data["expires"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    async def _fetch(self) -> str:
+        params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self._secret}
+        answer = await self._json("GET", "/cgi-bin/token", params=params)
+        token, expires_in = answer.get("access_token"), answer.get("expires_in")
+        if not isinstance(token, str) or not isinstance(expires_in, int):
+            raise Unreachable("no access_token in the answer")
+        expires = self.db.clock().astimezone(UTC) + timedelta(seconds=expires_in)
+        value = {"app_id": self.app_id, "token": token, "expires": expires.isoformat()}
+        async with self.db.write() as tx:
+            await tx.meta.set(TOKEN_KEY, json.dumps(value))
+        self._token = (token, expires)
+        log.info("wechat: new access token, good for %d s", expires_in)
+        return token
+
+    # ---- calls --------------------------------------------------------------------------------
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with the access token; a token WeChat calls invalid is renewed once."""
+        token = await self.token()
+        try:
+            return await self._json("POST", path, params={"access_token": token}, body=body)
+        except ApiError as exc:
+            if exc.code not in STALE_TOKEN:
+                raise
+            log.info("wechat: access token refused (%s); renewing it once", exc.code)
+        token = await self.token(stale=token)
+        return await self._json("POST", path, params={"access_token": token}, body=body)
+
+    async def send_text(self, openid: str, text: str) -> dict[str, Any]:
+        body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        return await self.call("/cgi-bin/message/custom/send", body)
+
+    async def send_template(
+        self, openid: str, template_id: str, field: str, text: str
+    ) -> dict[str, Any]:
+        body = {"touser": openid, "template_id": template_id, "data": {field: {"value": text}}}
+        return await self.call("/cgi-bin/message/template/send", body)
+
+    async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("/cgi-bin/menu/create", menu)
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str],
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        # WeChat wants the characters themselves, not \\u escapes (they count against limits).
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        headers = {"Content-Type": "application/json; charset=utf-8"} if data else None
+        try:
+            async with self.session.request(
+                method, self.base + path, params=params, data=data, headers=headers
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except aiohttp.ClientConnectorError as exc:
+            raise Unreachable(f"cannot connect: {exc}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The request may have reached WeChat: the caller decides what that means.
+            raise NoAnswer(f"no answer ({type(exc).__name__})") from None
+        if status >= 500:
+            raise Unreachable(f"HTTP {status}")
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            raise Unreachable(f"HTTP {status}, not JSON") from None
+        if not isinstance(answer, dict):
+            raise Unreachable(f"HTTP {status}, not a JSON object")
+        code = answer.get("errcode", 0)
+        if code:
+            number = code if isinstance(code, int) else -1
+            raise ApiError(number, str(answer.get("errmsg", ""))[:200], status=status)
+        return answer

@@ -1,0 +1,135 @@
+"""Outgoing WeChat messages. A reply goes back passively while WeChat waits on the client's
+request; otherwise through the customer-service API inside the client's window; outside it
+a service notice takes the configured template message, and anything else is recorded as
+not deliverable on this channel (never retried forever, never sent as marketing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+
+from bot.channels.wechat.api import ApiError, NoAnswer, Unreachable, WechatApi
+from bot.channels.wechat.convert import CHANNEL
+from bot.channels.wechat.passive import PassiveReplies
+from bot.core.delivery import Limits, OutMessage, SendFailure
+from bot.core.text import to_plain
+from bot.core.types import KNOWN_CAPABILITIES, Capabilities
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+OUT_OF_WINDOW = frozenset({45015, 45047})  # out of time / out of the window's count
+UNFOLLOWED = 43004
+DAILY_QUOTA = 45009
+BUSY = -1
+MAX_BYTES = 2048
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Templates:
+    """The template message for service notices outside the window (None: there is none)."""
+
+    template_id: str | None = None
+    field: str = "content"
+
+
+def is_service_notice(message: OutMessage) -> bool:
+    """A notice about the client's own case (a ticket), never a broadcast."""
+    return not message.bulk and (message.ref or "").startswith("ticket:")
+
+
+def plain_text(message: OutMessage) -> str:
+    text = _CONTROL.sub("", to_plain(message.text)).strip()
+    if message.document:  # WeChat's text API carries no files; say what was left out
+        text += f"\n[{message.document.get('name', '')}]"
+    while len(text.encode()) > MAX_BYTES:  # the engine splits; this is the last guard
+        text = text[: len(text) * 9 // 10]
+    return text
+
+
+class WechatSender:
+    channel = CHANNEL
+    capabilities: Capabilities = KNOWN_CAPABILITIES[CHANNEL]
+
+    def __init__(
+        self,
+        api: WechatApi,
+        db: Database,
+        passive: PassiveReplies,
+        *,
+        limits: Limits,
+        templates: Templates = Templates(),
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.passive = passive
+        self.limits = limits
+        self.templates = templates
+
+    def is_group(self, chat: str) -> bool:
+        return False
+
+    async def send(self, message: OutMessage) -> str | None:
+        openid = message.chat.split(":", 1)[1]
+        text = plain_text(message)
+        if not message.bulk and self.passive.take(openid, text):
+            return "passive"
+        async with self.db.write() as tx:
+            in_window = await tx.wechat.use_window(message.chat)
+        if in_window:
+            try:
+                await self.api.send_text(openid, text)
+                return "cs"
+            except ApiError as exc:
+                if exc.code not in OUT_OF_WINDOW:
+                    await self._give_back(message.chat, exc)
+                    raise _failure(exc) from None
+                async with self.db.write() as tx:  # WeChat knows better: the window is gone
+                    await tx.wechat.close_window(message.chat)
+            except Unreachable as exc:
+                await self._give_back(message.chat, exc)
+                raise SendFailure("retry", str(exc)) from None
+            except NoAnswer as exc:
+                raise SendFailure("ambiguous", str(exc)) from None
+        return await self._outside_window(openid, message, text)
+
+    async def _outside_window(self, openid: str, message: OutMessage, text: str) -> str:
+        template = self.templates.template_id
+        if template is None or not is_service_notice(message):
+            raise SendFailure("rejected", "wechat: outside the client's customer-service window")
+        try:
+            answer = await self.api.send_template(openid, template, self.templates.field, text)
+        except ApiError as exc:
+            raise _failure(exc) from None
+        except Unreachable as exc:
+            raise SendFailure("retry", str(exc)) from None
+        except NoAnswer as exc:
+            raise SendFailure("ambiguous", str(exc)) from None
+        return f"tpl:{answer.get('msgid', '')}"
+
+    async def _give_back(self, chat: str, exc: Exception) -> None:
+        if isinstance(exc, ApiError) and exc.code == UNFOLLOWED:
+            async with self.db.write() as tx:
+                await tx.wechat.close_window(chat)
+            return
+        async with self.db.write() as tx:
+            await tx.wechat.give_back(chat)
+
+
+def _failure(exc: ApiError) -> SendFailure:
+    if exc.code == UNFOLLOWED:
+        return SendFailure("blocked", f"wechat {exc.code}: {exc.message}")
+    if exc.code in OUT_OF_WINDOW:
+        return SendFailure("rejected", f"wechat {exc.code}: outside the window")
+    if exc.code == DAILY_QUOTA:  # the quota comes back at midnight, Beijing time
+        now = dt.datetime.now(BEIJING)
+        midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), BEIJING)
+        wait = (midnight - now).total_seconds() + 60
+        return SendFailure("retry", f"wechat {exc.code}: daily quota", retry_after=wait)
+    if exc.code == BUSY:
+        return SendFailure("retry", f"wechat {exc.code}: {exc.message}")
+    return SendFailure("rejected", f"wechat {exc.code}: {exc.message}")

@@ -1,0 +1,214 @@
+"""The Settings container, load_settings() and the one-line error messages."""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Self, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+
+from bot.config.base import _ENVIRON, ConfigError, _cross_field_error, _Section
+from bot.config.core import CoreSettings
+from bot.config.desk import DeskSettings
+from bot.config.http import HttpSettings
+from bot.config.schedule import ScheduleSettings
+from bot.config.telegram import TelegramSettings
+from bot.config.wechat import WechatSettings
+from bot.core.types import normalize_address as normalise_address
+
+# --- container ----------------------------------------------------------------------------------
+
+
+class Settings(BaseModel):
+    """All settings, one attribute per section.
+
+    The fields below are the one list of sections: SECTIONS is read from them, and
+    load_settings() loads each in this order (so the first bad variable is reported first).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    core: CoreSettings
+    telegram: TelegramSettings
+    http: HttpSettings
+    desk: DeskSettings
+    schedule: ScheduleSettings
+    wechat: WechatSettings
+
+    @model_validator(mode="after")
+    def _check_webhook_mode(self) -> Self:
+        tg = self.telegram
+        if tg.mode == "webhook":
+            required = {
+                "TELEGRAM_BOT_TOKEN": tg.bot_token,
+                "TELEGRAM_WEBHOOK_URL": tg.webhook_url,
+                "TELEGRAM_WEBHOOK_SECRET": tg.webhook_secret,
+            }
+            for variable, value in required.items():
+                if value is None:
+                    raise _cross_field_error(variable, "required when TELEGRAM_MODE=webhook")
+        return self
+
+    @model_validator(mode="after")
+    def _check_wechat_credentials(self) -> Self:
+        wx = self.wechat
+        required = {
+            "WECHAT_TOKEN": wx.token,
+            "WECHAT_APP_ID": wx.app_id,
+            "WECHAT_APP_SECRET": wx.app_secret,
+        }
+        given = {**required, "WECHAT_ENCODING_AES_KEY": wx.encoding_aes_key}
+        trigger = next((variable for variable, value in given.items() if value is not None), None)
+        if trigger is not None:  # half a WeChat setup would fail only at the first message
+            for variable, value in required.items():
+                if value is None:
+                    raise _cross_field_error(variable, f"required when {trigger} is set")
+        return self
+
+    @model_validator(mode="after")
+    def _check_paths(self) -> Self:
+        """Channels share one HTTP server: each needs its own path."""
+        if (
+            self.wechat.enabled
+            and self.telegram.mode == "webhook"
+            and self.wechat.webhook_path.rstrip("/") == self.telegram.webhook_path.rstrip("/")
+        ):
+            raise _cross_field_error(
+                "WECHAT_WEBHOOK_PATH", "must differ from TELEGRAM_WEBHOOK_PATH (one HTTP server)"
+            )
+        if self.wechat.webhook_path.rstrip("/") == "/healthz":
+            raise _cross_field_error("WECHAT_WEBHOOK_PATH", "/healthz is the health check")
+        return self
+
+    def is_admin(self, address: str) -> bool:
+        """Whether ``address`` ("<channel>:<id>", any case/spacing) is listed in BOT_ADMINS."""
+        try:
+            return normalise_address(address) in self.core.bot_admins
+        except ValueError:
+            return False
+
+
+def _sections() -> Mapping[str, type[_Section]]:
+    sections: dict[str, type[_Section]] = {}
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        if not (isinstance(section, type) and issubclass(section, _Section)):
+            raise TypeError(f"Settings.{name} must be a settings section, not {section!r}")
+        sections[name] = section
+    return MappingProxyType(sections)
+
+
+# Attribute name -> section class, in load order: {"core": CoreSettings, ..., "wechat": ...}.
+SECTIONS: Mapping[str, type[_Section]] = _sections()
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+_S = TypeVar("_S", bound=_Section)
+
+# Short wording for pydantic's built-in error types; anything else falls back to pydantic's text.
+_MESSAGES: dict[str, str] = {
+    "missing": "is required",
+    "literal_error": "must be {expected}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+}
+
+
+def _is_sensitive(field: FieldInfo) -> bool:
+    """Fields whose values must never appear in error messages."""
+    return (
+        not field.repr or field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+    )
+
+
+def _describe(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> ConfigError:
+    """Turn the first error of ``exc`` into a ConfigError naming the environment variable."""
+    error = exc.errors(include_url=False)[0]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    if error["type"] == "config":  # cross-field rule; names its own variable
+        return ConfigError(str(ctx["variable"]), str(ctx["reason"]))
+    name = str(error["loc"][0]) if error["loc"] else ""
+    variable = (prefix + name).upper() or model.__name__
+    if error["type"] == "value_error":  # our own validators: message already written for humans
+        return ConfigError(variable, str(ctx.get("error", error["msg"])))
+    template = _MESSAGES.get(error["type"])
+    if template:
+        # "greater than 0", not "greater than 0.0"
+        ctx = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()}
+        reason = template.format(**ctx)
+    else:
+        reason = error["msg"][:1].lower() + error["msg"][1:]
+    field = model.model_fields.get(name)
+    value = error.get("input")
+    if error["type"] != "missing" and field is not None and not _is_sensitive(field):
+        if isinstance(value, str | int | float):
+            reason += f" (got {str(value)[:60]!r})"
+    return ConfigError(variable, reason)
+
+
+@contextmanager
+def _environ_override(environ: Mapping[str, str] | None) -> Iterator[None]:
+    token = _ENVIRON.set(environ)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+def _load_section(cls: type[_S], env_file: str | Path | None) -> _S:
+    try:
+        return cls(_env_file=env_file)
+    except ValidationError as exc:
+        prefix = cls.model_config.get("env_prefix") or ""
+        # "from None": the pydantic error would show input values, including secrets.
+        raise _describe(exc, cls, prefix) from None
+
+
+def _check_env_file(env_file: str | Path | None) -> None:
+    """Refuse an unreadable or non-UTF-8 ``env_file`` with a ConfigError naming it.
+
+    A missing file (or a directory) is skipped, as pydantic-settings does.
+    """
+    if env_file is None:
+        return
+    path = Path(env_file).expanduser()
+    if not path.is_file():
+        return
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(env_file), "not UTF-8 (save it as UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(
+            str(env_file), f"cannot be read ({exc.strerror or 'I/O error'})"
+        ) from None
+
+
+def load_settings(
+    env_file: str | Path | None = ".env",
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) and ``env_file``.
+
+    Environment variables override the file; a missing file is fine and ``None`` skips it.
+    Raises ConfigError naming the first invalid variable (or the file, if it is not UTF-8).
+    """
+    _check_env_file(env_file)
+    with _environ_override(os.environ if environ is None else environ):
+        sections = {name: _load_section(cls, env_file) for name, cls in SECTIONS.items()}
+    try:
+        return Settings(**sections)
+    except ValidationError as exc:
+        raise _describe(exc, Settings) from None

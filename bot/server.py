@@ -1,0 +1,111 @@
+"""The process's one HTTP server: each channel mounts its routes on it (the Telegram webhook,
+WeChat, OneBot's WebSocket), next to /healthz. Idle and half-open connections are closed
+after a while and their number is capped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20  # the largest any channel takes (Telegram's updates); routes cap lower
+KEEPALIVE = 15.0  # seconds an idle (or never-speaking) connection stays open
+MAX_CONNECTIONS = 1000
+
+
+class PortUnavailable(Exception):
+    """The server cannot listen where HTTP_HOST/HTTP_PORT say."""
+
+
+class HttpServer:
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.routes: list[web.RouteDef] = []
+        self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
+
+    def mount(self, routes: list[web.RouteDef]) -> None:
+        """Add a channel's routes (before `start`)."""
+        self.routes.extend(routes)
+
+    @property
+    def needed(self) -> bool:
+        """Whether any channel receives over HTTP."""
+        return bool(self.routes)
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.add_routes([*self.routes, web.get("/healthz", _health)])
+        return app
+
+    def reserve(self) -> None:
+        """Take the port before anything else starts (a port in use is a setting to fix,
+        told at once); connections wait in the backlog until `start` serves them."""
+        if self._socket is not None:
+            return
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM
+            )[0]
+            sock = socket.socket(family, kind, proto)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+                sock.listen(1024)
+            except OSError:
+                sock.close()
+                raise
+        except OSError as exc:
+            raise PortUnavailable(
+                f"HTTP_PORT: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})"
+            ) from None
+        sock.setblocking(False)
+        self._socket = sock
+
+    async def start(self) -> None:
+        self.reserve()
+        runner = web.AppRunner(self.application(), keepalive_timeout=KEEPALIVE, shutdown_timeout=5)
+        await runner.setup()
+        cap_connections(runner)
+        await web.SockSite(runner, self._socket).start()  # type: ignore[arg-type]
+        self._runner = runner
+        log.info("http: listening on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def cap_connections(runner: web.AppRunner, limit: int | None = None) -> None:
+    """Refuse connections beyond `limit` (each closed one frees a place)."""
+    limit = MAX_CONNECTIONS if limit is None else limit
+    server = runner.server
+    if server is None:
+        raise RuntimeError("set the runner up first")
+    admit = server.connection_made
+
+    def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+        admit(handler, transport)
+        if len(server.connections) > limit:
+            log.warning("more than %d connections open; refusing one", limit)
+            transport.close()
+
+    server.connection_made = connection_made  # type: ignore[method-assign]
