@@ -18,11 +18,16 @@ def configured(settings: Settings, app: App) -> list[Channel]:
         from bot.channels.wechat.channel import WechatChannel
 
         channels.append(WechatChannel(settings, app.inbox, app.delivery, app.db))
+    if settings.onebot.enabled:
+        from bot.channels.qq.channel import QQChannel
+
+        channels.append(QQChannel(settings, app.inbox, app.delivery, app.db, app.translator))
     return channels
 
 
 def attach(app: App, channels: list[Channel]) -> None:
     """Each channel's sender behind the delivery engine, its routes on the HTTP server."""
     for channel in channels:
-        app.add_sender(channel.sender, concurrency=channel.concurrency, lead=channel.lead)
+        for sender in channel.senders:
+            app.add_sender(sender, concurrency=channel.concurrency, lead=channel.lead)
         app.http.mount(channel.routes())

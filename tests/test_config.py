@@ -751,3 +751,33 @@ def test_channels_on_one_http_server_need_their_own_paths() -> None:
     with pytest.raises(ConfigError, match=r"^WECHAT_WEBHOOK_PATH: /healthz"):
         load_settings(env_file=None, environ={**wechat, "WECHAT_WEBHOOK_PATH": "/healthz"})
     assert load_settings(env_file=None, environ={**wechat, **telegram}).wechat.enabled
+
+
+def test_onebot_settings() -> None:
+    assert not load_settings(env_file=None, environ={}).onebot.enabled
+    reverse = load_settings(
+        env_file=None, environ={"ONEBOT_MODE": "Reverse", "ONEBOT_ACCESS_TOKEN": "t0ken"}
+    ).onebot
+    assert reverse.enabled and reverse.mode == "reverse" and reverse.ws_path == "/onebot/v11/ws"
+    for environ, message in (
+        ({"ONEBOT_MODE": "reverse"}, "ONEBOT_ACCESS_TOKEN: required when ONEBOT_MODE=reverse"),
+        ({"ONEBOT_MODE": "forward"}, "ONEBOT_WS_URL: required when ONEBOT_MODE=forward"),
+        ({"ONEBOT_MODE": "sideways"}, "ONEBOT_MODE: must be 'off', 'reverse' or 'forward'"),
+        ({"ONEBOT_MODE": "forward", "ONEBOT_WS_URL": "http://x"}, "ONEBOT_WS_URL: must be a ws://"),
+        (
+            {"ONEBOT_GROUP_INTERVAL_SECONDS": "-1"},
+            "ONEBOT_GROUP_INTERVAL_SECONDS: must be at least 0",
+        ),
+        ({"ONEBOT_FRIEND_REQUESTS": "maybe"}, "ONEBOT_FRIEND_REQUESTS: must be 'accept'"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env_file=None, environ=environ)
+        assert str(caught.value).startswith(message), str(caught.value)
+    secret = {
+        "ONEBOT_MODE": "reverse",
+        "ONEBOT_ACCESS_TOKEN": "s3cr3t-value",
+        "ONEBOT_PRIVATE_RATE": "x",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file=None, environ=secret)
+    assert "s3cr3t-value" not in str(caught.value)

@@ -3,6 +3,7 @@ holds. No clock but the numbers handed in."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from bot.core.delivery import Limits, Pacer
@@ -127,3 +128,13 @@ def test_a_start_that_left_late_is_counted_from_when_it_left() -> None:
     ticket = pacer.record("a", 0.0)
     pacer.restamp(ticket, "a", 0.3)
     assert pacer.earliest_for("a", 1.0, group=False) == 1.3
+
+
+def test_group_messages_keep_their_distance_across_groups_with_jitter() -> None:
+    pacer = Pacer(Limits(rate=20, margin=0.0, group_interval=1.5, group_jitter=0.5))
+    starts = run(pacer, [f"g{i % 3}" for i in range(30)], group=True)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(1.5 <= g <= 2.0 + 1e-9 for g in gaps), "1.5 s plus up to 0.5 s, any group"
+    assert len({round(g, 3) for g in gaps}) > 5, "not one fixed rhythm"
+    private = run(pacer, [f"p{i}" for i in range(10)])
+    assert private[-1] - private[0] < 1.0, "private chats are not held by the group spacing"

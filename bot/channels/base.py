@@ -12,7 +12,7 @@ from bot.core.delivery import Sender
 
 class Channel(Protocol):
     name: str
-    sender: Sender
+    senders: list[Sender]  # one per address kind it serves (QQ: people and groups)
     concurrency: int  # sends in flight at once
     # Whether one process at a time sends for it (a platform that limits the rate per bot,
     # like Telegram), or every process may (WeChat: a reply leaves from where it was asked).

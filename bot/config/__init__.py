@@ -3,7 +3,7 @@
 Use :func:`load_settings`; it returns a frozen :class:`Settings` or raises :class:`ConfigError`
 with a one-line message naming the offending environment variable.
 
-One module per section (core, telegram, http, desk, schedule, wechat); ``base`` holds what
+One module per section (core, telegram, http, desk, schedule, wechat, onebot); ``base`` holds what
 they share and ``loading`` the container, the section list and the error wording.
 """
 
@@ -16,6 +16,7 @@ from bot.config.http import HttpSettings
 from bot.config.loading import _MESSAGES as _MESSAGES
 from bot.config.loading import Settings, load_settings
 from bot.config.loading import _describe as _describe
+from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
@@ -27,6 +28,7 @@ __all__ = [
     "CoreSettings",
     "DeskSettings",
     "HttpSettings",
+    "OnebotSettings",
     "ScheduleSettings",
     "Settings",
     "TelegramSettings",

@@ -14,6 +14,7 @@ from bot.config.base import _ENVIRON, ConfigError, _cross_field_error, _Section
 from bot.config.core import CoreSettings
 from bot.config.desk import DeskSettings
 from bot.config.http import HttpSettings
+from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
@@ -37,6 +38,7 @@ class Settings(BaseModel):
     desk: DeskSettings
     schedule: ScheduleSettings
     wechat: WechatSettings
+    onebot: OnebotSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
@@ -69,6 +71,17 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _check_onebot(self) -> Self:
+        ob = self.onebot
+        if ob.mode == "reverse" and ob.access_token is None:
+            raise _cross_field_error(
+                "ONEBOT_ACCESS_TOKEN", "required when ONEBOT_MODE=reverse (anyone could connect)"
+            )
+        if ob.mode == "forward" and ob.ws_url is None:
+            raise _cross_field_error("ONEBOT_WS_URL", "required when ONEBOT_MODE=forward")
+        return self
+
+    @model_validator(mode="after")
     def _check_paths(self) -> Self:
         """Channels share one HTTP server: each needs its own path."""
         if (
@@ -81,6 +94,16 @@ class Settings(BaseModel):
             )
         if self.wechat.webhook_path.rstrip("/") == "/healthz":
             raise _cross_field_error("WECHAT_WEBHOOK_PATH", "/healthz is the health check")
+        if self.onebot.mode == "reverse":
+            taken = {"/healthz"}
+            if self.wechat.enabled:
+                taken.add(self.wechat.webhook_path.rstrip("/"))
+            if self.telegram.mode == "webhook":
+                taken.add(self.telegram.webhook_path.rstrip("/"))
+            if self.onebot.ws_path.rstrip("/") in taken:
+                raise _cross_field_error(
+                    "ONEBOT_WS_PATH", "must differ from the other channels' paths and /healthz"
+                )
         return self
 
     def is_admin(self, address: str) -> bool:

@@ -82,6 +82,7 @@ class TelegramRunner:
         self.name = CHANNEL
         self.concurrency = tg.max_in_flight
         self.lead = True  # Telegram's limits are per bot token: one sender at a time
+        self.senders = [self.sender]
 
     def routes(self) -> list[web.RouteDef]:
         """The webhook's route, in webhook mode."""

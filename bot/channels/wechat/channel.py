@@ -46,6 +46,7 @@ class WechatChannel:
         # Every process sends: a reply then leaves from the process holding the client's
         # request, in the HTTP response. The token and the windows are shared in the database.
         self.lead = False
+        self.senders = [self.sender]
         envelope = None
         if wx.encoding_aes_key is not None:
             envelope = Envelope(token, wx.encoding_aes_key.get_secret_value(), wx.app_id)

@@ -3,6 +3,8 @@
 - at most `rate` messages in any rolling second over all chats (below 1/s: one per 1/rate s);
 - at most one message per `chat_interval` seconds to one chat;
 - at most `group_per_minute` messages in any rolling minute to one group;
+- at least `group_interval` (plus a random `group_jitter`) between two messages to any
+  groups at all (QQ accounts that post to groups in bursts are banned);
 - nothing at all while the platform holds us back (a 429's retry_after).
 
 Each is a log of recent start times, not a token bucket: a bucket that refills during a quiet
@@ -18,6 +20,7 @@ on their way as possible.
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 from dataclasses import dataclass
 
@@ -27,6 +30,8 @@ class Limits:
     rate: float = math.inf  # messages per second over all chats
     chat_interval: float = 0.0  # seconds between two messages to one chat
     group_per_minute: int = 0  # messages per rolling minute to one group (0: no limit)
+    group_interval: float = 0.0  # seconds between two group messages, whatever the groups
+    group_jitter: float = 0.0  # up to this much more, at random, each time
     margin: float | None = None  # seconds added to every window; None: from the rate
 
     @property
@@ -37,7 +42,12 @@ class Limits:
 
     @property
     def unlimited(self) -> bool:
-        return math.isinf(self.rate) and not self.chat_interval and not self.group_per_minute
+        return (
+            math.isinf(self.rate)
+            and not self.chat_interval
+            and not self.group_per_minute
+            and not self.group_interval
+        )
 
 
 class Window:
@@ -89,6 +99,7 @@ class Pacer:
         self._last: dict[str, float] = {}  # chat -> last start
         self._groups: dict[str, Window] = {}
         self.hold_until = 0.0
+        self.next_group = 0.0  # no group message before this (group_interval + jitter)
         # A twentieth of a second's worth (at least 2) may go together: enough to absorb the
         # event loop's wake-up jitter, too few to bunch up in front of a 429.
         self._burst = 0.0 if math.isinf(limits.rate) else max(2.0, math.ceil(limits.rate / 20))
@@ -132,6 +143,8 @@ class Pacer:
             window = self._groups.get(chat)
             if window is not None:
                 at = max(at, window.earliest(at))
+        if group:
+            at = max(at, self.next_group)
         return at
 
     def record(self, chat: str | None, at: float, *, group: bool = False) -> int:
@@ -144,6 +157,9 @@ class Pacer:
             return ticket
         if self._chat_span:
             self._last[chat] = at
+        if group and self.limits.group_interval:
+            gap = self.limits.group_interval + random.uniform(0, self.limits.group_jitter)
+            self.next_group = at + gap
         if group and self.limits.group_per_minute:
             window = self._groups.get(chat)
             if window is None:

@@ -1,0 +1,1 @@
+"""The QQ channel over OneBot v11 (NapCat, Lagrange, LLOneBot and others)."""
