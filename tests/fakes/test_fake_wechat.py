@@ -57,7 +57,7 @@ JAVA_ENCRYPT = (
 )
 TOKEN, APPID, SECRET, KEY = "tok3n", "wx1111222233334444", "s3cret", SAMPLE_KEY
 ALICE, BOB = "o_alice", "o_bob"
-SLOW = 0.25  # the simulator's timeout in these tests; a slow webhook sleeps 2x this
+SLOW = 0.5  # the simulator's timeout in the retry tests; a slow webhook sleeps 2x this
 
 
 # ---- crypto ------------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ async def hook(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Webhook, W
     key = KEY if request.param == "safe" else None
     webhook = Webhook(key)
     runner, url = await serve(webhook)
-    server = WechatServer(url, TOKEN, APPID, encoding_aes_key=key, timeout=SLOW)
+    server = WechatServer(url, TOKEN, APPID, encoding_aes_key=key, timeout=5.0)
     yield webhook, server
     webhook.release.set()
     await server.close()
@@ -479,6 +479,7 @@ async def test_bad_replies_raise(hook: tuple[Webhook, WechatServer]) -> None:
 
 async def test_retries_the_same_message_when_slow(hook: tuple[Webhook, WechatServer]) -> None:
     webhook, server = hook
+    server.timeout = SLOW
     webhook.delays, webhook.dedupe = deque([2 * SLOW, 2 * SLOW]), False
     result = await server.send_text(ALICE, "slow")
     assert [a.error for a in result.attempts] == ["timeout", "timeout", None]
