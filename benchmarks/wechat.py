@@ -3,11 +3,12 @@
 1,000 signed, encrypted (safe mode) text messages from 100 clients to the real webhook of
 `python -m bot run` (WeChat channel only, SQLite, a fake official API in this process), twice:
 each client sending its next message the moment the previous one is answered (the worst
-case: 100 requests always open), then writing again about a second after each answer. Printed: latency p50 /
-p99 / max from the POST to the answer (WeChat gives up at 5 s; the target p99 is 500 ms),
-and the share of answers given passively vs through the customer-service API. Beside it, in
-the same run, a bare aiohttp webhook that checks the signature, decrypts with wechatpy and
-answers at once (no recording, no FAQ): the floor of the protocol work.
+case: 100 requests always open), then writing again about a second after each answer.
+Printed: latency p50 / p99 / max from the POST to the answer (WeChat gives up at 5 s; the
+target p99 is 500 ms), and the share of answers given passively vs through the
+customer-service API. Beside it, in the same run, a bare aiohttp webhook that checks the
+signature, decrypts with wechatpy and answers at once (no recording, no FAQ): the floor of
+the protocol work.
 
     .venv/bin/python benchmarks/wechat.py [--messages 1000] [--clients 100]
 """

@@ -146,7 +146,7 @@ class App:
         try:
             await upgrade(self.db)
             async with self.db.write() as tx:
-                await self.faq.ensure_defaults(tx)
+                await self.faq.ensure_defaults(tx, load=self.settings.faq.faq_defaults)
         except Exception as exc:
             problem = database_problem(exc, self._db_path)
             if problem is None:
@@ -193,6 +193,12 @@ class App:
             )
         scheduler.start()
         return scheduler
+
+    async def warm(self) -> None:
+        """Build what the first question would otherwise wait for (the FAQ index: most of a
+        second). For a long-running process; tests and one-off commands skip it."""
+        async with self.db.read() as tx:
+            await self.faq.index(tx)
 
     async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
         """One scheduled fire (also called by tests with their own `now`)."""

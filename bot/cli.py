@@ -150,6 +150,7 @@ async def _run(settings: Settings, no_console: bool) -> None:
         for channel in channels:
             await channel.close()
         raise
+    await app.warm()
     _settle_heap()
     for slot, at, trading in app.rhythm.upcoming(app.db.clock(), days=2)[:2]:
         state = {True: "", False: " (no trading day: skipped)", None: " (no calendar data)"}

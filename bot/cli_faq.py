@@ -31,6 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "with its line and field and change nothing. Entries with a known id are replaced.",
     )
     imp.add_argument("file", type=Path, help="a .yaml/.yml or .csv file, UTF-8")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="the file becomes the whole knowledge base: entries not in it are disabled "
+        "(kept for history)",
+    )
     exp = actions.add_parser("export", help="write every entry as YAML or CSV")
     exp.add_argument("--format", choices=["yaml", "csv"], help="default: from --output, else yaml")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
@@ -44,7 +50,7 @@ async def _open(settings: Settings) -> tuple[Database, FaqService]:
     service = FaqService()
     try:
         async with db.write() as tx:
-            await service.ensure_defaults(tx)
+            await service.ensure_defaults(tx, load=settings.faq.faq_defaults)
     except BaseException:
         await db.close()
         raise
@@ -64,12 +70,17 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     db, service = await _open(settings)
     try:
         if args.faq_command == "import":
-            async with db.write() as tx:
+            async with db.write() as tx:  # one transaction: all of it or nothing
                 created, updated = await service.save_all(tx, entries, by="cli")
-                await tx.audit.log("cli", "faq.import", file=str(args.file), count=len(entries))
+                disabled = 0
+                if args.replace:
+                    disabled = await tx.faq.disable_except([e.id for e in entries], by="cli")
+                await tx.audit.log("cli", "faq.import", file=str(args.file), count=len(entries),
+                                   replace=args.replace, disabled=disabled)  # fmt: skip
             print(
                 f"imported {len(entries)} entries from {args.file}: "
                 f"{created} new, {updated} replaced"
+                + (f", {disabled} others disabled (kept for history)" if args.replace else "")
             )
         elif args.faq_command == "export":
             async with db.read() as tx:

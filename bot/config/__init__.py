@@ -12,6 +12,7 @@ from bot.config.base import _check_http_url as _check_http_url
 from bot.config.base import _cross_field_error as _cross_field_error
 from bot.config.core import CoreSettings
 from bot.config.desk import DeskSettings
+from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
 from bot.config.loading import _MESSAGES as _MESSAGES
 from bot.config.loading import Settings, load_settings
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "CoreSettings",
     "DeskSettings",
+    "FaqSettings",
     "HttpSettings",
     "OnebotSettings",
     "ScheduleSettings",

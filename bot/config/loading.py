@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 from bot.config.base import _ENVIRON, ConfigError, _cross_field_error, _Section
 from bot.config.core import CoreSettings
 from bot.config.desk import DeskSettings
+from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
@@ -39,6 +40,7 @@ class Settings(BaseModel):
     schedule: ScheduleSettings
     wechat: WechatSettings
     onebot: OnebotSettings
+    faq: FaqSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
@@ -135,6 +137,8 @@ _S = TypeVar("_S", bound=_Section)
 # Short wording for pydantic's built-in error types; anything else falls back to pydantic's text.
 _MESSAGES: dict[str, str] = {
     "missing": "is required",
+    "bool_parsing": "must be on or off",
+    "bool_type": "must be on or off",
     "literal_error": "must be {expected}",
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",

@@ -29,14 +29,16 @@ FIELDS = CSV_FIELDS
 LIST_SEP = "|"
 MAX_ANSWER = 3000
 MAX_PHRASING = 500  # a question or variant
+MAX_CATEGORY = 100
 MAX_LABEL = 40
 # A command travels as button data "cmd:<command>", within Telegram's 64 bytes.
 MAX_COMMAND_BYTES = 60
 BUTTON_KEYS = ("label", "url", "command")
 URL_RE = re.compile(r"^(?:https?|tg)://\S+$")  # Telegram refuses other schemes
 COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?: +\S.*)?$")
-TRUE_WORDS = ("true", "yes", "on", "1", "是", "启用")
-FALSE_WORDS = ("false", "no", "off", "0", "否", "停用")
+# The one list of words for on and off: files and the staff chat read the same ones.
+TRUE_WORDS = ("true", "yes", "on", "1", "enable", "enabled", "是", "启用", "开启")
+FALSE_WORDS = ("false", "no", "off", "0", "disable", "disabled", "否", "停用", "关闭")
 # Entries with one of these tags answer clients who ask for promises; their variants may
 # quote the promise being refused (保证盈利吗). Question, category and answer are screened.
 COMPLIANCE_TAGS = {"合规", "compliance"}
@@ -246,6 +248,8 @@ def _validate(rows: list[_Row], source: str, found: list[Problem] | None = None)
             bad("question", "missing")
         elif len(question) > MAX_PHRASING:
             bad("question", f"longer than {MAX_PHRASING} characters")
+        if len(category) > MAX_CATEGORY:
+            bad("category", f"longer than {MAX_CATEGORY} characters")
         if not answer:
             bad("answer", "missing")
         elif len(answer) > MAX_ANSWER:
@@ -283,6 +287,17 @@ def _validate(rows: list[_Row], source: str, found: list[Problem] | None = None)
     if problems:
         raise KbFileError(source, problems)
     return entries
+
+
+def check(data: dict[str, Any], source: str = "chat") -> FaqEntry:
+    """One entry as a mapping (what staff typed in the chat): the entry a file with it would
+    give, or KbFileError with every problem. Files and the chat share these rules."""
+    return _validate([_Row(1, data)], source)[0]
+
+
+def parse_enabled(value: Any) -> bool | None:
+    """True, False, or None for a word that is neither."""
+    return _enabled(value)
 
 
 def _text(value: Any) -> str:

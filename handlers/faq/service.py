@@ -60,9 +60,13 @@ class FaqService:
             created += await tx.faq.save(entry, by=by)
         return created, len(entries) - created
 
-    async def ensure_defaults(self, tx: Tx) -> bool:
-        """Load the shipped knowledge base and synonyms once per database."""
+    async def ensure_defaults(self, tx: Tx, *, load: bool = True) -> bool:
+        """Load the shipped knowledge base and synonyms once per database (never, with
+        `load` off when the database is new: a firm bringing its own)."""
         if await tx.meta.get(DEFAULTS_KEY):
+            return False
+        if not load:
+            await tx.meta.set(DEFAULTS_KEY, f"skipped {tx.now().isoformat()}")
             return False
         await self.save_all(tx, read_file(DEFAULT_KB), by=SYSTEM)
         for term, canonical in default_synonyms().items():

@@ -12,7 +12,15 @@ from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Inbound, Outbound
-from handlers.faq.kb_file import ID_RE, MAX_ANSWER
+from handlers.faq.kb_file import (
+    ID_RE,
+    MAX_ANSWER,
+    MAX_CATEGORY,
+    MAX_PHRASING,
+    KbFileError,
+    check,
+    parse_enabled,
+)
 from storage.records import FaqEntry, Unanswered
 from storage.tx import Tx
 
@@ -21,8 +29,36 @@ STAFF = ("staff",)
 ADD_STEPS = ("question", "variants", "answer", "category")
 EDITABLE = ("question", "variants", "answer", "category", "enabled")
 GAP_DAYS = 7
-ON_WORDS = frozenset({"1", "on", "yes", "true", "enable", "enabled", "是", "启用", "开启"})
-OFF_WORDS = frozenset({"0", "off", "no", "false", "disable", "disabled", "否", "停用", "关闭"})
+# What one typed line of each field may hold: the file's limits, told rather than cut.
+LIMITS = {"question": MAX_PHRASING, "variants": MAX_PHRASING, "answer": MAX_ANSWER,
+          "category": MAX_CATEGORY}  # fmt: skip
+
+
+def _too_long(field: str, text: str) -> int | None:
+    """The limit `text` breaks for `field` (each variant on its own line), or None."""
+    limit = LIMITS.get(field)
+    parts = text.splitlines() if field == "variants" else [text]
+    return limit if limit is not None and any(len(p.strip()) > limit for p in parts) else None
+
+
+def _checked(entry: FaqEntry, t: Translator) -> FaqEntry | Outbound:
+    """The entry as a file import would take it, or the reason it would not."""
+    try:
+        fields = {
+            "id": entry.id,
+            "language": entry.language,
+            "category": entry.category,
+            "question": entry.question,
+            "answer": entry.answer,
+            "variants": list(entry.variants),
+            "tags": list(entry.tags),
+            "buttons": [dict(b) for b in entry.buttons],
+            "enabled": entry.enabled,
+        }
+        return check(fields)
+    except KbFileError as exc:
+        problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+        return Outbound(t("faqstaff.invalid", problems=problems), buttons=_cancel(t))
 
 
 @router.command("faq", roles=STAFF)
@@ -92,8 +128,8 @@ async def add_step(event: Inbound, tx: Tx, t: Translator, fsm: StateControl) -> 
         return Outbound(t(f"faqstaff.ask_{step}"), buttons=_cancel(t))
     if found := forbidden_in(text):  # questions and variants are shown to clients too
         return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
-    if len(text) > MAX_ANSWER:
-        return Outbound(t("faqstaff.too_long", limit=MAX_ANSWER), buttons=_cancel(t))
+    if limit := _too_long(step, text):
+        return Outbound(t("faqstaff.too_long", limit=limit), buttons=_cancel(t))
     data[step] = (
         []
         if step == "variants" and text in ("-", "无", "none")
@@ -103,14 +139,19 @@ async def add_step(event: Inbound, tx: Tx, t: Translator, fsm: StateControl) -> 
     if following < len(ADD_STEPS):
         await fsm.set(f"faq.add.{ADD_STEPS[following]}", entry=data)
         return Outbound(t(f"faqstaff.ask_{ADD_STEPS[following]}"), buttons=_cancel(t))
-    entry = FaqEntry(
-        id=await _new_id(tx, t.lang),
-        language=t.lang,
-        category=data["category"][:100],
-        question=data["question"][:500],
-        answer=data["answer"][:3000],
-        variants=tuple(v[:200] for v in data["variants"][:50]),
+    entry = _checked(
+        FaqEntry(
+            id=await _new_id(tx, t.lang),
+            language=t.lang,
+            category=data["category"],
+            question=data["question"],
+            answer=data["answer"],
+            variants=tuple(data["variants"]),
+        ),
+        t,
     )
+    if isinstance(entry, Outbound):
+        return entry
     await tx.faq.save(entry, by=event.sender)
     await tx.audit.log(event.sender, "faq.add", id=entry.id)
     await fsm.clear()
@@ -164,16 +205,21 @@ async def edit_value(
         return Outbound(t(f"faqstaff.new_{field}"), buttons=_cancel(t))
     if field != "enabled" and (found := forbidden_in(text)):
         return Outbound(t("faqstaff.forbidden", words=", ".join(found)), buttons=_cancel(t))
-    if len(text) > MAX_ANSWER:
-        return Outbound(t("faqstaff.too_long", limit=MAX_ANSWER), buttons=_cancel(t))
-    if field == "enabled" and text.casefold() not in ON_WORDS | OFF_WORDS:
+    if limit := _too_long(field, text):
+        return Outbound(t("faqstaff.too_long", limit=limit), buttons=_cancel(t))
+    enabled = parse_enabled(text) if field == "enabled" else None
+    if field == "enabled" and enabled is None:
         return Outbound(t("faqstaff.new_enabled"), buttons=_cancel(t))
     if field == "variants":
-        entry = replace(entry, variants=tuple(v.strip() for v in text.splitlines() if v.strip()))
+        edited = replace(entry, variants=tuple(v.strip() for v in text.splitlines() if v.strip()))
     elif field == "enabled":
-        entry = replace(entry, enabled=text.casefold() in ON_WORDS)
+        edited = replace(entry, enabled=bool(enabled))
     else:
-        entry = replace(entry, **{field: text[:3000]})
+        edited = replace(entry, **{field: text})
+    checked = _checked(edited, t)
+    if isinstance(checked, Outbound):
+        return checked
+    entry = checked
     await tx.faq.save(entry, by=event.sender)
     await tx.audit.log(event.sender, "faq.edit", id=entry.id, field=field)
     await fsm.clear()

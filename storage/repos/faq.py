@@ -63,6 +63,17 @@ class FaqRepo(Repo):
         await self.conn.execute(e.insert().values(id=entry.id, **values))
         return True
 
+    async def disable_except(self, keep: list[str], *, by: str) -> int:
+        """Disable every enabled entry whose id is not in `keep` (kept, for history)."""
+        result = await self.conn.execute(
+            e.update()
+            .where(e.c.enabled.is_(True), e.c.id.not_in(keep))
+            .values(enabled=False, updated_by=by, updated_at=self.now())
+        )
+        if result.rowcount:
+            await self.bump_version()
+        return int(result.rowcount or 0)
+
     async def delete(self, entry_id: str) -> bool:
         await self.bump_version()
         result = await self.conn.execute(e.delete().where(e.c.id == entry_id))
