@@ -60,6 +60,8 @@ async def load(
     async def client(n: int) -> None:
         nonlocal passive, errors
         openid = f"o_bench_{n:020d}"
+        if think:  # people do not all press send in the same millisecond
+            await asyncio.sleep(random.uniform(0, think))
         for i in range(messages // clients):
             started = time.perf_counter()
             result = await server.send_text(openid, QUESTIONS[(n + i) % len(QUESTIONS)])
