@@ -137,8 +137,8 @@ async def _run(settings: Settings, no_console: bool) -> None:
     use_console = not no_console and (sys.stdin.isatty() or not channels)
     if not use_console and not channels:
         raise NothingToServe(
-            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN: no platform is set, and --no-console leaves "
-            "nothing to serve"
+            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN, ONEBOT_MODE: no platform is set, and "
+            "--no-console leaves nothing to serve"
         )
     if use_console:
         app.add_sender(ConsoleSender(me="console:local"), chats=["console:local"])

@@ -28,7 +28,7 @@ class HttpServer:
         self.port = port
         self.routes: list[web.RouteDef] = []
         self._runner: web.AppRunner | None = None
-        self._socket: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
 
     def mount(self, routes: list[web.RouteDef]) -> None:
         """Add a channel's routes (before `start`)."""
@@ -50,34 +50,42 @@ class HttpServer:
 
     def reserve(self) -> None:
         """Take the port before anything else starts (a port in use is a setting to fix,
-        told at once); connections wait in the backlog until `start` serves them."""
-        if self._socket is not None:
+        told at once); connections wait in the backlog until `start` serves them. A name
+        such as localhost is taken on every address it has (127.0.0.1 and ::1)."""
+        if self._sockets:
             return
+        sockets: list[socket.socket] = []
         try:
-            family, kind, proto, _, address = socket.getaddrinfo(
+            seen = set()
+            for family, kind, proto, _, address in socket.getaddrinfo(
                 self.host, self.port, type=socket.SOCK_STREAM
-            )[0]
-            sock = socket.socket(family, kind, proto)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
+            ):
+                if (family, address[:2]) in seen:
+                    continue
+                seen.add((family, address[:2]))
+                sock = socket.socket(family, kind, proto)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind(address)
                 sock.listen(1024)
-            except OSError:
-                sock.close()
-                raise
+                sock.setblocking(False)
         except OSError as exc:
+            for sock in sockets:
+                sock.close()
             raise PortUnavailable(
                 f"HTTP_PORT: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})"
             ) from None
-        sock.setblocking(False)
-        self._socket = sock
+        self._sockets = sockets
 
     async def start(self) -> None:
         self.reserve()
         runner = web.AppRunner(self.application(), keepalive_timeout=KEEPALIVE, shutdown_timeout=5)
         await runner.setup()
         cap_connections(runner)
-        await web.SockSite(runner, self._socket).start()  # type: ignore[arg-type]
+        for sock in self._sockets:
+            await web.SockSite(runner, sock).start()
         self._runner = runner
         log.info("http: listening on %s:%s", self.host, self.port)
 
@@ -85,9 +93,9 @@ class HttpServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
 
 
 async def _health(_request: web.Request) -> web.Response:

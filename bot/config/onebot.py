@@ -26,7 +26,8 @@ class OnebotSettings(_Section):
     ws_path: str = "/onebot/v11/ws"  # reverse: where the implementation connects
     ws_url: str | None = None  # forward: where the implementation listens
     # Seconds without any frame (heartbeats included) after which a connection is gone.
-    heartbeat_timeout_seconds: float = Field(30.0, ge=1, le=600, allow_inf_nan=False)
+    # (At least 2.5 heartbeat intervals, once the implementation's heartbeats say how long.)
+    heartbeat_timeout_seconds: float = Field(60.0, ge=1, le=600, allow_inf_nan=False)
     action_timeout_seconds: float = Field(10.0, ge=1, le=120, allow_inf_nan=False)
     # QQ bans accounts that post in bursts: group messages are spaced, whatever the groups,
     group_interval_seconds: float = Field(1.5, ge=0, le=60, allow_inf_nan=False)

@@ -193,3 +193,24 @@ async def test_group_messages_are_spaced_with_jitter(make_qq: MakeQQ) -> None:
     times = sorted(s.at for s in bot.onebot.sent)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 5 and min(gaps) >= 0.29, gaps
+
+
+async def test_accepting_a_friend_request_does_not_hold_up_the_socket(
+    make_qq: MakeQQ, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await make_qq(ONEBOT_FRIEND_REQUESTS="accept", ONEBOT_ACTION_TIMEOUT_SECONDS="2")
+    await bot.onebot.push(bot.onebot.friend_request(50003))
+    assert await bot.say("/start"), "answers keep flowing"
+    await eventually(
+        lambda: any(a.get("action") == "set_friend_add_request" for a in bot.onebot.actions),
+        what="the request accepted",
+    )
+    await asyncio.sleep(0.3)
+    assert "could not accept" not in caplog.text, "its answer was read, not waited out"
+
+
+async def test_the_same_message_id_from_two_chats_is_two_messages(qq: QQBot) -> None:
+    await qq.onebot.push(qq.onebot.private(21001, "/start", message_id=777))
+    await qq.onebot.push(qq.onebot.private(21002, "/start", message_id=777))
+    await eventually(lambda: qq.onebot.texts(21001) and qq.onebot.texts(21002),
+                     what="both answered")  # fmt: skip

@@ -159,3 +159,33 @@ async def test_many_clients_at_once(make_wechat: object) -> None:
     await bot.settled()
     assert all(r.status == 200 for r in results)
     assert sum(r.reply is not None for r in results) + len(bot.api.custom_sends) == 30
+
+
+async def test_a_body_arriving_in_pieces_is_read_whole(make_wechat: object) -> None:
+    bot: WechatBot = await make_wechat(safe=True)  # type: ignore[operator]
+    crypto = bot.wechat.crypto
+    assert crypto is not None
+    encrypt = crypto.encrypt(text_xml("金价" * 1500, msg_id=4242))
+    body, query = bot.wechat.encrypted_body(encrypt), bot.wechat.sign_query(encrypt)
+    s = bot.settings
+    path = s.wechat.webhook_path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    reader, writer = await asyncio.open_connection(s.http.host, s.http.port)
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    writer.write(head + body[:1000])
+    await writer.drain()
+    await asyncio.sleep(0.2)  # the rest comes in a later segment
+    writer.write(body[1000:])
+    await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert b" 200 " in status
+    await bot.settled()
+    assert await inbound(bot) == 1
+
+
+async def test_an_event_with_nothing_to_say_takes_no_passive_reply(wx: WechatBot) -> None:
+    webhook = wx.channels[0].webhook  # type: ignore[attr-defined]
+    message = {"ToUserName": "gh_0123456789ab", "FromUserName": ALICE,
+               "CreateTime": 1_800_000_000, "MsgType": "event", "Event": "VIEW"}  # fmt: skip
+    result = await wx.wechat.push(message)
+    assert result.body == b"success" and webhook.passive._open == {}

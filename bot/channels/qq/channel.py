@@ -91,7 +91,10 @@ class QQChannel:
         elif kind == "request":
             await self._request(link, data)
         elif kind == "meta_event":
-            return  # heartbeats and lifecycle: the frame itself kept the link alive
+            interval = data.get("interval")  # heartbeat: ms between two of them
+            if data.get("meta_event_type") == "heartbeat" and isinstance(interval, int | float):
+                floor = self.settings.onebot.heartbeat_timeout_seconds
+                link.heartbeat_timeout = max(floor, 2.5 * float(interval) / 1000)
         else:
             log.info("onebot %s: %s event ignored", link.self_id, str(kind)[:40])
 

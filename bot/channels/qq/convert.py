@@ -28,7 +28,12 @@ def message_event(data: dict[str, Any], *, prefix: str) -> Inbound | None:
     fields: dict[str, Any] = {
         "platform_id": _number(data.get("message_id")),
         "reply_to": parsed.reply_to,
-        "dedupe_key": f"{CHANNEL}:msg:{self_id}:{data.get('message_id')}"[:200],
+        # message_id is a 32-bit hash or a per-chat counter in most implementations: with the
+        # chat, the sender and the time it stays one message's key.
+        "dedupe_key": (
+            f"{CHANNEL}:msg:{self_id}:{data.get('group_id', '')}:{user}:"
+            f"{data.get('time', '')}:{data.get('message_id')}"
+        )[:200],
     }
     sender = data.get("sender") if isinstance(data.get("sender"), dict) else {}
     name = sender.get("card") or sender.get("nickname")

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 Socket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 _ids = itertools.count(1)
+EVENTS_QUEUED = 10_000
+DRAIN = 10.0  # seconds to take in the events already read when the socket closes
 
 
 class ActionTimeout(Exception):
@@ -49,6 +51,9 @@ class Link:
         self.closed = asyncio.Event()
         self.bad_frames = 0
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # Events are taken in order by their own task: one that makes an action (accepting a
+        # friend request) must not hold up the reading of that action's answer.
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=EVENTS_QUEUED)
 
     @property
     def takes_actions(self) -> bool:
@@ -79,6 +84,7 @@ class Link:
     async def serve(self) -> None:
         """Read frames until the socket closes or falls silent."""
         watchdog = asyncio.create_task(self._watch())
+        consumer = asyncio.create_task(self._consume())
         try:
             async for frame in self.socket:
                 self.last_seen = time.monotonic()
@@ -92,6 +98,19 @@ class Link:
         finally:
             watchdog.cancel()
             await self.close()
+            with contextlib.suppress(TimeoutError):  # what was read is still recorded
+                await asyncio.wait_for(self._events.join(), DRAIN)
+            consumer.cancel()
+
+    async def _consume(self) -> None:
+        while True:
+            data = await self._events.get()
+            try:
+                await self.on_event(self, data)
+            except Exception:  # one bad event never takes the connection down
+                log.exception("onebot %s: event not taken", self.self_id)
+            finally:
+                self._events.task_done()
 
     async def _frame(self, raw: str) -> None:
         try:
@@ -110,10 +129,7 @@ class Link:
                 future.set_result(data)
             return
         if "post_type" in data:
-            try:
-                await self.on_event(self, data)
-            except Exception:  # one bad event never takes the connection down
-                log.exception("onebot %s: event not taken", self.self_id)
+            await self._events.put(data)
 
     async def _watch(self) -> None:
         while not self.closed.is_set():

@@ -109,7 +109,10 @@ class WechatApi:
 
     async def _fetch(self) -> str:
         params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self._secret}
-        answer = await self._json("GET", "/cgi-bin/token", params=params)
+        try:
+            answer = await self._json("GET", "/cgi-bin/token", params=params)
+        except NoAnswer as exc:  # no message went anywhere: plainly try again
+            raise Unreachable(f"access token: {exc}") from None
         token, expires_in = answer.get("access_token"), answer.get("expires_in")
         if not isinstance(token, str) or not isinstance(expires_in, int):
             raise Unreachable("no access_token in the answer")

@@ -5,7 +5,7 @@ not deliverable on this channel (never retried forever, never sent as marketing)
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -25,7 +25,6 @@ UNFOLLOWED = 43004
 DAILY_QUOTA = 45009
 BUSY = -1
 MAX_BYTES = 2048
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -78,8 +77,11 @@ class WechatSender:
         text = plain_text(message)
         if not message.bulk and self.passive.take(openid, text):
             return "passive"
-        async with self.db.write() as tx:
-            in_window = await tx.wechat.use_window(message.chat)
+        try:
+            async with self.db.write() as tx:
+                in_window = await tx.wechat.use_window(message.chat)
+        except Exception as exc:  # the database, not WeChat: nothing was sent
+            raise SendFailure("retry", f"window not read: {exc}") from None
         if in_window:
             try:
                 await self.api.send_text(openid, text)
@@ -88,8 +90,9 @@ class WechatSender:
                 if exc.code not in OUT_OF_WINDOW:
                     await self._give_back(message.chat, exc)
                     raise _failure(exc) from None
-                async with self.db.write() as tx:  # WeChat knows better: the window is gone
-                    await tx.wechat.close_window(message.chat)
+                with contextlib.suppress(Exception):  # WeChat knows better: the window is gone
+                    async with self.db.write() as tx:
+                        await tx.wechat.close_window(message.chat)
             except Unreachable as exc:
                 await self._give_back(message.chat, exc)
                 raise SendFailure("retry", str(exc)) from None
@@ -112,12 +115,12 @@ class WechatSender:
         return f"tpl:{answer.get('msgid', '')}"
 
     async def _give_back(self, chat: str, exc: Exception) -> None:
-        if isinstance(exc, ApiError) and exc.code == UNFOLLOWED:
+        with contextlib.suppress(Exception):  # a count given back is a courtesy, not a must
             async with self.db.write() as tx:
-                await tx.wechat.close_window(chat)
-            return
-        async with self.db.write() as tx:
-            await tx.wechat.give_back(chat)
+                if isinstance(exc, ApiError) and exc.code == UNFOLLOWED:
+                    await tx.wechat.close_window(chat)
+                else:
+                    await tx.wechat.give_back(chat)
 
 
 def _failure(exc: ApiError) -> SendFailure:
@@ -125,11 +128,8 @@ def _failure(exc: ApiError) -> SendFailure:
         return SendFailure("blocked", f"wechat {exc.code}: {exc.message}")
     if exc.code in OUT_OF_WINDOW:
         return SendFailure("rejected", f"wechat {exc.code}: outside the window")
-    if exc.code == DAILY_QUOTA:  # the quota comes back at midnight, Beijing time
-        now = dt.datetime.now(BEIJING)
-        midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), BEIJING)
-        wait = (midnight - now).total_seconds() + 60
-        return SendFailure("retry", f"wechat {exc.code}: daily quota", retry_after=wait)
+    if exc.code == DAILY_QUOTA:  # back at midnight; a backoff, not a hold of the channel:
+        return SendFailure("retry", f"wechat {exc.code}: daily quota")  # passive ones still go
     if exc.code == BUSY:
         return SendFailure("retry", f"wechat {exc.code}: {exc.message}")
     return SendFailure("rejected", f"wechat {exc.code}: {exc.message}")

@@ -94,11 +94,17 @@ class WechatWebhook:
         if message_id is None:
             return web.Response(text=SUCCESS)  # a retry: the first receipt is being answered
         opened = opens_window(fields)
-        if opened is not None:
-            await self._windows.submit((event.chat, opened))
         openid = fields["FromUserName"]
-        slot = self.passive.open(openid) if self.passive_seconds > 0 else None
-        done = self.inbox.submit(message_id, event)
+        # A slot only for what can be answered: an event with nothing to say must not catch
+        # the second part of an earlier answer and then reply "success".
+        wants = opened is not None and self.passive_seconds > 0
+        slot = self.passive.open(openid) if wants else None
+        done = self.inbox.submit(message_id, event)  # recorded: it is handled whatever follows
+        if opened is not None:
+            try:
+                await self._windows.submit((event.chat, opened))
+            except Exception:  # the answer can still go passively; later ones may fail
+                log.exception("wechat: could not open the window for %s", event.chat)
         if slot is None:
             return web.Response(text=SUCCESS)
         try:
@@ -120,9 +126,11 @@ class WechatWebhook:
             raise Refused(413, "body too large")
         try:
             async with asyncio.timeout(BODY_TIMEOUT):
-                body = await request.content.read(xml.MAX_BODY + 1)
+                body = await request.read()  # the whole body (the server caps its size)
         except TimeoutError:
             raise Refused(408, "body too slow") from None
+        except web.HTTPRequestEntityTooLarge:
+            raise Refused(413, "body too large") from None
         fields = xml.read(body)
         if self.envelope is not None:
             if q.get("encrypt_type", "").lower() != "aes" or not fields.get("Encrypt"):
@@ -161,7 +169,7 @@ class WechatWebhook:
 
         with contextlib.suppress(TimeoutError):
             ids = await asyncio.wait_for(asyncio.shield(done), left())
-            if not ids:
+            if not ids and not slot.future.done():
                 return None
             settled = asyncio.ensure_future(self.delivery.settled(ids, timeout=left()))
             try:
