@@ -39,10 +39,6 @@ class HttpServer:
         """Whether any channel receives over HTTP."""
         return bool(self.routes)
 
-    @property
-    def running(self) -> bool:
-        return self._runner is not None
-
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
         app.add_routes([*self.routes, web.get("/healthz", _health)])

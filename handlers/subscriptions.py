@@ -194,8 +194,8 @@ async def on_button(
 @router.fallback("unfollow")
 async def unfollowed(event: Inbound, tx: Tx) -> list[Outbound]:
     """The client unfollowed the official account: nothing more goes to that chat (what is
-    under way for it stops), and there is nobody to answer."""
+    under way for it stops), and there is nobody to answer. (A notice sent anyway meets the
+    platform's refusal and ends as blocked.)"""
     ended = await tx.subscriptions.end_for_blocked([event.chat])
-    await tx.wechat.close_window(event.chat)
     await tx.audit.log(event.sender, "channel.unfollow", subscriptions=ended)
     return []

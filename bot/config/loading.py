@@ -85,27 +85,24 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _check_paths(self) -> Self:
-        """Channels share one HTTP server: each needs its own path."""
-        if (
-            self.wechat.enabled
-            and self.telegram.mode == "webhook"
-            and self.wechat.webhook_path.rstrip("/") == self.telegram.webhook_path.rstrip("/")
-        ):
-            raise _cross_field_error(
-                "WECHAT_WEBHOOK_PATH", "must differ from TELEGRAM_WEBHOOK_PATH (one HTTP server)"
-            )
-        if self.wechat.webhook_path.rstrip("/") == "/healthz":
-            raise _cross_field_error("WECHAT_WEBHOOK_PATH", "/healthz is the health check")
-        if self.onebot.mode == "reverse":
-            taken = {"/healthz"}
-            if self.wechat.enabled:
-                taken.add(self.wechat.webhook_path.rstrip("/"))
-            if self.telegram.mode == "webhook":
-                taken.add(self.telegram.webhook_path.rstrip("/"))
-            if self.onebot.ws_path.rstrip("/") in taken:
+        """Channels share one HTTP server: each needs its own path, and none is /healthz."""
+        mounted = [
+            ("TELEGRAM_WEBHOOK_PATH", self.telegram.webhook_path, self.telegram.mode == "webhook"),
+            ("WECHAT_WEBHOOK_PATH", self.wechat.webhook_path, self.wechat.enabled),
+            ("ONEBOT_WS_PATH", self.onebot.ws_path, self.onebot.mode == "reverse"),
+        ]
+        taken: dict[str, str] = {}
+        for variable, path, used in mounted:
+            if not used:
+                continue
+            path = path.rstrip("/")
+            if path == "/healthz":
+                raise _cross_field_error(variable, "/healthz is the health check")
+            if path in taken:
                 raise _cross_field_error(
-                    "ONEBOT_WS_PATH", "must differ from the other channels' paths and /healthz"
+                    variable, f"must differ from {taken[path]} (one HTTP server)"
                 )
+            taken[path] = variable
         return self
 
     def is_admin(self, address: str) -> bool:

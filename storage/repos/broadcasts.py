@@ -172,12 +172,16 @@ class BroadcastRepo(Repo):
             for part, text in enumerate(parts):
                 last = (buttons or {}).get(language) if part == len(parts) - 1 else None
                 await self.conn.execute(_rows_from(chats, broadcast, text, part, now, last))
+        return await self._count_recipients(broadcast.id)
+
+    async def _count_recipients(self, broadcast_id: int) -> int:
+        """Recipients are the distinct chats its rows went to; kept on the broadcast."""
         count = await self.conn.execute(
-            sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast.id)
+            sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast_id)
         )
         recipients = int(count.scalar() or 0)
         await self.conn.execute(
-            broadcasts.update().where(broadcasts.c.id == broadcast.id).values(recipients=recipients)
+            broadcasts.update().where(broadcasts.c.id == broadcast_id).values(recipients=recipients)
         )
         return recipients
 
@@ -212,14 +216,7 @@ class BroadcastRepo(Repo):
         )
         for part, text in enumerate(broadcast.final.get("zh", [])):
             await self.conn.execute(_rows_from(got, broadcast, text, part, now))
-        count = await self.conn.execute(
-            sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast.id)
-        )
-        recipients = int(count.scalar() or 0)
-        await self.conn.execute(
-            broadcasts.update().where(broadcasts.c.id == broadcast.id).values(recipients=recipients)
-        )
-        return recipients
+        return await self._count_recipients(broadcast.id)
 
     async def due(self, now: datetime, limit: int = 10) -> list[Broadcast]:
         query = (

@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot import channel_registry
-from bot.app import App
-from bot.channels.base import Channel
-from bot.config import Settings
 from tests.conftest import SettingsFactory
 from tests.fakes.onebot import FakeOneBot
+from tests.platform_process import PlatformProcess
 from tests.telegram.conftest import db_url, eventually, free_port, migrated_db
 
 __all__ = ["db_url", "migrated_db"]  # a migrated database copied per test
@@ -30,30 +27,8 @@ FAST = {  # the pacing has its own test; elsewhere it would only make tests slow
 
 
 @dataclass
-class QQBot:
-    settings: Settings
-    onebot: FakeOneBot
-    app: App = field(init=False)
-    channels: list[Channel] = field(init=False, default_factory=list)
-    tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
-    stop_event: asyncio.Event = field(init=False, default_factory=asyncio.Event)
-
-    async def start(self) -> None:
-        self.app = App(self.settings)
-        self.channels = channel_registry.configured(self.settings, self.app)
-        channel_registry.attach(self.app, self.channels)
-        await self.app.start()
-        self.stop_event = asyncio.Event()
-        self.tasks = [asyncio.create_task(c.run(self.stop_event)) for c in self.channels]
-
-    async def stop(self) -> None:
-        if not self.app.started:
-            return
-        self.stop_event.set()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.app.stop()
-        for channel in self.channels:
-            await channel.close()
+class QQBot(PlatformProcess):
+    onebot: FakeOneBot = field(kw_only=True)
 
     @property
     def url(self) -> str:
@@ -88,15 +63,8 @@ class QQBot:
         return self.onebot.texts(target)[before:]
 
     async def settled(self, timeout: float = 10.0) -> None:
-        async def done() -> bool:
-            async with self.app.db.read() as tx:
-                waiting = await tx.messages.count(direction="in", status="received")
-                for status in ("pending", "queued", "sending"):
-                    waiting += await tx.messages.count(direction="out", status=status)
-            return not waiting
-
         await asyncio.sleep(0.05)  # an event pushed just now travels over the socket first
-        await eventually(done, timeout=timeout, what="replies to go out")
+        await super().settled(timeout)
 
 
 @pytest.fixture
@@ -113,7 +81,7 @@ async def make_qq(make_settings: SettingsFactory) -> AsyncIterator[Callable[...,
             **(FAST if fast else {}),
             **extra,
         }
-        bot = QQBot(make_settings(**env), FakeOneBot(token=TOKEN))
+        bot = QQBot(make_settings(**env), onebot=FakeOneBot(token=TOKEN))
         await bot.start()
         made.append(bot)
         if connect:

@@ -4,20 +4,16 @@ retrying on silence) and the official API by `FakeWechatApi`."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
 
-from bot import channel_registry
-from bot.app import App
-from bot.channels.base import Channel
-from bot.config import Settings
 from tests.conftest import SettingsFactory
 from tests.fakes.wechat_api import FakeWechatApi, Interactions
 from tests.fakes.wechat_server import WebhookResult, WechatServer
-from tests.telegram.conftest import db_url, eventually, free_port, migrated_db
+from tests.platform_process import PlatformProcess
+from tests.telegram.conftest import db_url, free_port, migrated_db
 
 __all__ = ["db_url", "migrated_db"]  # a migrated database copied per test
 
@@ -45,39 +41,11 @@ def wechat_env(api: FakeWechatApi, *, safe: bool, **extra: str) -> dict[str, str
 
 
 @dataclass
-class WechatBot:
+class WechatBot(PlatformProcess):
     """One bot process serving WeChat (and whatever else the settings enable)."""
 
-    settings: Settings
-    api: FakeWechatApi
-    wechat: WechatServer
-    app: App = field(init=False)
-    channels: list[Channel] = field(init=False, default_factory=list)
-    stop_event: asyncio.Event = field(init=False, default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
-
-    async def start(self) -> None:
-        """As `python -m bot run` does it: channels from the registry on one App."""
-        self.app = App(self.settings)
-        self.channels = channel_registry.configured(self.settings, self.app)
-        channel_registry.attach(self.app, self.channels)
-        await self.app.start()
-        self.stop_event = asyncio.Event()
-        self.tasks = [asyncio.create_task(c.run(self.stop_event)) for c in self.channels]
-
-    async def stop(self) -> None:
-        if not self.tasks and not self.app.started:
-            return
-        self.stop_event.set()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        self.tasks = []
-        await self.app.stop()
-        for channel in self.channels:
-            await channel.close()
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
+    api: FakeWechatApi = field(kw_only=True)
+    wechat: WechatServer = field(kw_only=True)
 
     @property
     def url(self) -> str:
@@ -89,20 +57,6 @@ class WechatBot:
         result = await self.wechat.send_text(openid, text)
         await self.settled()
         return result
-
-    async def settled(self, timeout: float = 10.0) -> None:
-        async def done() -> bool:
-            async with self.app.db.read() as tx:
-                handled = await tx.messages.count(direction="in", status="received")
-                waiting = sum(
-                    [
-                        await tx.messages.count(direction="out", status=s)
-                        for s in ("pending", "queued", "sending")
-                    ]
-                )
-            return not handled and not waiting
-
-        await eventually(done, timeout=timeout, what="replies to go out")
 
     def texts(self, result: WebhookResult, openid: str = ALICE) -> list[str]:
         """What the client saw for one push: the passive reply, then API messages."""
@@ -133,7 +87,7 @@ async def make_wechat(
             interactions=wechat_api.interactions,
             timeout=timeout,
         )
-        bot = WechatBot(settings, wechat_api, server)
+        bot = WechatBot(settings, api=wechat_api, wechat=server)
         await bot.start()
         server.url = bot.url
         made.append(bot)

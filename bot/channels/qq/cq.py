@@ -21,11 +21,6 @@ def unescape(text: str) -> str:
     )
 
 
-def escape(text: str) -> str:
-    """Text as it must appear inside a CQ-code string (for logs and tests; we send arrays)."""
-    return text.replace("&", "&amp;").replace("[", "&#91;").replace("]", "&#93;")
-
-
 @dataclass(slots=True)
 class Parsed:
     text: str = ""

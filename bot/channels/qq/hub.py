@@ -42,7 +42,6 @@ class Hub:
         self.on_gap = on_gap
         self.links: dict[tuple[str, str], Link] = {}
         self.down_since: dict[str, float] = {}  # account -> when its last link went (epoch)
-        self.changed = asyncio.Event()
 
     # ---- which link acts ------------------------------------------------------------------------
 
@@ -60,7 +59,6 @@ class Hub:
             await old.close()
         since = self.down_since.pop(link.self_id, None)
         log.info("onebot %s: connected (%s)", link.self_id, link.role)
-        self.changed.set()
         if since is not None and self.on_gap is not None:
             await self.on_gap(link.self_id, since, time.time())
 

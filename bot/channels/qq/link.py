@@ -49,7 +49,6 @@ class Link:
         self.heartbeat_timeout = heartbeat_timeout
         self.last_seen = time.monotonic()
         self.closed = asyncio.Event()
-        self.bad_frames = 0
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         # Events are taken in order by their own task: one that makes an action (accepting a
         # friend request) must not hold up the reading of that action's answer.
@@ -118,7 +117,6 @@ class Link:
         except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
-            self.bad_frames += 1
             log.warning("onebot %s: a frame that is not a JSON object (%d bytes)", self.self_id,
                         len(raw))  # fmt: skip
             return

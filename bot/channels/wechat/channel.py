@@ -48,7 +48,7 @@ class WechatChannel:
         self.lead = False
         self.senders = [self.sender]
         envelope = None
-        if wx.encoding_aes_key is not None:
+        if wx.safe_mode and wx.encoding_aes_key is not None:
             envelope = Envelope(token, wx.encoding_aes_key.get_secret_value(), wx.app_id)
         self.webhook = WechatWebhook(
             inbox=inbox,

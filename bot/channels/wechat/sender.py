@@ -86,18 +86,14 @@ class WechatSender:
             try:
                 await self.api.send_text(openid, text)
                 return "cs"
-            except ApiError as exc:
-                if exc.code not in OUT_OF_WINDOW:
-                    await self._give_back(message.chat, exc)
+            except (ApiError, Unreachable, NoAnswer) as exc:
+                code = exc.code if isinstance(exc, ApiError) else None
+                if code in OUT_OF_WINDOW:  # WeChat knows better: the window is gone
+                    await self._settle_window(message.chat, close=True)
+                else:
+                    if not isinstance(exc, NoAnswer):  # it may have arrived: the count stays
+                        await self._settle_window(message.chat, close=code == UNFOLLOWED)
                     raise _failure(exc) from None
-                with contextlib.suppress(Exception):  # WeChat knows better: the window is gone
-                    async with self.db.write() as tx:
-                        await tx.wechat.close_window(message.chat)
-            except Unreachable as exc:
-                await self._give_back(message.chat, exc)
-                raise SendFailure("retry", str(exc)) from None
-            except NoAnswer as exc:
-                raise SendFailure("ambiguous", str(exc)) from None
         return await self._outside_window(openid, message, text)
 
     async def _outside_window(self, openid: str, message: OutMessage, text: str) -> str:
@@ -106,24 +102,27 @@ class WechatSender:
             raise SendFailure("rejected", "wechat: outside the client's customer-service window")
         try:
             answer = await self.api.send_template(openid, template, self.templates.field, text)
-        except ApiError as exc:
+        except (ApiError, Unreachable, NoAnswer) as exc:
             raise _failure(exc) from None
-        except Unreachable as exc:
-            raise SendFailure("retry", str(exc)) from None
-        except NoAnswer as exc:
-            raise SendFailure("ambiguous", str(exc)) from None
         return f"tpl:{answer.get('msgid', '')}"
 
-    async def _give_back(self, chat: str, exc: Exception) -> None:
-        with contextlib.suppress(Exception):  # a count given back is a courtesy, not a must
+    async def _settle_window(self, chat: str, *, close: bool) -> None:
+        """A message taken from the window did not go: give it back, or close the window."""
+        with contextlib.suppress(Exception):  # a courtesy, not a must
             async with self.db.write() as tx:
-                if isinstance(exc, ApiError) and exc.code == UNFOLLOWED:
+                if close:
                     await tx.wechat.close_window(chat)
                 else:
                     await tx.wechat.give_back(chat)
 
 
-def _failure(exc: ApiError) -> SendFailure:
+def _failure(exc: ApiError | Unreachable | NoAnswer) -> SendFailure:
+    """What the engine does next: nothing sent is a retry, maybe sent is ambiguous, and
+    WeChat's own codes as below."""
+    if isinstance(exc, Unreachable):
+        return SendFailure("retry", str(exc))
+    if isinstance(exc, NoAnswer):
+        return SendFailure("ambiguous", str(exc))
     if exc.code == UNFOLLOWED:
         return SendFailure("blocked", f"wechat {exc.code}: {exc.message}")
     if exc.code in OUT_OF_WINDOW:

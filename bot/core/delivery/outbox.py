@@ -23,7 +23,6 @@ class OutMessage:
     edit: str | None = None  # the platform id of a message to replace, where possible
     plain: bool = False  # send without markup (the platform refused it once)
     document: dict[str, str] | None = None  # a text file to attach: {"name", "text"}
-    row: int = 0  # the outbox row
     bulk: bool = False  # a broadcast's delivery, not an answer to someone
     ref: str | None = None  # what it is about ("ticket:12": a service notice)
 
@@ -82,7 +81,6 @@ def message_of(
     payload: dict[str, Any],
     plain: bool = False,
     *,
-    row: int = 0,
     bulk: bool = False,
 ) -> OutMessage:
     return OutMessage(
@@ -92,7 +90,6 @@ def message_of(
         payload.get("edit"),
         plain,
         payload.get("document"),
-        row,
         bulk,
         payload.get("ref"),
     )
@@ -123,4 +120,4 @@ class Job:
 
     def message(self) -> OutMessage:
         payload = dict(self.payload, edit=None) if self.fresh else self.payload
-        return message_of(self.chat, self.text, payload, self.plain, row=self.id, bulk=self.bulk)
+        return message_of(self.chat, self.text, payload, self.plain, bulk=self.bulk)

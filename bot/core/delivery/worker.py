@@ -136,8 +136,8 @@ class Worker:
             head = self.queues.head()
             if head is not None and self._in_flight < limit and self.leader:
                 at = self.pacer.earliest(now)
-                if self.sender.is_group(head.chat):  # spacing between groups, any groups
-                    at = max(at, self.pacer.next_group)
+                if self.pacer.next_group > at and self.sender.is_group(head.chat):
+                    at = self.pacer.next_group  # spacing between groups, any groups
                 if at <= now:
                     if not head.launched:
                         await self._launch()
