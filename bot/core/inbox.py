@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -60,12 +60,16 @@ class Inbox:
         policy: Policy,
         translator: Translator,
         services: dict[str, Any] | None = None,
+        prepare: Callable[[Sequence[Inbound]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.delivery = delivery
         self.policy = policy
         self.services = dict(services or {})  # injected into handlers by parameter name
+        # Slow, read-only work for a batch (embedding its questions) done before its write
+        # transaction opens, so the transaction never waits on it.
+        self.prepare = prepare
         self.translator = translator.with_lang(policy.default_language)
         self.recorder = Recorder(db, delivery)
         self._queue: deque[Work] = deque()
@@ -159,6 +163,7 @@ class Inbox:
             if batch[0].recovered:
                 replies = [await self._handle_recovered(batch[0])]
             else:
+                await self._prepare(batch)
                 try:
                     replies = await self._handle(batch)
                 except Exception:
@@ -167,6 +172,14 @@ class Inbox:
             for work, ids in zip(batch, replies, strict=True):
                 if work.done is not None and not work.done.done():
                     work.done.set_result(ids)
+
+    async def _prepare(self, batch: Sequence[Work]) -> None:
+        if self.prepare is None:
+            return
+        try:
+            await self.prepare([work.event for work in batch])
+        except Exception:
+            log.exception("preparing a batch of %d failed; handling it anyway", len(batch))
 
     def _next_batch(self) -> list[Work]:
         """Up to BATCH fresh events in order, or one recovered event on its own."""

@@ -7,6 +7,11 @@
 2. Re-rank the few best with their closest single phrasing (IDF-weighted overlap blended
    with a fuzzy character ratio, which forgives typos), and judge confidence by how much
    of the question the entry's vocabulary explains: answer, suggest, or hand over.
+
+With sentence embeddings (`handlers.faq.semantic`), the entries closest in meaning join the
+shortlist, and an entry's semantic score (its best phrasing's cosine, rescaled) is blended
+into both the order and the confidence. Entries whose phrasings are not embedded yet are
+judged on the lexical scores alone.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from handlers.faq.normalize import Synonyms, normalize, tokens
+from handlers.faq.semantic import Vector, digest, embed_form
 from storage.records import FaqEntry
 
 Outcome = Literal["answer", "suggest", "none"]
@@ -35,6 +42,13 @@ RANK_WEIGHT = 0.6  # entry BM25 (relative to the best) vs closest-phrasing simil
 FUZZ_WEIGHT = 0.3
 SHORTLIST = 5
 MAX_QUERY = 500  # characters looked at; a pasted essay is not a question
+# The semantic signal (benchmarks/faq.py --calibrate): cosines of this model crowd into
+# 0.80-0.97, so they are rescaled from [COS_FLOOR, COS_CEIL] to [0, 1] first.
+COS_FLOOR, COS_CEIL = 0.88, 0.97
+SEMANTIC_ORDER = 0.3  # share of the semantic score in the order
+SEMANTIC_CONFIDENCE = 0.3  # and in the confidence
+SEMANTIC_ANSWER_AT = 0.52  # the blended confidence that answers
+SEMANTIC_TIE = 0.05  # with it, a rival this close in confidence makes the question ambiguous
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +77,47 @@ class _Phrasing:
     weight: float  # summed IDF of its terms
 
 
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    answer_at: float = ANSWER_AT
+    suggest_at: float = SUGGEST_AT
+    closest_at: float = CLOSEST_AT
+    tie: float = TIE
+    semantic_answer_at: float = SEMANTIC_ANSWER_AT
+    semantic_order: float = SEMANTIC_ORDER
+    semantic_confidence: float = SEMANTIC_CONFIDENCE
+    semantic_tie: float = SEMANTIC_TIE
+    cos_floor: float = COS_FLOOR
+    cos_ceil: float = COS_CEIL
+
+
 class FaqIndex:
-    """An immutable index over the enabled entries; rebuild it when the knowledge base changes."""
+    """An immutable index over the enabled entries; rebuild it when the knowledge base changes.
+
+    `vectors` maps `semantic.digest` of a phrasing's embedded form to its embedding; `reuse`
+    is the index this one replaces, whose per-phrasing analysis is kept when the synonyms
+    did not change (an edit re-analyses only what changed)."""
 
     def __init__(
         self,
         entries: Iterable[FaqEntry],
         synonyms: Mapping[str, str] | None = None,
         *,
-        answer_at: float = ANSWER_AT,
-        suggest_at: float = SUGGEST_AT,
-        closest_at: float = CLOSEST_AT,
-        tie: float = TIE,
+        vectors: Mapping[str, Vector] | None = None,
+        reuse: FaqIndex | None = None,
+        tuning: Tuning | None = None,
+        **overrides: float,
     ) -> None:
         self.synonyms = Synonyms(synonyms or {})
+        self.tuning = replace(tuning or Tuning(), **overrides)
         self.entries = [e for e in entries if e.enabled]
-        self.answer_at, self.suggest_at = answer_at, suggest_at
-        self.closest_at, self.tie = closest_at, tie
+        same = reuse is not None and reuse.synonyms.table == self.synonyms.table
+        self._analysed: dict[str, tuple[str, frozenset[str]] | None] = (
+            reuse._analysed if same and reuse is not None else {}
+        )
         texts = [self._phrasings(e) for e in self.entries]
+        if len(self._analysed) > 4 * sum(len(t) for t in texts) + 1000:
+            self._analysed = {}  # long since edited away: start afresh next time
         vocab = [Counter(t for _, terms in ph for t in terms) for ph in texts]
         n = max(len(self.entries), 1)
         df = Counter(t for v in vocab for t in v)
@@ -102,14 +139,47 @@ class FaqIndex:
         for term in sorted(self.idf):
             if term.isascii() and term.isalpha() and len(term) > 3:
                 self.words[len(term)].append(term)
+        self._semantic(vectors or {})
 
     def _phrasings(self, entry: FaqEntry) -> list[tuple[str, frozenset[str]]]:
         seen: dict[str, frozenset[str]] = {}
         for phrasing in entry.phrasings:
-            text = normalize(phrasing, self.synonyms)
-            if text and text not in seen:
-                seen[text] = frozenset(tokens(text))
+            if phrasing not in self._analysed:
+                text = normalize(phrasing, self.synonyms)
+                self._analysed[phrasing] = (text, frozenset(tokens(text))) if text else None
+            found = self._analysed[phrasing]
+            if found is not None and found[0] not in seen:
+                seen[found[0]] = found[1]
         return list(seen.items())
+
+    def _semantic(self, vectors: Mapping[str, Vector]) -> None:
+        """One matrix of every embedded phrasing, its rows grouped by entry."""
+        self.digests = [
+            list(dict.fromkeys(digest(embed_form(p)) for p in e.phrasings)) for e in self.entries
+        ]
+        rows: list[Vector] = []
+        starts: list[int] = []
+        self._embedded: list[int] = []  # entries with at least one vector, in order
+        for i, keys in enumerate(self.digests):
+            found = [vectors[k] for k in keys if k in vectors]
+            if found:
+                self._embedded.append(i)
+                starts.append(len(rows))
+                rows.extend(found)
+        self.matrix = np.vstack(rows).astype(np.float32) if rows else None
+        self._starts = np.array(starts, dtype=np.intp)
+
+    @property
+    def semantic(self) -> bool:
+        """Whether any entry can be judged by meaning."""
+        return self.matrix is not None
+
+    def missing(self) -> set[str]:
+        """Digests of phrasings with no vector in this index."""
+        have = set()
+        if self.matrix is not None:
+            have = {k for i in self._embedded for k in self.digests[i]}
+        return {k for keys in self.digests for k in keys} - have
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -117,7 +187,18 @@ class FaqIndex:
     def normalize(self, text: str) -> str:
         return normalize(text, self.synonyms)
 
-    def match(self, text: str, *, limit: int = 3) -> Match:
+    def _closeness(self, vector: Vector | None) -> dict[int, float]:
+        """entry -> its best phrasing's cosine with the question, rescaled to [0, 1]."""
+        if vector is None or self.matrix is None:
+            return {}
+        cosines = self.matrix @ vector
+        best = np.maximum.reduceat(cosines, self._starts)
+        t = self.tuning
+        scaled = np.clip((best - t.cos_floor) / (t.cos_ceil - t.cos_floor), 0.0, 1.0)
+        return dict(zip(self._embedded, scaled.tolist(), strict=True))
+
+    def match(self, text: str, *, limit: int = 3, vector: Vector | None = None) -> Match:
+        """`vector`: the question's embedding (`semantic.Embedder.query`), if there is one."""
         norm = self.normalize(text[:MAX_QUERY])
         query = frozenset(self._spell(t) for t in tokens(norm))
         bm25 = self._bm25(query)
@@ -126,18 +207,31 @@ class FaqIndex:
         top = max(bm25.values())
         q_weight = sum(self.idf.get(t, self.unknown_idf) for t in query)
         compact = norm.replace(" ", "")
+        meaning = self._closeness(vector)
+        shortlist = sorted(bm25, key=bm25.__getitem__, reverse=True)[:SHORTLIST]
+        if meaning:
+            shortlist += sorted(meaning, key=meaning.__getitem__, reverse=True)[:SHORTLIST]
+        tune = self.tuning
         ranked = []
-        for i in sorted(bm25, key=bm25.__getitem__, reverse=True)[:SHORTLIST]:
+        for i in dict.fromkeys(shortlist):
             similarity, phrasing = self._closest(i, query, q_weight, compact)
             coverage = sum(self.idf[t] for t in query & self.vocab[i]) / q_weight
-            order = RANK_WEIGHT * bm25[i] / top + (1 - RANK_WEIGHT) * similarity
+            order = RANK_WEIGHT * bm25.get(i, 0.0) / top + (1 - RANK_WEIGHT) * similarity
+            confidence = coverage
+            if i in meaning:
+                order += tune.semantic_order * (meaning[i] - order)
+                confidence += tune.semantic_confidence * (meaning[i] - confidence)
             candidate = Candidate(
-                self.entries[i], round(coverage, 4), phrasing, round(similarity, 4)
+                self.entries[i], round(confidence, 4), phrasing, round(similarity, 4)
             )
             ranked.append((order, candidate))
         ranked.sort(key=lambda pair: pair[0], reverse=True)
         candidates = [c for _, c in ranked]
-        return Match(self._outcome(candidates), candidates[:limit], norm)
+        if meaning:
+            outcome = self._outcome(candidates, tune.semantic_answer_at, tune.semantic_tie)
+        else:
+            outcome = self._outcome(candidates, tune.answer_at, tune.tie)
+        return Match(outcome, candidates[:limit], norm)
 
     def _spell(self, term: str) -> str:
         if term in self.idf or not term.isascii() or not term.isalpha() or len(term) < 4:
@@ -172,17 +266,18 @@ class FaqIndex:
                 best, text = score, p.text
         return best, text
 
-    def _outcome(self, ranked: list[Candidate]) -> Outcome:
+    def _outcome(self, ranked: list[Candidate], answer_at: float, tie: float) -> Outcome:
         """Answer only a clear winner: confident, close to one of its phrasings, and no
         other entry explaining the question about as well (then offer the choice)."""
         best = ranked[0]
         exact = best.similarity >= 0.999  # the question is one of the entry's phrasings
         clear = all(
-            rival.score < best.score - self.tie
+            rival.score < best.score - tie
             or rival.similarity <= best.similarity - SIMILAR_GAP
             or (exact and rival.similarity < 0.999)
             for rival in ranked[1:]
         )
-        if best.score >= self.answer_at and best.similarity >= self.closest_at and clear:
+        t = self.tuning
+        if best.score >= answer_at and best.similarity >= t.closest_at and clear:
             return "answer"
-        return "suggest" if best.score >= self.suggest_at else "none"
+        return "suggest" if best.score >= t.suggest_at else "none"

@@ -1,22 +1,40 @@
-"""The FAQ as the rest of the bot sees it: a cached index over the knowledge base in storage."""
+"""The FAQ as the rest of the bot sees it: a cached index over the knowledge base in storage.
+
+With the semantic signal on, each phrasing's embedding comes from memory, else from the
+database (`faq_vectors`), else from the model: phrasings not embedded yet are embedded in
+the background, outside any transaction, and the index is rebuilt when they are stored.
+Questions are embedded before their batch's transaction opens (`prepare`), so no write
+transaction waits on the model.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.core.types import Inbound
+from handlers.faq import default_vectors, semantic
 from handlers.faq.engine import FaqIndex, Match
 from handlers.faq.kb_file import read_file
 from storage.records import FaqEntry
 from storage.tx import Tx
 
-DEFAULT_KB = Path(__file__).with_name("default_kb.yaml")
+if TYPE_CHECKING:
+    from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KB = default_vectors.KB
 DEFAULT_SYNONYMS = Path(__file__).with_name("default_synonyms.yaml")
 DEFAULTS_KEY = "faq.defaults_loaded"
 SYSTEM = "system"
+FILL_CHUNK = 32  # phrasings embedded, then stored in one short transaction
+PREPARE_SECONDS = 10.0  # a batch waits at most this long for its questions' embeddings
 
 
 def default_synonyms() -> dict[str, str]:
@@ -26,13 +44,28 @@ def default_synonyms() -> dict[str, str]:
 
 
 class FaqService:
-    """Rebuilds the index only when entries or synonyms changed (any process may change them)."""
+    """Rebuilds the index only when entries or synonyms changed (any process may change them).
 
-    def __init__(self) -> None:
+    `semantic`: use sentence embeddings when the model is installed (else said once in the
+    log, and matching is lexical); `db` lets it store embeddings it made in the background.
+    """
+
+    def __init__(self, *, semantic_on: bool = True, db: Database | None = None) -> None:
         self._index: FaqIndex | None = None
         self._version: str | None = None  # the config version the index was checked against
         self._content: Any = None  # the knowledge base's own fingerprint
         self._lock = asyncio.Lock()
+        self.db = db
+        self.embedder: semantic.Embedder | None = None
+        self._fill: asyncio.Task[None] | None = None
+        if semantic_on:
+            problem = semantic.installed()
+            if problem is None:
+                self.embedder = semantic.Embedder.shared()
+            else:
+                log.warning("FAQ matching is lexical only: %s", problem)
+        else:
+            log.info("FAQ matching is lexical only (FAQ_SEMANTIC=off)")
 
     async def index(self, tx: Tx) -> FaqIndex:
         """The index, rebuilt when entries or synonyms changed. The config version (known
@@ -44,13 +77,112 @@ class FaqService:
             content = await tx.faq.version()
             if self._index is None or content != self._content:
                 entries = await tx.faq.entries(include_disabled=False)
-                self._index = FaqIndex(entries, await tx.faq.synonyms())
+                synonyms = await tx.faq.synonyms()
+                self._index = await self._build(tx, entries, synonyms)
                 self._content = content
             self._version = version
         return self._index
 
+    async def _build(self, tx: Tx, entries: list[FaqEntry], synonyms: dict[str, str]) -> FaqIndex:
+        previous = self._index
+        vectors = None
+        if self.embedder is not None:
+            known = self.embedder.vectors
+            wanted = {semantic.digest(semantic.embed_form(p)) for e in entries for p in e.phrasings}
+            unknown = wanted - known.keys()
+            if unknown:
+                stored = await tx.faq.vectors(semantic.MODEL, unknown)
+                known.update((k, semantic.from_bytes(v)) for k, v in stored.items())
+            vectors = known
+        index = FaqIndex(entries, synonyms, vectors=vectors, reuse=previous)
+        if self.embedder is not None and index.missing():
+            self._start_fill()
+        return index
+
+    def _start_fill(self) -> None:
+        if self.db is None or (self._fill is not None and not self._fill.done()):
+            return
+        try:
+            self._fill = asyncio.get_running_loop().create_task(self.fill(), name="faq-embed")
+        except RuntimeError:
+            pass
+
+    async def fill(
+        self, db: Database | None = None, *, told: Callable[[int], None] | None = None
+    ) -> int:
+        """Embed and store every enabled phrasing without a stored vector; then the next
+        `index()` rebuilds with them. `told(n)` hears how many before the work starts.
+        Returns how many were embedded."""
+        db = db or self.db
+        if self.embedder is None or db is None:
+            return 0
+        async with db.read() as tx:
+            entries = await tx.faq.entries(include_disabled=False)
+            forms = {
+                semantic.digest(f): f
+                for f in (semantic.embed_form(p) for e in entries for p in e.phrasings)
+            }
+            missing = set(forms) - self.embedder.vectors.keys()
+            stored = await tx.faq.vectors(semantic.MODEL, missing)
+        self.embedder.vectors.update((k, semantic.from_bytes(v)) for k, v in stored.items())
+        todo = sorted(missing - stored.keys())
+        if todo and told is not None:
+            told(len(todo))
+        for i in range(0, len(todo), FILL_CHUNK):
+            keys = todo[i : i + FILL_CHUNK]
+            try:
+                made = await self.embedder.aembed([forms[k] for k in keys])
+            except Exception:
+                log.exception("embedding FAQ phrasings failed; matching stays lexical for them")
+                return i
+            async with db.write() as tx:
+                await tx.faq.save_vectors(
+                    semantic.MODEL,
+                    {k: semantic.to_bytes(v) for k, v in zip(keys, made, strict=True)},
+                )
+            self.embedder.vectors.update(zip(keys, made, strict=True))
+        if todo:
+            self._content = None  # rebuild with them on the next question
+            self._version = None
+            log.info("embedded %d FAQ phrasings", len(todo))
+        return len(todo)
+
+    async def caught_up(self) -> None:
+        """Wait for the background embedding under way, if any."""
+        if self._fill is not None:
+            await asyncio.shield(self._fill)
+
+    async def prepare(self, events: Sequence[Inbound]) -> None:
+        """Embed a batch's questions before its transaction opens (best effort, bounded)."""
+        if self.embedder is None or self._index is None or not self._index.semantic:
+            return
+        index, embedder = self._index, self.embedder
+        forms = []
+        for text in questions(events):
+            form = semantic.embed_form(text)
+            if form and embedder.cached_query(form) is None and not _exact(index, text):
+                forms.append(form)
+        forms = list(dict.fromkeys(forms))
+        if not forms:
+            return
+        try:
+            async with asyncio.timeout(PREPARE_SECONDS):
+                made = await embedder.aembed(forms)
+        except Exception:
+            log.warning("embedding %d questions ahead failed", len(forms), exc_info=True)
+            return
+        embedder.remember_queries(forms, made)
+
     async def match(self, tx: Tx, text: str) -> Match:
-        return (await self.index(tx)).match(text)
+        index = await self.index(tx)
+        if self.embedder is None or not index.semantic or _exact(index, text):
+            return index.match(text)
+        try:
+            vector = await self.embedder.query(text)
+        except Exception:
+            log.exception("embedding a question failed; answering it lexically")
+            return index.match(text)
+        return index.match(text, vector=vector)
 
     @staticmethod
     async def save_all(tx: Tx, entries: list[FaqEntry], *, by: str) -> tuple[int, int]:
@@ -61,8 +193,8 @@ class FaqService:
         return created, len(entries) - created
 
     async def ensure_defaults(self, tx: Tx, *, load: bool = True) -> bool:
-        """Load the shipped knowledge base and synonyms once per database (never, with
-        `load` off when the database is new: a firm bringing its own)."""
+        """Load the shipped knowledge base, its synonyms and embeddings once per database
+        (never, with `load` off when the database is new: a firm bringing its own)."""
         if await tx.meta.get(DEFAULTS_KEY):
             return False
         if not load:
@@ -71,5 +203,24 @@ class FaqService:
         await self.save_all(tx, read_file(DEFAULT_KB), by=SYSTEM)
         for term, canonical in default_synonyms().items():
             await tx.faq.set_synonym(term, canonical, by=SYSTEM)
+        await tx.faq.save_vectors(semantic.MODEL, default_vectors.load())
         await tx.meta.set(DEFAULTS_KEY, tx.now().isoformat())
         return True
+
+
+def _exact(index: FaqIndex, text: str) -> bool:
+    """The question is one of an entry's phrasings: the lexical answer needs no model."""
+    found = index.match(text, limit=1)
+    return found.outcome == "answer" and found.best is not None and found.best.similarity >= 0.999
+
+
+def questions(events: Sequence[Inbound]) -> list[str]:
+    """The texts of a batch that may reach the FAQ: typed words, not a command."""
+    return [
+        e.text
+        for e in events
+        if e.kind == "text"
+        and e.text
+        and not e.text.startswith("/")
+        and any(ch.isalpha() for ch in e.text)
+    ]

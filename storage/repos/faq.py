@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.records import FaqEntry, Unanswered, aware
 from storage.repos.base import Repo
@@ -13,6 +15,9 @@ from storage.schema import faq_entries as e
 from storage.schema import faq_feedback as fb
 from storage.schema import faq_synonyms as syn
 from storage.schema import faq_unanswered as un
+from storage.schema import faq_vectors as vec
+
+VECTOR_CHUNK = 500  # digests per query: well under SQLite's bound-parameter limit
 
 
 def _entry(row: Any) -> FaqEntry:
@@ -88,6 +93,28 @@ class FaqRepo(Repo):
             await self.conn.execute(sa.select(sa.func.count(), sa.func.max(syn.c.updated_at)))
         ).one()
         return (entries[0], aware(entries[1]), synonyms[0], aware(synonyms[1]))
+
+    async def vectors(self, model: str, digests: Iterable[str]) -> dict[str, bytes]:
+        """The stored embeddings of these texts (by digest) for `model`."""
+        wanted = sorted(set(digests))
+        found: dict[str, bytes] = {}
+        for i in range(0, len(wanted), VECTOR_CHUNK):
+            rows = await self.conn.execute(
+                sa.select(vec.c.digest, vec.c.vector).where(
+                    vec.c.model == model, vec.c.digest.in_(wanted[i : i + VECTOR_CHUNK])
+                )
+            )
+            found.update({r.digest: bytes(r.vector) for r in rows})
+        return found
+
+    async def save_vectors(self, model: str, vectors: Mapping[str, bytes]) -> None:
+        """Store embeddings; one another process stored first is kept (they are the same)."""
+        if not vectors:
+            return
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        rows = [{"model": model, "digest": k, "vector": v} for k, v in vectors.items()]
+        statement = dialect.insert(vec).on_conflict_do_nothing(index_elements=["model", "digest"])
+        await self.conn.execute(statement, rows)
 
     async def synonyms(self) -> dict[str, str]:
         rows = await self.conn.execute(sa.select(syn.c.term, syn.c.canonical).order_by(syn.c.term))
