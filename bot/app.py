@@ -304,4 +304,5 @@ class App:
                 await self.inbox.stop(grace)
                 await self.delivery.stop(grace)
         finally:
+            await self.faq.close()
             await self.db.close()

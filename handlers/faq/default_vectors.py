@@ -8,6 +8,7 @@ that it covers every phrasing of the shipped base for the model in use.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,10 @@ def forms() -> dict[str, str]:
     return {semantic.digest(f): f for f in texts}
 
 
+@cache
 def load(model: str = semantic.MODEL) -> dict[str, bytes]:
-    """digest -> stored vector bytes; empty when the file is for another model."""
+    """digest -> stored vector bytes; empty when the file is for another model. Read once
+    per process (every new database is given them)."""
     if not FILE.exists():
         return {}
     with np.load(FILE, allow_pickle=False) as data:

@@ -10,6 +10,7 @@ transaction waits on the model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -113,8 +114,8 @@ class FaqService:
         """Embed and store every enabled phrasing without a stored vector; then the next
         `index()` rebuilds with them. `told(n)` hears how many before the work starts.
         Returns how many were embedded."""
-        db = db or self.db
-        if self.embedder is None or db is None:
+        db, embedder = db or self.db, self.embedder
+        if embedder is None or db is None:
             return 0
         async with db.read() as tx:
             entries = await tx.faq.entries(include_disabled=False)
@@ -122,25 +123,25 @@ class FaqService:
                 semantic.digest(f): f
                 for f in (semantic.embed_form(p) for e in entries for p in e.phrasings)
             }
-            missing = set(forms) - self.embedder.vectors.keys()
+            missing = set(forms) - embedder.vectors.keys()
             stored = await tx.faq.vectors(semantic.MODEL, missing)
-        self.embedder.vectors.update((k, semantic.from_bytes(v)) for k, v in stored.items())
+        embedder.vectors.update((k, semantic.from_bytes(v)) for k, v in stored.items())
         todo = sorted(missing - stored.keys())
         if todo and told is not None:
             told(len(todo))
         for i in range(0, len(todo), FILL_CHUNK):
             keys = todo[i : i + FILL_CHUNK]
             try:
-                made = await self.embedder.aembed([forms[k] for k in keys])
-            except Exception:
-                log.exception("embedding FAQ phrasings failed; matching stays lexical for them")
+                made = await embedder.aembed([forms[k] for k in keys])
+            except Exception as exc:
+                self._give_up(exc)
                 return i
             async with db.write() as tx:
                 await tx.faq.save_vectors(
                     semantic.MODEL,
                     {k: semantic.to_bytes(v) for k, v in zip(keys, made, strict=True)},
                 )
-            self.embedder.vectors.update(zip(keys, made, strict=True))
+            embedder.vectors.update(zip(keys, made, strict=True))
         if todo:
             self._content = None  # rebuild with them on the next question
             self._version = None
@@ -168,8 +169,11 @@ class FaqService:
         try:
             async with asyncio.timeout(PREPARE_SECONDS):
                 made = await embedder.aembed(forms)
-        except Exception:
-            log.warning("embedding %d questions ahead failed", len(forms), exc_info=True)
+        except TimeoutError:
+            log.warning("embedding %d questions ahead took over %ss", len(forms), PREPARE_SECONDS)
+            return
+        except Exception as exc:
+            self._give_up(exc)
             return
         embedder.remember_queries(forms, made)
 
@@ -179,10 +183,26 @@ class FaqService:
             return index.match(text)
         try:
             vector = await self.embedder.query(text)
-        except Exception:
-            log.exception("embedding a question failed; answering it lexically")
+        except Exception as exc:
+            self._give_up(exc)
             return index.match(text)
         return index.match(text, vector=vector)
+
+    def _give_up(self, exc: BaseException) -> None:
+        """The model cannot run here (a CPU it was not built for, a broken install): match
+        by words from now on, and say so once."""
+        if self.embedder is not None:
+            log.error("FAQ matching is lexical only from now on: the model failed: %r", exc)
+            self.embedder = None
+            self._content = self._version = None  # rebuild without vectors
+
+    async def close(self) -> None:
+        """Stop the background embedding (what is stored stays; the next start resumes)."""
+        if self._fill is not None and not self._fill.done():
+            self._fill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fill
+        self._fill = None
 
     @staticmethod
     async def save_all(tx: Tx, entries: list[FaqEntry], *, by: str) -> tuple[int, int]:
