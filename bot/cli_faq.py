@@ -106,7 +106,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _embedding(count: int) -> None:
     seconds = count * EMBED_SECONDS
-    about = f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {seconds:.0f} s"
+    about = f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {max(seconds, 1):.0f} s"
     what = f"{count} phrasing" + ("s" if count != 1 else "")
     print(f"embedding {what} for matching by meaning ({about}) …", file=sys.stderr)
 

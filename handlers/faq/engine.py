@@ -48,6 +48,7 @@ COS_FLOOR, COS_CEIL = 0.88, 0.97
 SEMANTIC_ORDER = 0.3  # share of the semantic score in the order
 SEMANTIC_CONFIDENCE = 0.3  # and in the confidence
 SEMANTIC_ANSWER_AT = 0.52  # the blended confidence that answers
+SEMANTIC_SUGGEST_AT = 0.3  # and that offers suggestions
 SEMANTIC_TIE = 0.05  # with it, a rival this close in confidence makes the question ambiguous
 
 
@@ -84,6 +85,7 @@ class Tuning:
     closest_at: float = CLOSEST_AT
     tie: float = TIE
     semantic_answer_at: float = SEMANTIC_ANSWER_AT
+    semantic_suggest_at: float = SEMANTIC_SUGGEST_AT
     semantic_order: float = SEMANTIC_ORDER
     semantic_confidence: float = SEMANTIC_CONFIDENCE
     semantic_tie: float = SEMANTIC_TIE
@@ -228,9 +230,11 @@ class FaqIndex:
         ranked.sort(key=lambda pair: pair[0], reverse=True)
         candidates = [c for _, c in ranked]
         if meaning:
-            outcome = self._outcome(candidates, tune.semantic_answer_at, tune.semantic_tie)
+            outcome = self._outcome(
+                candidates, tune.semantic_answer_at, tune.semantic_suggest_at, tune.semantic_tie
+            )
         else:
-            outcome = self._outcome(candidates, tune.answer_at, tune.tie)
+            outcome = self._outcome(candidates, tune.answer_at, tune.suggest_at, tune.tie)
         return Match(outcome, candidates[:limit], norm)
 
     def _spell(self, term: str) -> str:
@@ -266,7 +270,9 @@ class FaqIndex:
                 best, text = score, p.text
         return best, text
 
-    def _outcome(self, ranked: list[Candidate], answer_at: float, tie: float) -> Outcome:
+    def _outcome(
+        self, ranked: list[Candidate], answer_at: float, suggest_at: float, tie: float
+    ) -> Outcome:
         """Answer only a clear winner: confident, close to one of its phrasings, and no
         other entry explaining the question about as well (then offer the choice)."""
         best = ranked[0]
@@ -280,4 +286,4 @@ class FaqIndex:
         t = self.tuning
         if best.score >= answer_at and best.similarity >= t.closest_at and clear:
             return "answer"
-        return "suggest" if best.score >= t.suggest_at else "none"
+        return "suggest" if best.score >= suggest_at else "none"

@@ -15,7 +15,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from typing import Any
 
@@ -74,6 +74,8 @@ class Embedder:
         self._model: Any = None
         self.vectors: dict[str, Vector] = {}  # digest -> vector, for phrasings
         self._queries: OrderedDict[str, Vector] = OrderedDict()
+        self._pending = 0  # jobs submitted and not done
+        self._count = threading.Lock()
 
     @classmethod
     def shared(cls) -> Embedder:
@@ -102,12 +104,28 @@ class Embedder:
             out[i] = model.query(form or " ")
         return out
 
+    def _submit(self, forms: Sequence[str]) -> Future[np.ndarray[Any, np.dtype[np.float32]]]:
+        with self._count:
+            self._pending += 1
+        future = self._pool.submit(self._encode, list(forms))
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: object) -> None:
+        with self._count:
+            self._pending -= 1
+
+    @property
+    def busy(self) -> bool:
+        """Work is queued or under way on the model's thread."""
+        return self._pending > 0
+
     def embed(self, forms: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Embed already-formed texts on the model's thread (blocking the caller)."""
-        return self._pool.submit(self._encode, list(forms)).result()
+        return self._submit(forms).result()
 
     async def aembed(self, forms: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        return await asyncio.wrap_future(self._pool.submit(self._encode, list(forms)))
+        return await asyncio.wrap_future(self._submit(forms))
 
     def cached_query(self, form: str) -> Vector | None:
         hit = self._queries.get(form)
@@ -121,10 +139,14 @@ class Embedder:
         while len(self._queries) > QUERY_CACHE:
             self._queries.popitem(last=False)
 
-    async def query(self, text: str) -> Vector:
+    async def query(self, text: str, *, wait: bool = True) -> Vector | None:
+        """The question's embedding; None, with `wait` off, when it is not at hand and the
+        model is busy (a caller holding a transaction must not queue behind a flood)."""
         form = embed_form(text)
         hit = self.cached_query(form)
         if hit is None:
+            if not wait and self.busy:
+                return None
             hit = (await self.aembed([form]))[0]
             self.remember_queries([form], [hit])
         return hit

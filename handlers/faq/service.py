@@ -1,10 +1,10 @@
 """The FAQ as the rest of the bot sees it: a cached index over the knowledge base in storage.
 
 With the semantic signal on, each phrasing's embedding comes from memory, else from the
-database (`faq_vectors`), else from the model: phrasings not embedded yet are embedded in
-the background, outside any transaction, and the index is rebuilt when they are stored.
-Questions are embedded before their batch's transaction opens (`prepare`), so no write
-transaction waits on the model.
+file the shipped base's come in, else from the database (`faq_vectors`), else from the
+model: phrasings not embedded yet are embedded in the background, outside any transaction,
+and the index is rebuilt when they are stored. Questions are embedded before their batch's
+transaction opens (`prepare`), so no write transaction waits on the model.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from bot.core.types import Inbound
 from handlers.faq import default_vectors, semantic
 from handlers.faq.engine import FaqIndex, Match
 from handlers.faq.kb_file import read_file
+from handlers.faq.semantic import Vector
 from storage.records import FaqEntry
 from storage.tx import Tx
 
@@ -36,6 +38,12 @@ DEFAULTS_KEY = "faq.defaults_loaded"
 SYSTEM = "system"
 FILL_CHUNK = 32  # phrasings embedded, then stored in one short transaction
 PREPARE_SECONDS = 10.0  # a batch waits at most this long for its questions' embeddings
+
+
+@cache
+def default_entries() -> tuple[FaqEntry, ...]:
+    """The shipped base, read and checked once per process (every new database gets it)."""
+    return tuple(read_file(DEFAULT_KB))
 
 
 def default_synonyms() -> dict[str, str]:
@@ -88,13 +96,8 @@ class FaqService:
         previous = self._index
         vectors = None
         if self.embedder is not None:
-            known = self.embedder.vectors
             wanted = {semantic.digest(semantic.embed_form(p)) for e in entries for p in e.phrasings}
-            unknown = wanted - known.keys()
-            if unknown:
-                stored = await tx.faq.vectors(semantic.MODEL, unknown)
-                known.update((k, semantic.from_bytes(v)) for k, v in stored.items())
-            vectors = known
+            vectors = await _known(self.embedder, wanted, tx)
         index = FaqIndex(entries, synonyms, vectors=vectors, reuse=previous)
         if self.embedder is not None and index.missing():
             self._start_fill()
@@ -123,10 +126,17 @@ class FaqService:
                 semantic.digest(f): f
                 for f in (semantic.embed_form(p) for e in entries for p in e.phrasings)
             }
-            missing = set(forms) - embedder.vectors.keys()
-            stored = await tx.faq.vectors(semantic.MODEL, missing)
+            need = set(forms) - default_vectors.load().keys()
+            stored = await tx.faq.vectors(semantic.MODEL, need)
         embedder.vectors.update((k, semantic.from_bytes(v)) for k, v in stored.items())
-        todo = sorted(missing - stored.keys())
+        absent = sorted(need - stored.keys())  # not in this database
+        made_here = {k: embedder.vectors[k] for k in absent if k in embedder.vectors}
+        if made_here:  # embedded by this process for another database: store, not redo
+            async with db.write() as tx:
+                await tx.faq.save_vectors(
+                    semantic.MODEL, {k: semantic.to_bytes(v) for k, v in made_here.items()}
+                )
+        todo = [k for k in absent if k not in made_here]
         if todo and told is not None:
             told(len(todo))
         for i in range(0, len(todo), FILL_CHUNK):
@@ -181,8 +191,8 @@ class FaqService:
         index = await self.index(tx)
         if self.embedder is None or not index.semantic or _exact(index, text):
             return index.match(text)
-        try:
-            vector = await self.embedder.query(text)
+        try:  # normally embedded by `prepare`; else now, unless the model is busy
+            vector = await self.embedder.query(text, wait=False)
         except Exception as exc:
             self._give_up(exc)
             return index.match(text)
@@ -213,19 +223,34 @@ class FaqService:
         return created, len(entries) - created
 
     async def ensure_defaults(self, tx: Tx, *, load: bool = True) -> bool:
-        """Load the shipped knowledge base, its synonyms and embeddings once per database
-        (never, with `load` off when the database is new: a firm bringing its own)."""
+        """Load the shipped knowledge base and synonyms once per database (never, with
+        `load` off when the database is new: a firm bringing its own). Their embeddings are
+        read from the file they ship in, not copied into every database."""
         if await tx.meta.get(DEFAULTS_KEY):
             return False
         if not load:
             await tx.meta.set(DEFAULTS_KEY, f"skipped {tx.now().isoformat()}")
             return False
-        await self.save_all(tx, read_file(DEFAULT_KB), by=SYSTEM)
+        await self.save_all(tx, list(default_entries()), by=SYSTEM)
         for term, canonical in default_synonyms().items():
             await tx.faq.set_synonym(term, canonical, by=SYSTEM)
-        await tx.faq.save_vectors(semantic.MODEL, default_vectors.load())
         await tx.meta.set(DEFAULTS_KEY, tx.now().isoformat())
         return True
+
+
+async def _known(embedder: semantic.Embedder, wanted: set[str], tx: Tx) -> dict[str, Vector]:
+    """The embedder's vectors, with those of `wanted` it lacked taken from the shipped
+    base's file, then from the database."""
+    known = embedder.vectors
+    unknown = wanted - known.keys()
+    if unknown:
+        shipped = default_vectors.load()
+        known.update((k, semantic.from_bytes(shipped[k])) for k in unknown & shipped.keys())
+        unknown -= shipped.keys()
+    if unknown:
+        stored = await tx.faq.vectors(semantic.MODEL, unknown)
+        known.update((k, semantic.from_bytes(v)) for k, v in stored.items())
+    return known
 
 
 def _exact(index: FaqIndex, text: str) -> bool:
