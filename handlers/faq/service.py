@@ -55,7 +55,7 @@ def default_synonyms() -> dict[str, str]:
 class FaqService:
     """Rebuilds the index only when entries or synonyms changed (any process may change them).
 
-    `semantic`: use sentence embeddings when the model is installed (else said once in the
+    `semantic_on`: use sentence embeddings when the model is installed (else said once in the
     log, and matching is lexical); `db` lets it store embeddings it made in the background.
     """
 
@@ -66,7 +66,7 @@ class FaqService:
         self._lock = asyncio.Lock()
         self.db = db
         self.embedder: semantic.Embedder | None = None
-        self._fill: asyncio.Task[None] | None = None
+        self._fill: asyncio.Task[int] | None = None
         if semantic_on:
             problem = semantic.installed()
             if problem is None:
