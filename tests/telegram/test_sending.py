@@ -92,7 +92,9 @@ async def open_outbox(
         app.delivery.lease, app.delivery.poll = 3600.0, 3600.0
     else:
         app = App(settings)
-        app.delivery.lease, app.delivery.poll = 2.0, 0.1
+        # Long enough that a loop stalled by a busy machine does not pass for a dead process
+        # (its rows would rightly be sent again: a doubled reply beats silence).
+        app.delivery.lease, app.delivery.poll = 6.0, 0.1
     sender = TelegramSender(bot, limits)
     app.add_sender(sender)
     await app.start()
