@@ -261,7 +261,7 @@ def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model
     for e in big[len(entries) :]:
         for p in e.phrasings:
             v = rng.standard_normal(semantic.DIM).astype(np.float32)
-            big_vectors[semantic.digest(semantic.embed_form(p))] = v / np.linalg.norm(v)
+            big_vectors[semantic.key(p)] = v / np.linalg.norm(v)
     gc.collect()
     start = time.perf_counter()
     index = FaqIndex(big, syn, vectors=big_vectors, tuning=tuning)
@@ -277,7 +277,7 @@ def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model
     start = time.perf_counter()
     made = embedder.embed([semantic.embed_form(new)])[0]
     embed_edit = (time.perf_counter() - start) * 1000
-    big_vectors[semantic.digest(semantic.embed_form(new))] = made
+    big_vectors[semantic.key(new)] = made
     start = time.perf_counter()
     FaqIndex(edited, syn, vectors=big_vectors, reuse=index, tuning=tuning)
     rebuild = (time.perf_counter() - start) * 1000

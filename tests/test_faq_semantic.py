@@ -63,7 +63,7 @@ def test_a_phrasing_is_closest_to_itself() -> None:
     """The stored float16 vectors and a fresh embedding agree (same model, same form)."""
     entry = ENTRIES[0]
     vector = EMBEDDER.query_sync(entry.question)
-    stored = VECTORS[semantic.digest(semantic.embed_form(entry.question))]
+    stored = VECTORS[semantic.key(entry.question)]
     assert float(vector @ stored) > 0.999
 
 
@@ -110,9 +110,7 @@ async def test_an_edit_embeds_only_what_changed_and_a_restart_nothing(
     own = tmp_path / "own.yaml"
     own.write_text(OWN, "utf-8")
     EMBEDDER.vectors.clear()  # a new process: nothing in memory
-    phrasings = {
-        semantic.digest(semantic.embed_form(p)) for e in read_file(own) for p in e.phrasings
-    }
+    phrasings = {semantic.key(p) for e in read_file(own) for p in e.phrasings}
     fresh = len(phrasings - default_vectors.load().keys())  # the rest ship with the base
     assert await faq(settings, "import", str(own)) == 0
     assert f"embedding {fresh} phrasing" in capsys.readouterr().err

@@ -21,9 +21,8 @@ FILE = Path(__file__).with_name("default_kb.vectors.npz")
 
 
 def forms() -> dict[str, str]:
-    """digest -> embedded form, for every phrasing of the shipped base."""
-    texts = (semantic.embed_form(p) for e in read_file(KB) for p in e.phrasings)
-    return {semantic.digest(f): f for f in texts}
+    """key -> embedded form, for every phrasing of the shipped base."""
+    return semantic.forms(read_file(KB))
 
 
 @cache

@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from handlers.faq.normalize import Synonyms, normalize, tokens
-from handlers.faq.semantic import Vector, digest, embed_form
+from handlers.faq.semantic import Vector, key
 from storage.records import FaqEntry
 
 Outcome = Literal["answer", "suggest", "none"]
@@ -96,7 +96,7 @@ class Tuning:
 class FaqIndex:
     """An immutable index over the enabled entries; rebuild it when the knowledge base changes.
 
-    `vectors` maps `semantic.digest` of a phrasing's embedded form to its embedding; `reuse`
+    `vectors` maps a phrasing's `semantic.key` to its embedding; `reuse`
     is the index this one replaces, whose per-phrasing analysis is kept when the synonyms
     did not change (an edit re-analyses only what changed)."""
 
@@ -108,10 +108,9 @@ class FaqIndex:
         vectors: Mapping[str, Vector] | None = None,
         reuse: FaqIndex | None = None,
         tuning: Tuning | None = None,
-        **overrides: float,
     ) -> None:
         self.synonyms = Synonyms(synonyms or {})
-        self.tuning = replace(tuning or Tuning(), **overrides)
+        self.tuning = tuning or Tuning()
         self.entries = [e for e in entries if e.enabled]
         same = reuse is not None and reuse.synonyms.table == self.synonyms.table
         self._analysed: dict[str, tuple[str, frozenset[str]] | None] = (
@@ -156,9 +155,7 @@ class FaqIndex:
 
     def _semantic(self, vectors: Mapping[str, Vector]) -> None:
         """One matrix of every embedded phrasing, its rows grouped by entry."""
-        self.digests = [
-            list(dict.fromkeys(digest(embed_form(p)) for p in e.phrasings)) for e in self.entries
-        ]
+        self.digests = [list(dict.fromkeys(key(p) for p in e.phrasings)) for e in self.entries]
         rows: list[Vector] = []
         starts: list[int] = []
         self._embedded: list[int] = []  # entries with at least one vector, in order

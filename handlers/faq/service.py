@@ -96,8 +96,7 @@ class FaqService:
         previous = self._index
         vectors = None
         if self.embedder is not None:
-            wanted = {semantic.digest(semantic.embed_form(p)) for e in entries for p in e.phrasings}
-            vectors = await _known(self.embedder, wanted, tx)
+            vectors = await _known(self.embedder, set(semantic.forms(entries)), tx)
         index = FaqIndex(entries, synonyms, vectors=vectors, reuse=previous)
         if self.embedder is not None and index.missing():
             self._start_fill()
@@ -122,10 +121,7 @@ class FaqService:
             return 0
         async with db.read() as tx:
             entries = await tx.faq.entries(include_disabled=False)
-            forms = {
-                semantic.digest(f): f
-                for f in (semantic.embed_form(p) for e in entries for p in e.phrasings)
-            }
+            forms = semantic.forms(entries)
             need = set(forms) - default_vectors.load().keys()
             stored = await tx.faq.vectors(semantic.MODEL, need)
         embedder.vectors.update((k, semantic.from_bytes(v)) for k, v in stored.items())
@@ -171,7 +167,7 @@ class FaqService:
         forms = []
         for text in questions(events):
             form = semantic.embed_form(text)
-            if form and embedder.cached_query(form) is None and not _exact(index, text):
+            if form and embedder.cached_query(form) is None and not _verbatim(index.match(text)):
                 forms.append(form)
         forms = list(dict.fromkeys(forms))
         if not forms:
@@ -189,14 +185,15 @@ class FaqService:
 
     async def match(self, tx: Tx, text: str) -> Match:
         index = await self.index(tx)
-        if self.embedder is None or not index.semantic or _exact(index, text):
-            return index.match(text)
+        lexical = index.match(text)
+        if self.embedder is None or not index.semantic or _verbatim(lexical):
+            return lexical
         try:  # normally embedded by `prepare`; else now, unless the model is busy
             vector = await self.embedder.query(text, wait=False)
         except Exception as exc:
             self._give_up(exc)
-            return index.match(text)
-        return index.match(text, vector=vector)
+            return lexical
+        return lexical if vector is None else index.match(text, vector=vector)
 
     def _give_up(self, exc: BaseException) -> None:
         """The model cannot run here (a CPU it was not built for, a broken install): match
@@ -253,9 +250,8 @@ async def _known(embedder: semantic.Embedder, wanted: set[str], tx: Tx) -> dict[
     return known
 
 
-def _exact(index: FaqIndex, text: str) -> bool:
+def _verbatim(found: Match) -> bool:
     """The question is one of an entry's phrasings: the lexical answer needs no model."""
-    found = index.match(text, limit=1)
     return found.outcome == "answer" and found.best is not None and found.best.similarity >= 0.999
 
 

@@ -18,6 +18,7 @@ from handlers.faq.kb_file import (
     MAX_CATEGORY,
     MAX_PHRASING,
     KbFileError,
+    as_mapping,
     check,
     parse_enabled,
 )
@@ -44,18 +45,7 @@ def _too_long(field: str, text: str) -> int | None:
 def _checked(entry: FaqEntry, t: Translator) -> FaqEntry | Outbound:
     """The entry as a file import would take it, or the reason it would not."""
     try:
-        fields = {
-            "id": entry.id,
-            "language": entry.language,
-            "category": entry.category,
-            "question": entry.question,
-            "answer": entry.answer,
-            "variants": list(entry.variants),
-            "tags": list(entry.tags),
-            "buttons": [dict(b) for b in entry.buttons],
-            "enabled": entry.enabled,
-        }
-        return check(fields)
+        return check(as_mapping(entry))
     except KbFileError as exc:
         problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
         return Outbound(t("faqstaff.invalid", problems=problems), buttons=_cancel(t))
