@@ -91,6 +91,7 @@ async def test_alert_goes_first_and_clients_cannot_broadcast(room: Harness) -> N
     async with room.app.db.read() as tx:
         [b] = await tx.broadcasts.recent()
     assert b.kind == "alert" and b.priority > 0 and b.audience == {"topics": ["risk"]}
+    await room.idle()  # the alert reaches c1 first, not in the middle of c1's next exchange
     [refused] = await room.say("/broadcast", user="c1")
     assert "仅限" in refused.plain
     [blocked] = await room.say("/alert 保证收益", user="staff1")
