@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import select
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -11,6 +14,13 @@ from bot.config import Settings, load_settings
 from tests.harness import Harness
 
 SettingsFactory = Callable[..., Settings]
+
+if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get(
+    "FAKETIME_DONT_FAKE_MONOTONIC"
+):
+    # Under libfaketime 0.9.10 with real monotonic time, clock_nanosleep fails (EINVAL), so
+    # time.sleep (and subprocess's wait with a timeout) would: sleep in select instead.
+    time.sleep = lambda seconds: select.select([], [], [], seconds) and None
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from bot.core.commands import text_event
 from bot.core.delivery import Limits, OutMessage
 from bot.core.text import to_plain
 from bot.core.types import Button, Capabilities, Inbound
-from storage.database import Clock, utc_now
+from storage.database import Clock
+from tests.fakes.clock import FakeTime
 
 
 @dataclass
@@ -58,9 +59,13 @@ class RecordingSender:
 
 
 class Harness:
-    def __init__(self, settings: Settings, *, buttons: bool = True, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, settings: Settings, *, buttons: bool = True, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
-        self.clock = clock
+        # A known day (tests.fakes.clock.START) that moves on in real time: whatever the date
+        # the suite runs on, "today" and "past" mean the same.
+        self.clock = clock or FakeTime(ticking=True)
         self.sender = RecordingSender(buttons=buttons)
         # Telegram chats (groups, say) are recorded in the same list.
         self.telegram = RecordingSender(channel="telegram", sent=self.sender.sent)

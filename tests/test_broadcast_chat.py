@@ -14,13 +14,16 @@ from broadcasts import service
 from broadcasts.trading_calendar import save_override
 from storage.schema import messages
 from tests.conftest import SettingsFactory
+from tests.fakes.clock import START
 from tests.harness import Harness
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 
 def market(tmp_path: Path, open_: bool) -> dict[str, str]:
-    """Settings with the market open (or closed) all of today, whatever the clock says."""
+    """Settings with the market open (or closed) all of the harness's day."""
     overrides = tmp_path / "over.yaml"
-    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = START.astimezone(ZoneInfo("Asia/Shanghai")).date()
     save_override(overrides, today.isoformat(), "trading" if open_ else "closed")
     save_override(overrides, (today - dt.timedelta(days=1)).isoformat(), "closed")
     return {"CALENDAR_OVERRIDES": str(overrides), "TRADING_HOURS": "00:00-00:00"}

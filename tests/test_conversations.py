@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.harness import Harness
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 
 async def test_start_greets_with_firm_name_and_offers_menu(bot: Harness) -> None:

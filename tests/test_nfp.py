@@ -11,6 +11,8 @@ import pytest
 from bot.cli import main
 from broadcasts.nfp import by_rule, federal_holidays, release, releases_in
 
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
 D = dt.date
 
 # Published by BLS (schedule of releases for the Employment Situation; 2025-2026 revisions).

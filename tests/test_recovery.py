@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.core.commands import text_event
 from bot.core.inbox import MAX_TRIES
 from tests.fakes.clock import earlier_run
 from tests.harness import Harness
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 CHAT = "console:alice"
 

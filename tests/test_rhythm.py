@@ -15,6 +15,8 @@ from storage.schema import clients
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
 STAFF = "console:staffroom"
 DAY = dt.date(2026, 12, 3)  # a Thursday, a trading day
 

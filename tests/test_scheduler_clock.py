@@ -20,6 +20,8 @@ from tests.conftest import SettingsFactory
 from tests.harness import Harness, Sent
 from tests.storage.conftest import FakeClock
 
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
 STAFF = "console:staffroom"
 TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 

@@ -13,6 +13,8 @@ from storage.records import Ticket
 from tests.conftest import SettingsFactory
 from tests.harness import Harness, Sent
 
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
 STAFF = "console:staffroom"
 
 

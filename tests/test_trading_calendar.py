@@ -17,6 +17,8 @@ from broadcasts.trading_calendar import (
     save_override,
 )
 
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
 D = dt.date
 
 

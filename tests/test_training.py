@@ -14,6 +14,8 @@ from bot.cli_training import run as export
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
 STAFF = "console:staffroom"
 RELEASE = dt.date(2027, 1, 8)  # the December 2026 payrolls
 

@@ -6,6 +6,9 @@ A waiter registers its deadline; when the program has been idle for a moment of 
 flight, no transaction open: time must not pass while a request travels), the clock jumps to
 the earliest deadline and wakes that waiter. So a 20-second retry_after or a two-day outage
 takes milliseconds, in order.
+
+With `ticking=True` it is instead a wall clock pinned to `start` that moves on with real
+time (for a whole bot on real timers): tests get a known date, whatever day they run.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ import heapq
 import itertools
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 IDLE = 0.003  # real seconds without activity before time jumps
+# The day tests live on unless they say otherwise: Tuesday 1 December 2026, 09:00 in Beijing,
+# a trading day (the holiday package knows 2026) before the notes and dates tests write for.
+START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
 
 class FakeTime:
-    def __init__(self, start: datetime = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)) -> None:
+    def __init__(self, start: datetime = START, *, ticking: bool = False) -> None:
         self.mono = 1_000.0
         self._epoch = start
+        self._real = time.monotonic() if ticking else None
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._advancer: asyncio.Task[None] | None = None
@@ -32,7 +40,9 @@ class FakeTime:
 
     # Timer
     def now(self) -> float:
-        return self.mono
+        if self._real is None:
+            return self.mono
+        return self.mono + time.monotonic() - self._real
 
     async def wait(self, event: asyncio.Event, deadline: float) -> None:
         if event.is_set() or deadline <= self.mono:
@@ -55,10 +65,17 @@ class FakeTime:
 
     # wall clock, for Database(clock=...)
     def __call__(self) -> datetime:
-        return self._epoch + timedelta(seconds=self.mono - 1_000.0)
+        return self._epoch + timedelta(seconds=self.now() - 1_000.0)
 
-    def advance(self, seconds: float) -> None:
-        self.mono += seconds
+    def advance(self, seconds: float = 0.0, **delta: float) -> datetime:
+        """Move on by `seconds` (or `timedelta` keywords: ``advance(days=2)``)."""
+        self.mono += seconds + timedelta(**delta).total_seconds()
+        return self()
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when` (aware); virtual waiters due before it wake in order."""
+        assert when.tzinfo is not None, "the fake clock only hands out aware datetimes"
+        self.advance((when - self()).total_seconds())
 
     async def _advance(self) -> None:
         while self._sleepers:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from storage.database import Database
 from storage.repos.broadcasts import Broadcast
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 
 async def clients(db: Database, n: int) -> None:

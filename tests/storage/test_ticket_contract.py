@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from storage.database import Database
 from storage.records import Client
 from tests.storage.conftest import FakeClock
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 
 async def a_client(db: Database, address: str = "telegram:1") -> Client:

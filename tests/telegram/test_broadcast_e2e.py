@@ -10,7 +10,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+
 from tests.telegram.conftest import TelegramBot, eventually
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = [3001, 3002, 3003, 3004]

@@ -7,12 +7,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+
 from bot.core.types import Outbound
 from broadcasts import service
 from storage.schema import messages as m
 from storage.schema import wechat_windows
 from tests.telegram.conftest import eventually
 from tests.wechat.conftest import ALICE, WechatBot
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
 BOB = "o_bob_00000000000000000000000"
 CHAT = f"wechat:{ALICE}"
