@@ -21,9 +21,8 @@ from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.server import HttpServer
 from bot.startup import StartupError, database_problem, sqlite_path
-from broadcasts import monthly, training
+from broadcasts import lifecycle, monthly, training
 from broadcasts import rhythm as daily
-from broadcasts import service as broadcasting
 from handlers import build_router
 from handlers.faq.service import FaqService
 from handlers.tickets import service as tickets
@@ -266,8 +265,8 @@ class App:
 
         async def job(tx: Any) -> list[Any]:
             nonlocal started
-            started, outs = await broadcasting.tick(tx, self.translator, self.db.clock())
-            return outs + await broadcasting.undelivered_report(
+            started, outs = await lifecycle.tick(tx, self.translator, self.db.clock())
+            return outs + await lifecycle.undelivered_report(
                 tx, self.translator, list(self.rhythm.staff)
             )
 

@@ -16,8 +16,8 @@ from bot.core.i18n import Catalog, Translator
 from bot.core.text import to_plain
 from bot.core.types import normalize_address
 from bot.startup import open_database
-from broadcasts import service
-from broadcasts.service import BroadcastError
+from broadcasts import lifecycle
+from broadcasts.lifecycle import BroadcastError
 
 STATES = ("pending", "queued", "sending", "sent", "blocked", "failed", "ambiguous", "cancelled")
 
@@ -72,12 +72,12 @@ async def _send(settings: Settings, args: argparse.Namespace, t: Translator) -> 
         async with db.write() as tx:  # committed even when refused: the audit row stays
             try:
                 author = await _author(tx, settings, args.author)
-                segment = service.parse_segment(args.segment) if args.segment else None
-                plan = await service.plan(
+                segment = lifecycle.parse_segment(args.segment) if args.segment else None
+                plan = await lifecycle.plan(
                     tx, t, author=author, text=args.text, topics=args.topic, segment=segment
                 )
                 send_at = _when(args.at, settings, tx.now())
-                service.check_time(send_at, tx.now(), t)
+                lifecycle.check_time(send_at, tx.now(), t)
             except BroadcastError as exc:
                 refused = exc
         if refused is not None:
@@ -89,7 +89,7 @@ async def _send(settings: Settings, args: argparse.Namespace, t: Translator) -> 
         if not args.yes:
             raise BroadcastError("add --yes to send it")
         async with db.write() as tx:
-            broadcast = await service.create(tx, plan, author=author, send_at=send_at)
+            broadcast = await lifecycle.create(tx, plan, author=author, send_at=send_at)
     finally:
         await db.close()
     print(broadcast.id)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.i18n import Translator
 from bot.core.types import Button, Outbound
-from broadcasts import service
-from broadcasts.service import BroadcastError
+from broadcasts import lifecycle
+from broadcasts.lifecycle import BroadcastError
 from broadcasts.trading_calendar import TradingCalendar, load_overrides
 from storage.tx import Tx
 
@@ -107,11 +107,11 @@ async def run_slot(
         await tx.rhythm.set_outcome(job, fire, "missing", None)
         return _tell(rhythm, t("rhythm.missing", slot=name, day=day.isoformat()))
     try:
-        plan = await service.plan(tx, t, author=note.author, text=note.text, topics=[slot])
+        plan = await lifecycle.plan(tx, t, author=note.author, text=note.text, topics=[slot])
     except BroadcastError as exc:
         await tx.rhythm.set_outcome(job, fire, "refused", str(exc))
         return _tell(rhythm, t("rhythm.refused", slot=name, why=str(exc)))
-    created = await service.create(tx, plan, author=note.author, send_at=tx.now())
+    created = await lifecycle.create(tx, plan, author=note.author, send_at=tx.now())
     await tx.rhythm.mark_sent(slot, day, created.id)
     return _tell(rhythm, t("rhythm.sent", slot=name, id=created.id, n=created.recipients))
 
