@@ -21,7 +21,7 @@ from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.server import HttpServer
 from bot.startup import StartupError, database_problem, sqlite_path
-from broadcasts import lifecycle, monthly, training
+from broadcasts import calendar_warning, lifecycle, monthly, notes, return_visits, training
 from broadcasts import rhythm as daily
 from handlers import build_router
 from handlers.faq.service import FaqService
@@ -156,7 +156,7 @@ class App:
         self.inbox.start()
         self._clock = asyncio.create_task(self._desk_clock(), name="desk-clock")
         await self._write(
-            lambda tx: daily.catch_up(tx, self.translator, self.rhythm, self.db.clock())
+            lambda tx: notes.catch_up(tx, self.translator, self.rhythm, self.db.clock())
         )
         self.scheduler = self._schedule()
         self.started = True
@@ -224,24 +224,24 @@ class App:
             )
         if kind == "calendar":
             return await self._write(
-                lambda tx: daily.calendar_check(tx, self.translator, self.rhythm, now)
+                lambda tx: calendar_warning.calendar_check(tx, self.translator, self.rhythm, now)
             )
         if kind == "visits":
             today = now.astimezone(self.rhythm.tz).date()
             fire = dt.datetime.combine(today, self.rhythm.visit_at, tzinfo=self.rhythm.tz)
             return await self._write(
-                lambda tx: daily.return_visits(tx, self.translator, self.rhythm, fire)
+                lambda tx: return_visits.return_visits(tx, self.translator, self.rhythm, fire)
             )
         if kind == "note":
             fire = self.rhythm.last_fire(slot, now)
             late = now - fire > dt.timedelta(minutes=1)
-            job = lambda tx: daily.run_slot(tx, self.translator, self.rhythm, slot, fire, late=late)  # noqa: E731
+            job = lambda tx: notes.run_slot(tx, self.translator, self.rhythm, slot, fire, late=late)  # noqa: E731
         else:
             early = now + dt.timedelta(minutes=self.rhythm.remind_minutes)
             fire = self.rhythm.last_fire(slot, early) - dt.timedelta(
                 minutes=self.rhythm.remind_minutes
             )
-            job = lambda tx: daily.remind(tx, self.translator, self.rhythm, slot, fire)  # noqa: E731
+            job = lambda tx: notes.remind(tx, self.translator, self.rhythm, slot, fire)  # noqa: E731
         return await self._write(job)
 
     async def _write(self, job: Any, wake: Any = None) -> int:
