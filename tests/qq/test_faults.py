@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from bot.channels.qq import channel as qq_channel
-from bot.cli_clients import _import
+from bot.cli.clients import _import
 from bot.core.types import Outbound
 from broadcasts import lifecycle
 from storage.schema import messages as m

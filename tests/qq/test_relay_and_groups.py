@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.cli_clients import _import
+from bot.cli.clients import _import
 from broadcasts import lifecycle
 from tests.fakes.onebot import FakeOneBot
 from tests.qq.conftest import ADMIN, TOKEN, QQBot
