@@ -21,9 +21,8 @@ from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.server import HttpServer
 from bot.startup import StartupError, database_problem, sqlite_path
-from broadcasts import monthly, training
-from broadcasts import rhythm as daily
-from broadcasts import service as broadcasting
+from broadcasts import jobs, lifecycle, notes, training
+from broadcasts.rhythm import Rhythm
 from handlers import build_router
 from handlers.faq.service import FaqService
 from handlers.tickets import service as tickets
@@ -32,10 +31,6 @@ from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
-
-
-def _at(moment: dt.time) -> dict[str, int]:
-    return {"hour": moment.hour, "minute": moment.minute}
 
 
 class App:
@@ -79,7 +74,7 @@ class App:
             timezone=settings.core.timezone,
         )
         sched = settings.schedule
-        self.rhythm = daily.Rhythm(
+        self.rhythm = Rhythm(
             times={
                 "morning": dt.time.fromisoformat(sched.morning_note_at),
                 "evening": dt.time.fromisoformat(sched.evening_note_at),
@@ -104,6 +99,19 @@ class App:
             place=sched.training_place,
             time=sched.training_time,
         )
+        self.jobs = {
+            job.id: job
+            for job in jobs.table(
+                jobs.Context(
+                    t=self.translator,
+                    rhythm=self.rhythm,
+                    training=self.training,
+                    report_at=dt.time.fromisoformat(sched.report_at),
+                    report_recipients=sched.report_recipients,
+                    firm_name=settings.core.firm_name,
+                )
+            )
+        }
         self.scheduler: AsyncIOScheduler | None = None
         self.inbox = Inbox(
             self.db,
@@ -157,7 +165,7 @@ class App:
         self.inbox.start()
         self._clock = asyncio.create_task(self._desk_clock(), name="desk-clock")
         await self._write(
-            lambda tx: daily.catch_up(tx, self.translator, self.rhythm, self.db.clock())
+            lambda tx: notes.catch_up(tx, self.translator, self.rhythm, self.db.clock())
         )
         self.scheduler = self._schedule()
         self.started = True
@@ -165,30 +173,17 @@ class App:
             await self.http.start()
 
     def _schedule(self) -> AsyncIOScheduler:
-        """APScheduler decides when; each fire records itself, so no process repeats one."""
+        """APScheduler decides when (the table in `broadcasts.jobs` says what); each fire
+        records itself, so no process repeats one."""
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every add
         scheduler = AsyncIOScheduler(timezone=self.rhythm.tz)
         grace = max(self.rhythm.grace_minutes * 60, 1)
-        jobs: list[tuple[str, str, dict[str, int]]] = []  # (kind, slot, cron fields)
-        for slot in daily.SLOTS:
-            at = self.rhythm.times[slot]
-            early = dt.datetime.combine(dt.date(2000, 1, 1), at) - dt.timedelta(
-                minutes=self.rhythm.remind_minutes
-            )
-            jobs += [("note", slot, _at(at)), ("remind", slot, _at(early.time()))]
-        report_at = dt.time.fromisoformat(self.settings.schedule.report_at)
-        jobs += [
-            ("monthly", "-", {"day": 1, **_at(report_at)}),
-            ("training", "-", _at(dt.time(9, 30))),
-            ("calendar", "-", _at(dt.time(9, 0))),
-            ("visits", "-", _at(self.rhythm.visit_at)),
-        ]
-        for kind, slot, fields in jobs:
+        for job in self.jobs.values():
             scheduler.add_job(
                 self.fire,
-                CronTrigger(**fields, timezone=self.rhythm.tz),
-                args=[kind, slot],
-                id=kind if slot == "-" else f"{kind}.{slot}",
+                CronTrigger(**job.cron, timezone=self.rhythm.tz),
+                args=[job.kind, job.slot],
+                id=job.id,
                 misfire_grace_time=grace,
                 coalesce=True,
             )
@@ -204,46 +199,8 @@ class App:
     async def fire(self, kind: str, slot: str, now: dt.datetime | None = None) -> int:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
-        if kind == "monthly":
-            local = now.astimezone(self.rhythm.tz)
-            end = dt.datetime(local.year, local.month, 1, tzinfo=self.rhythm.tz)
-            last = end - dt.timedelta(days=1)
-            start = dt.datetime(last.year, last.month, 1, tzinfo=self.rhythm.tz)
-            targets = sorted({*self.settings.schedule.report_recipients, *self.rhythm.staff})
-            month = f"{start:%Y-%m}"
-            return await self._write(
-                lambda tx: monthly.send(
-                    tx, self.translator, month, start, end, targets, self.settings.core.firm_name
-                )
-            )
-        if kind == "training":
-            today = now.astimezone(self.rhythm.tz).date()
-            return await self._write(
-                lambda tx: training.tick(
-                    tx, self.translator, self.training, today, self.rhythm.staff
-                )
-            )
-        if kind == "calendar":
-            return await self._write(
-                lambda tx: daily.calendar_check(tx, self.translator, self.rhythm, now)
-            )
-        if kind == "visits":
-            today = now.astimezone(self.rhythm.tz).date()
-            fire = dt.datetime.combine(today, self.rhythm.visit_at, tzinfo=self.rhythm.tz)
-            return await self._write(
-                lambda tx: daily.return_visits(tx, self.translator, self.rhythm, fire)
-            )
-        if kind == "note":
-            fire = self.rhythm.last_fire(slot, now)
-            late = now - fire > dt.timedelta(minutes=1)
-            job = lambda tx: daily.run_slot(tx, self.translator, self.rhythm, slot, fire, late=late)  # noqa: E731
-        else:
-            early = now + dt.timedelta(minutes=self.rhythm.remind_minutes)
-            fire = self.rhythm.last_fire(slot, early) - dt.timedelta(
-                minutes=self.rhythm.remind_minutes
-            )
-            job = lambda tx: daily.remind(tx, self.translator, self.rhythm, slot, fire)  # noqa: E731
-        return await self._write(job)
+        job = self.jobs[jobs.job_id(kind, slot)]
+        return await self._write(lambda tx: job.run(tx, now))
 
     async def _write(self, job: Any, wake: Any = None) -> int:
         """Run a job's transaction and queue the notices it returns; the senders are woken
@@ -266,8 +223,8 @@ class App:
 
         async def job(tx: Any) -> list[Any]:
             nonlocal started
-            started, outs = await broadcasting.tick(tx, self.translator, self.db.clock())
-            return outs + await broadcasting.undelivered_report(
+            started, outs = await lifecycle.tick(tx, self.translator, self.db.clock())
+            return outs + await lifecycle.undelivered_report(
                 tx, self.translator, list(self.rhythm.staff)
             )
 

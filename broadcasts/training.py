@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.types import Outbound
-from broadcasts import nfp, service
-from broadcasts.service import BroadcastError
+from broadcasts import lifecycle, nfp
+from broadcasts.lifecycle import BroadcastError
 from storage.tx import Tx
 
 ANSWERS = ("attend", "maybe", "no")
@@ -59,10 +59,10 @@ async def _invite(
              release=beijing[11:16], seats=session.seats)  # fmt: skip
     author = staff[0] if staff else "system"
     try:  # an educational session; still screened like every broadcast
-        plan = await service.plan(tx, t, author=author, text=text, topics=["training"])
+        plan = await lifecycle.plan(tx, t, author=author, text=text, topics=["training"])
     except BroadcastError as exc:
         return [Outbound(t("training.refused", why=str(exc)), chat=s) for s in staff]
-    created = await service.create(
+    created = await lifecycle.create(
         tx,
         plan,
         author=author,

@@ -12,9 +12,9 @@ from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
-from broadcasts import service
+from broadcasts import lifecycle as service
+from broadcasts.lifecycle import BroadcastError
 from broadcasts.rhythm import Rhythm
-from broadcasts.service import BroadcastError
 from handlers.tickets.policy import DeskPolicy
 from storage.tx import Tx
 

@@ -8,9 +8,9 @@ import datetime as dt
 from bot.core.i18n import Markup, Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound
-from broadcasts import service
+from broadcasts import lifecycle as service
+from broadcasts.lifecycle import BroadcastError
 from broadcasts.rhythm import SLOTS, Rhythm
-from broadcasts.service import BroadcastError
 from storage.tx import Tx
 
 router = Router("notes")

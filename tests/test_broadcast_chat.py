@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcasts import service
+from broadcasts import lifecycle
 from broadcasts.trading_calendar import save_override
 from storage.schema import messages
 from tests.conftest import SettingsFactory
@@ -103,10 +103,10 @@ async def test_alert_goes_first_and_clients_cannot_broadcast(room: Harness) -> N
 
 async def test_a_running_broadcast_can_be_stopped_and_its_author_hears(room: Harness) -> None:
     async with room.app.db.write() as tx:  # a broadcast under way, its rows not yet tried
-        plan = await service.plan(
+        plan = await lifecycle.plan(
             tx, room.app.translator, author="console:staff1", text="x", topics=["morning"]
         )
-        created = await service.create(tx, plan, author="console:staff1", send_at=tx.now())
+        created = await lifecycle.create(tx, plan, author="console:staff1", send_at=tx.now())
         await tx.conn.execute(
             messages.update().where(messages.c.broadcast_id == created.id).values(status="queued")
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_faq
+from bot.cli import faq as cli_faq
 from handlers.faq.kb_file import check, read_file, to_yaml
 from tests.conftest import SettingsFactory
 from tests.harness import Harness

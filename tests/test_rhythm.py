@@ -96,7 +96,7 @@ async def test_closed_and_unknown_days_send_nothing_and_overrides_count_at_once(
 async def test_after_a_restart_a_slot_goes_out_late_within_grace_else_is_missed(
     firm: Harness,
 ) -> None:
-    from broadcasts.rhythm import catch_up
+    from broadcasts.notes import catch_up
 
     yesterday = DAY - dt.timedelta(days=1)
     async with firm.app.db.write() as tx:  # the bot ran yesterday's slots

@@ -10,7 +10,7 @@ from argparse import Namespace
 
 import pytest
 
-from bot.cli_training import run as export
+from bot.cli.training import run as export
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 

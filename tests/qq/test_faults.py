@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 
 from bot.channels.qq import channel as qq_channel
-from bot.cli_clients import _import
+from bot.cli.clients import _import
 from bot.core.types import Outbound
-from broadcasts import service
+from broadcasts import lifecycle
 from storage.schema import messages as m
 from tests.fakes.onebot import FakeOneBot, ForwardServer
 from tests.qq.conftest import ADMIN, TOKEN, QQBot
@@ -85,9 +85,9 @@ async def test_the_socket_dropped_mid_broadcast_loses_nothing(
     listing.write_text("address,name,topics\n" + "".join(f"qq:{p},客户{p},news\n" for p in people))
     await _import(bot.app.db, bot.settings, listing, "utf-8")
     async with bot.app.db.write() as tx:
-        plan = await service.plan(tx, bot.app.translator, author=f"qq:{ADMIN}",
+        plan = await lifecycle.plan(tx, bot.app.translator, author=f"qq:{ADMIN}",
                                   text="午间资讯", topics=["news"])  # fmt: skip
-        cast = await service.create(tx, plan, author=f"qq:{ADMIN}", send_at=tx.now())
+        cast = await lifecycle.create(tx, plan, author=f"qq:{ADMIN}", send_at=tx.now())
     bot.app.delivery.notify()
     await eventually(lambda: len(bot.onebot.sent) >= 3, what="some to go out")
     await bot.onebot.drop()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.cli_clients import _import
-from broadcasts import service
+from bot.cli.clients import _import
+from broadcasts import lifecycle
 from tests.fakes.onebot import FakeOneBot
 from tests.qq.conftest import ADMIN, TOKEN, QQBot
 from tests.telegram.conftest import eventually
@@ -44,10 +44,10 @@ async def test_a_broadcast_to_client_groups_by_segment(qq: QQBot, tmp_path: Path
     assert await _import(qq.app.db, qq.settings, listing, "utf-8") == (3, 0)
     author = f"qq:{ADMIN}"
     async with qq.app.db.write() as tx:
-        plan = await service.plan(tx, qq.app.translator, author=author, text="今晚非农,注意风险",
+        plan = await lifecycle.plan(tx, qq.app.translator, author=author, text="今晚非农,注意风险",
                                   segment={"channel": "qqgroup", "tier": "vip"})  # fmt: skip
         assert plan.recipients == 1
-        await service.create(tx, plan, author=author, send_at=tx.now())
+        await lifecycle.create(tx, plan, author=author, send_at=tx.now())
     qq.app.delivery.notify()
     await eventually(lambda: qq.onebot.texts(7770001), what="the VIP group's message")
     [sent] = [s for s in qq.onebot.sent if s.target == 7770001]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_wechat
 from bot.channels.wechat import menu
+from bot.cli import wechat as cli_wechat
 from tests.conftest import SettingsFactory
 from tests.fakes.wechat_api import FakeWechatApi
 from tests.wechat.conftest import wechat_env

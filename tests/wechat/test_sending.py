@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from bot.core.types import Outbound
-from broadcasts import service
+from broadcasts import lifecycle
 from storage.schema import messages as m
 from storage.schema import wechat_windows
 from tests.telegram.conftest import eventually
@@ -144,10 +144,10 @@ async def test_the_broadcast_report_says_who_was_out_of_reach_and_why(
             .where(wechat_windows.c.chat == f"wechat:{BOB}")
             .values(until=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
         )
-        plan = await service.plan(
+        plan = await lifecycle.plan(
             tx, bot.app.translator, author=f"wechat:{ALICE}", text="黄金午间资讯", topics=["news"]
         )
-        await service.create(tx, plan, author=f"wechat:{ALICE}", send_at=tx.now())
+        await lifecycle.create(tx, plan, author=f"wechat:{ALICE}", send_at=tx.now())
     bot.app.delivery.notify()
 
     async def reported() -> str | None:

@@ -7,14 +7,17 @@ import json
 import sys
 from typing import Any
 
+from bot.cli.base import EXIT_OK, database
 from bot.config import Settings
-from bot.startup import open_database
 from storage.records import StoredMessage
+
+NAME = "messages"
+QUIET = False
 
 
 def add_parser(sub: Any) -> None:
     messages = sub.add_parser(
-        "messages",
+        NAME,
         help="inspect the message archive",
         description="Inspect the message archive.",
     )
@@ -45,14 +48,10 @@ def _line(row: StoredMessage) -> dict[str, Any]:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    db = await open_database(settings.core.database_url)
-    try:
-        async with db.read() as tx:
-            rows = await tx.messages.failed(
-                direction="out" if args.outbound else "in", limit=max(1, args.limit)
-            )
-    finally:
-        await db.close()
+    async with database(settings) as db, db.read() as tx:
+        rows = await tx.messages.failed(
+            direction="out" if args.outbound else "in", limit=max(1, args.limit)
+        )
     for row in rows:
         line = _line(row)
         if args.json:
@@ -65,4 +64,4 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             )
     if not rows and not args.json:
         print("nothing failed", file=sys.stderr)
-    return 0
+    return EXIT_OK

@@ -5,22 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.cli.base import EXIT_FAILED, EXIT_OK, database
 from bot.config import Settings
-from bot.startup import open_database
 from handlers.faq.engine import Match
 from handlers.faq.kb_file import KbFileError, read_file, to_csv, to_yaml
 from handlers.faq.service import FaqService
 from storage.database import Database
 
-EXIT_BAD_FILE = 1
+NAME = "faq"
+QUIET = True
+EXIT_BAD_FILE = EXIT_FAILED
 EMBED_SECONDS = 0.03  # per phrasing, measured on two cores (benchmarks/faq.py)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     faq = sub.add_parser(
-        "faq",
+        NAME,
         help="import, export and test the FAQ knowledge base",
         description="Knowledge base maintenance. File formats are described in the README.",
     )
@@ -46,16 +50,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     match.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-async def _open(settings: Settings) -> tuple[Database, FaqService]:
-    db = await open_database(settings.core.database_url)
-    service = FaqService(semantic_on=settings.faq.faq_semantic, db=db)
-    try:
+@asynccontextmanager
+async def _knowledge_base(settings: Settings) -> AsyncIterator[tuple[Database, FaqService]]:
+    """The database with the shipped entries in place, and the service over it."""
+    async with database(settings) as db:
+        service = FaqService(semantic_on=settings.faq.faq_semantic, db=db)
         async with db.write() as tx:
             await service.ensure_defaults(tx, load=settings.faq.faq_defaults)
-    except BaseException:
-        await db.close()
-        raise
-    return db, service
+        yield db, service
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -68,8 +70,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"{args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_BAD_FILE
-    db, service = await _open(settings)
-    try:
+    async with _knowledge_base(settings) as (db, service):
         if args.faq_command == "import":
             async with db.write() as tx:  # one transaction: all of it or nothing
                 created, updated = await service.save_all(tx, entries, by="cli")
@@ -99,9 +100,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             async with db.read() as tx:
                 result = await service.match(tx, args.text)
             _print_match(result, args.json, settings.core.firm_name)
-    finally:
-        await db.close()
-    return 0
+    return EXIT_OK
 
 
 def _embedding(count: int) -> None:

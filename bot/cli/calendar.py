@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from bot.cli.base import EXIT_OK, refuse
 from bot.config import Settings
 from broadcasts.nfp import releases_in
 from broadcasts.trading_calendar import (
@@ -17,9 +18,12 @@ from broadcasts.trading_calendar import (
     save_override,
 )
 
+NAME = "calendar"
+QUIET = False
+
 
 def add_parser(sub: Any) -> None:
-    cal = sub.add_parser("calendar", help="the trading calendar", description=__doc__)
+    cal = sub.add_parser(NAME, help="the trading calendar", description=__doc__)
     actions = cal.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
     trading = actions.add_parser("trading", help="a year's trading days")
     trading.add_argument("--year", type=int, required=True)
@@ -38,11 +42,11 @@ def _nfp(year: int, as_json: bool) -> int:
     if as_json:
         rows = [{"date": r.date.isoformat(), "beijing_time": r.beijing_time} for r in found]
         print(json.dumps(rows))
-        return 0
+        return EXIT_OK
     for r in found:
         when = f"{r.beijing:%m-%d %H:%M}"
         print(f"{r.date} {r.date.strftime('%a')}  北京时间 {when}  ({r.reference} data)")
-    return 0
+    return EXIT_OK
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -53,15 +57,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 raise CalendarError("say trading or closed, e.g. override add 2027-01-01 closed")
             save_override(path, args.date, args.state if args.action == "add" else None)
             print(f"{path}: {args.date} {'→ ' + args.state if args.action == 'add' else 'removed'}")
-            return 0
+            return EXIT_OK
         if not 1990 <= args.year <= 2100:
             raise CalendarError(f"--year {args.year} is out of range")
         if args.calendar_command == "nfp":
             return _nfp(args.year, args.json)
         calendar = TradingCalendar(load_overrides(path))
     except CalendarError as exc:
-        print(f"calendar: {exc}", file=sys.stderr)
-        return 2
+        return refuse("calendar", exc)
     days = calendar.year(args.year)
     unknown = [d for d in days if d.trading is None]
     if unknown:
@@ -74,7 +77,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             {"date": d.date.isoformat(), "trading": d.trading, "reason": d.reason} for d in days
         ]
         print(json.dumps(rows, ensure_ascii=False))
-        return 0
+        return EXIT_OK
     trading = [d for d in days if d.trading]
     print(f"{args.year}: {len(trading)} trading days, {len(unknown)} unknown")
     for d in days:
@@ -85,4 +88,4 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         ):
             state = {True: "trading", False: "closed", None: "unknown"}[d.trading]
             print(f"  {d.date} {d.date.strftime('%a')} {state:8} {d.reason}")
-    return 0
+    return EXIT_OK

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli_clients import cell
+from bot.cli.base import EXIT_OK, database, translator
+from bot.cli.clients import cell
 from bot.config import Settings
-from bot.core.i18n import Catalog, Translator
 from bot.core.text import to_plain
-from bot.startup import open_database
 from broadcasts import monthly
 from storage.records import Ticket, TicketEvent
 from storage.tx import Tx
 
+NAME = "report"
+QUIET = True
 COMPLAINT_COLUMNS = (
     "number", "time", "client", "category", "content", "handler", "investigation_notes",
     "result", "client_feedback", "closed_at",
@@ -39,7 +40,7 @@ def _month(value: str) -> str:
 
 
 def add_parser(sub: Any) -> None:
-    report = sub.add_parser("report", help="monthly service reports", description=__doc__)
+    report = sub.add_parser(NAME, help="monthly service reports", description=__doc__)
     kinds = report.add_subparsers(dest="report_kind", required=True, metavar="REPORT")
     for name, what in (
         ("complaints", "complaint handling forms"),
@@ -119,14 +120,10 @@ async def _rows(tx: Tx, kind: str, month: str, tz: ZoneInfo) -> list[dict[str, s
 
 
 async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
-    t = Translator(Catalog(), settings.core.default_language, settings.core.firm_name)
+    t = translator(settings)
     start, end = _bounds(args.month, settings.core.tz)
-    db = await open_database(settings.core.database_url)
-    try:
-        async with db.read() as tx:
-            figures = await tx.monthly.figures(start, end)
-    finally:
-        await db.close()
+    async with database(settings) as db, db.read() as tx:
+        figures = await tx.monthly.figures(start, end)
     args.output.mkdir(parents=True, exist_ok=True)
     base = args.output / f"monthly-{args.month}"
     base.with_suffix(".csv").write_text(monthly.to_csv(figures), "utf-8-sig")
@@ -134,19 +131,15 @@ async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
     base.with_suffix(".html").write_text(page, "utf-8")
     print(to_plain(monthly.text(t, args.month, figures)))
     print(f"wrote {base}.csv and {base}.html", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.report_kind == "monthly":
         return await _monthly(settings, args)
     kind = "complaint" if args.report_kind == "complaints" else "consult"
-    db = await open_database(settings.core.database_url)
-    try:
-        async with db.read() as tx:
-            rows = await _rows(tx, kind, args.month, settings.core.tz)
-    finally:
-        await db.close()
+    async with database(settings) as db, db.read() as tx:
+        rows = await _rows(tx, kind, args.month, settings.core.tz)
     if args.format == "json":
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -156,4 +149,4 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         writer.writeheader()
         writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     print(f"{len(rows)} {args.report_kind} in {args.month}", file=sys.stderr)
-    return 0
+    return EXIT_OK

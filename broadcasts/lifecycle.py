@@ -1,6 +1,7 @@
-"""Planning, starting, stopping and reporting broadcasts. A broadcast never sends inline: it
-writes its delivery rows (set-based, in the caller's transaction) and the delivery engine
-drains them within the platform's limits."""
+"""A broadcast's life: planned (screened, audience counted), created, started when due and
+reported to its author when finished; undelivered replies are reported to staff the same way.
+A broadcast never sends inline: it writes its delivery rows (set-based, in the caller's
+transaction) and the delivery engine drains them within the platform's limits."""
 
 from __future__ import annotations
 

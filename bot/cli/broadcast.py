@@ -11,19 +11,21 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from bot.cli.base import EXIT_OK, database, refuse, translator
 from bot.config import Settings
-from bot.core.i18n import Catalog, Translator
+from bot.core.i18n import Translator
 from bot.core.text import to_plain
 from bot.core.types import normalize_address
-from bot.startup import open_database
-from broadcasts import service
-from broadcasts.service import BroadcastError
+from broadcasts import lifecycle
+from broadcasts.lifecycle import BroadcastError
 
+NAME = "broadcast"
+QUIET = True
 STATES = ("pending", "queued", "sending", "sent", "blocked", "failed", "ambiguous", "cancelled")
 
 
 def add_parser(sub: Any) -> None:
-    cast = sub.add_parser("broadcast", help="send and follow broadcasts", description=__doc__)
+    cast = sub.add_parser(NAME, help="send and follow broadcasts", description=__doc__)
     actions = cast.add_subparsers(dest="broadcast_command", required=True, metavar="ACTION")
     send = actions.add_parser("send", help="send (or schedule) a broadcast; prints its id")
     who = send.add_mutually_exclusive_group(required=True)
@@ -66,18 +68,17 @@ async def _author(tx: Any, settings: Settings, given: str | None) -> str:
 
 
 async def _send(settings: Settings, args: argparse.Namespace, t: Translator) -> int:
-    db = await open_database(settings.core.database_url)
-    try:
+    async with database(settings) as db:
         refused: BroadcastError | None = None
         async with db.write() as tx:  # committed even when refused: the audit row stays
             try:
                 author = await _author(tx, settings, args.author)
-                segment = service.parse_segment(args.segment) if args.segment else None
-                plan = await service.plan(
+                segment = lifecycle.parse_segment(args.segment) if args.segment else None
+                plan = await lifecycle.plan(
                     tx, t, author=author, text=args.text, topics=args.topic, segment=segment
                 )
                 send_at = _when(args.at, settings, tx.now())
-                service.check_time(send_at, tx.now(), t)
+                lifecycle.check_time(send_at, tx.now(), t)
             except BroadcastError as exc:
                 refused = exc
         if refused is not None:
@@ -89,50 +90,43 @@ async def _send(settings: Settings, args: argparse.Namespace, t: Translator) -> 
         if not args.yes:
             raise BroadcastError("add --yes to send it")
         async with db.write() as tx:
-            broadcast = await service.create(tx, plan, author=author, send_at=send_at)
-    finally:
-        await db.close()
+            broadcast = await lifecycle.create(tx, plan, author=author, send_at=send_at)
     print(broadcast.id)
-    return 0
+    return EXIT_OK
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    t = Translator(Catalog(), settings.core.default_language, settings.core.firm_name)
+    t = translator(settings)
     try:
         if args.broadcast_command == "send":
             return await _send(settings, args, t)
-        db = await open_database(settings.core.database_url)
-        try:
-            async with db.write() as tx:
-                if args.broadcast_command == "list":
-                    for b in await tx.broadcasts.recent():
-                        counts = await tx.broadcasts.counts(b.id)
-                        when = b.send_at.astimezone(settings.core.tz).strftime("%Y-%m-%d %H:%M")
-                        print(
-                            f"#{b.id} {when} [{b.status}] {b.recipients} recipients, "
-                            f"{counts.get('sent', 0)} sent  {b.text[:40]!r}"
-                        )
-                    return 0
-                broadcast = await tx.broadcasts.get(args.id)
-                if broadcast is None:
-                    raise BroadcastError(f"there is no broadcast {args.id}")
-                if args.broadcast_command == "cancel":
-                    result = await tx.broadcasts.cancel(args.id)
-                    if result is None:
-                        raise BroadcastError(f"broadcast {args.id} has already {broadcast.status}")
-                    await tx.audit.log("cli:broadcast", f"broadcast.{result}", broadcast=args.id)
-                    print(f"broadcast {args.id} {result}")
-                    return 0
-                counts = await tx.broadcasts.counts(args.id)
-        finally:
-            await db.close()
+        async with database(settings) as db, db.write() as tx:
+            if args.broadcast_command == "list":
+                for b in await tx.broadcasts.recent():
+                    counts = await tx.broadcasts.counts(b.id)
+                    when = b.send_at.astimezone(settings.core.tz).strftime("%Y-%m-%d %H:%M")
+                    print(
+                        f"#{b.id} {when} [{b.status}] {b.recipients} recipients, "
+                        f"{counts.get('sent', 0)} sent  {b.text[:40]!r}"
+                    )
+                return EXIT_OK
+            broadcast = await tx.broadcasts.get(args.id)
+            if broadcast is None:
+                raise BroadcastError(f"there is no broadcast {args.id}")
+            if args.broadcast_command == "cancel":
+                result = await tx.broadcasts.cancel(args.id)
+                if result is None:
+                    raise BroadcastError(f"broadcast {args.id} has already {broadcast.status}")
+                await tx.audit.log("cli:broadcast", f"broadcast.{result}", broadcast=args.id)
+                print(f"broadcast {args.id} {result}")
+                return EXIT_OK
+            counts = await tx.broadcasts.counts(args.id)
     except BroadcastError as exc:
-        print(f"broadcast: {exc}", file=sys.stderr)
-        return 2
+        return refuse("broadcast", exc)
     report = {"id": broadcast.id, "status": broadcast.status, "recipients": broadcast.recipients}
     report |= {state: counts.get(state, 0) for state in STATES}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(" ".join(f"{k}={v}" for k, v in report.items()))
-    return 0
+    return EXIT_OK

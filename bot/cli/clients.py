@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cli.base import EXIT_OK, database, refuse
 from bot.config import Settings
 from bot.core.types import normalize_address
-from bot.startup import open_database
 from handlers.clients import TAG
 from handlers.tickets.policy import mobile
 from storage.database import Database
 from storage.repos.client_files import TIERS
 from storage.repos.client_import import ClientRow
 
+NAME = "clients"
+QUIET = True
 COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor")
 LANGUAGES = ("zh", "en")
 PAGE = 1000
@@ -33,9 +35,7 @@ class ListError(Exception):
 
 
 def add_parser(sub: Any) -> None:
-    clients = sub.add_parser(
-        "clients", help="import or export the client list", description=__doc__
-    )
+    clients = sub.add_parser(NAME, help="import or export the client list", description=__doc__)
     actions = clients.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
     imp = actions.add_parser("import", help="add or update clients from a CSV file")
     imp.add_argument("file", type=Path)
@@ -212,16 +212,14 @@ async def _export(db: Database, out: TextIO) -> int:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    db = await open_database(settings.core.database_url)
-    try:
+    async with database(settings) as db:
         if args.clients_command == "import":
             try:
                 created, updated = await _import(db, settings, args.file, args.encoding)
             except ListError as exc:
-                print(f"{args.file}: {exc}; nothing was imported", file=sys.stderr)
-                return 2
+                return refuse(str(args.file), f"{exc}; nothing was imported")
             print(f"imported {created + updated} clients: {created} new, {updated} updated")
-            return 0
+            return EXIT_OK
         if args.output is not None:
             with args.output.open("w", encoding="utf-8-sig", newline="") as out:
                 count = await _export(db, out)
@@ -229,8 +227,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 count = await _export(db, sys.stdout)
             except BrokenPipeError:  # `… | head`: the reader has what it wanted
-                return 0
+                return EXIT_OK
         print(f"exported {count} addresses", file=sys.stderr)
-        return 0
-    finally:
-        await db.close()
+        return EXIT_OK
