@@ -10,8 +10,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.startup import open_database
 from handlers.faq.engine import Match
+from handlers.faq.index_cache import FaqService
 from handlers.faq.kb_file import KbFileError, read_file, to_csv, to_yaml
-from handlers.faq.service import FaqService
 from storage.database import Database
 
 EXIT_BAD_FILE = 1

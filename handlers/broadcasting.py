@@ -15,7 +15,7 @@ from bot.core.types import Button, Inbound, Outbound
 from broadcasts import service
 from broadcasts.rhythm import Rhythm
 from broadcasts.service import BroadcastError
-from handlers.tickets.policy import DeskPolicy
+from handlers.shared.desk_policy import DeskPolicy
 from storage.tx import Tx
 
 router = Router("broadcasting")

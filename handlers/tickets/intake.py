@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.dispatcher import as_list
 from bot.core.i18n import Markup, Translator
-from bot.core.router import Router
+from bot.core.router import UNHANDLED, Router, SkipHandler
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
-from handlers.faq import answers as faq_answers
-from handlers.faq.service import FaqService
-from handlers.menu import main_menu
-from handlers.tickets import service
-from handlers.tickets.policy import CATEGORIES, DeskPolicy, mobile
+from handlers.shared.desk_policy import DeskPolicy
+from handlers.shared.menus import main_menu
+from handlers.shared.phones import mobile
+from handlers.shared.privacy import private
+from handlers.shared.ticket_notices import announce, label
+from handlers.tickets import workflow
 from storage.records import Client
 from storage.tx import Tx
 
@@ -27,6 +27,7 @@ router = Router("tickets.intake")
 
 MAX_PARTS = 20
 MAX_TEXT = 4000
+CATEGORIES = ("attitude", "execution", "fees", "tech", "funds", "other")
 INTAKE = ("ticket.category", "ticket.describe", "ticket.contact", "ticket.phone", "ticket.confirm")
 
 
@@ -48,17 +49,12 @@ async def start_consult(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
     return Outbound(t("ticket.question_prompt"), buttons=[_cancel(t)])
 
 
-def private(event: Inbound) -> bool:
-    """A complaint holds personal details (a phone number, an account): never in a group."""
-    return event.chat == event.sender
-
-
 @router.command("complaint")
 @router.callback("menu:complaint")
 # Anytime: a client talking with their advisor may want to complain about that advisor.
 @router.keyword("投诉", "我要投诉", "complaint", exact=True, anytime=True)
 async def complaint(event: Inbound, t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
-    if not private(event):
+    if not private(event):  # a complaint holds personal details: a phone number, an account
         return Outbound(t("errors.private_only"))
     return await start_complaint(t, fsm, tx)
 
@@ -134,7 +130,7 @@ async def intake_button(
         return Outbound(t("ticket.phone_prompt"), buttons=[_cancel(t)])
     if action == "submit" and state.state == "ticket.confirm":
         await fsm.clear()
-        ticket, outs = await service.open_ticket(
+        ticket, outs = await workflow.open_ticket(
             tx,
             desk,
             t,
@@ -146,7 +142,7 @@ async def intake_button(
             category=form.get("category"),
             contact=form.get("contact"),
         )
-        return [service.acknowledgement(t, ticket), *outs]
+        return [workflow.acknowledgement(t, ticket), *outs]
     return Outbound(t("errors.stale_button"), buttons=[_cancel(t)])
 
 
@@ -173,8 +169,6 @@ async def intake_text(
     client: Client,
     desk: DeskPolicy,
     state_data: dict[str, Any],
-    faq: FaqService,
-    message_id: int,
 ) -> Outbound | list[Outbound]:
     if _expired(state_data, desk, tx.now()):
         # Told why the form is gone, and what they wrote now is answered as usual.
@@ -182,7 +176,7 @@ async def intake_text(
         if event.kind != "text" or not clean_input(event.text):
             return gone
         gone.buttons = []
-        return [gone, *as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))]
+        raise SkipHandler(gone)
     text = clean_input(event.text)
     name = fsm.name
     if name == "ticket.describe":
@@ -206,12 +200,12 @@ async def intake_text(
         if event.kind != "text" or not text:
             return Outbound(t("ticket.need_text"), buttons=[_cancel(t)])
         await fsm.clear()
-        return await service.consultation(tx, desk, t, event, client, text[:MAX_TEXT])
+        return await workflow.consultation(tx, desk, t, event, client, text[:MAX_TEXT])
     # Typing where a button is expected: say which buttons.
     return Outbound(t("ticket.use_buttons"), buttons=[_cancel(t)])
 
 
-@router.state(service.TALK)
+@router.state(workflow.TALK)
 async def talk(
     event: Inbound,
     t: Translator,
@@ -221,21 +215,20 @@ async def talk(
     desk: DeskPolicy,
     state_data: dict[str, Any],
     message_id: int,
-    faq: FaqService,
 ) -> Outbound | list[Outbound]:
     """While an advisor talks with the client, what the client writes goes to them (to the
     ticket they quoted, when they answered a particular relayed message)."""
-    ticket = await service.quoted_ticket(tx, event, client)
+    ticket = await workflow.quoted_ticket(tx, event, client)
     if ticket is not None and ticket.id != state_data.get("ticket"):
         state_data = {**state_data, "ticket": ticket.id}
-        await fsm.set(service.TALK, **state_data)
+        await fsm.set(workflow.TALK, **state_data)
     ticket = ticket or await tx.tickets.get(int(state_data.get("ticket", 0)))
     if ticket is None or ticket.client_id != client.id or not ticket.active:
         await fsm.clear()
         return Outbound(t("ticket.talk_over"), buttons=main_menu(t))
     if _expired(state_data, desk, tx.now(), minutes=desk.reopen_days * 24 * 60):
         await fsm.clear()  # days of silence: the client is back with the bot
-        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
+        return UNHANDLED
     text = clean_input(event.text)
     told: list[Outbound] = []
     if event.kind != "text" and not text:
@@ -243,7 +236,7 @@ async def talk(
         told.append(Outbound(t("ticket.media_not_relayed")))
     if not text:
         return told
-    outs = await service.relay_to_desk(
+    outs = await workflow.relay_to_desk(
         tx, desk, t, ticket, client, text=text, message_id=message_id
     )
     if ticket.status == "waiting" and not told:  # the first word since the advisor's reply
@@ -261,7 +254,7 @@ async def my_tickets(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) ->
             t(
                 "ticket.my_line",
                 icon=STATUS_ICON.get(ticket.status, ""),
-                label=Markup(service.label(t, ticket)),
+                label=Markup(label(t, ticket)),
                 status=t(f"ticket.status_{ticket.status}"),
                 at=desk.local(ticket.created_at),
             )
@@ -300,11 +293,9 @@ async def client_button(
         await fsm.clear()
         return Outbound(t("ticket.thanks"), buttons=main_menu(t))
     if action == "leave":
-        if fsm.name == service.TALK:
+        if fsm.name == workflow.TALK:
             await fsm.clear()
-        return Outbound(
-            t("ticket.left", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
-        )
+        return Outbound(t("ticket.left", label=Markup(label(t, ticket))), buttons=main_menu(t))
     if action == "reopen":
         return await _reopen(tx, desk, t, event, client, ticket, fsm)
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
@@ -321,11 +312,11 @@ async def _reopen(
 ) -> Outbound | list[Outbound]:
     if ticket.status != "resolved" or ticket.resolved_at is None:
         return Outbound(
-            t("ticket.cannot_reopen", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
+            t("ticket.cannot_reopen", label=Markup(label(t, ticket))), buttons=main_menu(t)
         )
     if tx.now() - ticket.resolved_at > timedelta(days=desk.reopen_days):
         return Outbound(
-            t("ticket.cannot_reopen", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
+            t("ticket.cannot_reopen", label=Markup(label(t, ticket))), buttons=main_menu(t)
         )
     status = "claimed" if ticket.advisor else "open"
     now = tx.now()
@@ -338,15 +329,13 @@ async def _reopen(
         responded_at=None,
         breach_alerted=False,
     )
-    await fsm.set(service.TALK, ticket=ticket.id, started=now.isoformat())
+    await fsm.set(workflow.TALK, ticket=ticket.id, started=now.isoformat())
     await tx.tickets.event(ticket.id, event.sender, "reopened")
     await tx.audit.log(event.sender, "ticket.reopen", ticket=ticket.number)
     fresh = await tx.tickets.get(ticket.id)
-    outs = await service.announce(tx, desk, t, fresh, client, why="reopened")  # type: ignore[arg-type]
+    outs = await announce(tx, desk, t, fresh, client, why="reopened")  # type: ignore[arg-type]
     return [
-        Outbound(
-            t("ticket.reopened", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
-        ),
+        Outbound(t("ticket.reopened", label=Markup(label(t, ticket))), buttons=main_menu(t)),
         *outs,
     ]
 
@@ -360,14 +349,12 @@ async def feedback(
     client: Client,
     desk: DeskPolicy,
     state_data: dict[str, Any],
-    faq: FaqService,
-    message_id: int,
 ) -> Outbound | list[Outbound]:
     ticket = await tx.tickets.get(int(state_data.get("ticket", 0)))
     await fsm.clear()
     text = clean_input(event.text)
     if _expired(state_data, desk, tx.now()):  # a new message long after the rating
-        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
+        return UNHANDLED
     if ticket is None or ticket.client_id != client.id or not text:
         return Outbound(t("ticket.thanks"), buttons=main_menu(t))
     await tx.tickets.update(ticket.id, feedback=text[:2000])
