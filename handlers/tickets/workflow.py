@@ -1,5 +1,6 @@
-"""Opening, routing and relaying tickets. Every notice is an `Outbound` written in the same
-transaction as the change it reports, so a crash can neither lose nor double it."""
+"""A ticket's life: opening, relaying between client and desk, resolving. Every notice is an
+`Outbound` written in the same transaction as the change it reports, so a crash can neither
+lose nor double it."""
 
 from __future__ import annotations
 
