@@ -18,7 +18,7 @@ from handlers import (
 )
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
-from handlers.tickets import desk, handover, intake
+from handlers.tickets import desk, followup, handover, intake
 
 
 def build_router() -> Router:
@@ -26,6 +26,7 @@ def build_router() -> Router:
     root = Router("root")
     root.include(
         intake.router,  # before the menu: the menu's complaint and advisor buttons start it
+        followup.router,
         menu.router,
         subscriptions.router,
         profile.router,

@@ -14,7 +14,7 @@ from bot.core.types import Button, Inbound, Outbound, normalize_address
 from handlers.shared import ticket_notices as notices
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.tickets import workflow
-from handlers.tickets.intake import my_tickets
+from handlers.tickets.followup import my_tickets
 from storage.records import Client, Ticket
 from storage.tx import Tx
 
