@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from handlers.faq import default_vectors, semantic  # noqa: E402
 from handlers.faq.engine import FaqIndex, Tuning  # noqa: E402
+from handlers.faq.index_cache import DEFAULT_KB, default_synonyms  # noqa: E402
 from handlers.faq.kb_file import read_file  # noqa: E402
-from handlers.faq.service import DEFAULT_KB, default_synonyms  # noqa: E402
 from storage.records import FaqEntry  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "faq_dev.yaml"

@@ -23,10 +23,9 @@ from bot.server import HttpServer
 from bot.startup import StartupError, database_problem, sqlite_path
 from broadcasts import jobs, lifecycle, notes, training
 from broadcasts.rhythm import Rhythm
-from handlers import build_router
-from handlers.faq.service import FaqService
-from handlers.tickets import service as tickets
-from handlers.tickets.policy import DeskPolicy
+from handlers import build_router, tickets
+from handlers.faq.index_cache import FaqService
+from handlers.shared.desk_policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
 

@@ -18,7 +18,7 @@ from handlers import (
 )
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
-from handlers.tickets import desk, intake
+from handlers.tickets import desk, followup, handover, intake
 
 
 def build_router() -> Router:
@@ -26,6 +26,7 @@ def build_router() -> Router:
     root = Router("root")
     root.include(
         intake.router,  # before the menu: the menu's complaint and advisor buttons start it
+        followup.router,
         menu.router,
         subscriptions.router,
         profile.router,
@@ -38,7 +39,8 @@ def build_router() -> Router:
         admin.router,
         faq_staff.router,
         smalltalk.router,
-        faq_answers.router,  # every free text not claimed above goes through the FAQ
+        handover.router,  # a quoted ticket message goes back to the desk, before the FAQ
+        faq_answers.router,  # every free text not claimed (or declined) above: the FAQ
         fallback.router,
     )
     return root

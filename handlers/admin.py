@@ -7,8 +7,8 @@ import re
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
-from handlers.tickets.policy import DeskPolicy
-from handlers.tickets.service import requeue_from
+from handlers.shared.assignment import requeue_from
+from handlers.shared.desk_policy import DeskPolicy
 from storage.records import Topic
 from storage.tx import Tx
 

@@ -12,10 +12,10 @@ from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
-from broadcasts import lifecycle as service
+from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
 from broadcasts.rhythm import Rhythm
-from handlers.tickets.policy import DeskPolicy
+from handlers.shared.desk_policy import DeskPolicy
 from storage.tx import Tx
 
 router = Router("broadcasting")
@@ -44,7 +44,7 @@ async def broadcast(
     """/broadcast, or /broadcast segment tier=vip,tag=黄金 to address a segment."""
     if args and args[0].lower() == "segment":
         try:
-            segment = service.parse_segment(" ".join(args[1:]))
+            segment = lifecycle.parse_segment(" ".join(args[1:]))
         except BroadcastError as exc:
             return Outbound(t("bcstaff.bad_segment", why=str(exc)))
         await fsm.set("bc.text", segment=segment)
@@ -94,8 +94,8 @@ async def broadcast_button(
     return Outbound(t("errors.stale_button"))
 
 
-async def _plan(event: Inbound, t: Translator, tx: Tx, state: dict[str, Any]) -> service.Plan:
-    return await service.plan(
+async def _plan(event: Inbound, t: Translator, tx: Tx, state: dict[str, Any]) -> lifecycle.Plan:
+    return await lifecycle.plan(
         tx, t, author=event.sender, text=state["text"], topics=state.get("topics"),
         segment=state.get("segment"),
     )  # fmt: skip
@@ -114,7 +114,7 @@ async def broadcast_text(
             return Outbound(t("bcstaff.bad_time"), buttons=[_cancel(t)])
         when = when if when.tzinfo else when.replace(tzinfo=desk.tz)
         try:
-            service.check_time(when, tx.now(), t)
+            lifecycle.check_time(when, tx.now(), t)
         except BroadcastError as exc:
             return Outbound(str(exc), buttons=[_cancel(t)])
         await fsm.set("bc.at", **state_data, at=when.isoformat())
@@ -147,7 +147,7 @@ async def _send(
     except BroadcastError as exc:
         return Outbound(str(exc))
     at = datetime.fromisoformat(state["at"]) if state.get("at") else tx.now()
-    created = await service.create(tx, plan, author=event.sender, send_at=at)
+    created = await lifecycle.create(tx, plan, author=event.sender, send_at=at)
     if created.status == "running":
         return Outbound(t("bcstaff.started", id=created.id, n=created.recipients))
     return Outbound(t("bcstaff.scheduled", id=created.id, at=desk.local(created.send_at)))
@@ -170,7 +170,7 @@ async def alert(
     if double := await _double(tx, rhythm, text):
         return Outbound(t("bcstaff.alert_double", id=double))
     try:  # checked now, so a refusal comes before the question
-        plan = await service.plan(tx, t, author=event.sender, text=text, topics=["risk"])
+        plan = await lifecycle.plan(tx, t, author=event.sender, text=text, topics=["risk"])
     except BroadcastError as exc:
         return Outbound(str(exc))
     await fsm.set("alert.confirm", text=text)
@@ -192,10 +192,10 @@ async def _confirmed_alert(
     if double := await _double(tx, rhythm, text):
         return Outbound(t("bcstaff.alert_double", id=double))
     try:
-        plan = await service.plan(tx, t, author=event.sender, text=text, topics=["risk"])
+        plan = await lifecycle.plan(tx, t, author=event.sender, text=text, topics=["risk"])
     except BroadcastError as exc:
         return Outbound(str(exc))
-    created = await service.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
+    created = await lifecycle.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
     return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients))
 
 
@@ -212,7 +212,7 @@ async def _withdraw(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> O
     text = t("bcstaff.withdrawn_text", id=original.id, text=original.text[:200])
     followup = await tx.broadcasts.create(
         author=event.sender, kind="alert", audience={"withdraw": original.id},
-        text=text, final={"zh": [text]}, priority=service.PRIORITY["alert"],
+        text=text, final={"zh": [text]}, priority=lifecycle.PRIORITY["alert"],
         status="scheduled", send_at=tx.now(),
     )  # fmt: skip
     n = await tx.broadcasts.start_followup(followup, original.id)

@@ -7,7 +7,8 @@ import re
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
-from handlers.tickets.policy import DeskPolicy, mobile
+from handlers.shared.desk_policy import DeskPolicy
+from handlers.shared.phones import mobile
 from storage.records import Client
 from storage.repos.client_files import TIERS
 from storage.tx import Tx

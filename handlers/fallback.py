@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound
-from handlers.menu import main_menu
+from handlers.shared.menus import main_menu
 
 router = Router("fallback")
 

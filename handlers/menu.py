@@ -5,20 +5,10 @@ from __future__ import annotations
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
-from bot.core.types import Button, Outbound
+from bot.core.types import Outbound
+from handlers.shared.menus import back_to_menu, main_menu
 
 router = Router("menu")
-
-
-def main_menu(t: Translator) -> list[list[Button]]:
-    return [
-        [Button(t("menu.subscriptions"), "sub:view"), Button(t("menu.faq"), "menu:faq")],
-        [Button(t("menu.complaint"), "menu:complaint"), Button(t("menu.advisor"), "menu:advisor")],
-    ]
-
-
-def back_to_menu(t: Translator) -> list[list[Button]]:
-    return [[Button(t("menu.back"), "menu:main")]]
 
 
 @router.command("start")

@@ -8,7 +8,7 @@ import datetime as dt
 from bot.core.i18n import Markup, Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound
-from broadcasts import lifecycle as service
+from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
 from broadcasts.rhythm import SLOTS, Rhythm
 from storage.tx import Tx
@@ -51,7 +51,7 @@ async def note(event: Inbound, t: Translator, tx: Tx, args: list[str], rhythm: R
     if not text:
         return Outbound(t("notes.usage"))
     try:  # screened when written, not only when sent
-        plan = await service.plan(tx, t, author=event.sender, text=text, topics=[slot])
+        plan = await lifecycle.plan(tx, t, author=event.sender, text=text, topics=[slot])
     except BroadcastError as exc:
         return Outbound(str(exc))
     new = await tx.rhythm.save_note(slot, day, text, event.sender)

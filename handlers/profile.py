@@ -7,8 +7,9 @@ from bot.core.middlewares import Policy
 from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.types import Button, Inbound, Outbound
-from handlers.menu import main_menu
-from handlers.tickets.service import erased_notices
+from handlers.shared.menus import main_menu
+from handlers.shared.privacy import private_only
+from handlers.shared.ticket_notices import erased_notices
 from storage.records import Client
 from storage.tx import Tx
 
@@ -40,11 +41,6 @@ async def language_button(tx: Tx, client: Client, t: Translator, data: str) -> O
     if data not in LANGUAGES:
         return Outbound(t("errors.stale_button"), buttons=_language_buttons())
     return await _set_language(tx, client, t, data)
-
-
-def private_only(event: Inbound, t: Translator) -> Outbound | None:
-    """Personal data is shown and erased only in a one-to-one chat, never in a group."""
-    return None if event.chat == event.sender else Outbound(t("errors.private_only"))
 
 
 @router.command("profile", "me")

@@ -6,15 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.core.dispatcher import as_list
 from bot.core.i18n import Translator
-from bot.core.router import Router
+from bot.core.router import UNHANDLED, Router
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
-from handlers.faq import answers as faq_answers
-from handlers.faq.service import FaqService
-from handlers.menu import main_menu
+from handlers.shared.menus import main_menu
 from storage.records import Client
 from storage.tx import Tx
 
@@ -39,13 +36,13 @@ async def score(data: str, t: Translator, tx: Tx, client: Client, fsm: StateCont
 @router.state("rv.comment")
 async def comment(
     event: Inbound, t: Translator, tx: Tx, client: Client, fsm: StateControl,
-    state_data: dict[str, Any], faq: FaqService, message_id: int,
-) -> Outbound | list[Outbound]:  # fmt: skip
+    state_data: dict[str, Any],
+) -> Outbound:  # fmt: skip
     await fsm.clear()
     text = clean_input(event.text)
     started = dt.datetime.fromisoformat(str(state_data.get("started")))
-    if tx.now() - started > dt.timedelta(minutes=COMMENT_MINUTES):  # a new message, long after
-        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
+    if tx.now() - started > dt.timedelta(minutes=COMMENT_MINUTES):
+        return UNHANDLED  # a new message, long after: not a comment, answered as any other
     if text:
         await tx.return_visits.comment(client.id, int(state_data.get("wave", 0)), text[:2000])
     return Outbound(t("visits.thanks"), buttons=main_menu(t))

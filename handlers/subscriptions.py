@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from bot.core.i18n import Translator
-from bot.core.router import Router
+from bot.core.router import UNHANDLED, Router
 from bot.core.types import Button, Inbound, Outbound
-from handlers.faq.answers import ask as ask_faq
-from handlers.faq.service import FaqService
-from handlers.profile import private_only
-from handlers.topic_lookup import find_topics, looks_like_question
+from handlers.shared.privacy import private_only
+from handlers.shared.topic_lookup import find_topics, looks_like_question
 from storage.records import Client, Topic
 from storage.tx import Tx
 
@@ -131,10 +129,8 @@ async def unsubscribe_words(
     client: Client,
     t: Translator,
     rest: str,
-    faq: FaqService,
-    message_id: int,
 ) -> Outbound | list[Outbound]:
-    return await _words(event, tx, client, t, rest, faq, message_id, on=False)
+    return await _words(event, tx, client, t, rest, on=False)
 
 
 @router.keyword("订阅", "订制", "定制", "subscribe")
@@ -144,12 +140,10 @@ async def subscribe_words(
     client: Client,
     t: Translator,
     rest: str,
-    faq: FaqService,
-    message_id: int,
 ) -> Outbound | list[Outbound]:
     if not rest:
         return await topics_view(tx, client, t)
-    return await _words(event, tx, client, t, rest, faq, message_id, on=True)
+    return await _words(event, tx, client, t, rest, on=True)
 
 
 async def _words(
@@ -158,14 +152,13 @@ async def _words(
     client: Client,
     t: Translator,
     rest: str,
-    faq: FaqService,
-    message_id: int,
     *,
     on: bool,
 ) -> Outbound | list[Outbound]:
-    """ "订阅早盘" orders; "订阅要收费吗" or "退订了为什么还收到消息" asks: the FAQ answers."""
+    """ "订阅早盘" orders; "订阅要收费吗" or "退订了为什么还收到消息" asks: declined, so the
+    FAQ answers it."""
     if await _is_question(tx, rest):
-        return await ask_faq(event, tx, client, t, faq, message_id)
+        return UNHANDLED
     return await _change(event, tx, client, t, rest, on=on)
 
 

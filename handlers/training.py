@@ -8,7 +8,7 @@ from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound
 from broadcasts.training import ANSWERS, TrainingPolicy
-from handlers.menu import main_menu
+from handlers.shared.menus import main_menu
 from storage.records import Client
 from storage.tx import Tx
 

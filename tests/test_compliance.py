@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.compliance import FORBIDDEN, forbidden_in
+from handlers.faq.index_cache import DEFAULT_KB
 from handlers.faq.kb_file import COMPLIANCE_TAGS, read_file
-from handlers.faq.service import DEFAULT_KB
 
 
 @pytest.mark.parametrize("phrase", FORBIDDEN)

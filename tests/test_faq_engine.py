@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from handlers.faq.engine import FaqIndex
+from handlers.faq.index_cache import DEFAULT_KB, default_synonyms
 from handlers.faq.kb_file import read_file
 from handlers.faq.normalize import normalize
-from handlers.faq.service import DEFAULT_KB, default_synonyms
 from storage.records import FaqEntry
 
 INDEX = FaqIndex(read_file(DEFAULT_KB), default_synonyms())

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from handlers.faq.index_cache import DEFAULT_KB
 from handlers.faq.kb_file import KbFileError, parse_csv, parse_yaml, read_file, to_csv, to_yaml
-from handlers.faq.service import DEFAULT_KB
 
 ROOT = Path(__file__).resolve().parent.parent
 

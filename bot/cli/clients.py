@@ -18,7 +18,7 @@ from bot.cli.base import EXIT_OK, database, refuse
 from bot.config import Settings
 from bot.core.types import normalize_address
 from handlers.clients import TAG
-from handlers.tickets.policy import mobile
+from handlers.shared.phones import mobile
 from storage.database import Database
 from storage.repos.client_files import TIERS
 from storage.repos.client_import import ClientRow

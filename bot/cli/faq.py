@@ -12,8 +12,8 @@ from pathlib import Path
 from bot.cli.base import EXIT_FAILED, EXIT_OK, database
 from bot.config import Settings
 from handlers.faq.engine import Match
+from handlers.faq.index_cache import FaqService
 from handlers.faq.kb_file import KbFileError, read_file, to_csv, to_yaml
-from handlers.faq.service import FaqService
 from storage.database import Database
 
 NAME = "faq"

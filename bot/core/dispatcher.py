@@ -1,4 +1,4 @@
-"""Runs one event through the middlewares and the first matching route."""
+"""Runs one event through the middlewares and the first matching route that does not decline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from bot.core.router import Route, Router
+from bot.core.router import UNHANDLED, Route, Router, SkipHandler
 from bot.core.types import Inbound, Outbound
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,24 @@ class Dispatcher:
         return await chain(event, context)
 
     async def _route(self, event: Inbound, ctx: dict[str, Any]) -> list[Outbound]:
+        before: list[Outbound] = []  # replies of handlers that declined, sent first
         for route in self.routes:
             extra = route.matcher(event, ctx)
             if extra is None:
                 continue
             if not allowed(route, ctx.get("roles", frozenset())):
-                return await self._refuse(event, ctx, route)
-            return as_list(await route.handler(**route.call_args({**ctx, **extra})))
-        return []
+                # A route the sender may not use is refused, not passed over: a client typing
+                # a staff command is told so rather than answered by the FAQ.
+                return [*before, *await self._refuse(event, ctx, route)]
+            try:
+                result = await route.handler(**route.call_args({**ctx, **extra}))
+            except SkipHandler as declined:
+                before += declined.before
+                continue
+            if result is UNHANDLED:
+                continue
+            return [*before, *as_list(result)] if before else as_list(result)
+        return before
 
     async def _refuse(self, event: Inbound, ctx: dict[str, Any], route: Route) -> list[Outbound]:
         log.warning(

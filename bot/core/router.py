@@ -11,12 +11,35 @@ from enum import IntEnum
 from typing import Any
 
 from bot.core import folding
-from bot.core.types import Inbound
+from bot.core.types import Inbound, Outbound
 
 Handler = Callable[..., Awaitable[Any]]
 # A matcher looks at the event and its context; a dict (possibly empty) means "mine",
 # and its items are offered to the handler as extra parameters.
 Matcher = Callable[[Inbound, dict[str, Any]], dict[str, Any] | None]
+
+
+class _Unhandled:
+    def __repr__(self) -> str:
+        return "UNHANDLED"
+
+
+# What a handler returns to decline, as in aiogram: the next matching route gets the event.
+UNHANDLED: Any = _Unhandled()
+
+
+class SkipHandler(Exception):  # aiogram's name, kept so it reads the same
+    """Raised by a handler to decline the event: the next matching route (same or later tier)
+    gets it, as if this one had not matched.
+
+    A declining handler shares the event's transaction, so what it wrote stays: decline only
+    after writes that must hold whoever answers (closing one's own expired form, say), never
+    after half a change. `before` are replies that go out ahead of the next route's answer
+    ("your form expired", then the answer to what was typed)."""
+
+    def __init__(self, *before: Outbound) -> None:
+        super().__init__()
+        self.before = list(before)
 
 
 class Tier(IntEnum):

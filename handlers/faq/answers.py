@@ -1,21 +1,23 @@
 """Client side of the FAQ: free text in, an answer, a choice of questions, or an honest hand-off.
 
 Seed rule: never guess. A question the knowledge base cannot answer with confidence is
-recorded (the call record form) and offered to a person in one tap.
+recorded (the call record form) and offered to a person in one tap (the tickets feature takes
+the press: `handlers.shared.handoff`).
+
+Every text no other route claimed (or that another declined) comes here: tier FALLBACK.
 """
 
 from __future__ import annotations
 
 from bot.core.commands import COMMAND_PREFIX
 from bot.core.i18n import Markup, Translator
-from bot.core.router import Router
+from bot.core.router import UNHANDLED, Router
 from bot.core.text import clean_input, escape
 from bot.core.types import Button, Inbound, Outbound
 from handlers.faq.engine import Candidate, Match
-from handlers.faq.service import FaqService
-from handlers.menu import main_menu
-from handlers.tickets.policy import DeskPolicy
-from handlers.tickets.service import consultation, quoted_ticket, resume_talk
+from handlers.faq.index_cache import FaqService
+from handlers.shared.handoff import TO_PERSON, to_person
+from handlers.shared.menus import main_menu
 from storage.records import Client, FaqEntry
 from storage.tx import Tx
 
@@ -82,7 +84,7 @@ async def _hand_over(
         best_entry=best.entry.id if best else None,
         best_score=best.score if best else None,
     )
-    buttons = [[Button(t("faq.to_human"), f"faq:h:{record_id}")], *main_menu(t)]
+    buttons = [[Button(t("faq.to_human"), to_person(record_id))], *main_menu(t)]
     # The reference is the client's message number, the same kind complaints get.
     return Outbound(t("faq.unknown", ref=message_id), buttons=buttons, ref=how)
 
@@ -101,11 +103,8 @@ async def ask(
     t: Translator,
     faq: FaqService,
     message_id: int,
-    desk: DeskPolicy | None = None,
-) -> Outbound | list[Outbound]:
+) -> Outbound:
     text = clean_input(event.text)
-    if desk is not None and text and (quoted := await quoted_ticket(tx, event, client)):
-        return await resume_talk(tx, desk, t, quoted, client, text=text, message_id=message_id)
     if not text:
         return Outbound(t("errors.empty"), buttons=main_menu(t))
     match = await faq.match(tx, text)
@@ -127,9 +126,10 @@ async def on_button(
     faq: FaqService,
     data: str,
     message_id: int,
-    desk: DeskPolicy,
-) -> Outbound | list[Outbound]:
+) -> Outbound:
     action, _, rest = data.partition(":")
+    if f"faq:{action}" == TO_PERSON:
+        return UNHANDLED  # "ask a person": the tickets feature opens the consultation
     if action == "a" and (entry := await tx.faq.get(rest)) and entry.enabled:
         return answer(await in_language(tx, entry, client.language), t, message_id, CHOSEN)
     if action in ("y", "n"):
@@ -143,18 +143,6 @@ async def on_button(
             return await _hand_over(
                 tx, t, event, client, text, int(rest), None, index.normalize(text), NONE_FIT
             )
-    if action == "h" and rest.isdigit() and len(rest) < 10:
-        if event.chat != event.sender:  # a consultation is a private matter
-            return Outbound(t("errors.private_only"))
-        filed = await tx.tickets.by_unanswered(int(rest))
-        if filed is not None and filed.client_id == client.id:
-            return Outbound(t("ticket.already_filed", number=filed.number), buttons=main_menu(t))
-        record = await tx.faq.hand_off(int(rest), chat=event.chat)
-        if record is not None:
-            await tx.audit.log(
-                event.sender, "faq.handoff", unanswered=record.id, client_id=client.id
-            )
-            return await consultation(tx, desk, t, event, client, record.text, record.id)
     return Outbound(t("errors.stale_button"), buttons=main_menu(t))
 
 

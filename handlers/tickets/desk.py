@@ -7,15 +7,14 @@ from typing import Any
 
 from bot.core.compliance import forbidden_in
 from bot.core.i18n import Markup, Translator
-from bot.core.router import Router, Tier
+from bot.core.router import UNHANDLED, Router, Tier
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound, normalize_address
-from handlers.faq import answers as faq_answers
-from handlers.faq.service import FaqService
-from handlers.tickets import service
-from handlers.tickets.intake import my_tickets
-from handlers.tickets.policy import DeskPolicy
+from handlers.shared import ticket_notices as notices
+from handlers.shared.desk_policy import DeskPolicy
+from handlers.tickets import workflow
+from handlers.tickets.followup import my_tickets
 from storage.records import Client, Ticket
 from storage.tx import Tx
 
@@ -45,9 +44,9 @@ async def _holder_or_free(
 ) -> str | None:
     """None when `sender` may act on the ticket, else why not."""
     if ticket.status == "closed":
-        return t("desk.closed", label=Markup(service.label(t, ticket)))
+        return t("desk.closed", label=Markup(notices.label(t, ticket)))
     if ticket.claimed and ticket.advisor not in (None, sender) and not roles & {"staff", "admin"}:
-        return t("desk.taken", label=Markup(service.label(t, ticket)), advisor=ticket.advisor)
+        return t("desk.taken", label=Markup(notices.label(t, ticket)), advisor=ticket.advisor)
     return None
 
 
@@ -61,7 +60,7 @@ async def _may_answer(
     if refused:
         return Outbound(refused)
     if ticket.status == "resolved":
-        return Outbound(t("desk.resolved_already", label=Markup(service.label(t, ticket))))
+        return Outbound(t("desk.resolved_already", label=Markup(notices.label(t, ticket))))
     phrases = forbidden_in(text)
     if phrases:
         await tx.audit.log(
@@ -89,11 +88,11 @@ async def reply(
     if not ticket.claimed and await tx.tickets.claim(ticket.id, event.sender):
         await tx.tickets.event(ticket.id, event.sender, "claimed")  # answering takes it
         ticket = await tx.tickets.get(ticket.id) or ticket
-    outs = await service.relay_to_client(
+    outs = await workflow.relay_to_client(
         tx, t, ticket, advisor=event.sender, text=text, message_id=message_id
     )
     await tx.audit.log(event.sender, "ticket.reply", ticket=ticket.number)
-    return [*outs, Outbound(t("desk.replied", label=Markup(service.label(t, ticket))))]
+    return [*outs, Outbound(t("desk.replied", label=Markup(notices.label(t, ticket))))]
 
 
 @router.callback("tk", roles=DESK)
@@ -111,7 +110,7 @@ async def desk_button(
     ticket = await _find(tx, raw) if raw.isdigit() else None
     if ticket is None:
         return Outbound(t("errors.stale_button"))
-    label = Markup(service.label(t, ticket))
+    label = Markup(notices.label(t, ticket))
     if action == "c":
         if ticket.status == "closed":
             return Outbound(t("desk.closed", label=label))
@@ -120,13 +119,13 @@ async def desk_button(
         if await tx.tickets.claim(ticket.id, event.sender):
             await tx.tickets.event(ticket.id, event.sender, "claimed")
             await tx.audit.log(event.sender, "ticket.claim", ticket=ticket.number)
-            done = Outbound(t("desk.claimed", label=label), buttons=service.desk_buttons(t, ticket))
+            done = Outbound(t("desk.claimed", label=label), buttons=notices.desk_buttons(t, ticket))
             routed = ticket.advisor
             if routed is None or routed == event.sender:
                 return done
-            tr = await service.translator_for(tx, t, routed)  # their notice is out of date
+            tr = await notices.translator_for(tx, t, routed)  # their notice is out of date
             told = tr(
-                "desk.claimed_by", label=Markup(service.label(tr, ticket)), advisor=event.sender
+                "desk.claimed_by", label=Markup(notices.label(tr, ticket)), advisor=event.sender
             )
             return [done, Outbound(told, chat=routed)]
         fresh = await tx.tickets.get(ticket.id)
@@ -176,7 +175,7 @@ async def _hand_over(
     refused = await _holder_or_free(tx, t, ticket, event.sender, roles)
     if refused:
         return Outbound(refused)
-    label = Markup(service.label(t, ticket))
+    label = Markup(notices.label(t, ticket))
     if not ticket.active:
         return Outbound(t("desk.resolved_already", label=label))
     if target == ticket.advisor:
@@ -193,14 +192,14 @@ async def _hand_over(
     await tx.audit.log(event.sender, "ticket.hand_over", ticket=ticket.number, to=target)
     fresh = await tx.tickets.get(ticket.id)
     client = await tx.clients.get(ticket.client_id)
-    tt = await service.translator_for(tx, t, target)
-    note = service.to(service.notice(tt, desk, fresh, client, why="handed"), target)  # type: ignore[arg-type]
+    tt = await notices.translator_for(tx, t, target)
+    note = notices.to(notices.notice(tt, desk, fresh, client, why="handed"), target)  # type: ignore[arg-type]
     outs = [Outbound(t("desk.handed", label=label, advisor=target)), note]
     for told in {ticket.advisor, desk.staff_chat} - {None, event.sender, target}:
-        tw = await service.translator_for(tx, t, told)  # type: ignore[arg-type]
+        tw = await notices.translator_for(tx, t, told)  # type: ignore[arg-type]
         text = tw(
             "desk.handed_from",
-            label=Markup(service.label(tw, ticket)),
+            label=Markup(notices.label(tw, ticket)),
             by=event.sender,
             advisor=target,
         )
@@ -223,12 +222,10 @@ async def platform_reply(
     roles: frozenset[str],
     desk: DeskPolicy,
     message_id: int,
-    client: Client,
-    faq: FaqService,
     fsm: StateControl,
 ) -> Outbound | list[Outbound] | None:
     """The quoted ticket wins over a pending reply button: the advisor has moved on."""
-    ticket = await service.ticket_of_message(tx, event.chat, event.reply_to or "")
+    ticket = await workflow.ticket_of_message(tx, event.chat, event.reply_to or "")
     if ticket is None:
         if fsm.name in PENDING:  # quoting something else while a reply button waits
             return await desk_text(
@@ -236,7 +233,7 @@ async def platform_reply(
             )  # type: ignore[union-attr]
         if event.chat != event.sender:
             return None  # a quote among colleagues in a group is not for the bot
-        return await faq_answers.ask(event, tx, client, t, faq, message_id)
+        return UNHANDLED  # not about a ticket: answered as any message would be (the FAQ)
     if fsm.name in PENDING:
         await fsm.clear()
     text = clean_input(event.text)
@@ -267,7 +264,7 @@ async def desk_text(
     except ValueError:
         pressed = None
     if pressed is None or tx.now() - pressed > timedelta(minutes=PENDING_MINUTES):
-        return Outbound(t("desk.pending_expired", label=Markup(service.label(t, ticket))))
+        return Outbound(t("desk.pending_expired", label=Markup(notices.label(t, ticket))))
     if not text:
         return Outbound(t("desk.need_text"))
     if name == "desk.reply":
@@ -287,8 +284,8 @@ async def _resolve(
     refused = await _may_answer(tx, t, event, roles, ticket, text)
     if refused:
         return refused
-    outs = await service.resolve(tx, desk, t, ticket, actor=event.sender, result=text)
-    return [*outs, Outbound(t("desk.resolved_done", label=Markup(service.label(t, ticket))))]
+    outs = await workflow.resolve(tx, desk, t, ticket, actor=event.sender, result=text)
+    return [*outs, Outbound(t("desk.resolved_done", label=Markup(notices.label(t, ticket))))]
 
 
 @router.command("reply", roles=DESK)
@@ -332,7 +329,7 @@ async def show_ticket(t: Translator, tx: Tx, desk: DeskPolicy, args: list[str]) 
     if ticket is None:
         return Outbound(t("desk.ticket_usage"))
     client = await tx.clients.get(ticket.client_id)
-    lines = [service.notice(t, desk, ticket, client, why="show", to_staff=True).text]
+    lines = [notices.notice(t, desk, ticket, client, why="show", to_staff=True).text]
     lines.append(t("desk.status_line", status=t(f"ticket.status_{ticket.status}")))
     if ticket.result:
         lines.append(t("desk.result_line", result=ticket.result))
@@ -351,7 +348,7 @@ async def show_ticket(t: Translator, tx: Tx, desk: DeskPolicy, args: list[str]) 
                 text=(step.text or "")[:200],
             )
         )
-    buttons = service.desk_buttons(t, ticket) if ticket.active else []
+    buttons = notices.desk_buttons(t, ticket) if ticket.active else []
     return Outbound("\n".join(lines), buttons=buttons)
 
 
@@ -385,7 +382,7 @@ async def list_tickets(
         lines.append(
             t(
                 "desk.list_line",
-                label=Markup(service.label(t, ticket)),
+                label=Markup(notices.label(t, ticket)),
                 status=t(f"ticket.status_{ticket.status}"),
                 advisor=ticket.advisor or t("desk.nobody"),
                 due=desk.local(ticket.due_at),
@@ -424,7 +421,7 @@ async def duty(
         await tx.tickets.event(waiting.id, "system", "routed", event.sender)
         fresh = await tx.tickets.get(waiting.id)
         client = await tx.clients.get(waiting.client_id)
-        outs.append(service.to(service.notice(t, desk, fresh, client, why="new"), event.sender))  # type: ignore[arg-type]
+        outs.append(notices.to(notices.notice(t, desk, fresh, client, why="new"), event.sender))  # type: ignore[arg-type]
     return outs
 
 

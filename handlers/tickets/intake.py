@@ -1,4 +1,5 @@
-"""The client's side: filing a complaint, asking for an advisor, their tickets, rating.
+"""The client's side, until a ticket is filed: the complaint form and the question for an
+advisor (what follows is in followup.py).
 
 Seed rule: a complaint is heard with sympathy and recorded completely; a question the
 front line cannot answer is written down and answered later by someone who knows.
@@ -9,17 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.dispatcher import as_list
-from bot.core.i18n import Markup, Translator
-from bot.core.router import Router
+from bot.core.i18n import Translator
+from bot.core.router import Router, SkipHandler
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
-from handlers.faq import answers as faq_answers
-from handlers.faq.service import FaqService
-from handlers.menu import main_menu
-from handlers.tickets import service
-from handlers.tickets.policy import CATEGORIES, DeskPolicy, mobile
+from handlers.shared.desk_policy import DeskPolicy
+from handlers.shared.menus import main_menu
+from handlers.shared.phones import mobile
+from handlers.shared.privacy import private
+from handlers.tickets import workflow
 from storage.records import Client
 from storage.tx import Tx
 
@@ -27,6 +27,7 @@ router = Router("tickets.intake")
 
 MAX_PARTS = 20
 MAX_TEXT = 4000
+CATEGORIES = ("attitude", "execution", "fees", "tech", "funds", "other")
 INTAKE = ("ticket.category", "ticket.describe", "ticket.contact", "ticket.phone", "ticket.confirm")
 
 
@@ -48,17 +49,12 @@ async def start_consult(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
     return Outbound(t("ticket.question_prompt"), buttons=[_cancel(t)])
 
 
-def private(event: Inbound) -> bool:
-    """A complaint holds personal details (a phone number, an account): never in a group."""
-    return event.chat == event.sender
-
-
 @router.command("complaint")
 @router.callback("menu:complaint")
 # Anytime: a client talking with their advisor may want to complain about that advisor.
 @router.keyword("投诉", "我要投诉", "complaint", exact=True, anytime=True)
 async def complaint(event: Inbound, t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
-    if not private(event):
+    if not private(event):  # a complaint holds personal details: a phone number, an account
         return Outbound(t("errors.private_only"))
     return await start_complaint(t, fsm, tx)
 
@@ -72,9 +68,10 @@ async def consult(event: Inbound, t: Translator, fsm: StateControl, tx: Tx) -> O
     return await start_consult(t, fsm, tx)
 
 
-def _expired(
+def expired(
     data: dict[str, Any], desk: DeskPolicy, now: datetime, minutes: int | None = None
 ) -> bool:
+    """Whether a form's (or a talk's) clock ran out; `started` restarts at each step."""
     try:
         started = datetime.fromisoformat(str(data.get("started")))
     except ValueError:
@@ -107,7 +104,7 @@ async def intake_button(
     if state is None or state.state not in INTAKE:
         return Outbound(t("errors.stale_button"), buttons=main_menu(t))
     form = dict(state.data)
-    if _expired(form, desk, tx.now()):
+    if expired(form, desk, tx.now()):
         return await _gone(t, fsm)
     action, _, arg = data.partition(":")
     if action == "cat" and arg in CATEGORIES and state.state == "ticket.category":
@@ -134,7 +131,7 @@ async def intake_button(
         return Outbound(t("ticket.phone_prompt"), buttons=[_cancel(t)])
     if action == "submit" and state.state == "ticket.confirm":
         await fsm.clear()
-        ticket, outs = await service.open_ticket(
+        ticket, outs = await workflow.open_ticket(
             tx,
             desk,
             t,
@@ -146,7 +143,7 @@ async def intake_button(
             category=form.get("category"),
             contact=form.get("contact"),
         )
-        return [service.acknowledgement(t, ticket), *outs]
+        return [workflow.acknowledgement(t, ticket), *outs]
     return Outbound(t("errors.stale_button"), buttons=[_cancel(t)])
 
 
@@ -173,16 +170,14 @@ async def intake_text(
     client: Client,
     desk: DeskPolicy,
     state_data: dict[str, Any],
-    faq: FaqService,
-    message_id: int,
 ) -> Outbound | list[Outbound]:
-    if _expired(state_data, desk, tx.now()):
+    if expired(state_data, desk, tx.now()):
         # Told why the form is gone, and what they wrote now is answered as usual.
         gone = await _gone(t, fsm)
         if event.kind != "text" or not clean_input(event.text):
             return gone
         gone.buttons = []
-        return [gone, *as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))]
+        raise SkipHandler(gone)
     text = clean_input(event.text)
     name = fsm.name
     if name == "ticket.describe":
@@ -206,170 +201,6 @@ async def intake_text(
         if event.kind != "text" or not text:
             return Outbound(t("ticket.need_text"), buttons=[_cancel(t)])
         await fsm.clear()
-        return await service.consultation(tx, desk, t, event, client, text[:MAX_TEXT])
+        return await workflow.consultation(tx, desk, t, event, client, text[:MAX_TEXT])
     # Typing where a button is expected: say which buttons.
     return Outbound(t("ticket.use_buttons"), buttons=[_cancel(t)])
-
-
-@router.state(service.TALK)
-async def talk(
-    event: Inbound,
-    t: Translator,
-    fsm: StateControl,
-    tx: Tx,
-    client: Client,
-    desk: DeskPolicy,
-    state_data: dict[str, Any],
-    message_id: int,
-    faq: FaqService,
-) -> Outbound | list[Outbound]:
-    """While an advisor talks with the client, what the client writes goes to them (to the
-    ticket they quoted, when they answered a particular relayed message)."""
-    ticket = await service.quoted_ticket(tx, event, client)
-    if ticket is not None and ticket.id != state_data.get("ticket"):
-        state_data = {**state_data, "ticket": ticket.id}
-        await fsm.set(service.TALK, **state_data)
-    ticket = ticket or await tx.tickets.get(int(state_data.get("ticket", 0)))
-    if ticket is None or ticket.client_id != client.id or not ticket.active:
-        await fsm.clear()
-        return Outbound(t("ticket.talk_over"), buttons=main_menu(t))
-    if _expired(state_data, desk, tx.now(), minutes=desk.reopen_days * 24 * 60):
-        await fsm.clear()  # days of silence: the client is back with the bot
-        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
-    text = clean_input(event.text)
-    told: list[Outbound] = []
-    if event.kind != "text" and not text:
-        text = t("ticket.sent_media")
-        told.append(Outbound(t("ticket.media_not_relayed")))
-    if not text:
-        return told
-    outs = await service.relay_to_desk(
-        tx, desk, t, ticket, client, text=text, message_id=message_id
-    )
-    if ticket.status == "waiting" and not told:  # the first word since the advisor's reply
-        told.append(Outbound(t("ticket.relayed")))  # no buttons: digits stay words here
-    return [*told, *outs]
-
-
-STATUS_ICON = {"open": "🟡", "claimed": "🔵", "waiting": "💬", "resolved": "✅", "closed": "⚪"}
-
-
-async def my_tickets(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> list[str]:
-    lines = []
-    for ticket in await tx.tickets.of_client(client.id, limit=10):
-        lines.append(
-            t(
-                "ticket.my_line",
-                icon=STATUS_ICON.get(ticket.status, ""),
-                label=Markup(service.label(t, ticket)),
-                status=t(f"ticket.status_{ticket.status}"),
-                at=desk.local(ticket.created_at),
-            )
-        )
-    return lines
-
-
-@router.callback("tkc")
-async def client_button(
-    event: Inbound,
-    data: str,
-    t: Translator,
-    fsm: StateControl,
-    tx: Tx,
-    client: Client,
-    desk: DeskPolicy,
-) -> Outbound | list[Outbound]:
-    """Rating and reopening; only ever on the presser's own ticket, whatever the data says."""
-    parts = data.split(":")
-    raw = parts[1] if len(parts) > 1 else ""
-    ticket = await tx.tickets.get(int(raw)) if raw.isdigit() and len(raw) < 10 else None
-    if ticket is None or ticket.client_id != client.id:
-        return Outbound(t("errors.stale_button"), buttons=main_menu(t))
-    action = parts[0]
-    if action == "rate" and len(parts) == 3 and parts[2] in {"1", "2", "3", "4", "5"}:
-        if ticket.status not in ("resolved", "closed"):
-            return Outbound(t("errors.stale_button"), buttons=main_menu(t))
-        if ticket.rating is not None:
-            return Outbound(t("ticket.already_rated"))
-        await tx.tickets.update(ticket.id, rating=int(parts[2]))
-        await tx.tickets.event(ticket.id, event.sender, "rated", parts[2])
-        await fsm.set("ticket.feedback", ticket=ticket.id, started=tx.now().isoformat())
-        skip = [[Button(t("ticket.no_comment"), f"tkc:skip:{ticket.id}")]]
-        return Outbound(t("ticket.rated", stars="⭐" * int(parts[2])), buttons=skip)
-    if action == "skip":
-        await fsm.clear()
-        return Outbound(t("ticket.thanks"), buttons=main_menu(t))
-    if action == "leave":
-        if fsm.name == service.TALK:
-            await fsm.clear()
-        return Outbound(
-            t("ticket.left", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
-        )
-    if action == "reopen":
-        return await _reopen(tx, desk, t, event, client, ticket, fsm)
-    return Outbound(t("errors.stale_button"), buttons=main_menu(t))
-
-
-async def _reopen(
-    tx: Tx,
-    desk: DeskPolicy,
-    t: Translator,
-    event: Inbound,
-    client: Client,
-    ticket: Any,
-    fsm: StateControl,
-) -> Outbound | list[Outbound]:
-    if ticket.status != "resolved" or ticket.resolved_at is None:
-        return Outbound(
-            t("ticket.cannot_reopen", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
-        )
-    if tx.now() - ticket.resolved_at > timedelta(days=desk.reopen_days):
-        return Outbound(
-            t("ticket.cannot_reopen", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
-        )
-    status = "claimed" if ticket.advisor else "open"
-    now = tx.now()
-    due = desk.due(ticket.kind, ticket.vip, now)  # a reopened case is answered anew
-    await tx.tickets.update(
-        ticket.id,
-        status=status,
-        resolved_at=None,
-        due_at=due,
-        responded_at=None,
-        breach_alerted=False,
-    )
-    await fsm.set(service.TALK, ticket=ticket.id, started=now.isoformat())
-    await tx.tickets.event(ticket.id, event.sender, "reopened")
-    await tx.audit.log(event.sender, "ticket.reopen", ticket=ticket.number)
-    fresh = await tx.tickets.get(ticket.id)
-    outs = await service.announce(tx, desk, t, fresh, client, why="reopened")  # type: ignore[arg-type]
-    return [
-        Outbound(
-            t("ticket.reopened", label=Markup(service.label(t, ticket))), buttons=main_menu(t)
-        ),
-        *outs,
-    ]
-
-
-@router.state("ticket.feedback")
-async def feedback(
-    event: Inbound,
-    t: Translator,
-    fsm: StateControl,
-    tx: Tx,
-    client: Client,
-    desk: DeskPolicy,
-    state_data: dict[str, Any],
-    faq: FaqService,
-    message_id: int,
-) -> Outbound | list[Outbound]:
-    ticket = await tx.tickets.get(int(state_data.get("ticket", 0)))
-    await fsm.clear()
-    text = clean_input(event.text)
-    if _expired(state_data, desk, tx.now()):  # a new message long after the rating
-        return as_list(await faq_answers.ask(event, tx, client, t, faq, message_id))
-    if ticket is None or ticket.client_id != client.id or not text:
-        return Outbound(t("ticket.thanks"), buttons=main_menu(t))
-    await tx.tickets.update(ticket.id, feedback=text[:2000])
-    await tx.tickets.event(ticket.id, event.sender, "feedback", text[:2000])
-    return Outbound(t("ticket.thanks"), buttons=main_menu(t))

@@ -1,24 +1,22 @@
-"""Opening, routing and relaying tickets. Every notice is an `Outbound` written in the same
-transaction as the change it reports, so a crash can neither lose nor double it."""
+"""A ticket's life: opening, relaying between client and desk, resolving. Every notice is an
+`Outbound` written in the same transaction as the change it reports, so a crash can neither
+lose nor double it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from bot.core.i18n import Markup, Translator
 from bot.core.types import Button, Inbound, Outbound
-from handlers.menu import main_menu
-from handlers.tickets.policy import PREFIX, DeskPolicy
+from handlers.shared.assignment import route
+from handlers.shared.desk_policy import DeskPolicy
+from handlers.shared.menus import main_menu
+from handlers.shared.ticket_notices import announce, label, ref, translator_for
 from storage.records import Client, Ticket
 from storage.tx import Tx
 
-VIP_PRIORITY = 5  # a VIP client's notices go out ahead of others waiting
+PREFIX = {"complaint": "TS", "consult": "ZX"}  # of ticket numbers: TS-20261128-0007
 TALK = "ticket.talk"  # the client's state while an advisor converses with them
-
-
-def ref(ticket: Ticket) -> str:
-    return f"ticket:{ticket.id}"
 
 
 async def ticket_of_message(tx: Tx, chat: str, platform_id: str) -> Ticket | None:
@@ -53,23 +51,6 @@ async def resume_talk(
     """A client quoting a relayed message: back in that ticket's conversation."""
     await tx.states.set(ticket.chat, TALK, {"ticket": ticket.id, "started": tx.now().isoformat()})
     return await relay_to_desk(tx, desk, t, ticket, client, text=text, message_id=message_id)
-
-
-async def translator_for(tx: Tx, t: Translator, address: str) -> Translator:
-    """`t` in the language of the person at `address` (Chinese for strangers and groups)."""
-    person = await tx.clients.by_address(address)
-    return t.with_lang(person.language if person else "zh")
-
-
-async def route(tx: Tx, preferred: str | None, *, avoid: str | None = None) -> str | None:
-    """The client's own advisor when on duty, else the least-loaded advisor on duty."""
-    on_duty = [a for a in await tx.advisors.on_duty() if a != avoid]
-    if preferred in on_duty:
-        return preferred
-    if not on_duty:
-        return None
-    loads = await tx.tickets.loads(on_duty)
-    return min(on_duty, key=lambda a: (loads[a], a))
 
 
 async def open_ticket(
@@ -115,30 +96,6 @@ async def open_ticket(
     return ticket, await announce(tx, desk, t, ticket, client)
 
 
-async def announce(
-    tx: Tx,
-    desk: DeskPolicy,
-    t: Translator,
-    ticket: Ticket,
-    client: Client | None,
-    *,
-    why: str = "new",
-) -> list[Outbound]:
-    """The notice with the desk buttons, to the ticket's advisor and to the staff chat."""
-    outs = []
-    targets = [ticket.advisor] if ticket.advisor else []
-    if desk.staff_chat and desk.staff_chat not in targets:
-        targets.append(desk.staff_chat)
-    if not targets:  # nobody on duty and no staff chat: the admins must know
-        targets = list(desk.admins)
-    for target in targets:
-        tt = await translator_for(tx, t, target)
-        outs.append(
-            to(notice(tt, desk, ticket, client, why=why, to_staff=target != ticket.advisor), target)
-        )
-    return outs
-
-
 def hours(span: timedelta) -> str:
     """An SLA as the client reads it: "4", or "0.5" for half an hour."""
     value = span.total_seconds() / 3600
@@ -179,66 +136,6 @@ def acknowledgement(t: Translator, ticket: Ticket) -> Outbound:
     key = f"ticket.{'complaint' if ticket.kind == 'complaint' else 'consult'}_ack{queued}"
     text = t(key, number=ticket.number, hours=hours(ticket.due_at - ticket.created_at))
     return Outbound(text, buttons=main_menu(t))
-
-
-def label(t: Translator, ticket: Ticket) -> str:
-    """ "⭐VIP 投诉 TS-20261128-0007" """
-    vip = t("desk.vip") if ticket.vip else ""
-    return t(
-        "desk.label", vip=Markup(vip), kind=t(f"ticket.kind_{ticket.kind}"), number=ticket.number
-    )
-
-
-def notice(
-    t: Translator,
-    desk: DeskPolicy,
-    ticket: Ticket,
-    client: Client | None,
-    *,
-    why: str,
-    to_staff: bool = False,
-) -> Outbound:
-    lines = [
-        t(f"desk.why_{why}", label=Markup(label(t, ticket))),
-        t(
-            "desk.client_line",
-            name=(client.display_name if client else None) or ticket.chat,
-            chat=ticket.chat,
-        ),
-    ]
-    if ticket.category:
-        lines.append(t("desk.category_line", category=t(f"ticket.cat_{ticket.category}")))
-    if ticket.contact:
-        lines.append(t("desk.contact_line", phone=ticket.contact))
-    lines.append(t("desk.text_line", text=ticket.text))
-    lines.append(t("desk.due_line", due=desk.local(ticket.due_at)))
-    if to_staff:
-        who = ticket.advisor or t("desk.nobody")
-        lines.append(t("desk.assigned_line", advisor=who))
-    return Outbound(
-        "\n".join(lines),
-        buttons=desk_buttons(t, ticket),
-        priority=VIP_PRIORITY if ticket.vip else 0,
-        ref=ref(ticket),
-    )
-
-
-def desk_buttons(t: Translator, ticket: Ticket) -> list[list[Button]]:
-    return [
-        [
-            Button(t("desk.claim"), f"tk:c:{ticket.id}"),
-            Button(t("desk.reply"), f"tk:r:{ticket.id}"),
-        ],
-        [
-            Button(t("desk.resolve"), f"tk:s:{ticket.id}"),
-            Button(t("desk.hand_over"), f"tk:h:{ticket.id}"),
-        ],
-    ]
-
-
-def to(out: Outbound, chat: str) -> Outbound:
-    out.chat = chat
-    return out
 
 
 async def relay_to_client(
@@ -346,83 +243,3 @@ async def resolve(
         "ticket.resolved", label=Markup(label(tc, ticket)), result=result, days=desk.reopen_days
     )
     return [Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket))]
-
-
-async def erased_notices(tx: Tx, t: Translator, held: list[Ticket]) -> list[Outbound]:
-    """The advisors of an erased client's open tickets are told they are closed."""
-    outs = []
-    for ticket in held:
-        if ticket.advisor:
-            tt = await translator_for(tx, t, ticket.advisor)
-            text = tt("desk.client_erased", label=Markup(label(tt, ticket)))
-            outs.append(Outbound(text, chat=ticket.advisor))
-    return outs
-
-
-async def requeue_from(
-    tx: Tx, desk: DeskPolicy, t: Translator, advisor: str, *, actor: str
-) -> list[Outbound]:
-    """An advisor lost the role: each of their open tickets goes to someone else on duty
-    (or back to the queue), and is announced again."""
-    await tx.advisors.save(advisor, on_duty=False)
-    outs: list[Outbound] = []
-    for held in await tx.tickets.requeue(advisor):
-        client = await tx.clients.get(held.client_id)
-        file = await tx.files.fields(held.client_id)
-        target = await route(tx, file.advisor if file else None, avoid=advisor)
-        if target is not None:
-            await tx.tickets.update(held.id, advisor=target)
-        await tx.tickets.event(held.id, actor, "requeued", target)
-        fresh = await tx.tickets.get(held.id)
-        outs += await announce(tx, desk, t, fresh, client, why="requeued")  # type: ignore[arg-type]
-    return outs
-
-
-async def tick(tx: Tx, desk: DeskPolicy, t: Translator, now: datetime) -> list[Outbound]:
-    """The desk's clock: SLA breaches are announced once; resolved tickets nobody reopened
-    close by themselves."""
-    outs: list[Outbound] = []
-    for ticket in await tx.tickets.due_breaches(now):
-        await tx.tickets.event(ticket.id, "system", "breached")
-        first = desk.staff_chat or ticket.advisor
-        for target in [first] if first else desk.admins:
-            tt = await translator_for(tx, t, target)
-            outs.append(_breach(tt, desk, ticket, target))
-    await tx.tickets.close_resolved(now - timedelta(days=desk.reopen_days))
-    return outs
-
-
-def _breach(tt: Translator, desk: DeskPolicy, ticket: Ticket, target: str) -> Outbound:
-    body = tt(
-        "desk.breach",
-        label=Markup(label(tt, ticket)),
-        due=desk.local(ticket.due_at),
-        advisor=ticket.advisor or tt("desk.nobody"),
-    )
-    return Outbound(body, chat=target, buttons=desk_buttons(tt, ticket), ref=ref(ticket))
-
-
-async def undelivered(
-    tx: Tx, t: Translator, desk: DeskPolicy, missed: list[dict[str, Any]]
-) -> list[Outbound]:
-    """A relayed message did not arrive (the client blocked the bot, say): written on the
-    ticket, and whoever sent it is told."""
-    outs: list[Outbound] = []
-    for outcome in missed:
-        kind, _, raw = str(outcome["ref"]).partition(":")
-        ticket = await tx.tickets.get(int(raw)) if kind == "ticket" and raw.isdigit() else None
-        if ticket is None:
-            continue
-        await tx.tickets.event(
-            ticket.id, "system", "undelivered", f"{outcome['chat']}: {outcome['status']}"
-        )
-        to_client = outcome["chat"] == ticket.chat
-        target = (ticket.advisor or desk.staff_chat) if to_client else desk.staff_chat
-        if target is None or target == outcome["chat"]:
-            continue
-        tt = await translator_for(tx, t, target)
-        key = "desk.client_unreachable" if to_client else "desk.advisor_unreachable"
-        outs.append(
-            Outbound(tt(key, label=Markup(label(tt, ticket)), chat=outcome["chat"]), chat=target)
-        )
-    return outs
