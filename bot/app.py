@@ -30,6 +30,7 @@ from handlers.tickets import service as tickets
 from handlers.tickets.policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
+from storage.sql_outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class App:
             default_language=settings.core.default_language,
             timezone=settings.core.timezone,
         )
-        self.delivery = Delivery(self.db, timer=timer)
+        self.delivery = Delivery(SqlOutbox(self.db), timer=timer)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.faq = FaqService(semantic_on=settings.faq.faq_semantic, db=self.db)
         d = settings.desk

@@ -239,7 +239,7 @@ class Inbox:
             for work in batch:
                 start = len(rows)
                 try:
-                    async with asyncio.timeout(HANDLER_TIMEOUT), tx.conn.begin_nested():
+                    async with asyncio.timeout(HANDLER_TIMEOUT), tx.savepoint():
                         client_id, out = await self._dispatch(tx, work)
                     handled.append((work.message_id, client_id))
                 except Exception as exc:

@@ -22,11 +22,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from storage.database import Database
+from storage.memory_outbox import MemoryOutbox
 from storage.migrate import upgrade
+from storage.sql_outbox import SqlOutbox
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PROBE_TIMEOUT_S = 3.0
 BACKENDS = ["sqlite", "postgres"]
+# The outbox store has an in-memory reference too: `@on_every_store` runs a test on all three.
+STORES = ["memory", *BACKENDS]
+on_every_store = pytest.mark.parametrize("backend", STORES, indirect=True)
 
 
 class FakeClock:
@@ -124,3 +129,14 @@ async def db(empty_db: Database) -> Database:
     """A migrated, seeded `Database` on the current backend, using the fake clock."""
     await upgrade(empty_db)
     return empty_db
+
+
+@pytest.fixture
+def store(
+    backend: str, request: pytest.FixtureRequest, clock: FakeClock
+) -> MemoryOutbox | SqlOutbox:
+    """The delivery engine's outbox store on the current backend (see `on_every_store`).
+    Not async: it asks for `db` only on a database backend, and an async fixture cannot."""
+    if backend == "memory":
+        return MemoryOutbox(clock)
+    return SqlOutbox(request.getfixturevalue("db"))
