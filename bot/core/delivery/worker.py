@@ -149,7 +149,9 @@ class Worker:
                 self.pacer.forget(now)
                 self._next_forget = now + 60.0
             self.queues.promote(now)
-            deadline = self._next_claim if self.leader else now + self.poll
+            # No claim during a hold: waiting for one then would spin until the hold ends.
+            claim_at = max(self._next_claim, self.pacer.hold_until)
+            deadline = claim_at if self.leader else now + self.poll
             # After a 429, one probe at a time until a send goes through again.
             limit = 1 if self._probing else self.concurrency
             head = self.queues.head()
@@ -229,7 +231,8 @@ class Worker:
 
     async def _send(self, job: Job, ticket: int) -> None:
         outcome: Outcome | None
-        self.pacer.restamp(ticket, job.chat, self.timer.now())
+        started = self.timer.now()
+        self.pacer.restamp(ticket, job.chat, started)
         try:
             platform_id = await self.sender.send(job.message())
         except SendFailure as failure:
@@ -238,7 +241,10 @@ class Worker:
             log.exception("%s: send %s crashed", self.channel, job.id)
             outcome = self._final(job, "failed", repr(exc)[:500])
         else:
-            self._probing = False
+            # Only a send started after the hold proves the platform takes calls again; one
+            # that left before the 429 came back says nothing.
+            if started >= self.pacer.hold_until:
+                self._probing = False
             outcome = self._final(job, "sent", None, platform_id)
         finally:
             self._sending.pop(job.id, None)
