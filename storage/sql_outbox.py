@@ -58,6 +58,8 @@ class SqlOutbox:
     ) -> None:
         """Write outcomes; a moved row's chat moves with its other waiting rows; `then` runs
         in the same transaction."""
+        if not outcomes and then is None:
+            return  # no transaction for nothing (a clean shutdown, say)
         moves = sorted({(o.moved_from, o.chat) for o in outcomes if o.moved_from and o.chat})
         async with self.db.write() as tx:
             await tx.messages.finish_many(owner, outcomes)

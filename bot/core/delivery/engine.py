@@ -4,6 +4,8 @@ Rows are claimed in batches under a lease (owner and expiry) and outcomes are wr
 in batches (group commit). A reply written by a handler in this process is inserted already
 claimed by us and handed straight to the worker: no claim round trip on the hot path.
 A lease keeper renews every lease of ours (rows and per-channel leases) in one statement.
+Rows are reached only through an `OutboxStore` (`store.py`): the database in production, an
+in-memory store in the engine's unit tests.
 """
 
 from __future__ import annotations
