@@ -56,10 +56,10 @@ class Delivery:
     ) -> None:
         self.store = store
         self.timer: Timer = timer or RealTimer()
-        self.owner = owner or new_owner()
+        self._owner = owner or new_owner()
         self.policy = policy or RetryPolicy()
-        self.lease = lease_seconds
-        self.poll = poll_seconds
+        self._lease = lease_seconds
+        self._poll = poll_seconds
         self.workers: dict[str, Worker] = {}
         self._writer: Batcher[Outcome, None] = Batcher(self._write, max_batch=1000)
         self.results = Results()
@@ -100,6 +100,39 @@ class Delivery:
             lead=chats is None if lead is None else lead,
             concurrency=concurrency,
         )
+
+    @property
+    def owner(self) -> str:
+        """Who this process is on every lease it holds (`bot.core.owner`)."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, owner: str) -> None:  # tests play a process that died
+        self._owner = self.keeper.owner = owner
+        for worker in self.workers.values():
+            worker.owner = owner
+
+    @property
+    def lease(self) -> float:
+        """Seconds a lease (rows, channel) lasts unless renewed."""
+        return self._lease
+
+    @lease.setter
+    def lease(self, seconds: float) -> None:  # tests tune it after construction
+        self._lease = self.keeper.lease = seconds
+        for worker in self.workers.values():
+            worker.lease = seconds
+
+    @property
+    def poll(self) -> float:
+        """How often an idle worker looks for rows other processes wrote."""
+        return self._poll
+
+    @poll.setter
+    def poll(self, seconds: float) -> None:
+        self._poll = seconds
+        for worker in self.workers.values():
+            worker.poll = seconds
 
     def capabilities(self, channel: str) -> Capabilities:
         worker = self.workers.get(channel)
