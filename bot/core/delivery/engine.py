@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.core.batching import Batcher
 from bot.core.delivery.keeper import LeaseKeeper, lease_name
 from bot.core.delivery.outbox import Job, render
 from bot.core.delivery.results import Results
 from bot.core.delivery.retry import RetryPolicy
-from bot.core.delivery.store import OutboxStore, Then
+from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Sender, Worker
+from bot.core.delivery.writer import Blocked, OutcomeWriter, Undelivered
 from bot.core.i18n import Translator
 from bot.core.owner import is_dead, new_owner
 from bot.core.timer import RealTimer, Timer
@@ -32,13 +32,6 @@ from storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
-# Told, in the transaction that writes the outcome, of rows carrying a `ref` that could not be
-# delivered (blocked, rejected, failed): returns notices for people (Outbound with `chat` set).
-Undelivered = Callable[[Tx, list[Outcome]], Awaitable[list[Outbound]]]
-# Told, in the same transaction, of the chats that blocked the bot.
-Blocked = Callable[[Tx, list[str]], Awaitable[None]]
-
-UNDELIVERED = frozenset({"blocked", "failed"})
 LEASE_SECONDS = 15.0
 POLL_SECONDS = 0.5  # how often an idle worker looks for rows other processes wrote
 
@@ -61,7 +54,6 @@ class Delivery:
         self._lease = lease_seconds
         self._poll = poll_seconds
         self.workers: dict[str, Worker] = {}
-        self._writer: Batcher[Outcome, None] = Batcher(self._write, max_batch=1000)
         self.results = Results()
         self.keeper = LeaseKeeper(
             store,
@@ -71,9 +63,15 @@ class Delivery:
             lease=lease_seconds,
             written=self.results.finished,
         )
+        self.writer = OutcomeWriter(
+            store,
+            self.owner,
+            self.results,
+            enqueue=self.enqueue,
+            notify=self.notify,
+            unwritten=self.keeper.unwritten.append,
+        )
         self._tasks: list[asyncio.Task[None]] = []
-        self._undelivered: list[Undelivered] = []
-        self._blocked: list[Blocked] = []
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -95,7 +93,7 @@ class Delivery:
             owner=self.owner,
             lease=self.lease,
             poll=self.poll,
-            record=self.record,
+            record=self.writer.record,
             chats=chats,
             lead=chats is None if lead is None else lead,
             concurrency=concurrency,
@@ -108,7 +106,7 @@ class Delivery:
 
     @owner.setter
     def owner(self, owner: str) -> None:  # tests play a process that died
-        self._owner = self.keeper.owner = owner
+        self._owner = self.keeper.owner = self.writer.owner = owner
         for worker in self.workers.values():
             worker.owner = owner
 
@@ -183,7 +181,7 @@ class Delivery:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._writer.drained()
+        await self.writer.drained()
         ambiguous = [
             Outcome(j.id, "ambiguous", "cut off at shutdown", tries=j.tries) for j in cut if j.bulk
         ]
@@ -286,42 +284,13 @@ class Delivery:
 
     # ---- for workers --------------------------------------------------------------------------
 
-    async def record(self, outcome: Outcome) -> None:
-        """Write one send's outcome; concurrent outcomes share a transaction."""
-        try:
-            await self._writer.submit(outcome)
-        except Exception:
-            log.exception("could not record the outcome of message %s; retrying", outcome.id)
-            self.keeper.unwritten.append(outcome)
-            return
-        self.results.finished(outcome)
-
     def on_undelivered(self, hook: Undelivered) -> None:
         """Call `hook` for undeliverable rows that carry a `ref` (a relayed message, say)."""
-        self._undelivered.append(hook)
+        self.writer.undelivered.append(hook)
 
     def on_blocked(self, hook: Blocked) -> None:
         """Call `hook` with the chats a send found blocking the bot (403)."""
-        self._blocked.append(hook)
-
-    async def _write(self, outcomes: Sequence[Outcome]) -> list[None]:
-        missed = [o for o in outcomes if o.ref and o.status in UNDELIVERED]
-        blocked = sorted({o.chat for o in outcomes if o.status == "blocked" and o.chat})
-        notices: list[int] = []
-
-        async def hooks(tx: Tx) -> None:
-            for on_blocked in self._blocked if blocked else ():
-                await on_blocked(tx, blocked)
-            for hook in self._undelivered if missed else ():
-                notices.extend(await self.enqueue(tx, await hook(tx, missed)))
-
-        # Only a store with transactions runs hooks; none are called for when none apply.
-        wanted = (missed and self._undelivered) or (blocked and self._blocked)
-        then: Then | None = hooks if wanted else None
-        await self.store.finish(self.owner, outcomes, then)
-        if notices or any(o.moved_from for o in outcomes):
-            self.notify()
-        return [None] * len(outcomes)
+        self.writer.blocked.append(hook)
 
     async def extra_call(self, channel: str, max_wait: float = 5.0) -> bool:
         """Book a platform call outside the outbox (answering a button) within the channel's
