@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from storage.database import Database
-from tests.storage.conftest import FakeClock
+from storage.memory_inbox import MemoryInbox
+from storage.sql_inbox import SqlInbox
+from tests.storage.conftest import FakeClock, on_every_store
+
+Inbox = MemoryInbox | SqlInbox
 
 LEASE = timedelta(seconds=30)
 
@@ -39,28 +43,46 @@ async def test_record_many_dedupes_within_and_across_batches(db: Database) -> No
     assert row is not None and row.dedupe_key == "u:3" and row.status == "received"
 
 
+@on_every_store
 async def test_unhandled_inbound_is_taken_over_only_after_its_lease(
-    db: Database, clock: FakeClock
+    inbox: Inbox, clock: FakeClock
 ) -> None:
-    async with db.write() as tx:
-        ids = await tx.messages.record_many(
-            [
-                {**inbound("u:1"), "lease_owner": "old", "lease_until": clock.now, "attempts": 1},
-                {**inbound("u:2"), "lease_owner": "live", "lease_until": clock.now + LEASE},
-                inbound("u:3"),  # recorded before leases existed
-            ]
-        )
+    ids = await inbox.record(
+        [
+            {**inbound("u:1"), "lease_owner": "old", "lease_until": clock.now, "attempts": 1},
+            {**inbound("u:2"), "lease_owner": "live", "lease_until": clock.now + LEASE},
+            {**inbound("u:3"), "lease_owner": None, "lease_until": None},  # before leases
+            {**inbound("u:4", chat="console:x"), "lease_owner": None, "lease_until": None},
+        ]
+    )
     clock.advance(seconds=1)
-    async with db.write() as tx:
-        taken = await tx.messages.take_over_received(owner="new", lease_until=clock.now + LEASE)
-        assert await tx.messages.take_over_received(owner="x", lease_until=clock.now) == []
+    taken = await inbox.take_over(
+        owner="new", until=clock.now + LEASE, channels=["telegram"], chats=[]
+    )
+    assert await inbox.take_over(owner="x", until=clock.now, channels=["telegram"]) == []
     assert [(r.id, r.attempts, r.lease_owner) for r in taken] == [
         (ids[0], 1, "new"),
         (ids[2], 0, "new"),
     ], "taking over counts nothing: only a handling attempt that starts does"
+    [dead] = await inbox.take_over(owner="y", until=clock.now + LEASE, dead=["live"], limit=1)
+    assert dead.id == ids[1], "a dead owner's event at once, whatever its lease"
+
+
+@on_every_store
+async def test_an_event_that_keeps_crashing_is_set_aside(inbox: Inbox, clock: FakeClock) -> None:
+    [event] = await inbox.record([{**inbound("u:9"), "lease_owner": None, "lease_until": None}])
+    assert event is not None
+    counts = [await inbox.count_attempt(event, max_tries=2, error="crashed") for _ in range(3)]
+    assert counts == [1, 2, 3]
+    [row] = await inbox.get_many([event])
+    assert row.status == "failed" and row.error == "crashed"
+
+
+async def test_handled_rows_give_up_their_lease(db: Database, clock: FakeClock) -> None:
     async with db.write() as tx:
-        assert await tx.messages.count_attempt(ids[0]) == 2
-    async with db.write() as tx:
-        await tx.messages.mark_handled_many([(ids[0], None), (ids[2], None)])
-        rows = await tx.messages.get_many([ids[0], ids[2]])
+        ids = await tx.messages.record_many(
+            [{**inbound(f"h:{i}"), "lease_owner": "me", "lease_until": clock.now} for i in (1, 2)]
+        )
+        await tx.messages.mark_handled_many([(ids[0], None), (ids[1], None)])  # type: ignore[list-item]
+        rows = await tx.messages.get_many(ids)  # type: ignore[arg-type]
     assert [(r.status, r.lease_owner) for r in rows] == [("handled", None), ("handled", None)]
