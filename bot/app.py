@@ -30,6 +30,7 @@ from handlers.tickets import service as tickets
 from handlers.tickets.policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
+from storage.sql_inbox import SqlInbox
 from storage.sql_outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class App:
             self.delivery,
             policy=self.policy,
             translator=self.translator,
+            leases=SqlInbox(self.db),
             services={
                 "faq": self.faq,
                 "desk": self.desk,
