@@ -28,6 +28,8 @@ from handlers.faq.index_cache import FaqService
 from handlers.shared.desk_policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
+from storage.sql_inbox import SqlInbox
+from storage.sql_outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class App:
             default_language=settings.core.default_language,
             timezone=settings.core.timezone,
         )
-        self.delivery = Delivery(self.db, timer=timer)
+        self.delivery = Delivery(SqlOutbox(self.db), timer=timer)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.faq = FaqService(semantic_on=settings.faq.faq_semantic, db=self.db)
         d = settings.desk
@@ -118,6 +120,7 @@ class App:
             self.delivery,
             policy=self.policy,
             translator=self.translator,
+            leases=SqlInbox(self.db),
             services={
                 "faq": self.faq,
                 "desk": self.desk,

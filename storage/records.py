@@ -190,3 +190,23 @@ class TicketEvent:
     action: str
     text: str | None = None
     message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one send did to an outbox row we hold, as the worker hands it to the store.
+
+    `chat` and `ref` are set for rows not sent (hooks tell people; a move names the new
+    address); `moved_from` marks a row going back to `pending` under a new address, and
+    `next_attempt_at` a row going back to `pending` to be tried again then.
+    """
+
+    id: int
+    status: str
+    error: str | None = None
+    platform_id: str | None = None
+    tries: int = 0  # platform calls made under this lease
+    chat: str | None = None
+    ref: str | None = None
+    next_attempt_at: datetime | None = None
+    moved_from: str | None = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -72,3 +73,9 @@ class Tx:
     async def cached(self, name: str, load: Callable[[], Awaitable[T]]) -> T:
         """`load()`'s result, shared with other transactions until the config version moves."""
         return await self.meta.cached(name, load)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: what runs inside rolls back alone if it raises."""
+        async with self.conn.begin_nested():
+            yield

@@ -27,6 +27,7 @@ from typing import Any
 from bot.core.delivery import Delivery
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
+from bot.core.inbox_store import InboxStore
 from bot.core.middlewares import Policy
 from bot.core.recorder import Recorder
 from bot.core.types import Inbound, Outbound
@@ -59,12 +60,14 @@ class Inbox:
         *,
         policy: Policy,
         translator: Translator,
+        leases: InboxStore,
         services: dict[str, Any] | None = None,
         prepare: Callable[[Sequence[Inbound]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.delivery = delivery
+        self.leases = leases  # taking over what a dead process left, counting its attempts
         self.policy = policy
         self.services = dict(services or {})  # injected into handlers by parameter name
         # Slow, read-only work for a batch (embedding its questions) done before its write
@@ -193,14 +196,11 @@ class Inbox:
     async def _handle_recovered(self, work: Work) -> list[int]:
         """Count the attempt (committed), then handle; past MAX_TRIES keep it aside instead."""
         try:
-            async with self.db.write() as tx:
-                attempts = await tx.messages.count_attempt(work.message_id)
-                if attempts > MAX_TRIES:
-                    await tx.messages.set_status(
-                        work.message_id,
-                        "failed",
-                        error=f"gave up after {MAX_TRIES} handling attempts ended in a crash",
-                    )
+            attempts = await self.leases.count_attempt(
+                work.message_id,
+                max_tries=MAX_TRIES,
+                error=f"gave up after {MAX_TRIES} handling attempts ended in a crash",
+            )
         except Exception:
             log.exception("counting an attempt of message %s failed", work.message_id)
             self._retry_later(work)
@@ -239,7 +239,7 @@ class Inbox:
             for work in batch:
                 start = len(rows)
                 try:
-                    async with asyncio.timeout(HANDLER_TIMEOUT), tx.conn.begin_nested():
+                    async with asyncio.timeout(HANDLER_TIMEOUT), tx.savepoint():
                         client_id, out = await self._dispatch(tx, work)
                     handled.append((work.message_id, client_id))
                 except Exception as exc:
@@ -302,15 +302,14 @@ class Inbox:
         taken = 0
         while not self._stopping:
             until = self.db.clock() + timedelta(seconds=self.delivery.lease)
-            async with self.db.write() as tx:
-                rows = await tx.messages.take_over_received(
-                    owner=self.delivery.owner,
-                    lease_until=until,
-                    dead=self.delivery.dead_owners,
-                    channels=channels,
-                    chats=chats,
-                    limit=500,
-                )
+            rows = await self.leases.take_over(
+                owner=self.delivery.owner,
+                until=until,
+                dead=self.delivery.dead_owners,
+                channels=channels,
+                chats=chats,
+                limit=500,
+            )
             for row in rows:
                 self.submit(row.id, Inbound.from_payload(row.payload), recovered=True)
             taken += len(rows)

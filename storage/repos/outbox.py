@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from storage.records import StoredMessage, aware
+from storage.records import Outcome, StoredMessage, aware
 from storage.repos.base import Repo
 from storage.repos.message_rows import HELD, IN, OUT, PENDING, RECEIVED, SENDING, message_of, utc
 from storage.schema import identities
@@ -101,10 +101,9 @@ class OutboxQueries(Repo):
             )
         return int(result.rowcount or 0)
 
-    async def finish_many(self, owner: str, outcomes: Sequence[dict[str, Any]]) -> None:
-        """Write send outcomes of rows we hold: each dict has id, status, error, platform_id,
-        tries (platform calls made) and next_attempt_at (for rows going back to pending).
-        Rows whose lease another process took over are left alone."""
+    async def finish_many(self, owner: str, outcomes: Sequence[Outcome]) -> None:
+        """Write send outcomes of rows we hold (a moved row takes its new chat). Rows whose
+        lease another process took over are left alone."""
         if not outcomes:
             return
         statement = (
@@ -124,13 +123,13 @@ class OutboxQueries(Repo):
         )
         params = [
             {
-                "b_id": o["id"],
-                "b_status": o["status"],
-                "b_error": o.get("error"),
-                "b_platform_id": o.get("platform_id"),
-                "b_chat": o.get("chat") if o.get("moved_from") else None,
-                "b_tries": o.get("tries", 0),
-                "b_next": utc(o["next_attempt_at"]) if o.get("next_attempt_at") else None,
+                "b_id": o.id,
+                "b_status": o.status,
+                "b_error": o.error,
+                "b_platform_id": o.platform_id,
+                "b_chat": o.chat if o.moved_from else None,
+                "b_tries": o.tries,
+                "b_next": utc(o.next_attempt_at) if o.next_attempt_at else None,
             }
             for o in outcomes
         ]

@@ -22,11 +22,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from storage.database import Database
+from storage.memory_inbox import MemoryInbox
+from storage.memory_outbox import MemoryOutbox
 from storage.migrate import upgrade
+from storage.sql_inbox import SqlInbox
+from storage.sql_outbox import SqlOutbox
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PROBE_TIMEOUT_S = 3.0
 BACKENDS = ["sqlite", "postgres"]
+# The outbox and inbox lease stores have in-memory references too: `@on_every_store` runs
+# a test on all three.
+STORES = ["memory", *BACKENDS]
+on_every_store = pytest.mark.parametrize("backend", STORES, indirect=True)
 
 
 class FakeClock:
@@ -124,3 +132,22 @@ async def db(empty_db: Database) -> Database:
     """A migrated, seeded `Database` on the current backend, using the fake clock."""
     await upgrade(empty_db)
     return empty_db
+
+
+@pytest.fixture
+def store(
+    backend: str, request: pytest.FixtureRequest, clock: FakeClock
+) -> MemoryOutbox | SqlOutbox:
+    """The delivery engine's outbox store on the current backend (see `on_every_store`).
+    Not async: it asks for `db` only on a database backend, and an async fixture cannot."""
+    if backend == "memory":
+        return MemoryOutbox(clock)
+    return SqlOutbox(request.getfixturevalue("db"))
+
+
+@pytest.fixture
+def inbox(backend: str, request: pytest.FixtureRequest, clock: FakeClock) -> MemoryInbox | SqlInbox:
+    """The inbox's lease store on the current backend (see `on_every_store`)."""
+    if backend == "memory":
+        return MemoryInbox(clock)
+    return SqlInbox(request.getfixturevalue("db"))

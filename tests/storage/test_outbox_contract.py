@@ -1,15 +1,25 @@
-"""The outbox and inbox contract on every backend: batch writes, claims under a lease, lease
-expiry after a crash, two claimers, and the per-channel lease."""
+"""The outbox store contract, the same tests on every store (in memory, SQLite, PostgreSQL):
+claims under a lease in delivery order, outcomes, moved chats, lease expiry after a crash,
+two claimers, the per-channel lease and renewals. The in-memory store is the reference the
+delivery engine's unit tests run on; these tests hold it to what the database does."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
-from storage.database import Database
-from storage.schema import messages
-from tests.storage.conftest import FakeClock
+import pytest
 
+from storage.database import Database
+from storage.memory_outbox import MemoryOutbox
+from storage.records import Outcome
+from storage.schema import messages
+from storage.sql_outbox import SqlOutbox
+from storage.tx import Tx
+from tests.storage.conftest import FakeClock, on_every_store
+
+Store = MemoryOutbox | SqlOutbox
 LEASE = timedelta(seconds=30)
 
 
@@ -17,72 +27,52 @@ def out(chat: str = "telegram:1", text: str = "hi", **extra: object) -> dict[str
     return {"channel": chat.split(":", 1)[0], "chat": chat, "text": text, "payload": {}, **extra}
 
 
-def inbound(key: str | None, chat: str = "telegram:1", text: str = "hi") -> dict[str, object]:
-    return {
-        "channel": chat.split(":", 1)[0],
-        "chat": chat,
-        "sender": chat,
-        "kind": "text",
-        "text": text,
-        "payload": {"text": text},
-        "dedupe_key": key,
-    }
-
-
-async def test_record_many_dedupes_within_and_across_batches(db: Database) -> None:
-    async with db.write() as tx:
-        first = await tx.messages.record_many([inbound("u:1"), inbound(None), inbound("u:2")])
-        again = await tx.messages.record_many(
-            [inbound("u:2"), inbound("u:3"), inbound("u:3"), inbound(None)]
+async def cancel(store: Store, row_id: int) -> None:
+    """What a stopped broadcast does to a queued row (not the engine's business)."""
+    if isinstance(store, MemoryOutbox):
+        store.rows[row_id] = replace(store.rows[row_id], status="cancelled")
+        return
+    async with store.db.write() as tx:
+        await tx.conn.execute(
+            messages.update().where(messages.c.id == row_id).values(status="cancelled")
         )
-    assert all(isinstance(i, int) for i in first)
-    assert again[0] is None and again[2] is None, "seen before, and twice in one batch"
-    assert isinstance(again[1], int) and isinstance(again[3], int)
-    assert len({*first, again[1], again[3]}) == 5
-    async with db.read() as tx:
-        assert await tx.messages.count(direction="in") == 5
-        row = await tx.messages.get(again[1])  # type: ignore[arg-type]
-    assert row is not None and row.dedupe_key == "u:3" and row.status == "received"
 
 
-async def test_add_outbound_many_keeps_order_and_can_arrive_claimed(
-    db: Database, clock: FakeClock
-) -> None:
-    async with db.write() as tx:
-        ids = await tx.messages.add_outbound_many(
-            [
-                out(text="a"),
-                out(text="b", status="sending", lease_owner="me", lease_until=clock.now + LEASE),
-                out(text="c", bulk=True, priority=5),
-            ]
-        )
-        rows = await tx.messages.get_many(ids)
+@on_every_store
+async def test_rows_keep_their_order_and_can_arrive_claimed(store: Store, clock: FakeClock) -> None:
+    ids = await store.add(
+        [
+            out(text="a"),
+            out(text="b", status="sending", lease_owner="me", lease_until=clock.now + LEASE),
+            out(text="c", bulk=True, priority=5),
+        ]
+    )
+    rows = await store.get_many(ids)
     assert [r.text for r in rows] == ["a", "b", "c"]
     assert [r.status for r in rows] == ["pending", "sending", "pending"]
     assert rows[1].lease_owner == "me" and rows[2].bulk and rows[2].priority == 5
+    assert await store.owners() == {"me"}
 
 
+@on_every_store
 async def test_claims_follow_delivery_order_and_skip_rows_not_yet_due(
-    db: Database, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
-    async with db.write() as tx:
-        ids = await tx.messages.add_outbound_many(
-            [
-                out(text="bulk routine", bulk=True, priority=0),
-                out(text="bulk alert", bulk=True, priority=9),
-                out(text="reply 1"),
-                out(text="later", next_attempt_at=clock.now + timedelta(minutes=1)),
-                out(text="reply 2"),
-                out(chat="console:x", text="other channel"),
-            ]
-        )
-    async with db.write() as tx:
-        first = await tx.messages.claim(
-            "telegram", owner="w1", lease_until=clock.now + LEASE, limit=3
-        )
-        second = await tx.messages.claim(
-            "telegram", owner="w1", lease_until=clock.now + LEASE, limit=10
-        )
+    later = clock.now + timedelta(minutes=1)
+    ids = await store.add(
+        [
+            out(text="bulk routine", bulk=True, priority=0),
+            out(text="bulk alert", bulk=True, priority=9),
+            out(text="reply 1"),
+            out(text="later", next_attempt_at=later),
+            out(text="reply 2"),
+            out(chat="console:x", text="other channel"),
+        ]
+    )
+    first, due = await store.claim("telegram", owner="w1", until=clock.now + LEASE, limit=3)
+    assert due is None, "a full batch: more may be waiting, no need to say when"
+    second, due = await store.claim("telegram", owner="w1", until=clock.now + LEASE, limit=10)
+    assert due == later, "only the row waiting out its retry is left"
     assert [r.text for r in first] == ["reply 1", "reply 2", "bulk alert"]
     assert [r.text for r in second] == ["bulk routine"]
     assert all(r.lease_owner == "w1" for r in first + second)
@@ -90,49 +80,42 @@ async def test_claims_follow_delivery_order_and_skip_rows_not_yet_due(
         "bulk rows wait as queued until they are about to be tried"
     )
     clock.advance(minutes=2)
-    async with db.write() as tx:
-        [due] = await tx.messages.claim("telegram", owner="w1", lease_until=clock.now, limit=10)
-        assert due.id == ids[3]
-        assert await tx.messages.claim("telegram", owner="w1", lease_until=clock.now, limit=9) == []
+    [row], _ = await store.claim("telegram", owner="w1", until=clock.now, limit=10)
+    assert row.id == ids[3]
+    assert await store.claim("telegram", owner="w1", until=clock.now, limit=9) == ([], None)
 
 
-async def test_claim_can_be_limited_to_some_chats(db: Database, clock: FakeClock) -> None:
-    async with db.write() as tx:
-        await tx.messages.add_outbound_many(
-            [out("console:alice", "for alice"), out("console:bob", "for bob")]
-        )
-        rows = await tx.messages.claim(
-            "console", owner="a", lease_until=clock.now + LEASE, limit=10, chats=["console:alice"]
-        )
+@on_every_store
+async def test_claim_can_be_limited_to_some_chats(store: Store, clock: FakeClock) -> None:
+    await store.add([out("console:alice", "for alice"), out("console:bob", "for bob")])
+    rows, due = await store.claim(
+        "console", owner="a", until=clock.now + LEASE, limit=10, chats=["console:alice"]
+    )
     assert [r.text for r in rows] == ["for alice"]
+    assert due is None, "bob's row is someone else's business"
 
 
-async def test_outcomes_are_written_in_one_batch_only_for_our_own_rows(
-    db: Database, clock: FakeClock
-) -> None:
-    async with db.write() as tx:
-        await tx.messages.add_outbound_many([out(text=str(i)) for i in range(4)])
-        mine = await tx.messages.claim(
-            "telegram", owner="me", lease_until=clock.now + LEASE, limit=3
-        )
-        theirs = await tx.messages.claim(
-            "telegram", owner="them", lease_until=clock.now + LEASE, limit=3
-        )
-    outcomes = [
-        {"id": mine[0].id, "status": "sent", "platform_id": "71", "tries": 1},
-        {"id": mine[1].id, "status": "blocked", "error": "Forbidden", "tries": 1},
-        {
-            "id": mine[2].id,
-            "status": "pending",
-            "error": "retry after 5",
-            "tries": 2,
-            "next_attempt_at": clock.now + timedelta(seconds=5),
-        },
-        {"id": theirs[0].id, "status": "sent", "tries": 1},  # not ours: left alone
-    ]
-    async with db.write() as tx:
-        await tx.messages.finish_many("me", outcomes)
-        rows = await tx.messages.get_many([r.id for r in mine + theirs])
+@on_every_store
+async def test_outcomes_are_written_only_for_our_own_rows(store: Store, clock: FakeClock) -> None:
+    await store.add([out(text=str(i)) for i in range(4)])
+    mine, _ = await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=3)
+    theirs, _ = await store.claim("telegram", owner="them", until=clock.now + LEASE, limit=3)
+    await store.finish(
+        "me",
+        [
+            Outcome(mine[0].id, "sent", platform_id="71", tries=1),
+            Outcome(mine[1].id, "blocked", "Forbidden", tries=1, chat="telegram:1"),
+            Outcome(
+                mine[2].id,
+                "pending",
+                "retry after 5",
+                tries=2,
+                next_attempt_at=clock.now + timedelta(seconds=5),
+            ),
+            Outcome(theirs[0].id, "sent", tries=1),  # not ours: left alone
+        ],
+    )
+    rows = await store.get_many([r.id for r in mine + theirs])
     assert [(r.status, r.attempts) for r in rows] == [
         ("sent", 1),
         ("blocked", 1),
@@ -140,60 +123,79 @@ async def test_outcomes_are_written_in_one_batch_only_for_our_own_rows(
         ("sending", 0),
     ]
     assert rows[0].platform_id == "71" and rows[0].lease_owner is None
+    assert rows[1].error == "Forbidden" and rows[1].chat == "telegram:1"
     assert rows[2].next_attempt_at == clock.now + timedelta(seconds=5)
 
 
+@on_every_store
+async def test_a_moved_chat_takes_its_waiting_rows_along(store: Store, clock: FakeClock) -> None:
+    ids = await store.add([out("telegram:-1", "first"), out("telegram:-1", "second")])
+    [first], _ = await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=1)
+    moved = Outcome(
+        first.id, "pending", "moved", tries=1, chat="telegram:-100", moved_from="telegram:-1"
+    )
+    await store.finish("me", [moved])
+    rows = await store.get_many(ids)
+    assert [(r.chat, r.status, r.attempts) for r in rows] == [
+        ("telegram:-100", "pending", 1),
+        ("telegram:-100", "pending", 0),
+    ]
+
+
+@on_every_store
 async def test_expired_leases_requeue_replies_and_make_bulk_ambiguous(
-    db: Database, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
-    async with db.write() as tx:
-        await tx.messages.add_outbound_many(
-            [out(text="reply"), out(text="bulk", bulk=True), out(text="bulk untried", bulk=True)]
-        )
-        dead = await tx.messages.claim("telegram", owner="dead", lease_until=clock.now, limit=3)
-        await tx.messages.mark_sending("dead", [dead[1].id])  # its call was about to leave
-        await tx.messages.add_outbound_many([out(text="fresh reply")])
-        live = await tx.messages.claim(
-            "telegram", owner="live", lease_until=clock.now + LEASE, limit=1
-        )
+    await store.add(
+        [out(text="reply"), out(text="bulk", bulk=True), out(text="bulk untried", bulk=True)]
+    )
+    dead, _ = await store.claim("telegram", owner="dead", until=clock.now, limit=3)
+    assert await store.mark_sending("dead", [dead[1].id]) == {dead[1].id}  # about to leave
+    await store.add([out(text="fresh reply")])
+    live, _ = await store.claim("telegram", owner="live", until=clock.now + LEASE, limit=1)
     clock.advance(seconds=1)
-    async with db.write() as tx:
-        assert await tx.messages.expire_sending(channel="telegram") == (2, 1)
-        assert await tx.messages.expire_sending(channel="telegram") == (0, 0)
-        rows = {r.text: r for r in await tx.messages.get_many([r.id for r in dead + live])}
+    assert await store.expire("telegram") == (2, 1)
+    assert await store.expire("telegram") == (0, 0)
+    rows = {r.text: r for r in await store.get_many([r.id for r in dead + live])}
     assert rows["reply"].status == "pending", "a doubled answer beats silence"
     assert rows["bulk"].status == "ambiguous", "bulk is never resent automatically"
     assert rows["bulk untried"].status == "pending", "never tried: safe to send"
     assert rows["fresh reply"].status == "sending", "a live lease is never touched"
-    async with db.write() as tx:  # an owner known to be dead loses its rows at once
-        assert await tx.messages.expire_sending(channel="telegram", dead=["live"]) == (1, 0)
+    assert await store.expire("telegram", dead=["live"], keep="live") == (0, 0), "our own"
+    assert await store.expire("telegram", dead=["live"]) == (1, 0), "a dead owner's at once"
 
 
-async def test_renew_keeps_rows_and_release_hands_them_back(db: Database, clock: FakeClock) -> None:
-    async with db.write() as tx:
-        await tx.messages.add_outbound_many([out(text="a"), out(text="b")])
-        rows = await tx.messages.claim("telegram", owner="me", lease_until=clock.now, limit=2)
-        assert await tx.messages.renew_leases("me", clock.now + LEASE) == 2
+@on_every_store
+async def test_renew_keeps_rows_writes_what_was_left_and_takes_leases(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.add([out(text="a"), out(text="b"), out(text="c")])
+    rows, _ = await store.claim("telegram", owner="me", until=clock.now, limit=3)
+    held = await store.renew(
+        "me",
+        clock.now + LEASE,
+        unwritten=[Outcome(rows[2].id, "sent", tries=1)],
+        leases=["delivery:telegram"],
+    )
+    assert held == {"delivery:telegram"}
     clock.advance(seconds=5)
-    async with db.write() as tx:
-        assert await tx.messages.expire_sending(channel="telegram") == (0, 0)
-        assert await tx.messages.release("me", [rows[0].id]) == 1
-        assert await tx.messages.release("me") == 1
-        again = await tx.messages.get_many([r.id for r in rows])
-    assert [r.status for r in again] == ["pending", "pending"]
+    assert await store.expire("telegram") == (0, 0), "renewed: not cut off"
+    assert await store.owners() == {"me"}
+    assert await store.release("me", [rows[0].id]) == 1
+    assert await store.release("me", leases=["delivery:telegram"]) == 1
+    again = await store.get_many([r.id for r in rows])
+    assert [r.status for r in again] == ["pending", "pending", "sent"]
+    assert await store.owners() == set()
 
 
-async def test_two_claimers_at_once_never_get_the_same_row(db: Database, clock: FakeClock) -> None:
-    async with db.write() as tx:
-        await tx.messages.add_outbound_many([out(f"telegram:{i}", str(i)) for i in range(200)])
+@on_every_store
+async def test_two_claimers_at_once_never_get_the_same_row(store: Store, clock: FakeClock) -> None:
+    await store.add([out(f"telegram:{i}", str(i)) for i in range(200)])
 
     async def claimer(owner: str) -> list[int]:
         got: list[int] = []
         while True:
-            async with db.write() as tx:
-                rows = await tx.messages.claim(
-                    "telegram", owner=owner, lease_until=clock.now + LEASE, limit=7
-                )
+            rows, _ = await store.claim("telegram", owner=owner, until=clock.now + LEASE, limit=7)
             if not rows:
                 return got
             got += [r.id for r in rows]
@@ -204,59 +206,56 @@ async def test_two_claimers_at_once_never_get_the_same_row(db: Database, clock: 
     assert len(a) + len(b) == 200
 
 
-async def test_unhandled_inbound_is_taken_over_only_after_its_lease(
+@on_every_store
+async def test_the_channel_lease_has_one_holder(store: Store, clock: FakeClock) -> None:
+    name = ["delivery:telegram"]
+    assert await store.renew("a", clock.now + LEASE, leases=name) == {"delivery:telegram"}
+    assert await store.renew("b", clock.now + LEASE, leases=name) == set()
+    assert await store.renew("a", clock.now + LEASE, leases=name) == set(name), "renewed"
+    assert await store.renew("b", clock.now, leases=name, dead=["a"]) == set(name), "a is dead"
+    assert await store.owners() == {"b"}
+    clock.advance(seconds=1)
+    assert await store.renew("c", clock.now + LEASE, leases=name) == set(name), "ran out"
+    await store.release("b", leases=name)  # not the holder: no effect
+    assert await store.owners() == {"c"}
+    await store.release("c", leases=name)
+    assert await store.owners() == set()
+
+
+@on_every_store
+async def test_mark_sending_returns_only_rows_still_queued_for_us(
+    store: Store, clock: FakeClock
+) -> None:
+    ids = await store.add([out(f"telegram:{i}", bulk=True) for i in (1, 2)])
+    rows, _ = await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=10)
+    assert {r.id for r in rows} == set(ids) and {r.status for r in rows} == {"queued"}
+    await cancel(store, ids[1])  # a stopped broadcast cancels one of them while it queues
+    assert await store.mark_sending("them", ids) == set(), "not theirs"
+    assert await store.mark_sending("me", ids) == {ids[0]}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+async def test_work_handed_to_finish_commits_with_the_outcomes(
     db: Database, clock: FakeClock
 ) -> None:
-    async with db.write() as tx:
-        ids = await tx.messages.record_many(
-            [
-                {**inbound("u:1"), "lease_owner": "old", "lease_until": clock.now, "attempts": 1},
-                {**inbound("u:2"), "lease_owner": "live", "lease_until": clock.now + LEASE},
-                inbound("u:3"),  # recorded before leases existed
-            ]
-        )
-    clock.advance(seconds=1)
-    async with db.write() as tx:
-        taken = await tx.messages.take_over_received(owner="new", lease_until=clock.now + LEASE)
-        assert await tx.messages.take_over_received(owner="x", lease_until=clock.now) == []
-    assert [(r.id, r.attempts, r.lease_owner) for r in taken] == [
-        (ids[0], 1, "new"),
-        (ids[2], 0, "new"),
-    ], "taking over counts nothing: only a handling attempt that starts does"
-    async with db.write() as tx:
-        assert await tx.messages.count_attempt(ids[0]) == 2
-    async with db.write() as tx:
-        await tx.messages.mark_handled_many([(ids[0], None), (ids[2], None)])
-        rows = await tx.messages.get_many([ids[0], ids[2]])
-    assert [(r.status, r.lease_owner) for r in rows] == [("handled", None), ("handled", None)]
+    """Only the database runs hooks (a relay's failure noted on its ticket, say): they share
+    the outcomes' transaction, so one never lands without the other."""
+    store = SqlOutbox(db)
+    [row_id] = await store.add([out(text="relay")])
+    await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=1)
 
+    async def failing(tx: Tx) -> None:
+        await tx.messages.add_outbound_many([out(text="notice")])
+        raise RuntimeError("the hook failed")
 
-async def test_the_channel_lease_has_one_holder(db: Database, clock: FakeClock) -> None:
-    async with db.write() as tx:
-        assert await tx.leases.acquire("delivery:telegram", "a", clock.now + LEASE)
-        assert not await tx.leases.acquire("delivery:telegram", "b", clock.now + LEASE)
-        assert await tx.leases.acquire("delivery:telegram", "a", clock.now + LEASE), "renewed"
-        assert await tx.leases.acquire("delivery:telegram", "b", clock.now, dead=("a",))
-        assert await tx.leases.holder("delivery:telegram") == "b"
-    clock.advance(seconds=1)
-    async with db.write() as tx:
-        assert await tx.leases.acquire("delivery:telegram", "c", clock.now + LEASE), "ran out"
-        await tx.leases.release("delivery:telegram", "b")  # not the holder: no effect
-        assert await tx.leases.holder("delivery:telegram") == "c"
-        await tx.leases.release("delivery:telegram", "c")
-        assert await tx.leases.holder("delivery:telegram") is None
+    with pytest.raises(RuntimeError):
+        await store.finish("me", [Outcome(row_id, "failed", "gone", tries=1)], failing)
+    [row] = await store.get_many([row_id])
+    assert row.status == "sending", "rolled back together"
 
+    async def notice(tx: Tx) -> None:
+        await tx.messages.add_outbound_many([out(text="notice")])
 
-async def test_mark_sending_returns_only_rows_still_queued_for_us(db: Database) -> None:
-    async with db.write() as tx:
-        ids = await tx.messages.add_outbound_many([out(f"telegram:{i}", bulk=True) for i in (1, 2)])
-    async with db.write() as tx:
-        rows = await tx.messages.claim(
-            "telegram", owner="me", lease_until=tx.now() + LEASE, limit=10
-        )
-        assert {r.id for r in rows} == set(ids) and {r.status for r in rows} == {"queued"}
-        # a stopped broadcast cancels one of them while it queues
-        await tx.conn.execute(
-            messages.update().where(messages.c.id == ids[1]).values(status="cancelled")
-        )
-        assert await tx.messages.mark_sending("me", ids) == {ids[0]}
+    await store.finish("me", [Outcome(row_id, "failed", "gone", tries=1)], notice)
+    rows = await store.get_many(range(row_id, row_id + 3))  # PostgreSQL spent an id
+    assert [(r.text, r.status) for r in rows] == [("relay", "failed"), ("notice", "pending")]

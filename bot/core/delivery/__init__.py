@@ -4,6 +4,7 @@ from bot.core.delivery.engine import Delivery
 from bot.core.delivery.limits import Limits, Pacer
 from bot.core.delivery.outbox import OutMessage
 from bot.core.delivery.retry import Decision, RetryPolicy, SendFailure
+from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Sender
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Delivery",
     "Limits",
     "OutMessage",
+    "OutboxStore",
     "Pacer",
     "RetryPolicy",
     "SendFailure",

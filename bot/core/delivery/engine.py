@@ -4,39 +4,34 @@ Rows are claimed in batches under a lease (owner and expiry) and outcomes are wr
 in batches (group commit). A reply written by a handler in this process is inserted already
 claimed by us and handed straight to the worker: no claim round trip on the hot path.
 A lease keeper renews every lease of ours (rows and per-channel leases) in one statement.
+Rows are reached only through an `OutboxStore` (`store.py`): the database in production, an
+in-memory store in the engine's unit tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.core.batching import Batcher
 from bot.core.delivery.keeper import LeaseKeeper, lease_name
 from bot.core.delivery.outbox import Job, render
 from bot.core.delivery.results import Results
 from bot.core.delivery.retry import RetryPolicy
+from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Sender, Worker
+from bot.core.delivery.writer import Blocked, OutcomeWriter, Undelivered
 from bot.core.i18n import Translator
 from bot.core.owner import is_dead, new_owner
 from bot.core.timer import RealTimer, Timer
 from bot.core.types import KNOWN_CAPABILITIES, Capabilities, Outbound
-from storage.database import Database
-from storage.records import StoredMessage
+from storage.records import Outcome
 from storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
-# Told, in the transaction that writes the outcome, of rows carrying a `ref` that could not be
-# delivered (blocked, rejected, failed): returns notices for people (Outbound with `chat` set).
-Undelivered = Callable[[Tx, list[dict[str, Any]]], Awaitable[list[Outbound]]]
-# Told, in the same transaction, of the chats that blocked the bot.
-Blocked = Callable[[Tx, list[str]], Awaitable[None]]
-
-UNDELIVERED = frozenset({"blocked", "failed"})
 LEASE_SECONDS = 15.0
 POLL_SECONDS = 0.5  # how often an idle worker looks for rows other processes wrote
 
@@ -44,7 +39,7 @@ POLL_SECONDS = 0.5  # how often an idle worker looks for rows other processes wr
 class Delivery:
     def __init__(
         self,
-        db: Database,
+        store: OutboxStore,
         *,
         timer: Timer | None = None,
         owner: str | None = None,
@@ -52,20 +47,31 @@ class Delivery:
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        self.db = db
+        self.store = store
         self.timer: Timer = timer or RealTimer()
-        self.owner = owner or new_owner()
+        self._owner = owner or new_owner()
         self.policy = policy or RetryPolicy()
-        self.lease = lease_seconds
-        self.poll = poll_seconds
+        self._lease = lease_seconds
+        self._poll = poll_seconds
         self.workers: dict[str, Worker] = {}
-        self._writer: Batcher[dict[str, Any], None] = Batcher(self._write, max_batch=1000)
         self.results = Results()
-        self.keeper = LeaseKeeper(self)
+        self.keeper = LeaseKeeper(
+            store,
+            self.workers,
+            timer=self.timer,
+            owner=self.owner,
+            lease=lease_seconds,
+            written=self.results.finished,
+        )
+        self.writer = OutcomeWriter(
+            store,
+            self.owner,
+            self.results,
+            enqueue=self.enqueue,
+            notify=self.notify,
+            unwritten=self.keeper.unwritten.append,
+        )
         self._tasks: list[asyncio.Task[None]] = []
-        self.dead_owners: tuple[str, ...] = ()
-        self._undelivered: list[Undelivered] = []
-        self._blocked: list[Blocked] = []
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -80,12 +86,51 @@ class Delivery:
         """Serve `sender.channel` (only `chats` of it, when given). A leading worker holds
         the channel's lease, so only one process sends for a bot token at a time."""
         self.workers[sender.channel] = Worker(
-            self,
             sender,
+            self.store,
+            timer=self.timer,
+            policy=self.policy,
+            owner=self.owner,
+            lease=self.lease,
+            poll=self.poll,
+            record=self.writer.record,
             chats=chats,
             lead=chats is None if lead is None else lead,
             concurrency=concurrency,
         )
+
+    @property
+    def owner(self) -> str:
+        """Who this process is on every lease it holds (`bot.core.owner`)."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, owner: str) -> None:  # tests play a process that died
+        self._owner = self.keeper.owner = self.writer.owner = owner
+        for worker in self.workers.values():
+            worker.owner = owner
+
+    @property
+    def lease(self) -> float:
+        """Seconds a lease (rows, channel) lasts unless renewed."""
+        return self._lease
+
+    @lease.setter
+    def lease(self, seconds: float) -> None:  # tests tune it after construction
+        self._lease = self.keeper.lease = seconds
+        for worker in self.workers.values():
+            worker.lease = seconds
+
+    @property
+    def poll(self) -> float:
+        """How often an idle worker looks for rows other processes wrote."""
+        return self._poll
+
+    @poll.setter
+    def poll(self, seconds: float) -> None:
+        self._poll = seconds
+        for worker in self.workers.values():
+            worker.poll = seconds
 
     def capabilities(self, channel: str) -> Capabilities:
         worker = self.workers.get(channel)
@@ -109,11 +154,15 @@ class Delivery:
         chats = [c for w in self.workers.values() if w.chats is not None for c in w.chats]
         return channels, chats
 
+    @property
+    def dead_owners(self) -> tuple[str, ...]:
+        """Lease owners found at start whose process is gone."""
+        return self.keeper.dead_owners
+
     async def start(self) -> None:
         """Take the channel leases and clear what dead processes left, then serve."""
-        async with self.db.read() as tx:
-            owners = await tx.messages.lease_owners() | await tx.leases.holders()
-        self.dead_owners = tuple(o for o in owners if is_dead(o, self.owner))
+        owners = await self.store.owners()
+        self.keeper.dead_owners = tuple(o for o in owners if is_dead(o, self.owner))
         await self.keeper.keep(expire=True)
         for worker in self.workers.values():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{worker.channel}"))
@@ -132,25 +181,14 @@ class Delivery:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._writer.drained()
+        await self.writer.drained()
+        ambiguous = [
+            Outcome(j.id, "ambiguous", "cut off at shutdown", tries=j.tries) for j in cut if j.bulk
+        ]
+        leases = [lease_name(w.channel) for w in self.workers.values() if w.lead]
         try:
-            async with self.db.write() as tx:
-                await tx.messages.finish_many(self.owner, self.keeper.unwritten)
-                ambiguous = [
-                    {
-                        "id": j.id,
-                        "status": "ambiguous",
-                        "tries": j.tries,
-                        "error": "cut off at shutdown",
-                    }
-                    for j in cut
-                    if j.bulk
-                ]
-                await tx.messages.finish_many(self.owner, ambiguous)
-                await tx.messages.release(self.owner)
-                for worker in self.workers.values():
-                    if worker.lead:
-                        await tx.leases.release(lease_name(worker), self.owner)
+            await self.store.finish(self.owner, [*self.keeper.unwritten, *ambiguous])
+            await self.store.release(self.owner, leases=leases)
         except Exception:
             log.exception(
                 "could not hand back %d held message(s); they return after their lease", len(unsent)
@@ -180,7 +218,7 @@ class Delivery:
             t=t,
             locked=locked,
         )
-        until = self.db.clock() + timedelta(seconds=self.lease)
+        until = self.store.now() + timedelta(seconds=self.lease)
         for row in rows:
             worker = self.workers.get(row["channel"])
             if (
@@ -204,7 +242,7 @@ class Delivery:
 
     def adopt(self, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
         """After the commit: rows claimed in `render` go to their worker, others wake it."""
-        now = self.db.clock()
+        now = self.store.now()
         by_channel: dict[str, list[Job]] = {}
         for row_id, row in rows:
             channel = row["channel"]
@@ -246,59 +284,13 @@ class Delivery:
 
     # ---- for workers --------------------------------------------------------------------------
 
-    async def claim(self, worker: Worker, limit: int) -> tuple[list[StoredMessage], float | None]:
-        """Up to `limit` due rows for `worker`; when there are fewer, also the seconds until
-        the next pending row falls due (None: nothing pending)."""
-        now = self.db.clock()
-        until = now + timedelta(seconds=self.lease)
-        async with self.db.write() as tx:
-            rows = await tx.messages.claim(
-                worker.channel, owner=self.owner, lease_until=until, limit=limit, chats=worker.chats
-            )
-            if len(rows) == limit:
-                return rows, None
-            due = await tx.messages.next_due(worker.channel, chats=worker.chats)
-        return rows, None if due is None else max(0.0, (due - now).total_seconds())
-
-    async def mark_sending(self, ids: Sequence[int]) -> set[int]:
-        async with self.db.write() as tx:
-            return await tx.messages.mark_sending(self.owner, ids)
-
-    async def record(self, outcome: dict[str, Any]) -> None:
-        """Write one send's outcome; concurrent outcomes share a transaction."""
-        try:
-            await self._writer.submit(outcome)
-        except Exception:
-            log.exception("could not record the outcome of message %s; retrying", outcome["id"])
-            self.keeper.unwritten.append(outcome)
-            return
-        self.results.finished(outcome)
-
     def on_undelivered(self, hook: Undelivered) -> None:
         """Call `hook` for undeliverable rows that carry a `ref` (a relayed message, say)."""
-        self._undelivered.append(hook)
+        self.writer.undelivered.append(hook)
 
     def on_blocked(self, hook: Blocked) -> None:
         """Call `hook` with the chats a send found blocking the bot (403)."""
-        self._blocked.append(hook)
-
-    async def _write(self, outcomes: Sequence[dict[str, Any]]) -> list[None]:
-        missed = [o for o in outcomes if o.get("ref") and o["status"] in UNDELIVERED]
-        blocked = sorted({o["chat"] for o in outcomes if o["status"] == "blocked" and "chat" in o})
-        notices: list[int] = []
-        moves = {(o["moved_from"], o["chat"]) for o in outcomes if o.get("moved_from")}
-        async with self.db.write() as tx:
-            await tx.messages.finish_many(self.owner, outcomes)
-            for old, new in sorted(moves):
-                await tx.messages.move_chat(old, new)
-            for on_blocked in self._blocked if blocked else ():
-                await on_blocked(tx, blocked)
-            for hook in self._undelivered if missed else ():
-                outs = await hook(tx, missed)
-                notices += await self.enqueue(tx, outs)
-        if notices or moves:
-            self.notify()
-        return [None] * len(outcomes)
+        self.writer.blocked.append(hook)
 
     async def extra_call(self, channel: str, max_wait: float = 5.0) -> bool:
         """Book a platform call outside the outbox (answering a button) within the channel's
@@ -308,9 +300,8 @@ class Delivery:
             return True
         waited = 0.0
         while True:
-            delay = worker.pacer.earliest(self.timer.now()) - self.timer.now()
+            delay = worker.extra_slot(self.timer.now())
             if delay <= 0:
-                worker.pacer.record(None, self.timer.now())
                 return True
             if waited + delay > max_wait:
                 return False

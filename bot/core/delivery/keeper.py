@@ -1,34 +1,51 @@
 """Lease upkeep: every lease of this process (rows, channels) renewed in one transaction.
 
 A channel's worker delivers only while this process holds the channel's lease; the keeper
-takes it when it is free (or its holder is known dead), hands back what the worker held when
-another process took it, and now and then returns rows of dead processes to the line.
+takes it when it is free (or its holder is known dead), tells the worker, hands back what
+the worker held when another process took it, and now and then returns rows of dead
+processes to the line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from bot.core.delivery.engine import Delivery
-    from bot.core.delivery.worker import Worker
+from bot.core.delivery.store import OutboxStore
+from bot.core.delivery.worker import Worker
+from bot.core.timer import Timer
+from storage.records import Outcome
 
 log = logging.getLogger(__name__)
 
 EXPIRY_CHECK_SECONDS = 30.0
 
 
-def lease_name(worker: Worker) -> str:
-    return f"delivery:{worker.channel}"
+def lease_name(channel: str) -> str:
+    return f"delivery:{channel}"
 
 
 class LeaseKeeper:
-    def __init__(self, engine: Delivery) -> None:
-        self.engine = engine
-        self.unwritten: list[dict[str, Any]] = []  # outcomes a failed write left behind
+    def __init__(
+        self,
+        store: OutboxStore,
+        workers: Mapping[str, Worker],
+        *,
+        timer: Timer,
+        owner: str,
+        lease: float,
+        written: Callable[[Outcome], None] = lambda _: None,
+    ) -> None:
+        self.store = store
+        self.workers = workers  # the engine's, by channel; read at every round
+        self.timer = timer
+        self.owner = owner
+        self.lease = lease
+        self.written = written  # told of outcomes written late (those who wait on rows)
+        self.dead_owners: tuple[str, ...] = ()  # owners known gone: their leases are ours to take
+        self.unwritten: list[Outcome] = []  # outcomes a failed write left behind
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -37,10 +54,10 @@ class LeaseKeeper:
         self._wake.set()
 
     async def run(self) -> None:
-        timer = self.engine.timer
+        timer = self.timer
         next_expiry = timer.now() + EXPIRY_CHECK_SECONDS
         while not self._stopping:
-            await timer.wait(self._wake, timer.now() + self.engine.lease / 3)
+            await timer.wait(self._wake, timer.now() + self.lease / 3)
             if self._stopping:
                 return
             expire = timer.now() >= next_expiry
@@ -55,38 +72,43 @@ class LeaseKeeper:
         """Renew our leases, take or keep each channel's, write outcomes that failed to be
         written, and (when `expire`, or on taking a channel over) return rows of dead
         processes to the line."""
-        engine = self.engine
-        until = engine.db.clock() + timedelta(seconds=engine.lease)
+        until = self.store.now() + timedelta(seconds=self.lease)
+        leading = [w for w in self.workers.values() if w.lead]
+        unwritten, self.unwritten = self.unwritten, []
+        try:
+            held = await self.store.renew(
+                self.owner,
+                until,
+                unwritten=unwritten,
+                leases=[lease_name(w.channel) for w in leading],
+                dead=self.dead_owners,
+            )
+        except Exception:
+            self.unwritten = unwritten + self.unwritten
+            raise
+        for outcome in unwritten:
+            self.written(outcome)
         demoted: list[Worker] = []
-        async with engine.db.write() as tx:
-            await tx.messages.renew_leases(engine.owner, until)
-            if self.unwritten:
-                await tx.messages.finish_many(engine.owner, self.unwritten)
-            for worker in engine.workers.values():
-                expire_here = expire
-                if worker.lead:
-                    was = worker.leader
-                    worker.leader = await tx.leases.acquire(
-                        lease_name(worker), engine.owner, until, dead=engine.dead_owners
-                    )
-                    if worker.leader and not was:
-                        log.info("%s: this process now delivers", worker.channel)
-                        expire_here = True
-                    elif was and not worker.leader:
-                        log.warning("%s: another process took over delivery", worker.channel)
-                        demoted.append(worker)
-                if expire_here and worker.leader:
-                    await self._expire(tx, worker)
-        for outcome in self.unwritten:
-            engine.results.finished(outcome)
-        self.unwritten = []
+        expiring: list[Worker] = []
+        for worker in self.workers.values():
+            was = worker.leader
+            worker.set_leader(lease_name(worker.channel) in held)
+            if worker.leader and not was:
+                log.info("%s: this process now delivers", worker.channel)
+                expiring.append(worker)
+            elif was and not worker.leader:
+                log.warning("%s: another process took over delivery", worker.channel)
+                demoted.append(worker)
+            elif expire and worker.leader:
+                expiring.append(worker)
+        for worker in expiring:
+            await self._expire(worker)
         for worker in demoted:
             await self._hand_back(worker)
 
-    async def _expire(self, tx: Any, worker: Worker) -> None:
-        engine = self.engine
-        requeued, ambiguous = await tx.messages.expire_sending(
-            channel=worker.channel, dead=engine.dead_owners, chats=worker.chats, keep=engine.owner
+    async def _expire(self, worker: Worker) -> None:
+        requeued, ambiguous = await self.store.expire(
+            worker.channel, dead=self.dead_owners, chats=worker.chats, keep=self.owner
         )
         if requeued or ambiguous:
             log.warning(
@@ -101,5 +123,4 @@ class LeaseKeeper:
         for the new holder (those under way finish and are written as usual)."""
         ids = worker.drop_held()
         if ids:
-            async with self.engine.db.write() as tx:
-                await tx.messages.release(self.engine.owner, ids)
+            await self.store.release(self.owner, ids)

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
 
+from storage.records import Outcome
 from storage.repos.messages import FINAL_OUT
 
 REMEMBERED = 10_000  # finished row ids kept for callers who ask after the fact
@@ -18,12 +18,12 @@ class Results:
         self._done: OrderedDict[int, str] = OrderedDict()
         self._waiters: dict[int, list[asyncio.Future[str]]] = {}
 
-    def finished(self, outcome: dict[str, Any]) -> None:
+    def finished(self, outcome: Outcome) -> None:
         """An outcome was written; a final one settles the row."""
-        status = outcome["status"]
+        status = outcome.status
         if status not in FINAL_OUT:
             return
-        row_id = outcome["id"]
+        row_id = outcome.id
         self._done[row_id] = status
         if len(self._done) > REMEMBERED:
             self._done.popitem(last=False)

@@ -9,19 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from bot.core.delivery.limits import Limits, Pacer
 from bot.core.delivery.outbox import Job, OutMessage
-from bot.core.delivery.retry import SendFailure
+from bot.core.delivery.retry import RetryPolicy, SendFailure
 from bot.core.delivery.schedule import ChatQueues
+from bot.core.delivery.store import OutboxStore
+from bot.core.timer import Timer
 from bot.core.types import Capabilities
-from storage.records import StoredMessage
-
-if TYPE_CHECKING:
-    from bot.core.delivery.engine import Delivery
+from storage.records import Outcome, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +39,32 @@ class Sender(Protocol):
         """Make one platform call; return the platform's message id. Raise SendFailure."""
 
 
+Record = Callable[[Outcome], Awaitable[None]]
+
+
 class Worker:
     def __init__(
         self,
-        engine: Delivery,
         sender: Sender,
+        store: OutboxStore,
         *,
+        timer: Timer,
+        policy: RetryPolicy,
+        owner: str,
+        lease: float,
+        poll: float,
+        record: Record,
         chats: Sequence[str] | None,
         lead: bool,
         concurrency: int,
     ) -> None:
-        self.engine = engine
+        self.store = store
+        self.timer = timer
+        self.policy = policy
+        self.owner = owner
+        self.lease = lease  # seconds a claim holds rows before another process may take them
+        self.poll = poll
+        self.record = record  # writes one outcome (batched with others by the engine)
         self.sender = sender
         self.channel = sender.channel
         self.chats = list(chats) if chats is not None else None
@@ -63,7 +77,7 @@ class Worker:
         # few enough that a crash leaves little in doubt and the inline statement is short.
         self.batch = 100 if math.isinf(rate) else max(4, min(200, math.ceil(rate / 5)))
         self.held: dict[int, Job] = {}
-        self.queues = ChatQueues(self.pacer, sender.is_group, engine.timer.now)
+        self.queues = ChatQueues(self.pacer, sender.is_group, timer.now)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sending: dict[int, Job] = {}  # calls under way
         self._in_flight = 0
@@ -95,6 +109,11 @@ class Worker:
         self.queues.clear()
         return dropped
 
+    def set_leader(self, held: bool) -> None:
+        """Whether this process holds the channel's lease now (told by the lease keeper)."""
+        if self.lead:
+            self.leader = held
+
     def notify(self) -> None:
         """Rows may be waiting in the database."""
         self._want_claim = True
@@ -116,10 +135,10 @@ class Worker:
                 await self._rounds()
             except Exception:
                 log.exception("%s: delivery loop failed; going on", self.channel)
-                await self.engine.timer.wait(asyncio.Event(), self.engine.timer.now() + 1.0)
+                await self.timer.wait(asyncio.Event(), self.timer.now() + 1.0)
 
     async def _rounds(self) -> None:
-        timer = self.engine.timer
+        timer = self.timer
         while not self.stopping:
             self.wake.clear()
             now = timer.now()
@@ -130,7 +149,9 @@ class Worker:
                 self.pacer.forget(now)
                 self._next_forget = now + 60.0
             self.queues.promote(now)
-            deadline = self._next_claim if self.leader else now + self.engine.poll
+            # No claim during a hold: waiting for one then would spin until the hold ends.
+            claim_at = max(self._next_claim, self.pacer.hold_until)
+            deadline = claim_at if self.leader else now + self.poll
             # After a 429, one probe at a time until a send goes through again.
             limit = 1 if self._probing else self.concurrency
             head = self.queues.head()
@@ -159,15 +180,23 @@ class Worker:
 
     async def _claim(self, now: float) -> None:
         self._want_claim = False
-        self._next_claim = now + self.engine.poll
+        self._next_claim = now + self.poll
+        wall = self.store.now()
         try:
-            rows, due_in = await self.engine.claim(self, self.batch)
+            rows, due = await self.store.claim(
+                self.channel,
+                owner=self.owner,
+                until=wall + timedelta(seconds=self.lease),
+                limit=self.batch,
+                chats=self.chats,
+            )
         except Exception:
             log.exception("%s: claiming outbox rows failed", self.channel)
             return
         if len(rows) == self.batch:
             self._want_claim = True  # more are waiting
-        elif due_in is not None:  # a row waiting out a retry falls due before the next poll
+        elif due is not None:  # a row waiting out a retry falls due before the next poll
+            due_in = max(0.0, (due - wall).total_seconds())
             self._next_claim = min(self._next_claim, now + due_in)
         self.take([job_of(r) for r in rows])
 
@@ -176,10 +205,10 @@ class Worker:
         a crash from here on may have delivered them, so they would become `ambiguous`."""
         jobs = [j for j in self.queues.upcoming(self.launch_batch) if not j.launched]
         try:
-            ours = await self.engine.mark_sending([j.id for j in jobs])
+            ours = await self.store.mark_sending(self.owner, [j.id for j in jobs])
         except Exception:
             log.exception("%s: marking %d message(s) as sending failed", self.channel, len(jobs))
-            await self.engine.timer.wait(asyncio.Event(), self.engine.timer.now() + 1.0)
+            await self.timer.wait(asyncio.Event(), self.timer.now() + 1.0)
             return
         for job in jobs:
             job.launched = True
@@ -201,8 +230,9 @@ class Worker:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, job: Job, ticket: int) -> None:
-        outcome: dict[str, Any] | None
-        self.pacer.restamp(ticket, job.chat, self.engine.timer.now())
+        outcome: Outcome | None
+        started = self.timer.now()
+        self.pacer.restamp(ticket, job.chat, started)
         try:
             platform_id = await self.sender.send(job.message())
         except SendFailure as failure:
@@ -211,7 +241,10 @@ class Worker:
             log.exception("%s: send %s crashed", self.channel, job.id)
             outcome = self._final(job, "failed", repr(exc)[:500])
         else:
-            self._probing = False
+            # Only a send started after the hold proves the platform takes calls again; one
+            # that left before the 429 came back says nothing.
+            if started >= self.pacer.hold_until:
+                self._probing = False
             outcome = self._final(job, "sent", None, platform_id)
         finally:
             self._sending.pop(job.id, None)
@@ -219,52 +252,42 @@ class Worker:
             self.queues.done(job.chat)
             self.wake.set()
         if outcome is not None:
-            await self.engine.record(outcome)
+            await self.record(outcome)
 
     def _final(
         self, job: Job, status: str, error: str | None, platform_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Outcome:
         self.held.pop(job.id, None)
-        if status != "sent":
-            log.warning("%s: message %s %s: %s", self.channel, job.id, status, error)
-        outcome = {
-            "id": job.id,
-            "status": status,
-            "error": error,
-            "platform_id": platform_id,
-            "tries": job.tries,
-        }
-        if status != "sent":
-            outcome["chat"] = job.chat
-            if job.payload.get("ref"):  # a relay that failed: someone is told
-                outcome["ref"] = job.payload["ref"]
-        return outcome
+        if status == "sent":
+            return Outcome(job.id, status, error, platform_id, job.tries)
+        log.warning("%s: message %s %s: %s", self.channel, job.id, status, error)
+        # A relay that failed carries its ref: someone is told.
+        ref = job.payload.get("ref") or None
+        return Outcome(job.id, status, error, platform_id, job.tries, job.chat, ref)
 
-    def _failed(self, job: Job, failure: SendFailure) -> dict[str, Any] | None:
-        engine = self.engine
-        now = engine.timer.now()
+    def _failed(self, job: Job, failure: SendFailure) -> Outcome | None:
+        now = self.timer.now()
         if failure.reason == "moved" and failure.moved_to and failure.moved_to != job.chat:
             # Back to the database under the new address, due at once; the outcome's writer
             # moves the chat's other rows and its identity too.
             self.held.pop(job.id, None)
             log.info("%s: %s moved to %s", self.channel, job.chat, failure.moved_to)
-            return {
-                "id": job.id,
-                "status": "pending",
-                "error": str(failure)[:500],
-                "tries": job.tries,
-                "next_attempt_at": None,
-                "chat": failure.moved_to,
-                "moved_from": job.chat,
-            }
+            return Outcome(
+                job.id,
+                "pending",
+                str(failure)[:500],
+                tries=job.tries,
+                chat=failure.moved_to,
+                moved_from=job.chat,
+            )
         if failure.retry_after is not None:
             self.pacer.hold(now + failure.retry_after)  # a flood limit holds the whole channel
             self._probing = True
             log.warning("%s: told to wait %.0fs", self.channel, failure.retry_after)
-        decision = engine.policy.decide(
+        decision = self.policy.decide(
             failure,
             tries=job.attempts + job.tries,
-            age=engine.db.clock() - job.created_at,
+            age=self.store.now() - job.created_at,
             bulk=job.bulk,
         )
         if decision.status != "retry":
@@ -280,13 +303,13 @@ class Worker:
         log.info(
             "%s: message %s retried in %.0fs (%s)", self.channel, job.id, decision.wait, failure
         )
-        return {
-            "id": job.id,
-            "status": "pending",
-            "error": str(failure)[:500],
-            "tries": job.tries,
-            "next_attempt_at": engine.db.clock() + timedelta(seconds=decision.wait),
-        }
+        return Outcome(
+            job.id,
+            "pending",
+            str(failure)[:500],
+            tries=job.tries,
+            next_attempt_at=self.store.now() + timedelta(seconds=decision.wait),
+        )
 
     # ---- stopping -----------------------------------------------------------------------------
 
