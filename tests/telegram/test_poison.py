@@ -31,7 +31,7 @@ def refuse_in_database(bot: TelegramBot, marker: str) -> None:
     """The database itself refuses to record a message containing `marker` (a trigger, so
     nothing of ours is patched); the quarantine form (no text, status failed) passes."""
     path = make_url(bot.settings.core.database_url).database
-    with sqlite3.connect(str(path)) as conn:
+    with sqlite3.connect(str(path), timeout=30) as conn:  # the bot may be writing
         conn.execute(
             f"CREATE TRIGGER poison BEFORE INSERT ON messages "
             f"WHEN NEW.text LIKE '%{marker}%' AND NEW.status = 'received' "
