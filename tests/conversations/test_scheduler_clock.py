@@ -17,8 +17,8 @@ from apscheduler.schedulers import base as scheduler_base
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tests.conftest import SettingsFactory
+from tests.fakes.clock import FakeTime
 from tests.harness import Harness, Sent
-from tests.storage.conftest import FakeClock
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
@@ -31,9 +31,9 @@ def beijing(day: str, hhmm: str) -> dt.datetime:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTime]:
     """APScheduler reads the time with `datetime.now(tz)` in two modules: both see ours."""
-    fake = FakeClock(beijing("2026-09-29", "07:00"))
+    fake = FakeTime(beijing("2026-09-29", "07:00"))
 
     class Now(dt.datetime):
         @classmethod
@@ -48,7 +48,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
 class Driver:
     """Both processes' schedulers, woken at each next fire time on the fake clock."""
 
-    def __init__(self, clock: FakeClock, bots: list[Harness]) -> None:
+    def __init__(self, clock: FakeTime, bots: list[Harness]) -> None:
         self.clock, self.bots = clock, bots
         self.pending = 0
         self.done = asyncio.Event()
@@ -94,7 +94,7 @@ class Driver:
 
 @pytest.fixture
 async def two(
-    make_settings: SettingsFactory, clock: FakeClock, tmp_path: Path
+    make_settings: SettingsFactory, clock: FakeTime, tmp_path: Path
 ) -> Iterator[list[Harness]]:
     settings = make_settings(
         STAFF_CHAT=STAFF,
@@ -117,7 +117,7 @@ def to(sent: list[Sent], chat: str, needle: str) -> list[str]:
 
 
 async def test_four_days_of_the_rhythm_through_the_real_scheduler(
-    two: list[Harness], clock: FakeClock
+    two: list[Harness], clock: FakeTime
 ) -> None:
     a, _ = two  # b only runs its scheduler; the fires are shared
     await a.say("/grant console:staff1 staff", user="admin")

@@ -54,19 +54,6 @@ MENU_OTHER_TYPES = {  # type -> the field it needs
 }  # fmt: skip
 
 
-class Clock:
-    """A settable epoch clock for `Interactions` and token expiry: ``clock.advance(3600)``."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class Window:
     remaining: int

@@ -13,13 +13,15 @@ import socket
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.fakes.wechat_api import Clock, FakeWechatApi, Interactions
+from tests.fakes.clock import FakeTime
+from tests.fakes.wechat_api import FakeWechatApi, Interactions
 from tests.fakes.wechat_server import (
     XXE,
     BadReply,
@@ -108,13 +110,15 @@ def test_round_trip_and_refusals() -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeTime:
+    return FakeTime(datetime.fromtimestamp(1_800_000_000, UTC))
 
 
 @pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeWechatApi]:
-    fake = FakeWechatApi(APPID, SECRET, interactions=Interactions(clock), templates={"TPL_OK"})
+async def api(clock: FakeTime) -> AsyncIterator[FakeWechatApi]:
+    fake = FakeWechatApi(
+        APPID, SECRET, interactions=Interactions(clock.epoch), templates={"TPL_OK"}
+    )
     async with fake:
         yield fake
 
@@ -156,7 +160,7 @@ async def errcode(call: Caller, token: str, body: Any, path: str = "custom") -> 
 
 
 async def test_token_fetch_expiry_and_refresh(
-    api: FakeWechatApi, call: Caller, clock: Clock
+    api: FakeWechatApi, call: Caller, clock: FakeTime
 ) -> None:
     answer = await call(
         "/cgi-bin/token", grant_type="client_credential", appid=APPID, secret=SECRET
@@ -188,7 +192,7 @@ async def test_token_fetch_expiry_and_refresh(
 
 
 async def test_message_window_five_in_48_hours(
-    api: FakeWechatApi, call: Caller, clock: Clock
+    api: FakeWechatApi, call: Caller, clock: FakeTime
 ) -> None:
     token = await get_token(call)
     assert await errcode(call, token, text(ALICE, "hi")) == 40003  # never seen
@@ -219,7 +223,7 @@ async def test_message_window_five_in_48_hours(
 
 
 async def test_event_window_and_quotas_do_not_add_up(
-    api: FakeWechatApi, call: Caller, clock: Clock
+    api: FakeWechatApi, call: Caller, clock: FakeTime
 ) -> None:
     token = await get_token(call)
     api.interactions.click(ALICE)
