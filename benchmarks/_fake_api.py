@@ -10,7 +10,6 @@ import asyncio
 import gc
 import os
 import signal
-import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -23,17 +22,9 @@ from tests.fakes.telegram_api import FakeTelegram, peak
 
 
 class BenchFake(FakeTelegram):
-    async def start(self) -> None:
-        self._closing.clear()
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+    def routes(self, app: web.Application) -> None:
+        super().routes(app)
         app.router.add_get("/_stats", self._stats)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
 
     async def _stats(self, request: web.Request) -> web.Response:
         chats = Counter(p["chat_id"] for p in self._sent)

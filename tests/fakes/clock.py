@@ -7,6 +7,10 @@ flight, no transaction open: time must not pass while a request travels), the cl
 the earliest deadline and wakes that waiter. So a 20-second retry_after or a two-day outage
 takes milliseconds, in order.
 
+Without waiters it is simply a settable clock (`set`, `advance`): the storage contract
+suite's `Database(clock=...)`, APScheduler's `datetime.now` in the scheduler test, and, as
+float seconds through `epoch`, the fake WeChat API's windows and token expiry.
+
 With `ticking=True` it is instead a wall clock pinned to `start` that moves on with real
 time (for a whole bot on real timers): tests get a known date, whatever day they run.
 """
@@ -31,7 +35,8 @@ START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 class FakeTime:
     def __init__(self, start: datetime = START, *, ticking: bool = False) -> None:
         self.mono = 1_000.0
-        self._epoch = start
+        assert start.tzinfo is not None, "the fake clock only hands out aware datetimes"
+        self._epoch = start.astimezone(UTC)  # in UTC, as the program's own clock
         self._real = time.monotonic() if ticking else None
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -66,6 +71,10 @@ class FakeTime:
     # wall clock, for Database(clock=...)
     def __call__(self) -> datetime:
         return self._epoch + timedelta(seconds=self.now() - 1_000.0)
+
+    def epoch(self) -> float:
+        """The wall clock as Unix seconds (what WeChat's fakes count in)."""
+        return self().timestamp()
 
     def advance(self, seconds: float = 0.0, **delta: float) -> datetime:
         """Move on by `seconds` (or `timedelta` keywords: ``advance(days=2)``)."""

@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.http_base import FakeHttpServer
+
 JSON = dict[str, Any]
 
 
@@ -184,26 +186,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ForwardServer:
+class ForwardServer(FakeHttpServer):
     """The implementation's own WebSocket server (forward mode): the bot connects to it."""
 
     def __init__(self, bot: FakeOneBot, token: str | None = None) -> None:
+        super().__init__(port=free_port())  # the URL is known before the server starts
         self.bot = bot
         self.token = token
-        self.port = free_port()
         self.connections = 0
-        self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._ws)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -219,5 +216,4 @@ class ForwardServer:
 
     async def stop(self) -> None:
         await self.bot.drop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()

@@ -17,14 +17,15 @@ import itertools
 import json
 import math
 import re
-import socket
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.http_base import FakeHttpServer
 
 JSON = dict[str, Any]
 DEFAULT_TOKEN = "123456:TEST-token"
@@ -192,12 +193,13 @@ def peak(times: list[float], span: float = 1.0) -> int:
     return best
 
 
-class FakeTelegram:
+class FakeTelegram(FakeHttpServer):
     """In-process fake of the Telegram Bot API, speaking the real HTTP/JSON protocol."""
 
     def __init__(
         self, token: str = DEFAULT_TOKEN, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        super().__init__()
         self.token = token
         self.clock = clock
         # (arrival time, method, chat_id) of every call but getUpdates
@@ -236,8 +238,6 @@ class FakeTelegram:
         self._failures: defaultdict[str, deque[ApiError]] = defaultdict(deque)
         self._stalls: defaultdict[str, deque[float]] = defaultdict(deque)
         self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._methods: dict[str, Callable[[JSON], Awaitable[Any]]] = {
             name.lower(): getattr(self, f"_m_{name}")
             for name in "getMe getUpdates sendMessage sendDocument editMessageText "
@@ -247,39 +247,24 @@ class FakeTelegram:
 
     # ---- lifecycle --------------------------------------------------------------------------
 
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+
     async def start(self) -> None:
         """Serve on 127.0.0.1 on a free port."""
         self._closing.clear()
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        await super().start()
 
     async def stop(self) -> None:
         """Release pending long polls and stalled responses, then shut the server down."""
         self._closing.set()
         self._wakeup.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        await super().stop()
 
     @property
     def base_url(self) -> str:
         """Base URL for TelegramAPIServer.from_base()."""
-        if self._port is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return f"http://127.0.0.1:{self._port}"
+        return super().base_url
 
     # ---- updates ----------------------------------------------------------------------------
 

@@ -14,14 +14,15 @@ import asyncio
 import itertools
 import json
 import secrets
-import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.http_base import FakeHttpServer
 
 JSON = dict[str, Any]
 TOKEN_TTL = 7200
@@ -52,19 +53,6 @@ MENU_OTHER_TYPES = {  # type -> the field it needs
     "view": "url", "miniprogram": "url", "media_id": "media_id", "article_id": "article_id",
     "article_view_limited": "article_id",
 }  # fmt: skip
-
-
-class Clock:
-    """A settable epoch clock for `Interactions` and token expiry: ``clock.advance(3600)``."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -163,7 +151,7 @@ class ApiFailure(Exception):
         self.errcode = errcode
 
 
-class FakeWechatApi:
+class FakeWechatApi(FakeHttpServer):
     """In-process fake of https://api.weixin.qq.com for one official account."""
 
     def __init__(
@@ -175,6 +163,7 @@ class FakeWechatApi:
         templates: Iterable[str] = (),
         daily_quota: int | None = None,
     ) -> None:
+        super().__init__()
         self.appid, self.secret = appid, secret
         self.interactions = interactions or Interactions()
         self.templates = set(templates)
@@ -191,8 +180,6 @@ class FakeWechatApi:
         self._scripted: deque[tuple[str | None, int]] = deque()
         self._quota_used: Counter[str] = Counter()
         self._msgids = itertools.count(1_000_001)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._routes: dict[tuple[str, str], Callable[[web.Request, bytes], JSON]] = {
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
@@ -205,35 +192,13 @@ class FakeWechatApi:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Serve on 127.0.0.1 on a free port."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
         """What the bot gets as WECHAT_API_BASE (instead of https://api.weixin.qq.com)."""
-        if self._port is None:
-            raise RuntimeError("FakeWechatApi is not started")
-        return f"http://127.0.0.1:{self._port}"
+        return super().base_url
 
     # ---- controls for tests -------------------------------------------------------------------
 

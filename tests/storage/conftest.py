@@ -1,4 +1,5 @@
-"""Fixtures for the storage contract suite: one `db` per backend, plus a controllable clock.
+"""Fixtures for the storage contract suite: one `db` per backend, plus a controllable clock
+(`tests.fakes.clock.FakeTime`).
 
 `db` is parametrised over "sqlite" (always: a fresh file database under tmp_path) and
 "postgres" (a fresh, uniquely named database per test on the server named by
@@ -11,7 +12,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +28,7 @@ from storage.memory_outbox import MemoryOutbox
 from storage.migrate import upgrade
 from storage.sql_inbox import SqlInbox
 from storage.sql_outbox import SqlOutbox
+from tests.fakes.clock import FakeTime
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PROBE_TIMEOUT_S = 3.0
@@ -37,27 +39,10 @@ STORES = ["memory", *BACKENDS]
 on_every_store = pytest.mark.parametrize("backend", STORES, indirect=True)
 
 
-class FakeClock:
-    """A callable clock for `Database(clock=...)`: returns `now` (aware UTC) until moved."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-    def set(self, when: datetime) -> None:
-        assert when.tzinfo is not None, "the fake clock only hands out aware datetimes"
-        self.now = when.astimezone(UTC)
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 1, 15, 9, 30, tzinfo=UTC))
+def clock() -> FakeTime:
+    """Virtual time standing still at a known moment until a test moves it."""
+    return FakeTime(datetime(2026, 1, 15, 9, 30, tzinfo=UTC))
 
 
 def _asyncpg_dsn(url: URL) -> str:
@@ -118,7 +103,7 @@ async def database_url(
 
 
 @pytest.fixture
-async def empty_db(database_url: str, clock: FakeClock) -> AsyncIterator[Database]:
+async def empty_db(database_url: str, clock: FakeTime) -> AsyncIterator[Database]:
     """A `Database` on a fresh database with no schema yet."""
     db = Database(database_url, clock=clock)
     try:
@@ -136,7 +121,7 @@ async def db(empty_db: Database) -> Database:
 
 @pytest.fixture
 def store(
-    backend: str, request: pytest.FixtureRequest, clock: FakeClock
+    backend: str, request: pytest.FixtureRequest, clock: FakeTime
 ) -> MemoryOutbox | SqlOutbox:
     """The delivery engine's outbox store on the current backend (see `on_every_store`).
     Not async: it asks for `db` only on a database backend, and an async fixture cannot."""
@@ -146,7 +131,7 @@ def store(
 
 
 @pytest.fixture
-def inbox(backend: str, request: pytest.FixtureRequest, clock: FakeClock) -> MemoryInbox | SqlInbox:
+def inbox(backend: str, request: pytest.FixtureRequest, clock: FakeTime) -> MemoryInbox | SqlInbox:
     """The inbox's lease store on the current backend (see `on_every_store`)."""
     if backend == "memory":
         return MemoryInbox(clock)

@@ -18,7 +18,7 @@ from storage.migrate import current, upgrade
 from storage.records import Client, FaqEntry, Topic
 from storage.schema import metadata
 from storage.tx import Tx
-from tests.storage.conftest import FakeClock
+from tests.fakes.clock import FakeTime
 
 SEEDED = ["news", "market", "opportunity", "risk", "morning", "evening", "reports", "training"]
 ADVISORY = {"market", "opportunity", "risk", "morning", "evening", "reports"}
@@ -83,7 +83,7 @@ async def test_seeded_topics_in_sort_order(db: Database) -> None:
 
 
 async def test_get_or_create_creates_once_and_updates_display_name(
-    db: Database, clock: FakeClock
+    db: Database, clock: FakeTime
 ) -> None:
     async with db.write() as tx:
         first, created = await tx.clients.get_or_create(
@@ -91,7 +91,7 @@ async def test_get_or_create_creates_once_and_updates_display_name(
         )
     assert created
     assert (first.display_name, first.language, first.erased_at) == ("张三", "zh", None)
-    assert first.created_at == clock.now
+    assert first.created_at == clock()
 
     clock.advance(minutes=5)
     async with db.write() as tx:
@@ -138,7 +138,7 @@ async def test_set_language(db: Database) -> None:
         assert (await tx.clients.get(client.id)).language == "en"
 
 
-async def test_erase_wipes_personal_data_and_locks_records(db: Database, clock: FakeClock) -> None:
+async def test_erase_wipes_personal_data_and_locks_records(db: Database, clock: FakeTime) -> None:
     alice = await new_client(db, "telegram:1", "Alice")
     bob = await new_client(db, "telegram:2", "Bob")
     async with db.write() as tx:
@@ -215,7 +215,7 @@ async def test_topic_upsert_and_disabled_topics(db: Database) -> None:
 # --- subscriptions --------------------------------------------------------------------------
 
 
-async def test_subscribe_unsubscribe_and_history(db: Database, clock: FakeClock) -> None:
+async def test_subscribe_unsubscribe_and_history(db: Database, clock: FakeTime) -> None:
     alice = await new_client(db, "telegram:1", "Alice")
     bob = await new_client(db, "console:bob", "Bob")
     t1 = clock.advance(minutes=1)
@@ -324,7 +324,7 @@ async def test_none_dedupe_keys_never_conflict(db: Database) -> None:
         assert await tx.messages.count(direction="in") == 4
 
 
-async def test_outbound_status_compare_and_set(db: Database, clock: FakeClock) -> None:
+async def test_outbound_status_compare_and_set(db: Database, clock: FakeTime) -> None:
     client = await new_client(db)
     async with db.write() as tx:
         mid = await tx.messages.add_outbound(
@@ -340,7 +340,7 @@ async def test_outbound_status_compare_and_set(db: Database, clock: FakeClock) -
     assert (msg.direction, msg.status, msg.attempts, msg.kind) == ("out", "pending", 0, "text")
     assert (msg.client_id, msg.reply_to, msg.text) == (client.id, 7, "你好")
     assert msg.payload == {"buttons": [["是", "yes"]]}
-    assert msg.created_at == clock.now
+    assert msg.created_at == clock()
 
     async with db.write() as tx:
         assert await tx.messages.set_status(mid, "sending", expect="pending")
@@ -506,7 +506,7 @@ async def test_roles_grant_revoke(db: Database) -> None:
         assert await tx.roles.all() == [("console:x", "staff")]
 
 
-async def test_audit_log_and_recent(db: Database, clock: FakeClock) -> None:
+async def test_audit_log_and_recent(db: Database, clock: FakeTime) -> None:
     async with db.write() as tx:
         await tx.audit.log("telegram:1", "broadcast", topic="news", recipients=3, text="早盘提示")
         clock.advance(seconds=1)
@@ -528,13 +528,13 @@ async def test_audit_log_and_recent(db: Database, clock: FakeClock) -> None:
     assert [e["id"] for e in newest] == [everything[0]["id"]]
 
 
-async def test_audit_times_are_aware_utc(db: Database, clock: FakeClock) -> None:
+async def test_audit_times_are_aware_utc(db: Database, clock: FakeTime) -> None:
     async with db.write() as tx:
         await tx.audit.log("telegram:1", "grant", role="staff")
     async with db.read() as tx:
         (entry,) = await tx.audit.recent()
     assert entry["at"].tzinfo is not None
-    assert entry["at"] == clock.now
+    assert entry["at"] == clock()
 
 
 # --- transactions and concurrency -----------------------------------------------------------
@@ -687,7 +687,7 @@ async def test_erase_locks_messages_not_yet_linked_to_the_client(db: Database) -
 # --- FAQ and meta ---------------------------------------------------------------------------
 
 
-async def test_faq_entries_save_replace_delete_and_version(db: Database, clock: FakeClock) -> None:
+async def test_faq_entries_save_replace_delete_and_version(db: Database, clock: FakeTime) -> None:
     entry = FaqEntry(
         "open",
         "zh",
@@ -720,7 +720,7 @@ async def test_faq_entries_save_replace_delete_and_version(db: Database, clock: 
         assert await tx.faq.entries() == []
 
 
-async def test_faq_synonyms_feedback_and_unanswered(db: Database, clock: FakeClock) -> None:
+async def test_faq_synonyms_feedback_and_unanswered(db: Database, clock: FakeTime) -> None:
     client = await new_client(db)
     async with db.write() as tx:
         await tx.faq.set_synonym("提现", "出金", by="a")
@@ -751,11 +751,11 @@ async def test_faq_synonyms_feedback_and_unanswered(db: Database, clock: FakeClo
         assert first == again
         assert await tx.faq.hand_off(first, chat="telegram:999") is None, "only its own chat"
         handed = await tx.faq.hand_off(first, chat="telegram:100")
-        assert handed is not None and handed.handed_off and handed.at == clock.now
-        assert [u.id for u in await tx.faq.unanswered_since(clock.now)] == [first]
-        assert await tx.faq.unanswered_since(clock.now + timedelta(seconds=1)) == []
+        assert handed is not None and handed.handed_off and handed.at == clock()
+        assert [u.id for u in await tx.faq.unanswered_since(clock())] == [first]
+        assert await tx.faq.unanswered_since(clock() + timedelta(seconds=1)) == []
         await tx.clients.erase(client.id)
-        assert await tx.faq.unanswered_since(clock.now) == [], "locked with the client"
+        assert await tx.faq.unanswered_since(clock()) == [], "locked with the client"
 
 
 async def test_meta_get_set(db: Database) -> None:

@@ -8,7 +8,8 @@ from datetime import timedelta
 from storage.database import Database
 from storage.memory_inbox import MemoryInbox
 from storage.sql_inbox import SqlInbox
-from tests.storage.conftest import FakeClock, on_every_store
+from tests.fakes.clock import FakeTime
+from tests.storage.conftest import on_every_store
 
 Inbox = MemoryInbox | SqlInbox
 
@@ -45,31 +46,31 @@ async def test_record_many_dedupes_within_and_across_batches(db: Database) -> No
 
 @on_every_store
 async def test_unhandled_inbound_is_taken_over_only_after_its_lease(
-    inbox: Inbox, clock: FakeClock
+    inbox: Inbox, clock: FakeTime
 ) -> None:
     ids = await inbox.record(
         [
-            {**inbound("u:1"), "lease_owner": "old", "lease_until": clock.now, "attempts": 1},
-            {**inbound("u:2"), "lease_owner": "live", "lease_until": clock.now + LEASE},
+            {**inbound("u:1"), "lease_owner": "old", "lease_until": clock(), "attempts": 1},
+            {**inbound("u:2"), "lease_owner": "live", "lease_until": clock() + LEASE},
             {**inbound("u:3"), "lease_owner": None, "lease_until": None},  # before leases
             {**inbound("u:4", chat="console:x"), "lease_owner": None, "lease_until": None},
         ]
     )
     clock.advance(seconds=1)
     taken = await inbox.take_over(
-        owner="new", until=clock.now + LEASE, channels=["telegram"], chats=[]
+        owner="new", until=clock() + LEASE, channels=["telegram"], chats=[]
     )
-    assert await inbox.take_over(owner="x", until=clock.now, channels=["telegram"]) == []
+    assert await inbox.take_over(owner="x", until=clock(), channels=["telegram"]) == []
     assert [(r.id, r.attempts, r.lease_owner) for r in taken] == [
         (ids[0], 1, "new"),
         (ids[2], 0, "new"),
     ], "taking over counts nothing: only a handling attempt that starts does"
-    [dead] = await inbox.take_over(owner="y", until=clock.now + LEASE, dead=["live"], limit=1)
+    [dead] = await inbox.take_over(owner="y", until=clock() + LEASE, dead=["live"], limit=1)
     assert dead.id == ids[1], "a dead owner's event at once, whatever its lease"
 
 
 @on_every_store
-async def test_an_event_that_keeps_crashing_is_set_aside(inbox: Inbox, clock: FakeClock) -> None:
+async def test_an_event_that_keeps_crashing_is_set_aside(inbox: Inbox, clock: FakeTime) -> None:
     [event] = await inbox.record([{**inbound("u:9"), "lease_owner": None, "lease_until": None}])
     assert event is not None
     counts = [await inbox.count_attempt(event, max_tries=2, error="crashed") for _ in range(3)]
@@ -78,10 +79,10 @@ async def test_an_event_that_keeps_crashing_is_set_aside(inbox: Inbox, clock: Fa
     assert row.status == "failed" and row.error == "crashed"
 
 
-async def test_handled_rows_give_up_their_lease(db: Database, clock: FakeClock) -> None:
+async def test_handled_rows_give_up_their_lease(db: Database, clock: FakeTime) -> None:
     async with db.write() as tx:
         ids = await tx.messages.record_many(
-            [{**inbound(f"h:{i}"), "lease_owner": "me", "lease_until": clock.now} for i in (1, 2)]
+            [{**inbound(f"h:{i}"), "lease_owner": "me", "lease_until": clock()} for i in (1, 2)]
         )
         await tx.messages.mark_handled_many([(ids[0], None), (ids[1], None)])  # type: ignore[list-item]
         rows = await tx.messages.get_many(ids)  # type: ignore[arg-type]

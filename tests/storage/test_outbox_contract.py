@@ -17,7 +17,8 @@ from storage.records import Outcome
 from storage.schema import messages
 from storage.sql_outbox import SqlOutbox
 from storage.tx import Tx
-from tests.storage.conftest import FakeClock, on_every_store
+from tests.fakes.clock import FakeTime
+from tests.storage.conftest import on_every_store
 
 Store = MemoryOutbox | SqlOutbox
 LEASE = timedelta(seconds=30)
@@ -39,11 +40,11 @@ async def cancel(store: Store, row_id: int) -> None:
 
 
 @on_every_store
-async def test_rows_keep_their_order_and_can_arrive_claimed(store: Store, clock: FakeClock) -> None:
+async def test_rows_keep_their_order_and_can_arrive_claimed(store: Store, clock: FakeTime) -> None:
     ids = await store.add(
         [
             out(text="a"),
-            out(text="b", status="sending", lease_owner="me", lease_until=clock.now + LEASE),
+            out(text="b", status="sending", lease_owner="me", lease_until=clock() + LEASE),
             out(text="c", bulk=True, priority=5),
         ]
     )
@@ -56,9 +57,9 @@ async def test_rows_keep_their_order_and_can_arrive_claimed(store: Store, clock:
 
 @on_every_store
 async def test_claims_follow_delivery_order_and_skip_rows_not_yet_due(
-    store: Store, clock: FakeClock
+    store: Store, clock: FakeTime
 ) -> None:
-    later = clock.now + timedelta(minutes=1)
+    later = clock() + timedelta(minutes=1)
     ids = await store.add(
         [
             out(text="bulk routine", bulk=True, priority=0),
@@ -69,9 +70,9 @@ async def test_claims_follow_delivery_order_and_skip_rows_not_yet_due(
             out(chat="console:x", text="other channel"),
         ]
     )
-    first, due = await store.claim("telegram", owner="w1", until=clock.now + LEASE, limit=3)
+    first, due = await store.claim("telegram", owner="w1", until=clock() + LEASE, limit=3)
     assert due is None, "a full batch: more may be waiting, no need to say when"
-    second, due = await store.claim("telegram", owner="w1", until=clock.now + LEASE, limit=10)
+    second, due = await store.claim("telegram", owner="w1", until=clock() + LEASE, limit=10)
     assert due == later, "only the row waiting out its retry is left"
     assert [r.text for r in first] == ["reply 1", "reply 2", "bulk alert"]
     assert [r.text for r in second] == ["bulk routine"]
@@ -80,26 +81,26 @@ async def test_claims_follow_delivery_order_and_skip_rows_not_yet_due(
         "bulk rows wait as queued until they are about to be tried"
     )
     clock.advance(minutes=2)
-    [row], _ = await store.claim("telegram", owner="w1", until=clock.now, limit=10)
+    [row], _ = await store.claim("telegram", owner="w1", until=clock(), limit=10)
     assert row.id == ids[3]
-    assert await store.claim("telegram", owner="w1", until=clock.now, limit=9) == ([], None)
+    assert await store.claim("telegram", owner="w1", until=clock(), limit=9) == ([], None)
 
 
 @on_every_store
-async def test_claim_can_be_limited_to_some_chats(store: Store, clock: FakeClock) -> None:
+async def test_claim_can_be_limited_to_some_chats(store: Store, clock: FakeTime) -> None:
     await store.add([out("console:alice", "for alice"), out("console:bob", "for bob")])
     rows, due = await store.claim(
-        "console", owner="a", until=clock.now + LEASE, limit=10, chats=["console:alice"]
+        "console", owner="a", until=clock() + LEASE, limit=10, chats=["console:alice"]
     )
     assert [r.text for r in rows] == ["for alice"]
     assert due is None, "bob's row is someone else's business"
 
 
 @on_every_store
-async def test_outcomes_are_written_only_for_our_own_rows(store: Store, clock: FakeClock) -> None:
+async def test_outcomes_are_written_only_for_our_own_rows(store: Store, clock: FakeTime) -> None:
     await store.add([out(text=str(i)) for i in range(4)])
-    mine, _ = await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=3)
-    theirs, _ = await store.claim("telegram", owner="them", until=clock.now + LEASE, limit=3)
+    mine, _ = await store.claim("telegram", owner="me", until=clock() + LEASE, limit=3)
+    theirs, _ = await store.claim("telegram", owner="them", until=clock() + LEASE, limit=3)
     await store.finish(
         "me",
         [
@@ -110,7 +111,7 @@ async def test_outcomes_are_written_only_for_our_own_rows(store: Store, clock: F
                 "pending",
                 "retry after 5",
                 tries=2,
-                next_attempt_at=clock.now + timedelta(seconds=5),
+                next_attempt_at=clock() + timedelta(seconds=5),
             ),
             Outcome(theirs[0].id, "sent", tries=1),  # not ours: left alone
         ],
@@ -124,13 +125,13 @@ async def test_outcomes_are_written_only_for_our_own_rows(store: Store, clock: F
     ]
     assert rows[0].platform_id == "71" and rows[0].lease_owner is None
     assert rows[1].error == "Forbidden" and rows[1].chat == "telegram:1"
-    assert rows[2].next_attempt_at == clock.now + timedelta(seconds=5)
+    assert rows[2].next_attempt_at == clock() + timedelta(seconds=5)
 
 
 @on_every_store
-async def test_a_moved_chat_takes_its_waiting_rows_along(store: Store, clock: FakeClock) -> None:
+async def test_a_moved_chat_takes_its_waiting_rows_along(store: Store, clock: FakeTime) -> None:
     ids = await store.add([out("telegram:-1", "first"), out("telegram:-1", "second")])
-    [first], _ = await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=1)
+    [first], _ = await store.claim("telegram", owner="me", until=clock() + LEASE, limit=1)
     moved = Outcome(
         first.id, "pending", "moved", tries=1, chat="telegram:-100", moved_from="telegram:-1"
     )
@@ -144,15 +145,15 @@ async def test_a_moved_chat_takes_its_waiting_rows_along(store: Store, clock: Fa
 
 @on_every_store
 async def test_expired_leases_requeue_replies_and_make_bulk_ambiguous(
-    store: Store, clock: FakeClock
+    store: Store, clock: FakeTime
 ) -> None:
     await store.add(
         [out(text="reply"), out(text="bulk", bulk=True), out(text="bulk untried", bulk=True)]
     )
-    dead, _ = await store.claim("telegram", owner="dead", until=clock.now, limit=3)
+    dead, _ = await store.claim("telegram", owner="dead", until=clock(), limit=3)
     assert await store.mark_sending("dead", [dead[1].id]) == {dead[1].id}  # about to leave
     await store.add([out(text="fresh reply")])
-    live, _ = await store.claim("telegram", owner="live", until=clock.now + LEASE, limit=1)
+    live, _ = await store.claim("telegram", owner="live", until=clock() + LEASE, limit=1)
     clock.advance(seconds=1)
     assert await store.expire("telegram") == (2, 1)
     assert await store.expire("telegram") == (0, 0)
@@ -167,13 +168,13 @@ async def test_expired_leases_requeue_replies_and_make_bulk_ambiguous(
 
 @on_every_store
 async def test_renew_keeps_rows_writes_what_was_left_and_takes_leases(
-    store: Store, clock: FakeClock
+    store: Store, clock: FakeTime
 ) -> None:
     await store.add([out(text="a"), out(text="b"), out(text="c")])
-    rows, _ = await store.claim("telegram", owner="me", until=clock.now, limit=3)
+    rows, _ = await store.claim("telegram", owner="me", until=clock(), limit=3)
     held = await store.renew(
         "me",
-        clock.now + LEASE,
+        clock() + LEASE,
         unwritten=[Outcome(rows[2].id, "sent", tries=1)],
         leases=["delivery:telegram"],
     )
@@ -189,13 +190,13 @@ async def test_renew_keeps_rows_writes_what_was_left_and_takes_leases(
 
 
 @on_every_store
-async def test_two_claimers_at_once_never_get_the_same_row(store: Store, clock: FakeClock) -> None:
+async def test_two_claimers_at_once_never_get_the_same_row(store: Store, clock: FakeTime) -> None:
     await store.add([out(f"telegram:{i}", str(i)) for i in range(200)])
 
     async def claimer(owner: str) -> list[int]:
         got: list[int] = []
         while True:
-            rows, _ = await store.claim("telegram", owner=owner, until=clock.now + LEASE, limit=7)
+            rows, _ = await store.claim("telegram", owner=owner, until=clock() + LEASE, limit=7)
             if not rows:
                 return got
             got += [r.id for r in rows]
@@ -207,15 +208,15 @@ async def test_two_claimers_at_once_never_get_the_same_row(store: Store, clock: 
 
 
 @on_every_store
-async def test_the_channel_lease_has_one_holder(store: Store, clock: FakeClock) -> None:
+async def test_the_channel_lease_has_one_holder(store: Store, clock: FakeTime) -> None:
     name = ["delivery:telegram"]
-    assert await store.renew("a", clock.now + LEASE, leases=name) == {"delivery:telegram"}
-    assert await store.renew("b", clock.now + LEASE, leases=name) == set()
-    assert await store.renew("a", clock.now + LEASE, leases=name) == set(name), "renewed"
-    assert await store.renew("b", clock.now, leases=name, dead=["a"]) == set(name), "a is dead"
+    assert await store.renew("a", clock() + LEASE, leases=name) == {"delivery:telegram"}
+    assert await store.renew("b", clock() + LEASE, leases=name) == set()
+    assert await store.renew("a", clock() + LEASE, leases=name) == set(name), "renewed"
+    assert await store.renew("b", clock(), leases=name, dead=["a"]) == set(name), "a is dead"
     assert await store.owners() == {"b"}
     clock.advance(seconds=1)
-    assert await store.renew("c", clock.now + LEASE, leases=name) == set(name), "ran out"
+    assert await store.renew("c", clock() + LEASE, leases=name) == set(name), "ran out"
     await store.release("b", leases=name)  # not the holder: no effect
     assert await store.owners() == {"c"}
     await store.release("c", leases=name)
@@ -224,10 +225,10 @@ async def test_the_channel_lease_has_one_holder(store: Store, clock: FakeClock) 
 
 @on_every_store
 async def test_mark_sending_returns_only_rows_still_queued_for_us(
-    store: Store, clock: FakeClock
+    store: Store, clock: FakeTime
 ) -> None:
     ids = await store.add([out(f"telegram:{i}", bulk=True) for i in (1, 2)])
-    rows, _ = await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=10)
+    rows, _ = await store.claim("telegram", owner="me", until=clock() + LEASE, limit=10)
     assert {r.id for r in rows} == set(ids) and {r.status for r in rows} == {"queued"}
     await cancel(store, ids[1])  # a stopped broadcast cancels one of them while it queues
     assert await store.mark_sending("them", ids) == set(), "not theirs"
@@ -236,13 +237,13 @@ async def test_mark_sending_returns_only_rows_still_queued_for_us(
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 async def test_work_handed_to_finish_commits_with_the_outcomes(
-    db: Database, clock: FakeClock
+    db: Database, clock: FakeTime
 ) -> None:
     """Only the database runs hooks (a relay's failure noted on its ticket, say): they share
     the outcomes' transaction, so one never lands without the other."""
     store = SqlOutbox(db)
     [row_id] = await store.add([out(text="relay")])
-    await store.claim("telegram", owner="me", until=clock.now + LEASE, limit=1)
+    await store.claim("telegram", owner="me", until=clock() + LEASE, limit=1)
 
     async def failing(tx: Tx) -> None:
         await tx.messages.add_outbound_many([out(text="notice")])

@@ -12,7 +12,7 @@ import pytest
 
 from storage.database import Database
 from storage.migrate import current, upgrade
-from tests.storage.conftest import FakeClock
+from tests.fakes.clock import FakeTime
 
 SYNCHRONOUS_FULL = 2
 
@@ -27,7 +27,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sqlite_db(db_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
+async def sqlite_db(db_path: Path, clock: FakeTime) -> AsyncIterator[Database]:
     db = Database(url_for(db_path), clock=clock)
     await upgrade(db)
     try:
@@ -67,7 +67,7 @@ async def test_every_pooled_connection_uses_wal_and_full_sync(
         raw.close()
 
 
-async def test_busy_timeout_is_configurable(db_path: Path, clock: FakeClock) -> None:
+async def test_busy_timeout_is_configurable(db_path: Path, clock: FakeTime) -> None:
     db = Database(url_for(db_path), clock=clock, busy_timeout_ms=1234)
     try:
         async with db.read() as tx:
@@ -77,7 +77,7 @@ async def test_busy_timeout_is_configurable(db_path: Path, clock: FakeClock) -> 
 
 
 async def test_two_databases_on_one_file_start_and_write_concurrently(
-    db_path: Path, clock: FakeClock
+    db_path: Path, clock: FakeTime
 ) -> None:
     """A second `Database` on the same file behaves like a second process: no lock errors."""
     first = Database(url_for(db_path), clock=clock)
@@ -122,7 +122,7 @@ async def test_two_databases_on_one_file_start_and_write_concurrently(
 
 
 async def test_readers_are_not_blocked_by_a_writer_in_another_database(
-    db_path: Path, clock: FakeClock, sqlite_db: Database
+    db_path: Path, clock: FakeTime, sqlite_db: Database
 ) -> None:
     other = Database(url_for(db_path), clock=clock)
     try:
@@ -138,7 +138,7 @@ async def test_readers_are_not_blocked_by_a_writer_in_another_database(
         await other.close()
 
 
-async def test_missing_data_directory_is_created(tmp_path: Path, clock: FakeClock) -> None:
+async def test_missing_data_directory_is_created(tmp_path: Path, clock: FakeTime) -> None:
     path = tmp_path / "does" / "not" / "exist" / "bot.db"
     db = Database(url_for(path), clock=clock)
     try:
@@ -152,7 +152,7 @@ async def test_missing_data_directory_is_created(tmp_path: Path, clock: FakeCloc
 
 
 async def test_relative_data_directory_is_created(
-    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clock: FakeTime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = Database("sqlite:///data/bot.db", clock=clock)  # the configured default

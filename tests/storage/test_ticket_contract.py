@@ -10,7 +10,7 @@ import pytest
 
 from storage.database import Database
 from storage.records import Client
-from tests.storage.conftest import FakeClock
+from tests.fakes.clock import FakeTime
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
@@ -87,7 +87,7 @@ async def test_routing_sees_duty_roles_and_loads(db: Database) -> None:
 
 
 async def test_a_breach_is_reported_once_and_resolved_tickets_close(
-    db: Database, clock: FakeClock
+    db: Database, clock: FakeTime
 ) -> None:
     client = await a_client(db)
     late = await a_ticket(db, client)
@@ -132,7 +132,7 @@ async def test_client_file_and_its_erasure(db: Database) -> None:
         assert await tx.tickets.of_client(client.id) == [], "kept as records, hidden"
 
 
-async def test_reported_breaches_never_hide_new_ones(db: Database, clock: FakeClock) -> None:
+async def test_reported_breaches_never_hide_new_ones(db: Database, clock: FakeTime) -> None:
     client = await a_client(db)
     ids = [await a_ticket(db, client) for _ in range(3)]
     clock.advance(hours=5)
@@ -142,18 +142,18 @@ async def test_reported_breaches_never_hide_new_ones(db: Database, clock: FakeCl
     assert sorted(first + rest) == ids
 
 
-async def test_a_month_is_the_firms_month_not_utcs(db: Database, clock: FakeClock) -> None:
+async def test_a_month_is_the_firms_month_not_utcs(db: Database, clock: FakeTime) -> None:
     """00:01 on 1 November in Shanghai is still 31 October in UTC."""
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
     shanghai = ZoneInfo("Asia/Shanghai")
-    clock.now = datetime(2026, 11, 1, 0, 1, tzinfo=shanghai).astimezone(UTC)
+    clock.set(datetime(2026, 11, 1, 0, 1, tzinfo=shanghai).astimezone(UTC))
     client = await a_client(db)
     first = await a_ticket(db, client)
-    clock.now = datetime(2026, 11, 30, 23, 59, tzinfo=shanghai).astimezone(UTC)
+    clock.set(datetime(2026, 11, 30, 23, 59, tzinfo=shanghai).astimezone(UTC))
     last = await a_ticket(db, client)
-    clock.now = datetime(2026, 12, 1, 0, 1, tzinfo=shanghai).astimezone(UTC)
+    clock.set(datetime(2026, 12, 1, 0, 1, tzinfo=shanghai).astimezone(UTC))
     await a_ticket(db, client)
     november = (datetime(2026, 11, 1, tzinfo=shanghai), datetime(2026, 12, 1, tzinfo=shanghai))
     async with db.read() as tx:

@@ -7,26 +7,19 @@ from datetime import UTC, datetime
 from bot.core.delivery import Limits, Pacer
 from bot.core.delivery.outbox import Job
 from bot.core.delivery.schedule import ChatQueues
+from tests.fakes.clock import FakeTime
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = 0.0
-
-    def __call__(self) -> float:
-        return self.at
 
 
 def job(row_id: int, chat: str, *, bulk: bool = False, priority: int = 0) -> Job:
     return Job(row_id, chat, f"m{row_id}", {}, bulk, priority, T0)
 
 
-def queues(limits: Limits | None = None) -> tuple[ChatQueues, Pacer, Clock]:
+def queues(limits: Limits | None = None) -> tuple[ChatQueues, Pacer, FakeTime]:
     pacer = Pacer(limits or Limits(rate=1000, chat_interval=1.0, margin=0.0))
-    clock = Clock()
-    return ChatQueues(pacer, lambda chat: chat.startswith("g"), clock), pacer, clock
+    clock = FakeTime()
+    return ChatQueues(pacer, lambda chat: chat.startswith("g"), clock.now), pacer, clock
 
 
 def drain(q: ChatQueues) -> list[int]:
@@ -72,14 +65,16 @@ def test_a_chat_cools_down_until_its_own_limit_allows() -> None:
     q.add(job(1, "a"))
     q.add(job(2, "a"))
     sent = q.pop()
-    pacer.record(sent.chat, clock.at)
+    start = clock.now()
+    pacer.record(sent.chat, start)
     q.done("a")
-    assert q.head() is None and q.next_cooling() == 1.0, "one a second to one chat"
-    clock.at = 0.999
-    q.promote(clock.at)
+    assert q.head() is None and q.next_cooling() == start + 1.0, "one a second to one chat"
+    clock.advance(0.999)
+    q.promote(clock.now())
     assert q.head() is None
-    clock.at = 1.0
-    q.promote(clock.at)
+    clock.advance(0.001)
+    assert clock.now() == start + 1.0
+    q.promote(clock.now())
     assert q.head() is not None and q.head().id == 2  # type: ignore[union-attr]
 
 

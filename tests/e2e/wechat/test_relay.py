@@ -1,0 +1,59 @@
+"""A WeChat client's consultation reaches a Telegram advisor, and the answers go both ways:
+one process serving both platforms, each through its own real protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from tests.e2e.wechat.conftest import ALICE, WechatBot
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
+from tests.support import eventually
+
+ADMIN, ADVISOR = 900, 501
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+async def on_telegram(tg: FakeTelegram, user: int, text: str, reply_to: int | None = None) -> None:
+    before = len(tg.texts(user))
+    fields = {"reply_to": reply_to} if reply_to is not None else {}
+    tg.push_update(tg.user_message(user, text, **fields))
+    await eventually(lambda: len(tg.texts(user)) > before, what=f"an answer to {text!r}")
+
+
+async def test_a_wechat_consultation_answered_from_telegram_and_back(
+    make_wechat: Callable[..., Awaitable[WechatBot]], tg: FakeTelegram
+) -> None:
+    bot = await make_wechat(
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_BASE=tg.base_url, TELEGRAM_MODE="polling"
+    )
+    await on_telegram(tg, ADMIN, f"/grant telegram:{ADVISOR} advisor")
+    await on_telegram(tg, ADVISOR, "/duty on")
+    await on_telegram(tg, ADVISOR, "/sign 王磊 A0120611010001")
+
+    await bot.say("/advisor")
+    asked = await bot.say("我的账户无法出金,请帮忙看一下 <b>急</b>")
+    assert asked.reply is not None and "ZX-" in (asked.reply.content or "")
+    number = "ZX-" + (asked.reply.content or "").split("ZX-")[1].split(",")[0]
+    await eventually(lambda: any(number in t for t in tg.texts(ADVISOR)), what="the notice")
+    notice = next(t for t in tg.texts(ADVISOR) if number in t)
+    assert "&lt;b&gt;急&lt;/b&gt;" in notice, "the client's text is escaped for Telegram"
+
+    before = len(bot.api.texts(ALICE))
+    answer = "您好,已查到原因,稍后给您回电。"
+    tg.push_update(tg.user_message(ADVISOR, answer, reply_to=tg.last_message_id(ADVISOR)))
+    await eventually(lambda: len(bot.api.texts(ALICE)) > before, what="the relay to WeChat")
+    relayed = bot.api.texts(ALICE)[-1] or ""
+    assert "稍后给您回电" in relayed and "王磊" in relayed and "<" not in relayed
+
+    before = len(tg.texts(ADVISOR))
+    thanks = await bot.say("好的,谢谢")
+    assert thanks.reply is not None and "顾问" in (thanks.reply.content or "")
+    await eventually(lambda: len(tg.texts(ADVISOR)) > before, what="the client's answer")
+    assert any("好的,谢谢" in t for t in tg.texts(ADVISOR)[before:])
