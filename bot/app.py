@@ -121,6 +121,7 @@ class App:
             policy=self.policy,
             translator=self.translator,
             leases=SqlInbox(self.db),
+            tenure=self.delivery.tenure,  # one owner id and lease length for rows in and out
             services={
                 "faq": self.faq,
                 "desk": self.desk,

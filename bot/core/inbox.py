@@ -29,6 +29,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
 from bot.core.inbox_store import InboxStore
 from bot.core.middlewares import Policy
+from bot.core.owner import Tenure
 from bot.core.recorder import Recorder
 from bot.core.types import Inbound, Outbound
 from storage.database import Database
@@ -61,6 +62,7 @@ class Inbox:
         policy: Policy,
         translator: Translator,
         leases: InboxStore,
+        tenure: Tenure,
         services: dict[str, Any] | None = None,
         prepare: Callable[[Sequence[Inbound]], Awaitable[None]] | None = None,
     ) -> None:
@@ -74,7 +76,8 @@ class Inbox:
         # transaction opens, so the transaction never waits on it.
         self.prepare = prepare
         self.translator = translator.with_lang(policy.default_language)
-        self.recorder = Recorder(db, delivery)
+        self.tenure = tenure  # the leases events are recorded and taken over under
+        self.recorder = Recorder(db, tenure)
         self._queue: deque[Work] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -301,11 +304,11 @@ class Inbox:
         channels, chats = self.delivery.scope()
         taken = 0
         while not self._stopping:
-            until = self.db.clock() + timedelta(seconds=self.delivery.lease)
+            until = self.db.clock() + timedelta(seconds=self.tenure.seconds)
             rows = await self.leases.take_over(
-                owner=self.delivery.owner,
+                owner=self.tenure.owner,
                 until=until,
-                dead=self.delivery.dead_owners,
+                dead=self.tenure.dead,
                 channels=channels,
                 chats=chats,
                 limit=500,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from dataclasses import dataclass
 
 _RUN = secrets.token_hex(4)  # new for every run of the program, shared within one
 
@@ -32,3 +33,15 @@ def is_dead(owner: str, me: str) -> bool:
     except OSError:
         return False
     return False
+
+
+@dataclass(slots=True)
+class Tenure:
+    """This process on every lease it takes (outbox rows, channels, recorded events): its
+    owner id, how long a lease lasts unless renewed, and the owners found dead at start.
+    One object, shared by the delivery engine, the inbox and the recorder, so none of them
+    asks another for it."""
+
+    owner: str
+    seconds: float
+    dead: tuple[str, ...] = ()

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.core.batching import Batcher
-from bot.core.delivery import Delivery
+from bot.core.owner import Tenure
 from bot.core.sanitize import clean, clean_text
 from bot.core.types import Inbound
 from storage.database import Database
@@ -28,9 +28,9 @@ RECORD_TRIES = 3  # failures to record one update before it is kept in quarantin
 
 
 class Recorder:
-    def __init__(self, db: Database, delivery: Delivery) -> None:
+    def __init__(self, db: Database, tenure: Tenure) -> None:
         self.db = db
-        self.delivery = delivery  # whose owner id and lease length the rows carry
+        self.tenure = tenure  # whose owner id and lease length the rows carry
         self._batcher: Batcher[dict[str, Any], int | None] = Batcher(self._write)
         self._failures: OrderedDict[str, int] = OrderedDict()
 
@@ -57,8 +57,8 @@ class Recorder:
             "dedupe_key": event.dedupe_key,
             "platform_id": event.platform_id,
             "attempts": 0,  # handling attempts counted on recovery (see Inbox.recover)
-            "lease_owner": self.delivery.owner,
-            "lease_until": self.db.clock() + timedelta(seconds=self.delivery.lease),
+            "lease_owner": self.tenure.owner,
+            "lease_until": self.db.clock() + timedelta(seconds=self.tenure.seconds),
         }
 
     async def _write(self, rows: Sequence[dict[str, Any]]) -> list[int | None]:

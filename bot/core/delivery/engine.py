@@ -24,7 +24,7 @@ from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Sender, Worker
 from bot.core.delivery.writer import Blocked, OutcomeWriter, Undelivered
 from bot.core.i18n import Translator
-from bot.core.owner import is_dead, new_owner
+from bot.core.owner import Tenure, is_dead, new_owner
 from bot.core.timer import RealTimer, Timer
 from bot.core.types import KNOWN_CAPABILITIES, Capabilities, Outbound
 from storage.records import Outcome
@@ -49,9 +49,8 @@ class Delivery:
     ) -> None:
         self.store = store
         self.timer: Timer = timer or RealTimer()
-        self._owner = owner or new_owner()
+        self.tenure = Tenure(owner or new_owner(), lease_seconds)
         self.policy = policy or RetryPolicy()
-        self._lease = lease_seconds
         self._poll = poll_seconds
         self.workers: dict[str, Worker] = {}
         self.results = Results()
@@ -102,22 +101,22 @@ class Delivery:
     @property
     def owner(self) -> str:
         """Who this process is on every lease it holds (`bot.core.owner`)."""
-        return self._owner
+        return self.tenure.owner
 
     @owner.setter
     def owner(self, owner: str) -> None:  # tests play a process that died
-        self._owner = self.keeper.owner = self.writer.owner = owner
+        self.tenure.owner = self.keeper.owner = self.writer.owner = owner
         for worker in self.workers.values():
             worker.owner = owner
 
     @property
     def lease(self) -> float:
         """Seconds a lease (rows, channel) lasts unless renewed."""
-        return self._lease
+        return self.tenure.seconds
 
     @lease.setter
     def lease(self, seconds: float) -> None:  # tests tune it after construction
-        self._lease = self.keeper.lease = seconds
+        self.tenure.seconds = self.keeper.lease = seconds
         for worker in self.workers.values():
             worker.lease = seconds
 
@@ -157,12 +156,13 @@ class Delivery:
     @property
     def dead_owners(self) -> tuple[str, ...]:
         """Lease owners found at start whose process is gone."""
-        return self.keeper.dead_owners
+        return self.tenure.dead
 
     async def start(self) -> None:
         """Take the channel leases and clear what dead processes left, then serve."""
         owners = await self.store.owners()
-        self.keeper.dead_owners = tuple(o for o in owners if is_dead(o, self.owner))
+        dead = tuple(o for o in owners if is_dead(o, self.owner))
+        self.tenure.dead = self.keeper.dead_owners = dead
         await self.keeper.keep(expire=True)
         for worker in self.workers.values():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{worker.channel}"))
