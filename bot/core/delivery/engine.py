@@ -58,13 +58,12 @@ class Delivery:
             store,
             self.workers,
             timer=self.timer,
-            owner=self.owner,
-            lease=lease_seconds,
+            tenure=self.tenure,
             written=self.results.finished,
         )
         self.writer = OutcomeWriter(
             store,
-            self.owner,
+            self.tenure,
             self.results,
             enqueue=self.enqueue,
             notify=self.notify,
@@ -89,8 +88,7 @@ class Delivery:
             self.store,
             timer=self.timer,
             policy=self.policy,
-            owner=self.owner,
-            lease=self.lease,
+            tenure=self.tenure,
             poll=self.poll,
             record=self.writer.record,
             chats=chats,
@@ -105,9 +103,7 @@ class Delivery:
 
     @owner.setter
     def owner(self, owner: str) -> None:  # tests play a process that died
-        self.tenure.owner = self.keeper.owner = self.writer.owner = owner
-        for worker in self.workers.values():
-            worker.owner = owner
+        self.tenure.owner = owner
 
     @property
     def lease(self) -> float:
@@ -116,9 +112,7 @@ class Delivery:
 
     @lease.setter
     def lease(self, seconds: float) -> None:  # tests tune it after construction
-        self.tenure.seconds = self.keeper.lease = seconds
-        for worker in self.workers.values():
-            worker.lease = seconds
+        self.tenure.seconds = seconds
 
     @property
     def poll(self) -> float:
@@ -162,7 +156,7 @@ class Delivery:
         """Take the channel leases and clear what dead processes left, then serve."""
         owners = await self.store.owners()
         dead = tuple(o for o in owners if is_dead(o, self.owner))
-        self.tenure.dead = self.keeper.dead_owners = dead
+        self.tenure.dead = dead
         await self.keeper.keep(expire=True)
         for worker in self.workers.values():
             self._tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{worker.channel}"))

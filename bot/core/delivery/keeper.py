@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Worker
+from bot.core.owner import Tenure
 from bot.core.timer import Timer
 from storage.records import Outcome
 
@@ -34,20 +35,31 @@ class LeaseKeeper:
         workers: Mapping[str, Worker],
         *,
         timer: Timer,
-        owner: str,
-        lease: float,
+        tenure: Tenure,
         written: Callable[[Outcome], None] = lambda _: None,
     ) -> None:
         self.store = store
         self.workers = workers  # the engine's, by channel; read at every round
         self.timer = timer
-        self.owner = owner
-        self.lease = lease
+        self.tenure = tenure  # the engine's: owner id, lease length, owners found dead
         self.written = written  # told of outcomes written late (those who wait on rows)
-        self.dead_owners: tuple[str, ...] = ()  # owners known gone: their leases are ours to take
         self.unwritten: list[Outcome] = []  # outcomes a failed write left behind
         self._wake = asyncio.Event()
         self._stopping = False
+
+    @property
+    def owner(self) -> str:
+        return self.tenure.owner
+
+    @property
+    def lease(self) -> float:
+        """Seconds a lease holds before another process may take it."""
+        return self.tenure.seconds
+
+    @property
+    def dead_owners(self) -> tuple[str, ...]:
+        """Owners known gone: their leases are ours to take."""
+        return self.tenure.dead
 
     def stop(self) -> None:
         self._stopping = True

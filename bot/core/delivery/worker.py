@@ -18,6 +18,7 @@ from bot.core.delivery.outbox import Job, OutMessage
 from bot.core.delivery.retry import RetryPolicy, SendFailure
 from bot.core.delivery.schedule import ChatQueues
 from bot.core.delivery.store import OutboxStore
+from bot.core.owner import Tenure
 from bot.core.timer import Timer
 from bot.core.types import Capabilities
 from storage.records import Outcome, StoredMessage
@@ -50,8 +51,7 @@ class Worker:
         *,
         timer: Timer,
         policy: RetryPolicy,
-        owner: str,
-        lease: float,
+        tenure: Tenure,
         poll: float,
         record: Record,
         chats: Sequence[str] | None,
@@ -61,8 +61,7 @@ class Worker:
         self.store = store
         self.timer = timer
         self.policy = policy
-        self.owner = owner
-        self.lease = lease  # seconds a claim holds rows before another process may take them
+        self.tenure = tenure  # the engine's: owner id and lease length
         self.poll = poll
         self.record = record  # writes one outcome (batched with others by the engine)
         self.sender = sender
@@ -89,6 +88,15 @@ class Worker:
         # Bulk rows are marked `sending` a few at a time, just ahead of their turn.
         self.launch_batch = 50 if math.isinf(rate) else max(1, min(50, math.ceil(rate / 20)))
         self.stopping = False
+
+    @property
+    def owner(self) -> str:
+        return self.tenure.owner
+
+    @property
+    def lease(self) -> float:
+        """Seconds a lease holds before another process may take it."""
+        return self.tenure.seconds
 
     # ---- feeding ------------------------------------------------------------------------------
 

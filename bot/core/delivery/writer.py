@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from bot.core.batching import Batcher
 from bot.core.delivery.results import Results
 from bot.core.delivery.store import OutboxStore, Then
+from bot.core.owner import Tenure
 from bot.core.types import Outbound
 from storage.records import Outcome
 from storage.tx import Tx
@@ -30,7 +31,7 @@ class OutcomeWriter:
     def __init__(
         self,
         store: OutboxStore,
-        owner: str,
+        tenure: Tenure,
         results: Results,
         *,
         enqueue: Enqueue,
@@ -38,7 +39,7 @@ class OutcomeWriter:
         unwritten: Callable[[Outcome], None],
     ) -> None:
         self.store = store
-        self.owner = owner
+        self.tenure = tenure
         self.results = results
         self.enqueue = enqueue
         self.notify = notify  # rows were written for the workers (notices, a moved chat's)
@@ -74,7 +75,7 @@ class OutcomeWriter:
         # Only a store with transactions runs hooks; none are called for when none apply.
         wanted = (missed and self.undelivered) or (blocked and self.blocked)
         then: Then | None = hooks if wanted else None
-        await self.store.finish(self.owner, outcomes, then)
+        await self.store.finish(self.tenure.owner, outcomes, then)
         if notices or any(o.moved_from for o in outcomes):
             self.notify()
         return [None] * len(outcomes)

@@ -11,6 +11,7 @@ import pytest
 from bot.core.delivery.keeper import LeaseKeeper
 from bot.core.delivery.retry import RetryPolicy
 from bot.core.delivery.worker import Worker, job_of
+from bot.core.owner import Tenure
 from storage.memory_outbox import MemoryOutbox
 from storage.records import Outcome
 from tests.fakes.clock import FakeTime, earlier_run
@@ -27,13 +28,13 @@ async def nothing(_: Outcome) -> None:
 def keeper_for(
     store: MemoryOutbox, time: FakeTime, owner: str
 ) -> tuple[LeaseKeeper, Worker, list[Outcome]]:
+    tenure = Tenure(owner, LEASE)
     worker = Worker(
         ScriptedSender(time),
         store,
         timer=time,
         policy=RetryPolicy(),
-        owner=owner,
-        lease=LEASE,
+        tenure=tenure,
         poll=0.5,
         record=nothing,
         chats=None,
@@ -42,7 +43,7 @@ def keeper_for(
     )
     written: list[Outcome] = []
     keeper = LeaseKeeper(
-        store, {"telegram": worker}, timer=time, owner=owner, lease=LEASE, written=written.append
+        store, {"telegram": worker}, timer=time, tenure=tenure, written=written.append
     )
     return keeper, worker, written
 
@@ -90,7 +91,7 @@ async def test_taking_a_dead_owners_channel_clears_what_it_left() -> None:
     )
     await store.renew(dead, later(time), leases=[NAME])
     keeper, worker, _ = keeper_for(store, time, "host:1:a:a")
-    keeper.dead_owners = (dead,)
+    keeper.tenure.dead = (dead,)
     await keeper.keep(expire=False)  # taking the lease over expires the dead owner's rows
     assert worker.leader and worker.wake.is_set(), "the worker is woken to claim them"
     [back] = await store.get_many([row_id])
