@@ -77,4 +77,8 @@ class Dispatcher:
             text=event.text[:200],
             needs=sorted(route.roles),
         )
-        return [Outbound(ctx["t"]("errors.not_allowed"))]
+        t, roles = ctx["t"], ctx.get("roles", frozenset())
+        if roles - {"client"}:  # a colleague: say which role the command needs
+            names = t("common.list_separator").join(t(f"role.{r}") for r in sorted(route.roles))
+            return [Outbound(t("errors.needs_role", roles=names, role=t(f"role.{ctx['role']}")))]
+        return [Outbound(t("errors.not_allowed"))]

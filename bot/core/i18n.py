@@ -5,6 +5,8 @@ from __future__ import annotations
 import string
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,20 @@ class Translator:
 
     def with_lang(self, lang: str) -> Translator:
         return Translator(self.catalog, lang if lang in LANGUAGES else "zh", self.firm)
+
+    def span(self, length: timedelta) -> str:
+        """A length of time as a person reads it: "30 分钟" under an hour, else "4 小时" or
+        "1.5 小时"; rounded half up (never to zero), so a promise is not shortened."""
+        minutes = _half_up(Decimal(length.total_seconds()) / 60, "1")
+        if minutes < 60:
+            n = max(minutes, Decimal(1))
+            return self("common.span_minute") if n == 1 else self("common.span_minutes", n=n)
+        n = _half_up(minutes / 60, "0.1").normalize()
+        return self("common.span_hour") if n == 1 else self("common.span_hours", n=f"{n:f}")
+
+
+def _half_up(value: Decimal, step: str) -> Decimal:
+    return value.quantize(Decimal(step), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,6 @@ lose nor double it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.core.i18n import Markup, Translator
 from bot.core.types import Button, Inbound, Outbound
 from handlers.shared.assignment import route
@@ -96,12 +94,6 @@ async def open_ticket(
     return ticket, await announce(tx, desk, t, ticket, client)
 
 
-def hours(span: timedelta) -> str:
-    """An SLA as the client reads it: "4", or "0.5" for half an hour."""
-    value = span.total_seconds() / 3600
-    return f"{value:.0f}" if value >= 1 else f"{value:.1f}"
-
-
 async def consultation(
     tx: Tx,
     desk: DeskPolicy,
@@ -125,7 +117,7 @@ async def consultation(
         unanswered_id=unanswered_id,
     )
     ack = t(
-        "ticket.consult_ack", number=ticket.number, hours=hours(ticket.due_at - ticket.created_at)
+        "ticket.consult_ack", number=ticket.number, span=t.span(ticket.due_at - ticket.created_at)
     )
     return [Outbound(ack, buttons=main_menu(t)), *outs]
 
@@ -134,7 +126,7 @@ def acknowledgement(t: Translator, ticket: Ticket) -> Outbound:
     """What the client is told: the number, and when (and whether someone already has it)."""
     queued = "_queued" if ticket.advisor is None else ""
     key = f"ticket.{'complaint' if ticket.kind == 'complaint' else 'consult'}_ack{queued}"
-    text = t(key, number=ticket.number, hours=hours(ticket.due_at - ticket.created_at))
+    text = t(key, number=ticket.number, span=t.span(ticket.due_at - ticket.created_at))
     return Outbound(text, buttons=main_menu(t))
 
 

@@ -143,10 +143,22 @@ async def test_admin_grants_and_revokes_roles(bot: Harness) -> None:
     assert "telegram:5" in await bot.text("/roles", user="admin")
     # Staff may manage topics now; they may not grant roles.
     assert "栏目已保存" in await bot.text("/topic add gold 黄金快讯 Gold news", user="bob")
-    assert "仅限" in await bot.text("/grant telegram:6 staff", user="bob")
+    refused = await bot.text("/grant telegram:6 staff", user="bob")
+    assert "需要管理员权限" in refused and "您目前的身份是工作人员" in refused
     assert "黄金快讯" in await bot.text("/subscribe gold")
     assert "已撤销" in await bot.text("/revoke telegram:5", user="admin")
     assert "没有可撤销" in await bot.text("/revoke telegram:5", user="admin")
+
+
+async def test_an_advisor_is_told_the_command_needs_an_admin(bot: Harness) -> None:
+    await bot.say("/grant console:adv1 advisor", user="admin")
+    refused = await bot.text("/grant telegram:6 staff", user="adv1")
+    assert "需要管理员权限" in refused and "投资顾问" in refused and "仅限工作人员" not in refused
+    await bot.say("/lang en", user="adv1")
+    refused = await bot.text("/grant telegram:6 staff", user="adv1")
+    assert "needs the admin role; you are advisor" in refused
+    async with bot.app.db.read() as tx:
+        assert await tx.roles.of("telegram:6") == set()
 
 
 async def test_admin_can_view_as_client(bot: Harness) -> None:

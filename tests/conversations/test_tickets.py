@@ -408,3 +408,16 @@ async def test_review2_digits_in_a_conversation_are_words(make_settings: Setting
         assert any("alice:\n3\n" in s.plain for s in to(sent, "console:adv1")), "relayed as said"
     finally:
         await bot.stop()
+
+
+async def test_a_short_sla_is_promised_in_minutes(make_settings: SettingsFactory) -> None:
+    bot = Harness(make_settings(STAFF_CHAT=STAFF, TICKET_SLA_COMPLAINT_MINUTES="2"))
+    await bot.start()
+    try:
+        await bot.say("/grant console:adv1 advisor", user="admin")
+        await bot.say("/duty on", user="adv1")
+        _, sent = await file_complaint(bot)
+        [ack] = to(sent, "console:alice")
+        assert "2 分钟内会有人联系您" in ack.plain and "0.0" not in ack.plain
+    finally:
+        await bot.stop()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+import pytest
 
 from bot.core.i18n import Catalog, Markup, Translator
 from tests.support import ROOT
@@ -45,3 +48,25 @@ def test_no_text_promises_returns() -> None:
     for lang in ("zh", "en"):
         for key, text in catalog.texts[lang].items():
             assert not any(word in text for word in forbidden), key
+
+
+@pytest.mark.parametrize(
+    ("seconds", "zh", "en"),
+    [
+        (20, "1 分钟", "1 minute"),  # never "0": a promise is not shortened to nothing
+        (90, "2 分钟", "2 minutes"),  # half up, not to the even neighbour
+        (150, "3 分钟", "3 minutes"),
+        (30 * 60, "30 分钟", "30 minutes"),
+        (59 * 60 + 40, "1 小时", "1 hour"),
+        (90 * 60, "1.5 小时", "1.5 hours"),
+        (2.25 * 3600, "2.3 小时", "2.3 hours"),
+        (4 * 3600, "4 小时", "4 hours"),
+        (10 * 3600, "10 小时", "10 hours"),
+    ],
+)
+def test_a_span_reads_in_minutes_under_an_hour_and_rounds_half_up(
+    seconds: float, zh: str, en: str
+) -> None:
+    length = timedelta(seconds=seconds)
+    assert Translator(catalog, "zh", "F").span(length) == zh
+    assert Translator(catalog, "en", "F").span(length) == en
