@@ -24,7 +24,8 @@ ATTEND_WORDS = (
 )  # fmt: skip
 DECLINE_WORDS = (
     "不参加", "我不参加", "改为不参加", "不参加了", "取消参加",
-    "not attend", "not attending", "decline", "i will not attend", "change to not attending",
+    "not attend", "not attending", "decline", "not this time", "i will not attend",
+    "change to not attending",
 )  # fmt: skip
 
 
@@ -106,12 +107,17 @@ def _told(t: Translator, session: Session, promoted: list[Promoted]) -> list[Out
 
 @router.command("training", roles=("staff",))
 async def training(
-    event: Inbound, t: Translator, tx: Tx, args: list[str], training_policy: TrainingPolicy
+    event: Inbound,
+    t: Translator,
+    tx: Tx,
+    args: list[str],
+    training_policy: TrainingPolicy,
+    rhythm: Rhythm,
 ) -> Outbound | list[Outbound]:
     """/training, or /training set DATE place TEXT | seats N | time HH:MM."""
     if args and args[0].lower() == "set":
         return await _set(event, t, tx, args[1:], training_policy)
-    sessions = await tx.training.upcoming(tx.now().date())
+    sessions = await tx.training.upcoming(tx.now().astimezone(rhythm.tz).date())
     if not sessions:
         return Outbound(t("training.none"))
     lines = [t("training.list_title")]
