@@ -12,9 +12,12 @@ MAX_INPUT = 4096  # what staff may write; the final text with its risk line may 
 PART_LIMIT = 4096  # Telegram's message size, the smallest of the channels served today
 
 
-def final_texts(text: str, t: Translator, *, advisory: bool) -> dict[str, list[str]]:
-    """language -> the parts every recipient of that language gets, in order."""
-    body = escape(text.strip())
+def final_texts(
+    text: str, t: Translator, *, advisory: bool, markup: bool = False
+) -> dict[str, list[str]]:
+    """language -> the parts every recipient of that language gets, in order. `markup`: the
+    text was built from the catalog (its values already escaped), so it is not escaped again."""
+    body = text.strip() if markup else escape(text.strip())
     out: dict[str, list[str]] = {}
     for language in LANGUAGES:
         tl = t.with_lang(language)

@@ -97,9 +97,16 @@ async def plan(
 
 
 async def create(
-    tx: Tx, plan_: Plan, *, author: str, send_at: datetime, kind: str = "broadcast"
+    tx: Tx,
+    plan_: Plan,
+    *,
+    author: str,
+    send_at: datetime,
+    kind: str = "broadcast",
+    buttons: dict[str, list[list[dict[str, Any]]]] | None = None,
 ) -> Broadcast:
-    """Keep the broadcast; when it is due now, its rows are written at once."""
+    """Keep the broadcast; when it is due now, its rows are written at once (the last part
+    of each language with `buttons[language]`, if given)."""
     now = tx.now()
     broadcast = await tx.broadcasts.create(
         author=author,
@@ -119,7 +126,7 @@ async def create(
         send_at=broadcast.send_at.isoformat(),
     )
     if broadcast.send_at <= now:
-        await tx.broadcasts.start(broadcast)
+        await tx.broadcasts.start(broadcast, buttons=buttons)
     return await tx.broadcasts.get(broadcast.id) or broadcast
 
 

@@ -4,11 +4,12 @@ answers with seats and a waiting list, and a reminder to those with a seat on th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.types import Outbound
 from broadcasts import lifecycle, nfp
+from broadcasts.compose import final_texts
 from broadcasts.lifecycle import BroadcastError
 from storage.tx import Tx
 
@@ -55,21 +56,30 @@ async def _invite(
     session = await tx.training.ensure(
         day, place=policy.place, time=policy.time, seats=policy.seats
     )
-    text = t("training.invite", day=day.isoformat(), time=session.time, place=session.place,
-             release=beijing[11:16], seats=session.seats)  # fmt: skip
+    texts = {
+        lang: t.with_lang(lang)(
+            "training.invite", day=day.isoformat(), time=session.time, place=session.place,
+            release=beijing[11:16], seats=session.seats,
+        )
+        for lang in LANGUAGES
+    }  # fmt: skip
     author = staff[0] if staff else "system"
-    try:  # an educational session; still screened like every broadcast
-        plan = await lifecycle.plan(tx, t, author=author, text=text, topics=["training"])
+    try:  # an educational session; still screened like every broadcast, in each language
+        for text in texts.values():
+            plan = await lifecycle.plan(tx, t, author=author, text=text, topics=["training"])
     except BroadcastError as exc:
         return [Outbound(t("training.refused", why=str(exc)), chat=s) for s in staff]
+    # Each client reads the invitation in their own language, like its buttons.
+    final = {
+        lang: final_texts(text, t, advisory=plan.advisory, markup=True)[lang]
+        for lang, text in texts.items()
+    }
     created = await lifecycle.create(
         tx,
-        plan,
+        replace(plan, final=final),
         author=author,
-        send_at=tx.now() + dt.timedelta(days=365),  # started below
-    )
-    await tx.broadcasts.start(
-        created, buttons={lang: buttons(t.with_lang(lang), day) for lang in LANGUAGES}
+        send_at=tx.now(),
+        buttons={lang: buttons(t.with_lang(lang), day) for lang in LANGUAGES},
     )
     await tx.training.update(day, broadcast_id=created.id)
     return [
@@ -83,8 +93,11 @@ async def _remind(tx: Tx, t: Translator, day: dt.date) -> list[Outbound]:
     session = await tx.training.session(day)
     if session is None or not await tx.rhythm.claim_fire("training.remind", key, "done"):
         return []
-    return [
-        Outbound(t("training.today", time=session.time, place=session.place), chat=chat)
-        for _name, chat, _answer, status, _at in await tx.training.attendees(day)
-        if status == "seat"
-    ]
+    outs = []
+    for _name, chat, _answer, status, _at in await tx.training.attendees(day):
+        if status == "seat":
+            client = await tx.clients.by_address(chat)
+            tl = t.with_lang(client.language if client else "zh")
+            text = tl("training.today", time=session.time, place=session.place)
+            outs.append(Outbound(text, chat=chat))
+    return outs

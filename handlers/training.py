@@ -1,23 +1,37 @@
-"""Answers to the non-farm day training invitation, and /training list for staff."""
+"""Answers to the non-farm day training invitation (buttons, or words on any channel, later
+too), and /training for staff."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from bot.core.i18n import Translator
-from bot.core.router import Router
-from bot.core.types import Inbound, Outbound
+from bot.core.router import UNHANDLED, Router
+from bot.core.types import Button, Inbound, Outbound
+from broadcasts.rhythm import Rhythm
 from broadcasts.training import ANSWERS, TrainingPolicy
 from handlers.shared.menus import main_menu
 from storage.records import Client
+from storage.repos.training import Promoted, Session
 from storage.tx import Tx
 
 router = Router("training")
 
+# Typed answers, for channels without buttons and for changing one's mind days later.
+ATTEND_WORDS = (
+    "参加", "我参加", "改为参加", "我要参加", "报名参加",
+    "attend", "attending", "i will attend", "change to attending",
+)  # fmt: skip
+DECLINE_WORDS = (
+    "不参加", "我不参加", "改为不参加", "不参加了", "取消参加",
+    "not attend", "not attending", "decline", "not this time", "i will not attend",
+    "change to not attending",
+)  # fmt: skip
+
 
 @router.callback("tr")
 async def rsvp(
-    event: Inbound, data: str, t: Translator, tx: Tx, client: Client
+    event: Inbound, data: str, t: Translator, tx: Tx, client: Client, rhythm: Rhythm
 ) -> Outbound | list[Outbound]:
     raw, _, answer = data.rpartition(":")
     try:
@@ -25,36 +39,85 @@ async def rsvp(
     except ValueError:
         day = None
     session = await tx.training.session(day) if day else None
-    if session is None or answer not in ANSWERS or day < tx.now().date() - dt.timedelta(days=1):  # type: ignore[operator]
+    today = tx.now().astimezone(rhythm.tz).date()
+    if session is None or answer not in ANSWERS or session.day < today - dt.timedelta(days=1):
         return Outbound(t("errors.stale_button"), buttons=main_menu(t))
+    return await _answer(event, t, tx, client, session, answer)
+
+
+@router.keyword(*ATTEND_WORDS, exact=True)
+async def attend_word(
+    event: Inbound, t: Translator, tx: Tx, client: Client, rhythm: Rhythm
+) -> Outbound | list[Outbound]:
+    return await _typed(event, t, tx, client, rhythm, "attend")
+
+
+@router.keyword(*DECLINE_WORDS, exact=True)
+async def decline_word(
+    event: Inbound, t: Translator, tx: Tx, client: Client, rhythm: Rhythm
+) -> Outbound | list[Outbound]:
+    return await _typed(event, t, tx, client, rhythm, "no")
+
+
+async def _typed(
+    event: Inbound, t: Translator, tx: Tx, client: Client, rhythm: Rhythm, answer: str
+) -> Outbound | list[Outbound]:
+    """A typed answer goes to the client's latest open invitation; with none, the words are
+    not about training (the FAQ or another handler answers them)."""
+    session = await tx.training.open_for(client.id, tx.now().astimezone(rhythm.tz).date())
+    if session is None:
+        return UNHANDLED
+    return await _answer(event, t, tx, client, session, answer)
+
+
+async def _answer(
+    event: Inbound, t: Translator, tx: Tx, client: Client, session: Session, answer: str
+) -> list[Outbound]:
     status, promoted = await tx.training.answer(session.day, client.id, event.chat, answer)
     key = {"seat": "training.seat", "waiting": "training.waiting"}.get(
         status, f"training.noted_{answer}"
     )
-    outs = [Outbound(t(key, day=session.day.isoformat(), time=session.time, place=session.place))]
-    if promoted:
-        outs.append(
-            Outbound(
-                t(
-                    "training.promoted",
-                    day=session.day.isoformat(),
-                    time=session.time,
-                    place=session.place,
-                ),
-                chat=promoted,
-            )
-        )
+    # Every confirmation offers the way back, so a mind can be changed on any channel.
+    if status in ("seat", "waiting"):
+        options = [("change_no", "no")]
+    elif answer == "no":
+        options = [("change_attend", "attend")]
+    else:
+        options = [("attend", "attend"), ("no", "no")]
+    text = t(key, day=session.day.isoformat(), time=session.time, place=session.place)
+    return [Outbound(text, buttons=_buttons(t, session, options)), *_told(t, session, promoted)]
+
+
+def _buttons(t: Translator, session: Session, options: list[tuple[str, str]]) -> list[list[Button]]:
+    day = session.day.isoformat()
+    return [[Button(t(f"training.{label}"), f"tr:{day}:{answer}") for label, answer in options]]
+
+
+def _told(t: Translator, session: Session, promoted: list[Promoted]) -> list[Outbound]:
+    """Each client moved up from the waiting list hears it in their own language."""
+    outs = []
+    for p in promoted:
+        tp = t.with_lang(p.language)
+        text = tp("training.promoted", day=session.day.isoformat(), time=session.time,
+                  place=session.place)  # fmt: skip
+        buttons = _buttons(tp, session, [("change_no", "no")])
+        outs.append(Outbound(text, chat=p.chat, buttons=buttons))
     return outs
 
 
 @router.command("training", roles=("staff",))
 async def training(
-    event: Inbound, t: Translator, tx: Tx, args: list[str], training_policy: TrainingPolicy
-) -> Outbound:
+    event: Inbound,
+    t: Translator,
+    tx: Tx,
+    args: list[str],
+    training_policy: TrainingPolicy,
+    rhythm: Rhythm,
+) -> Outbound | list[Outbound]:
     """/training, or /training set DATE place TEXT | seats N | time HH:MM."""
     if args and args[0].lower() == "set":
         return await _set(event, t, tx, args[1:], training_policy)
-    sessions = await tx.training.upcoming(tx.now().date())
+    sessions = await tx.training.upcoming(tx.now().astimezone(rhythm.tz).date())
     if not sessions:
         return Outbound(t("training.none"))
     lines = [t("training.list_title")]
@@ -70,7 +133,7 @@ async def training(
 
 async def _set(
     event: Inbound, t: Translator, tx: Tx, args: list[str], policy: TrainingPolicy
-) -> Outbound:
+) -> Outbound | list[Outbound]:
     try:
         day = dt.date.fromisoformat(args[0]) if args else None
     except ValueError:
@@ -89,6 +152,20 @@ async def _set(
     if field == "place" and len(value) > 200:
         return Outbound(t("training.set_usage"))
     await tx.training.ensure(day, place=policy.place, time=policy.time, seats=policy.seats)
+    if field == "seats":
+        # A seat once confirmed is kept: fewer seats than are taken would take one back.
+        taken = await tx.training.count(day, "seat")
+        if int(value) < taken:
+            return Outbound(t("training.set_below_taken", day=day.isoformat(), taken=taken))
     await tx.training.update(day, **{field: int(value) if field == "seats" else value})
     await tx.audit.log(event.sender, "training.set", day=day.isoformat(), field=field, value=value)
-    return Outbound(t("training.set_done", day=day.isoformat(), field=field, value=value))
+    text = t("training.set_done", day=day.isoformat(), field=t(f"training.field_{field}"),
+             value=value)  # fmt: skip
+    if field != "seats":
+        return Outbound(text)
+    session = await tx.training.session(day)
+    assert session is not None  # ensured above
+    promoted = await tx.training.fill(day)  # more seats: the waiting list moves up, in order
+    if promoted:
+        text += "\n" + t("training.set_promoted", n=len(promoted))
+    return [Outbound(text), *_told(t, session, promoted)]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from storage.repos.base import Repo
 from storage.schema import clients, training_rsvps, training_sessions
+from storage.schema import messages as m
 
 rs = training_rsvps
 
@@ -22,11 +24,23 @@ class Session:
     broadcast_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Promoted:
+    """A client moved from the waiting list into a seat: where to tell them, in which language."""
+
+    chat: str
+    language: str
+
+
+def _session(row: Any) -> Session:
+    return Session(row.day, row.place, row.time, row.seats, row.broadcast_id)
+
+
 class TrainingRepo(Repo):
     async def session(self, day: dt.date) -> Session | None:
         query = sa.select(training_sessions).where(training_sessions.c.day == day)
         row = (await self.conn.execute(query)).first()
-        return Session(row.day, row.place, row.time, row.seats, row.broadcast_id) if row else None
+        return _session(row) if row else None
 
     async def ensure(self, day: dt.date, *, place: str, time: str, seats: int) -> Session:
         if await self.session(day) is None:
@@ -41,17 +55,35 @@ class TrainingRepo(Repo):
         )
 
     async def upcoming(self, since: dt.date) -> list[Session]:
-        query = sa.select(training_sessions).where(training_sessions.c.day >= since)
-        return [
-            Session(r.day, r.place, r.time, r.seats, r.broadcast_id)
-            for r in await self.conn.execute(query.order_by(training_sessions.c.day))
-        ]
+        query = (
+            sa.select(training_sessions)
+            .where(training_sessions.c.day >= since)
+            .order_by(training_sessions.c.day)
+        )
+        return [_session(r) for r in await self.conn.execute(query)]
+
+    async def open_for(self, client_id: int, since: dt.date) -> Session | None:
+        """The latest session from `since` on that this client was invited to (a row of its
+        invitation went to them) or has answered: what a typed "参加" is about."""
+        ts = training_sessions
+        invited = sa.exists().where(
+            m.c.broadcast_id == ts.c.broadcast_id, m.c.client_id == client_id
+        )
+        answered = sa.exists().where(rs.c.day == ts.c.day, rs.c.client_id == client_id)
+        query = (
+            sa.select(ts)
+            .where(ts.c.day >= since, sa.or_(invited, answered))
+            .order_by(ts.c.day.desc())
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        return _session(row) if row else None
 
     async def answer(
         self, day: dt.date, client_id: int, chat: str, answer: str
-    ) -> tuple[str, str | None]:
-        """Record an answer; (the client's status, the chat promoted from the waiting list
-        into a freed seat, if any). Seats go in the order people said yes."""
+    ) -> tuple[str, list[Promoted]]:
+        """Record an answer; (the client's status, who was promoted from the waiting list
+        into the seat it freed, if any). Seats go in the order people said yes."""
         session = await self.session(day)
         if session is None:
             raise LookupError(day)
@@ -60,7 +92,7 @@ class TrainingRepo(Repo):
         status = "none"
         if answer == "attend":
             if before in ("seat", "waiting"):
-                return before, None  # pressing yes again keeps one's place
+                return before, []  # pressing yes again keeps one's place
             status = "seat" if await self.count(day, "seat") < session.seats else "waiting"
         values = {"chat": chat, "answer": answer, "status": status, "at": now}
         updated = await self.conn.execute(
@@ -68,11 +100,7 @@ class TrainingRepo(Repo):
         )
         if not updated.rowcount:
             await self.conn.execute(rs.insert().values(day=day, client_id=client_id, **values))
-        promoted = (
-            await self._promote(day, session.seats)
-            if before == "seat" and status != "seat"
-            else None
-        )
+        promoted = await self.fill(day) if before == "seat" and status != "seat" else []
         return status, promoted
 
     async def _status(self, day: dt.date, client_id: int) -> str | None:
@@ -84,24 +112,28 @@ class TrainingRepo(Repo):
         query = sa.select(sa.func.count()).where(rs.c.day == day, rs.c.status == status)
         return int((await self.conn.execute(query)).scalar() or 0)
 
-    async def _promote(self, day: dt.date, seats: int) -> str | None:
-        if await self.count(day, "seat") >= seats:
-            return None
+    async def fill(self, day: dt.date) -> list[Promoted]:
+        """Give free seats to the waiting list, first come first served (after a seat was
+        freed or seats were added); who got one."""
+        session = await self.session(day)
+        free = session.seats - await self.count(day, "seat") if session else 0
+        if free <= 0:
+            return []
         query = (
-            sa.select(rs.c.client_id, rs.c.chat)
+            sa.select(rs.c.client_id, rs.c.chat, clients.c.language)
+            .join(clients, clients.c.id == rs.c.client_id)
             .where(rs.c.day == day, rs.c.status == "waiting")
             .order_by(rs.c.at, rs.c.client_id)
-            .limit(1)
+            .limit(free)
         )
-        row = (await self.conn.execute(query)).first()
-        if row is None:
-            return None
-        await self.conn.execute(
-            rs.update()
-            .where(rs.c.day == day, rs.c.client_id == row.client_id)
-            .values(status="seat")
-        )
-        return str(row.chat)
+        rows = (await self.conn.execute(query)).all()
+        if rows:
+            await self.conn.execute(
+                rs.update()
+                .where(rs.c.day == day, rs.c.client_id.in_([r.client_id for r in rows]))
+                .values(status="seat")
+            )
+        return [Promoted(str(r.chat), r.language or "zh") for r in rows]
 
     async def attendees(self, day: dt.date) -> list[tuple[str, str, str, str, dt.datetime]]:
         """(name, chat, answer, status, at) in queue order."""

@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli.training import run as export
 from tests.conftest import SettingsFactory
-from tests.harness import Harness
+from tests.harness import Harness, Sent
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
@@ -20,15 +20,29 @@ STAFF = "console:staffroom"
 RELEASE = dt.date(2027, 1, 8)  # the December 2026 payrolls
 
 
-@pytest.fixture
-async def school(make_settings: SettingsFactory) -> Harness:
-    bot = Harness(
-        make_settings(STAFF_CHAT=STAFF, TRAINING_SEATS="1", TRAINING_PLACE="上海培训中心")
+async def _open(make_settings: SettingsFactory, *, buttons: bool = True, **extra: str) -> Harness:
+    settings = make_settings(
+        STAFF_CHAT=STAFF, TRAINING_SEATS="1", TRAINING_PLACE="上海培训中心", **extra
     )
+    bot = Harness(settings, buttons=buttons)
     await bot.start()
     await bot.say("/grant console:staff1 staff", user="admin")
     for user in ("c1", "c2", "c3"):
         await bot.say("/subscribe training", user=user)
+    return bot
+
+
+@pytest.fixture
+async def school(make_settings: SettingsFactory) -> Harness:
+    bot = await _open(make_settings)
+    yield bot  # type: ignore[misc]
+    await bot.stop()
+
+
+@pytest.fixture
+async def console(make_settings: SettingsFactory) -> Harness:
+    """The same school on a channel without buttons (WeChat, QQ, the console)."""
+    bot = await _open(make_settings, buttons=False)
     yield bot  # type: ignore[misc]
     await bot.stop()
 
@@ -95,10 +109,144 @@ async def test_a_forged_or_old_answer_is_refused(school: Harness) -> None:
 
 async def test_staff_set_a_sessions_place_seats_and_time(school: Harness) -> None:
     [done] = await school.say(f"/training set {RELEASE} seats 50", user="staff1")
-    assert "50" in done.plain
-    await school.say(f"/training set {RELEASE} place 北京路 88 号", user="staff1")
+    assert "座位数:50" in done.plain and "seats" not in done.plain
+    [done] = await school.say(f"/training set {RELEASE} place 北京路 88 号", user="staff1")
+    assert "地点:北京路 88 号" in done.plain
+    [done] = await school.say(f"/training set {RELEASE} time 19:00", user="staff1")
+    assert "时间:19:00" in done.plain
     [bad] = await school.say(f"/training set {RELEASE} time 25:99", user="staff1")
     assert "用法" in bad.plain
     async with school.app.db.read() as tx:
         session = await tx.training.session(RELEASE)
     assert session is not None and (session.seats, session.place) == (50, "北京路 88 号")
+
+
+async def invite(bot: Harness, release: dt.date = RELEASE) -> list[Sent]:
+    """The invitation's morning, on the bot's own clock too; what went out."""
+    before = len(bot.sender.sent)
+    day = release - dt.timedelta(days=bot.app.training.invite_days)
+    bot.clock.set(morning(bot, day))
+    await bot.app.fire("training", "-", morning(bot, day))
+    await bot.idle()
+    return bot.sender.sent[before:]
+
+
+async def test_staff_hear_how_many_clients_the_invitation_went_to(school: Harness) -> None:
+    sent = await invite(school)
+    [told] = [s for s in sent if s.chat == STAFF]
+    assert "已发给 3 位订阅客户" in told.plain
+    async with school.app.db.read() as tx:
+        session = await tx.training.session(RELEASE)
+        assert session is not None and session.broadcast_id is not None
+        broadcast = await tx.broadcasts.get(session.broadcast_id)
+    assert broadcast is not None and broadcast.recipients == 3
+
+
+@pytest.mark.parametrize(
+    ("invite_days", "sent_on"),
+    [("3", dt.date(2027, 1, 5)), ("10", dt.date(2026, 12, 29))],  # across the year end too
+)
+async def test_the_audit_row_says_the_invitation_went_out_that_morning(
+    make_settings: SettingsFactory, invite_days: str, sent_on: dt.date
+) -> None:
+    bot = await _open(make_settings, TRAINING_INVITE_DAYS=invite_days)
+    try:
+        sent = await invite(bot)
+        assert sum(1 for s in sent if "非农" in s.plain and s.chat != STAFF) == 3
+        async with bot.app.db.read() as tx:
+            [row] = await tx.audit.recent("broadcast.create")
+        send_at = dt.datetime.fromisoformat(row["detail"]["send_at"])
+        assert send_at.astimezone(bot.app.rhythm.tz).date() == sent_on
+    finally:
+        await bot.stop()
+
+
+async def test_a_client_who_chose_english_is_invited_in_english(school: Harness) -> None:
+    await school.say("/lang en", user="c3")
+    sent = await invite(school)
+    [en] = [s for s in sent if s.chat == "console:c3"]
+    [zh] = [s for s in sent if s.chat == "console:c1"]
+    assert "Non-farm day training" in en.plain and "非农" not in en.plain
+    assert [b.label for row in en.buttons for b in row] == ["Attend", "Maybe", "Not this time"]
+    assert "非农数据日培训邀请" in zh.plain and "上海培训中心" in zh.plain
+
+
+async def test_words_answer_the_invitation_later_on_a_channel_without_buttons(
+    console: Harness,
+) -> None:
+    await invite(console)
+    await console.say("菜单", user="c1")  # other talk in between: the menu is the last options
+    await console.say("我的订阅", user="c2")
+    console.clock.advance(hours=30)
+
+    [seat] = await console.say("参加", user="c1")
+    assert "保留座位" in seat.plain and "1. 改为不参加" in seat.plain
+    [wait] = await console.say("参加", user="c2")
+    assert "候补" in wait.plain and "改为不参加" in wait.plain
+
+    console.clock.advance(hours=5)
+    await console.say("菜单", user="c1")
+    sent = await console.say("改为不参加", user="c1")
+    [mine] = [s for s in sent if s.chat == "console:c1"]
+    assert "不参加" in mine.plain and "改为参加" in mine.plain
+    [told] = [s for s in sent if s.chat == "console:c2"]
+    assert "有空位了" in told.plain and "改为不参加" in told.plain
+
+    # The option offered with the news works by its number.
+    sent = await console.say("1", user="c2")
+    assert any("记下不参加" in s.plain for s in sent)
+    [listing] = await console.say("/training", user="staff1")
+    assert "座位 0/1" in listing.plain and "候补 0" in listing.plain
+
+
+async def test_the_words_are_left_to_the_faq_without_an_open_invitation(
+    console: Harness,
+) -> None:
+    replies = await console.text("不参加", user="c1")  # no invitation yet: the FAQ answers
+    assert "记下" not in replies and "您想问的是" in replies
+    await invite(console)
+    replies = await console.text("decline", user="outsider")  # never invited
+    assert "Noted" not in replies and "记下" not in replies
+    assert "已记下不参加" in await console.text("not attend", user="c1")
+    async with console.app.db.read() as tx:
+        answers = await tx.training.attendees(RELEASE)
+    assert [(chat, answer) for _name, chat, answer, _status, _at in answers] == [
+        ("console:c1", "no")
+    ]
+
+
+async def test_more_seats_move_the_waiting_list_up_in_order_and_tell_them(school: Harness) -> None:
+    await invite(school)
+    await school.say("/lang en", user="c3")
+    await school.press(f"tr:{RELEASE}:attend", user="c1")
+    await school.press(f"tr:{RELEASE}:attend", user="c2")
+    await school.press(f"tr:{RELEASE}:attend", user="c3")
+
+    [refused] = await school.say(f"/training set {RELEASE} seats 0", user="staff1")
+    assert "用法" in refused.plain
+
+    sent = await school.say(f"/training set {RELEASE} seats 2", user="staff1")
+    [staff, told] = sent
+    assert "座位数:2" in staff.plain and "补上 1 位" in staff.plain
+    assert told.chat == "console:c2" and "有空位了" in told.plain
+
+    [below] = await school.say(f"/training set {RELEASE} seats 1", user="staff1")
+    assert "已有 2 人占座" in below.plain
+    sent = await school.say(f"/training set {RELEASE} seats 5", user="staff1")
+    [staff, told] = sent
+    assert told.chat == "console:c3" and "A seat freed up" in told.plain
+    assert "Change to not attending" in [b.label for row in told.buttons for b in row]
+    [listing] = await school.say("/training", user="staff1")
+    assert "座位 3/5" in listing.plain and "候补 0" in listing.plain
+
+
+async def test_the_one_freed_seat_goes_to_the_first_waiting_in_their_language(
+    school: Harness,
+) -> None:
+    await invite(school)
+    await school.say("/lang en", user="c2")
+    for user in ("c1", "c2", "c3"):
+        await school.press(f"tr:{RELEASE}:attend", user=user)
+    sent = await school.press(f"tr:{RELEASE}:no", user="c1")
+    [told] = [s for s in sent if s.chat != "console:c1"]
+    assert told.chat == "console:c2" and "A seat freed up" in told.plain
