@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import tomllib
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ class Translator:
 
     def with_lang(self, lang: str) -> Translator:
         return Translator(self.catalog, lang if lang in LANGUAGES else "zh", self.firm)
+
+
+@functools.cache
+def default_translator() -> Translator:
+    """Chinese from the shipped catalog, for parts built without the app's translator."""
+    return Translator(Catalog(), "zh", "")
 
 
 @dataclass(frozen=True, slots=True)
