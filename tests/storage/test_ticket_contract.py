@@ -1,5 +1,6 @@
 """Tickets, client files and advisors on every backend: unique numbers under concurrent
-writers, exactly one winning claim, one rating kept, routing loads, breaches reported once, erasure."""
+writers, exactly one winning claim, one rating kept, routing loads, breaches reported once,
+erasure."""
 
 from __future__ import annotations
 
