@@ -122,19 +122,19 @@ async def rate_in_words(
         if ticket.rating is not None:
             return Outbound(t("ticket.already_rated"))
         if score is None:
-            return Outbound(*_joined(offer(t, [ticket])))
+            return _offered(offer(t, [ticket]))
         return await rate(tx, t, fsm, event.sender, ticket, score)
     unrated, rated = await waiting(tx, client)
     if not unrated:
         return Outbound(t("ticket.already_rated" if rated else "ticket.rate_none"))
     if score is None:
-        return Outbound(*_joined(offer(t, unrated)))
+        return _offered(offer(t, unrated))
     if len(unrated) > 1:  # which one is meant: the client names it
         names = "\n".join(f"· {label(t, tk)}" for tk in unrated)
         return Outbound(t("ticket.rate_which", tickets=Markup(names), number=unrated[0].number))
     return await rate(tx, t, fsm, event.sender, unrated[0], score)
 
 
-def _joined(found: tuple[list[str], list[list[Button]]]) -> tuple[str, list[list[Button]]]:
+def _offered(found: tuple[list[str], list[list[Button]]]) -> Outbound:
     lines, buttons = found
-    return "\n".join(lines), buttons
+    return Outbound("\n".join(lines), buttons=buttons)

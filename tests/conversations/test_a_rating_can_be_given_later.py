@@ -100,3 +100,12 @@ async def test_a_ticket_is_rated_once(desk: Harness) -> None:
     assert "已经评价" in named.plain
     stars, steps = await rating(desk, ticket)
     assert stars == 4 and steps.count("rated") == 1
+
+
+async def test_asking_to_rate_shows_the_scores_again(desk: Harness) -> None:
+    ticket = await resolved(desk)
+    await desk.say("随便问一句,黄金几点开盘?")  # a newer message with other options
+    [offer] = await desk.say("评分")
+    assert ticket.number in offer.plain and "1. 1⭐" in offer.plain and "5. 5⭐" in offer.plain
+    [rated] = await desk.say("5")
+    assert "⭐⭐⭐⭐⭐" in rated.plain and (await rating(desk, ticket))[0] == 5
