@@ -57,7 +57,7 @@ class App:
             default_language=settings.core.default_language,
             timezone=settings.core.timezone,
         )
-        self.delivery = Delivery(SqlOutbox(self.db), timer=timer)
+        self.delivery = Delivery(SqlOutbox(self.db), timer=timer, translator=self.translator)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.faq = FaqService(semantic_on=settings.faq.faq_semantic, db=self.db)
         d = settings.desk

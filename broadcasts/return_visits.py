@@ -16,7 +16,7 @@ ASK_AGAIN_AFTER = dt.timedelta(days=2)
 def survey(t: Translator, wave: int, *, again: bool) -> Outbound:
     """The seed's return-visit wording, with 1-5 buttons."""
     stars = [Button(f"{n}⭐", f"rv:{wave}:{n}") for n in range(1, 6)]
-    return Outbound(t("visits.again" if again else "visits.ask"), buttons=[stars])
+    return Outbound(t("visits.again" if again else "visits.ask"), buttons=[stars], lang=t.lang)
 
 
 async def return_visits(tx: Tx, t: Translator, rhythm: Rhythm, fire: dt.datetime) -> list[Outbound]:

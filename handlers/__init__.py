@@ -18,7 +18,7 @@ from handlers import (
 )
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
-from handlers.tickets import desk, followup, handover, intake
+from handlers.tickets import desk, followup, handover, intake, ratings
 
 
 def build_router() -> Router:
@@ -27,6 +27,7 @@ def build_router() -> Router:
     root.include(
         intake.router,  # before the menu: the menu's complaint and advisor buttons start it
         followup.router,
+        ratings.router,  # a rating in words, whatever was said since the question
         menu.router,
         subscriptions.router,
         profile.router,

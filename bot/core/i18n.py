@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import tomllib
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ class Translator:
 
 def _half_up(value: Decimal, step: str) -> Decimal:
     return value.quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+
+@functools.cache
+def default_translator() -> Translator:
+    """Chinese from the shipped catalog, for parts built without the app's translator."""
+    return Translator(Catalog(), "zh", "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,22 @@ def numbered(buttons: list[list[Button]]) -> list[Button]:
     return [b for row in buttons for b in row]
 
 
+def _option_lines(buttons: list[list[Button]]) -> list[str]:
+    return [f"{i}. {escape(b.label)}" for i, b in enumerate(numbered(buttons), 1)]
+
+
 def numbered_menu(buttons: list[list[Button]], t: Translator) -> str:
     """The text a button-less platform shows in place of buttons."""
-    lines = [f"{i}. {escape(b.label)}" for i, b in enumerate(numbered(buttons), 1)]
-    return "\n".join([*lines, t("common.choose_hint")])
+    return "\n".join([*_option_lines(buttons), t("common.choose_hint")])
+
+
+HINT_ROOM = 40  # characters kept for `common.choose_hint` in any language
+
+
+def menu_room(buttons: list[list[Button]]) -> int:
+    """Characters the numbered options take after a message's text (with the blank line),
+    whatever language the hint is in: what a message part must leave free for them."""
+    return len("\n".join(_option_lines(buttons))) + 3 + HINT_ROOM
 
 
 def _label_key(label: str) -> str:

@@ -101,6 +101,9 @@ class Outbound:
     ref: str | None = None  # what the message is about, e.g. "ticket:12": replies find it
     # A file sent with it: {"name": "monthly-2026-11.csv", "text": "..."} (text files only)
     document: dict[str, str] | None = None
+    # The language its words are in, when not the one of the chat it answers (a job's notice,
+    # a message to someone else): numbered options on a button-less channel follow it.
+    lang: str | None = None
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -110,6 +113,8 @@ class Outbound:
         }
         if self.ref is not None:
             payload["ref"] = self.ref
+        if self.lang is not None and self.buttons:
+            payload["lang"] = self.lang
         if self.document is not None:
             payload["document"] = self.document
         return payload

@@ -13,7 +13,7 @@ from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound, normalize_address
 from handlers.shared import ticket_notices as notices
 from handlers.shared.desk_policy import DeskPolicy
-from handlers.tickets import workflow
+from handlers.tickets import ratings, workflow
 from handlers.tickets.followup import my_tickets
 from storage.records import Client, Ticket
 from storage.tx import Tx
@@ -367,7 +367,12 @@ async def list_tickets(
     if not _is_desk(roles):
         if not own:
             return Outbound(t("ticket.none_yet"))
-        return Outbound("\n".join([t("ticket.my_title"), *own]))
+        # A rating not given yet is asked for again: the resolution notice is long gone.
+        lines, scores = ratings.offer(t, (await ratings.waiting(tx, client))[0])
+        text = "\n".join([t("ticket.my_title"), *own])
+        if lines:
+            text += "\n\n" + "\n".join(lines)
+        return Outbound(text, buttons=scores)
     which = (args[0].lower() if args else "mine") if args or "advisor" in roles else "open"
     if which not in ("open", "mine", "breached"):
         return Outbound(t("desk.tickets_usage"))

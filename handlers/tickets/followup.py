@@ -10,11 +10,11 @@ from bot.core.i18n import Markup, Translator
 from bot.core.router import UNHANDLED, Router
 from bot.core.state import StateControl
 from bot.core.text import clean_input
-from bot.core.types import Button, Inbound, Outbound
+from bot.core.types import Inbound, Outbound
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.menus import main_menu
 from handlers.shared.ticket_notices import announce, label
-from handlers.tickets import workflow
+from handlers.tickets import ratings, workflow
 from handlers.tickets.intake import expired
 from storage.records import Client
 from storage.tx import Tx
@@ -99,13 +99,7 @@ async def client_button(
     if action == "rate" and len(parts) == 3 and parts[2] in {"1", "2", "3", "4", "5"}:
         if ticket.status not in ("resolved", "closed"):
             return Outbound(t("errors.stale_button"), buttons=main_menu(t))
-        if ticket.rating is not None:
-            return Outbound(t("ticket.already_rated"))
-        await tx.tickets.update(ticket.id, rating=int(parts[2]))
-        await tx.tickets.event(ticket.id, event.sender, "rated", parts[2])
-        await fsm.set("ticket.feedback", ticket=ticket.id, started=tx.now().isoformat())
-        skip = [[Button(t("ticket.no_comment"), f"tkc:skip:{ticket.id}")]]
-        return Outbound(t("ticket.rated", stars="⭐" * int(parts[2])), buttons=skip)
+        return await ratings.rate(tx, t, fsm, event.sender, ticket, int(parts[2]))
     if action == "skip":
         await fsm.clear()
         return Outbound(t("ticket.thanks"), buttons=main_menu(t))

@@ -234,4 +234,4 @@ async def resolve(
     body = tc(
         "ticket.resolved", label=Markup(label(tc, ticket)), result=result, days=desk.reopen_days
     )
-    return [Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket))]
+    return [Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket), lang=tc.lang)]

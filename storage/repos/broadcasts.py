@@ -101,11 +101,17 @@ def _rows_from(
     part: int,
     now: datetime,
     buttons: list[list[dict[str, Any]]] | None = None,
+    lang: str | None = None,
 ) -> Any:
     """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
-    `source` (a subquery with columns channel, chat and client_id)."""
+    `source` (a subquery with columns channel, chat and client_id). Buttons carry the
+    language of the words: a channel without buttons numbers them with a hint in it."""
     stamp = sa.DateTime(timezone=True)
-    payload = {"buttons": buttons or [], "priority": broadcast.priority, "replace": False}
+    payload: dict[str, Any] = {
+        "buttons": buttons or [], "priority": broadcast.priority, "replace": False,
+    }  # fmt: skip
+    if buttons and lang:
+        payload["lang"] = lang
     select = sa.select(
         sa.literal("out"), source.c.channel, source.c.chat, source.c.client_id, sa.literal("text"),
         sa.literal(text), sa.literal(payload, sa.JSON), sa.literal("pending"), sa.literal(0),
@@ -171,7 +177,9 @@ class BroadcastRepo(Repo):
             parts = broadcast.final[language]
             for part, text in enumerate(parts):
                 last = (buttons or {}).get(language) if part == len(parts) - 1 else None
-                await self.conn.execute(_rows_from(chats, broadcast, text, part, now, last))
+                await self.conn.execute(
+                    _rows_from(chats, broadcast, text, part, now, last, language)
+                )
         return await self._count_recipients(broadcast.id)
 
     async def _count_recipients(self, broadcast_id: int) -> int:

@@ -152,6 +152,11 @@ class TicketRepo(Repo):
         result = await self.conn.execute(statement.values(updated_at=self.now(), **values))
         return bool(result.rowcount)
 
+    async def rate(self, ticket_id: int, rating: int) -> bool:
+        """Keep a rating unless the ticket has one: a second rating (or two at once) is
+        refused, never added or counted twice."""
+        return await self.update(ticket_id, when=tickets.c.rating.is_(None), rating=rating)
+
     async def claim(self, ticket_id: int, advisor: str) -> bool:
         """Exactly one of several advisors claiming at once wins."""
         return await self.update(

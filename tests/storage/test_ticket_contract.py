@@ -1,5 +1,6 @@
 """Tickets, client files and advisors on every backend: unique numbers under concurrent
-writers, exactly one winning claim, routing loads, breaches reported once, erasure."""
+writers, exactly one winning claim, one rating kept, routing loads, breaches reported once,
+erasure."""
 
 from __future__ import annotations
 
@@ -65,6 +66,21 @@ async def test_exactly_one_of_two_claims_wins(db: Database) -> None:
         ticket = await tx.tickets.get(ticket_id)
     assert ticket is not None and ticket.claimed and ticket.status == "claimed"
     assert ticket.advisor == ("telegram:501" if results[0] else "telegram:502")
+
+
+async def test_a_ticket_keeps_the_first_of_two_ratings(db: Database) -> None:
+    ticket_id = await a_ticket(db, await a_client(db), status="resolved")
+
+    async def rate(score: int) -> bool:
+        async with db.write() as tx:
+            return await tx.tickets.rate(ticket_id, score)
+
+    results = await asyncio.gather(rate(4), rate(1))
+    assert sorted(results) == [False, True]
+    assert not await rate(5)
+    async with db.read() as tx:
+        ticket = await tx.tickets.get(ticket_id)
+    assert ticket is not None and ticket.rating == (4 if results[0] else 1)
 
 
 async def test_routing_sees_duty_roles_and_loads(db: Database) -> None:

@@ -46,8 +46,10 @@ class Delivery:
         policy: RetryPolicy | None = None,
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
+        translator: Translator | None = None,
     ) -> None:
         self.store = store
+        self.translator = translator  # numbered options on channels without buttons
         self.timer: Timer = timer or RealTimer()
         self.tenure = Tenure(owner or new_owner(), lease_seconds)
         self.policy = policy or RetryPolicy()
@@ -94,6 +96,7 @@ class Delivery:
             chats=chats,
             lead=chats is None if lead is None else lead,
             concurrency=concurrency,
+            translator=self.translator,
         )
 
     @property

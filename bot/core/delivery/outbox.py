@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from bot.core.i18n import Translator
-from bot.core.numbered import numbered_menu
+from bot.core.numbered import menu_room, numbered_menu
 from bot.core.text import split_text
 from bot.core.types import Button, Capabilities, Outbound
 
@@ -25,6 +25,17 @@ class OutMessage:
     document: dict[str, str] | None = None  # a text file to attach: {"name", "text"}
     bulk: bool = False  # a broadcast's delivery, not an answer to someone
     ref: str | None = None  # what it is about ("ticket:12": a service notice)
+    lang: str | None = None  # the language of its words (numbered options follow it)
+
+
+def with_options(message: OutMessage, t: Translator) -> OutMessage:
+    """The message as a channel without buttons shows it: its options numbered below the
+    text, the hint in the message's language. Done as each row is sent, so every row with
+    buttons gets them whoever wrote it (a reply, a job's notice, a broadcast's fan-out)."""
+    if not message.buttons:
+        return message
+    menu = numbered_menu(message.buttons, t.with_lang(message.lang) if message.lang else t)
+    return replace(message, text=f"{message.text}\n\n{menu}" if message.text else menu)
 
 
 def render(
@@ -41,20 +52,23 @@ def render(
 ) -> list[dict[str, Any]]:
     """Rows for `MessageRepo.add_outbound_many`, split to each channel's size limit.
 
-    On channels without buttons the options are appended as a numbered list (needs `t`);
-    buttons ride on the last part of a split message.
+    Buttons ride on the last part of a split message, with the language of the words
+    (`out.lang`, else `t`'s): a channel without buttons shows them numbered when the row is
+    sent (`with_options`), so the parts leave room for them.
     """
     rows: list[dict[str, Any]] = []
     for out in outs:
         target = out.chat or chat
         channel = target.split(":", 1)[0]
         caps = capabilities(channel)
-        text = out.text
-        if out.buttons and not caps.buttons and t is not None:
-            text = f"{text}\n\n{numbered_menu(out.buttons, t)}"
-        parts = split_text(text, caps.max_text)
+        limit = caps.max_text
+        if out.buttons and not caps.buttons:
+            limit = max(caps.max_text // 2, limit - menu_room(out.buttons))
+        parts = split_text(out.text, limit)
         for i, part in enumerate(parts):
             payload: dict[str, Any] = out.payload()
+            if out.buttons and t is not None:
+                payload.setdefault("lang", t.lang)
             if i < len(parts) - 1:
                 payload["buttons"] = []
                 payload.pop("document", None)  # the file rides on the last part
@@ -92,6 +106,7 @@ def message_of(
         payload.get("document"),
         bulk,
         payload.get("ref"),
+        payload.get("lang"),
     )
 
 

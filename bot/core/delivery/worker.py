@@ -14,10 +14,11 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.core.delivery.limits import Limits, Pacer
-from bot.core.delivery.outbox import Job, OutMessage
+from bot.core.delivery.outbox import Job, OutMessage, with_options
 from bot.core.delivery.retry import RetryPolicy, SendFailure
 from bot.core.delivery.schedule import ChatQueues
 from bot.core.delivery.store import OutboxStore
+from bot.core.i18n import Translator, default_translator
 from bot.core.owner import Tenure
 from bot.core.timer import Timer
 from bot.core.types import Capabilities
@@ -57,6 +58,7 @@ class Worker:
         chats: Sequence[str] | None,
         lead: bool,
         concurrency: int,
+        translator: Translator | None = None,
     ) -> None:
         self.store = store
         self.timer = timer
@@ -66,6 +68,8 @@ class Worker:
         self.record = record  # writes one outcome (batched with others by the engine)
         self.sender = sender
         self.channel = sender.channel
+        # Numbers the options of rows with buttons on a channel that has none.
+        self.translator = translator or default_translator()
         self.chats = list(chats) if chats is not None else None
         self.lead = lead  # must hold the channel's lease to send (one sender per token)
         self.leader = not lead
@@ -242,7 +246,10 @@ class Worker:
         started = self.timer.now()
         self.pacer.restamp(ticket, job.chat, started)
         try:
-            platform_id = await self.sender.send(job.message())
+            message = job.message()
+            if message.buttons and not self.sender.capabilities.buttons:
+                message = with_options(message, self.translator)
+            platform_id = await self.sender.send(message)
         except SendFailure as failure:
             outcome = self._failed(job, failure)
         except Exception as exc:  # a bug in a sender must not take the bot down
