@@ -1,5 +1,6 @@
-"""What a broadcast says: the staff member's text, escaped, with the risk-warning line on
-advisory topics, in each language, split to the platform's size in order."""
+"""What a broadcast says: the staff member's text, escaped, under a header for the kinds that
+must stand out (an intraday alert), with the risk-warning line on advisory topics, in each
+language, split to the platform's size in order."""
 
 from __future__ import annotations
 
@@ -13,15 +14,22 @@ PART_LIMIT = 4096  # Telegram's message size, the smallest of the channels serve
 
 
 def final_texts(
-    text: str, t: Translator, *, advisory: bool, markup: bool = False
+    text: str,
+    t: Translator,
+    *,
+    advisory: bool,
+    header: str | None = None,
+    markup: bool = False,
 ) -> dict[str, list[str]]:
-    """language -> the parts every recipient of that language gets, in order. `markup`: the
-    text was built from the catalog (its values already escaped), so it is not escaped again."""
+    """language -> the parts every recipient of that language gets, in order; `header` is
+    the catalog key of a first line in the recipient's language. `markup`: the text was built
+    from the catalog (its values already escaped), so it is not escaped again."""
     body = text.strip() if markup else escape(text.strip())
     out: dict[str, list[str]] = {}
     for language in LANGUAGES:
         tl = t.with_lang(language)
-        full = f"{body}\n\n{tl('broadcast.risk_line')}" if advisory else body
+        full = f"{tl(header)}\n{body}" if header else body
+        full = f"{full}\n\n{tl('broadcast.risk_line')}" if advisory else full
         out[language] = split_text(full, PART_LIMIT)
     return out
 

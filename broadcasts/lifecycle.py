@@ -5,11 +5,13 @@ transaction) and the delivery engine drains them within the platform's limits.""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.core.compliance import forbidden_in
+from bot.core.folding import fold
 from bot.core.i18n import Markup, Translator
 from bot.core.types import Outbound, normalize_address
 from broadcasts.compose import MAX_INPUT, final_texts
@@ -66,8 +68,12 @@ async def plan(
     text: str,
     topics: list[str] | None = None,
     segment: dict[str, str] | None = None,
+    header: str | None = None,
+    blocked: str = "broadcast.blocked",
 ) -> Plan:
-    """Check everything and say what would go out; nothing is written but a refusal's audit."""
+    """Check everything and say what would go out; nothing is written but a refusal's audit.
+    `header`: catalog key of the first line clients read (an alert's); `blocked`: catalog key
+    of the compliance refusal, so a note's refusal speaks of the note."""
     text = text.strip()
     if not text:
         raise BroadcastError(t("broadcast.empty"))
@@ -76,7 +82,7 @@ async def plan(
     phrases = forbidden_in(text)
     if phrases:
         await tx.audit.log(author, "broadcast.blocked", phrases=phrases, text=text[:4000])
-        raise BroadcastError(t("broadcast.blocked", phrases="、".join(phrases)))
+        raise BroadcastError(t(blocked, phrases="、".join(phrases)))
     known = {tp.key: tp for tp in await tx.topics.list(include_disabled=True)}
     audience: dict[str, Any]
     if topics:
@@ -93,7 +99,8 @@ async def plan(
     else:
         raise BroadcastError(t("broadcast.no_audience"))
     recipients = await tx.broadcasts.audience_size(audience)
-    return Plan(audience, text, final_texts(text, t, advisory=advisory), recipients, advisory)
+    final = final_texts(text, t, advisory=advisory, header=header)
+    return Plan(audience, text, final, recipients, advisory)
 
 
 async def create(
@@ -128,6 +135,26 @@ async def create(
     if broadcast.send_at <= now:
         await tx.broadcasts.start(broadcast, buttons=buttons)
     return await tx.broadcasts.get(broadcast.id) or broadcast
+
+
+def same_words(text: str) -> str:
+    """What two texts must share to be the same message retyped: folded (full-width and
+    traditional forms read alike), without spaces or punctuation, so a full-width comma or a
+    missing final 。 makes no difference, while 3.5 and 35 or 5% and 5 stay apart."""
+    folded = fold(text)
+
+    def kept(i: int, char: str) -> bool:
+        if char.isspace():
+            return False
+        if not unicodedata.category(char).startswith("P") or char in "%‰":
+            return True
+        return (
+            char in ".,:"
+            and 0 < i < len(folded) - 1
+            and (folded[i - 1].isdigit() and folded[i + 1].isdigit())
+        )
+
+    return "".join(c for i, c in enumerate(folded) if kept(i, c))
 
 
 def check_time(send_at: datetime, now: datetime, t: Translator) -> None:

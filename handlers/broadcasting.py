@@ -7,7 +7,7 @@ import datetime as dt
 from datetime import datetime
 from typing import Any
 
-from bot.core.i18n import Markup, Translator
+from bot.core.i18n import LANGUAGES, Markup, Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.text import clean_input
@@ -170,7 +170,7 @@ async def alert(
     if double := await _double(tx, rhythm, text):
         return Outbound(t("bcstaff.alert_double", id=double))
     try:  # checked now, so a refusal comes before the question
-        plan = await lifecycle.plan(tx, t, author=event.sender, text=text, topics=["risk"])
+        plan = await _plan_alert(event, t, tx, text)
     except BroadcastError as exc:
         return Outbound(str(exc))
     await fsm.set("alert.confirm", text=text)
@@ -178,12 +178,23 @@ async def alert(
     return Outbound(t("bcstaff.alert_closed", n=plan.recipients), buttons=buttons)
 
 
+async def _plan_alert(event: Inbound, t: Translator, tx: Tx, text: str) -> lifecycle.Plan:
+    """To the `risk` topic, under a header that sets it apart from routine messages."""
+    return await lifecycle.plan(
+        tx, t, author=event.sender, text=text, topics=["risk"], header="bcstaff.alert_header"
+    )
+
+
 async def _double(tx: Tx, rhythm: Rhythm, text: str) -> int | None:
+    """A recent alert with the same words: retyped with other punctuation or widths counts."""
     if not rhythm.alert_dedupe_minutes:
         return None
     since = tx.now() - dt.timedelta(minutes=rhythm.alert_dedupe_minutes)
-    found = await tx.broadcasts.same_alert(text, since)
-    return found.id if found else None
+    words = lifecycle.same_words(text)
+    for found in await tx.broadcasts.alerts_since(since):
+        if lifecycle.same_words(found.text) == words:
+            return found.id
+    return None
 
 
 async def _confirmed_alert(
@@ -192,7 +203,7 @@ async def _confirmed_alert(
     if double := await _double(tx, rhythm, text):
         return Outbound(t("bcstaff.alert_double", id=double))
     try:
-        plan = await lifecycle.plan(tx, t, author=event.sender, text=text, topics=["risk"])
+        plan = await _plan_alert(event, t, tx, text)
     except BroadcastError as exc:
         return Outbound(str(exc))
     created = await lifecycle.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
@@ -200,19 +211,28 @@ async def _confirmed_alert(
 
 
 async def _withdraw(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:
-    """Those who got the alert are told it no longer stands; what had not gone out stops."""
-    original = (
-        await tx.broadcasts.get(int(args[0]))
-        if args and args[0].isdigit() and len(args[0]) < 10
-        else None
-    )
-    if original is None or original.kind != "alert":
+    """Those who got the alert are told it no longer stands, each in their language; what had
+    not gone out stops. Taken back once: the conditional UPDATE decides between two staff."""
+    if len(args) != 1 or not args[0].isdigit() or len(args[0]) >= 10:
         return Outbound(t("bcstaff.withdraw_usage"))
+    wanted = int(args[0])
+    if not await tx.broadcasts.withdraw(wanted):
+        original = await tx.broadcasts.get(wanted)
+        gone = original is not None and original.kind == "withdrawn"
+        key = "bcstaff.already_withdrawn" if gone else "bcstaff.no_such_alert"
+        return Outbound(t(key, id=wanted))
+    original = await tx.broadcasts.get(wanted)
+    if original is None:  # cannot happen: just updated in this transaction
+        return Outbound(t("bcstaff.no_such_alert", id=wanted))
     await tx.broadcasts.cancel(original.id)  # a running one stops; a finished one is left
-    text = t("bcstaff.withdrawn_text", id=original.id, text=original.text[:200])
+    said = original.text[:200]
+    final = {
+        lang: [t.with_lang(lang)("bcstaff.withdrawn_text", id=original.id, text=said)]
+        for lang in LANGUAGES
+    }
     followup = await tx.broadcasts.create(
-        author=event.sender, kind="alert", audience={"withdraw": original.id},
-        text=text, final={"zh": [text]}, priority=lifecycle.PRIORITY["alert"],
+        author=event.sender, kind="withdrawal", audience={"withdraw": original.id},
+        text=final[t.lang][0], final=final, priority=lifecycle.PRIORITY["alert"],
         status="scheduled", send_at=tx.now(),
     )  # fmt: skip
     n = await tx.broadcasts.start_followup(followup, original.id)

@@ -11,6 +11,7 @@ from bot.core.types import Inbound, Outbound
 from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
 from broadcasts.rhythm import SLOTS, Rhythm
+from broadcasts.trading_calendar import TradingCalendar
 from storage.tx import Tx
 
 router = Router("notes")
@@ -50,25 +51,49 @@ async def note(event: Inbound, t: Translator, tx: Tx, args: list[str], rhythm: R
             return Outbound(t("notes.past"))
     if not text:
         return Outbound(t("notes.usage"))
+    name, at = t(f"rhythm.slot_{slot}"), rhythm.at(slot, day)
+    if at <= tx.now():  # today's slot has fired: a note kept for it would never go out
+        return Outbound(t("notes.slot_passed", slot=name, at=f"{at:%H:%M}"))
+    calendar = rhythm.calendar()
+    trading = calendar.is_trading(day)
+    if trading is False:  # never sent, so not kept: say so, and where it could go
+        after = _next_trading(calendar, day)
+        if after is None:
+            return Outbound(t("notes.closed_day", day=day.isoformat(), slot=name, key=slot))
+        return Outbound(
+            t("notes.closed_day_next", day=day.isoformat(), slot=name, key=slot,
+              next=after.isoformat())
+        )  # fmt: skip
     try:  # screened when written, not only when sent
-        plan = await lifecycle.plan(tx, t, author=event.sender, text=text, topics=[slot])
+        plan = await lifecycle.plan(
+            tx, t, author=event.sender, text=text, topics=[slot], blocked="notes.blocked"
+        )
     except BroadcastError as exc:
         return Outbound(str(exc))
     new = await tx.rhythm.save_note(slot, day, text, event.sender)
     await tx.audit.log(event.sender, "note.save", slot=slot, day=day.isoformat(), new=new)
-    trading = rhythm.calendar().is_trading(day)
-    warning = "" if trading else t("notes.not_trading" if trading is False else "notes.unknown_day")
-    at = rhythm.at(slot, day)
+    warning = "" if trading else t("notes.unknown_day")
     return Outbound(
         t(
             "notes.saved",
-            slot=t(f"rhythm.slot_{slot}"),
+            slot=name,
             at=f"{at:%Y-%m-%d %H:%M}",
             n=plan.recipients,
             text=Markup("\n".join(plan.final[t.lang])),
             warning=Markup(warning),
         )
     )
+
+
+def _next_trading(calendar: TradingCalendar, day: dt.date, within: int = 31) -> dt.date | None:
+    """The first trading day after `day` the calendar knows of (None past its data)."""
+    for offset in range(1, within + 1):
+        state = calendar.is_trading(day + dt.timedelta(days=offset))
+        if state is None:
+            return None
+        if state:
+            return day + dt.timedelta(days=offset)
+    return None
 
 
 @router.command("schedule", roles=("staff",))

@@ -193,37 +193,57 @@ class BroadcastRepo(Repo):
         )
         return recipients
 
-    async def same_alert(self, text: str, since: datetime) -> Broadcast | None:
-        """An alert with this very text sent since `since` (a double press, a second staff)."""
+    async def alerts_since(self, since: datetime) -> list[Broadcast]:
+        """Alerts created since `since` and not cancelled, newest first: the caller compares
+        their texts (a double press, a second staff member retyping the same warning)."""
         query = (
             sa.select(broadcasts)
             .where(
                 broadcasts.c.kind == "alert",
-                broadcasts.c.text == text,
                 broadcasts.c.created_at >= since,
                 broadcasts.c.status != "cancelled",
             )
             .order_by(broadcasts.c.id.desc())
-            .limit(1)
         )
-        row = (await self.conn.execute(query)).first()
-        return _broadcast(row) if row else None
+        return [_broadcast(r) for r in await self.conn.execute(query)]
+
+    async def withdraw(self, broadcast_id: int) -> bool:
+        """An alert becomes "withdrawn" in one conditional UPDATE: True for exactly one
+        caller, however many staff or processes take it back at once."""
+        result = await self.conn.execute(
+            broadcasts.update()
+            .where(broadcasts.c.id == broadcast_id, broadcasts.c.kind == "alert")
+            .values(kind="withdrawn")
+        )
+        return bool(result.rowcount)
 
     async def start_followup(self, broadcast: Broadcast, of: int) -> int:
-        """Rows for `broadcast` to exactly those who got broadcast `of` (a withdrawal)."""
+        """Rows for `broadcast` to exactly those who got broadcast `of` (a withdrawal), each
+        in their language as `start` does (clients of no listed language get the default)."""
         now = self.now()
         await self.conn.execute(
             broadcasts.update()
             .where(broadcasts.c.id == broadcast.id)
             .values(status="running", started_at=now)
         )
-        got = (
-            sa.select(m.c.channel, m.c.chat, m.c.client_id)
-            .where(m.c.broadcast_id == of, m.c.part == 0, m.c.status == "sent")
-            .subquery()
-        )
-        for part, text in enumerate(broadcast.final.get("zh", [])):
-            await self.conn.execute(_rows_from(got, broadcast, text, part, now))
+        languages = sorted(broadcast.final)
+        default = "zh" if "zh" in broadcast.final else languages[0]
+        others = [lang for lang in languages if lang != default]
+        for language in languages:
+            got = (
+                sa.select(m.c.channel, m.c.chat, m.c.client_id)
+                .select_from(m.outerjoin(clients, clients.c.id == m.c.client_id))
+                .where(m.c.broadcast_id == of, m.c.part == 0, m.c.status == "sent")
+            )
+            if language != default:
+                got = got.where(clients.c.language == language)
+            elif others:
+                got = got.where(
+                    sa.or_(clients.c.language.is_(None), clients.c.language.not_in(others))
+                )
+            source = got.subquery()
+            for part, text in enumerate(broadcast.final[language]):
+                await self.conn.execute(_rows_from(source, broadcast, text, part, now))
         return await self._count_recipients(broadcast.id)
 
     async def due(self, now: datetime, limit: int = 10) -> list[Broadcast]:

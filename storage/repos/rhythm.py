@@ -44,6 +44,19 @@ class RhythmRepo(Repo):
             for r in await self.conn.execute(query.limit(limit))
         ]
 
+    async def unsent_notes(self, until: dt.date, limit: int = 100) -> list[Note]:
+        """Notes up to `until` that have not gone out, oldest first."""
+        query = (
+            sa.select(notes)
+            .where(notes.c.day <= until, notes.c.broadcast_id.is_(None))
+            .order_by(notes.c.day, notes.c.slot)
+            .limit(limit)
+        )
+        return [
+            Note(r.slot, r.day, r.text, r.author, r.broadcast_id)
+            for r in await self.conn.execute(query)
+        ]
+
     async def mark_sent(self, slot: str, day: dt.date, broadcast_id: int) -> None:
         await self.conn.execute(
             notes.update()

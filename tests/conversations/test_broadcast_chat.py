@@ -151,3 +151,52 @@ async def test_the_same_alert_twice_is_refused_and_an_alert_can_be_withdrawn(roo
     for user in ("c1", "c2", "c3"):
         texts = [s.plain for s in room.sender.sent if s.chat == f"console:{user}"]
         assert any("撤回" in t for t in texts)
+
+
+async def test_an_alert_retyped_with_other_punctuation_is_the_same_alert(room: Harness) -> None:
+    await room.say("/alert 美联储讲话前注意仓位，控制风险。", user="staff1")
+    await room.idle()
+    [double] = await room.say("/alert 美联储讲话前注意仓位,控制风险", user="staff1")
+    assert "刚刚已发过" in double.plain
+    [other] = await room.say("/alert 美联储讲话前注意仓位,控制风险 3.5", user="staff1")
+    assert "风险警示 #" in other.plain, "other words are another alert"
+    async with room.app.db.read() as tx:
+        assert len(await tx.broadcasts.recent()) == 2
+
+
+async def test_an_alert_stands_out_in_each_clients_language(room: Harness) -> None:
+    await room.say("/lang en", user="c3")
+    await room.say("/alert 非农数据前波动加大", user="staff1")
+    await room.idle()
+    [zh] = [s.plain for s in to(room.sender.sent, "console:c1") if "非农" in s.plain]
+    [en] = [s.plain for s in to(room.sender.sent, "console:c3") if "非农" in s.plain]
+    assert zh.startswith("⚠️【盘中风险警示】\n") and en.startswith("⚠️ [Intraday risk warning]\n")
+
+
+async def test_an_alert_is_withdrawn_once_in_each_clients_language(room: Harness) -> None:
+    await room.say("/lang en", user="c3")
+    await room.say("/alert 美联储讲话前注意仓位", user="staff1")
+    await room.idle()
+    async with room.app.db.read() as tx:
+        [first] = await tx.broadcasts.recent()
+    [withdrawn] = await room.say(f"/alert withdraw {first.id}", user="staff1")
+    assert "3 位" in withdrawn.plain
+    [again] = await room.say(f"/alert withdraw {first.id}", user="staff1")
+    assert "已经撤回过了" in again.plain and f"#{first.id}" in again.plain
+    await room.idle()
+    for user in ("c1", "c2"):
+        assert sum("【撤回】" in s.plain for s in to(room.sender.sent, f"console:{user}")) == 1
+    english = [s.plain for s in to(room.sender.sent, "console:c3")]
+    assert sum("[Withdrawn]" in t for t in english) == 1
+    assert not any("【撤回】" in t for t in english)
+    async with room.app.db.read() as tx:
+        followup = (await tx.broadcasts.recent())[0]
+    [not_alert] = await room.say(f"/alert withdraw {followup.id}", user="staff1")
+    assert "没有编号为" in not_alert.plain, "a withdrawal notice is no alert to take back"
+
+
+async def test_withdrawing_an_alert_that_does_not_exist_says_so(room: Harness) -> None:
+    [missing] = await room.say("/alert withdraw 99", user="staff1")
+    assert "没有编号为 #99 的风险警示" in missing.plain
+    [usage] = await room.say("/alert withdraw", user="staff1")
+    assert "用法" in usage.plain

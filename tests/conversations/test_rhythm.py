@@ -115,10 +115,45 @@ async def test_after_a_restart_a_slot_goes_out_late_within_grace_else_is_missed(
 async def test_notes_are_screened_when_written(firm: Harness) -> None:
     [refused] = await firm.say(f"/note evening --date {DAY} 明天保证收益", user="staff1")
     assert "保证收益" in refused.plain
+    assert "这条提示没有保存" in refused.plain and "广播" not in refused.plain
     [client] = await firm.say("/note morning 你好", user="c1")
     assert "仅限" in client.plain
     [listing] = await firm.say("/schedule", user="staff1")
     assert "早盘操作建议" in listing.plain
+
+
+async def test_a_note_refused_when_due_speaks_of_the_note(firm: Harness) -> None:
+    async with firm.app.db.write() as tx:  # written before the screen learnt the phrase
+        await tx.rhythm.save_note("morning", DAY, "明天保证收益", "console:staff1")
+    before = len(firm.sender.sent)
+    await firm.app.fire("note", "morning", at(firm, DAY, "08:30"))
+    [report] = await told(firm, before)
+    assert report.startswith("⚠️ 早盘操作建议没有发出:其中的“保证收益”") and "广播" not in report
+
+
+async def test_a_note_for_a_slot_that_has_passed_today_is_not_kept(firm: Harness) -> None:
+    [passed] = await firm.say("/note morning 早盘", user="staff1")  # 09:00, the slot was 08:30
+    assert "08:30" in passed.plain and "已经过了" in passed.plain and "将于" not in passed.plain
+    async with firm.app.db.read() as tx:
+        assert await tx.rhythm.upcoming_notes(DAY - dt.timedelta(days=2)) == []
+
+
+async def test_notes_of_days_the_bot_was_down_are_reported_once(firm: Harness) -> None:
+    from broadcasts.notes import catch_up
+
+    earlier = DAY - dt.timedelta(days=1)
+    async with firm.app.db.write() as tx:  # written for Wednesday; the bot is down till Friday
+        await tx.rhythm.save_note("morning", earlier, "周三早盘", "console:staff1")
+        await tx.rhythm.save_note("evening", earlier, "周三晚盘", "console:staff1")
+        friday = at(firm, DAY + dt.timedelta(days=1), "09:00")
+        outs = await catch_up(tx, firm.app.translator, firm.app.rhythm, friday)
+        again = await catch_up(tx, firm.app.translator, firm.app.rhythm, friday)
+        runs = [await tx.rhythm.fired(f"note.{s}", at(firm, earlier, h, 0))
+                for s, h in (("morning", "08:30"), ("evening", "20:00"))]  # fmt: skip
+    assert runs == ["missed", "missed"] and again == []
+    for text in ("周三早盘", "周三晚盘"):
+        told = {o.chat for o in outs if text in o.text and "没有发出" in o.text}
+        assert told == {STAFF, "console:staff1"}, text
 
 
 def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:

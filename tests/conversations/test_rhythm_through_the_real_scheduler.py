@@ -126,10 +126,13 @@ async def test_four_days_of_the_rhythm_through_the_real_scheduler(
         ("2026-09-29", "morning", "周二早盘:黄金关注 2650 支撑"),
         ("2026-09-29", "evening", "周二晚盘:白银震荡"),
         ("2026-09-30", "morning", "周三早盘:节前减仓观望"),
-        ("2026-10-01", "morning", "国庆早盘(休市,不应发出)"),
     ):
         [saved] = await a.say(f"/note {slot} --date {day} {text}", user="staff1")
         assert "风险提示" in saved.plain
+    [holiday] = await a.say("/note morning --date 2026-10-01 国庆早盘(休市)", user="staff1")
+    assert "2026-10-01 不是交易日" in holiday.plain and "没有保存" in holiday.plain
+    assert "将于" not in holiday.plain, "one true thing: it is not kept, so not 'will be sent'"
+    assert "/note morning --date 2026-10-08" in holiday.plain, "the next trading day"
     driver = Driver(clock, two)
 
     # Tuesday to Wednesday noon: two notes out, the training invitation three days ahead.
@@ -150,6 +153,8 @@ async def test_four_days_of_the_rhythm_through_the_real_scheduler(
     assert len(to(sent, STAFF, "还没有写好内容")) == 1, "one reminder before the empty slot"
     assert len(to(sent, STAFF, "这次没有发送")) == 1, "and one alert at it"
     assert to(sent, "console:c1", "国庆早盘") == [], "a holiday sends no note"
+    async with a.app.db.read() as tx:
+        assert await tx.rhythm.note("morning", dt.date(2026, 10, 1)) is None
     assert len(to(sent, "console:manager", "2026-09 客户服务月报")) == 1
     assert len(to(sent, STAFF, "2026-09 客户服务月报")) == 1
     assert len(to(sent, "console:c1", "今晚")) == 1, "the attendee is reminded on the day"
@@ -158,3 +163,62 @@ async def test_four_days_of_the_rhythm_through_the_real_scheduler(
     assert len(casts) == 4, "three notes and one invitation, each started by one process"
     for text in {s.text for s in sent if s.chat == "console:c1"}:
         assert sum(s.text == text for s in sent if s.chat == "console:c1") == 1, text
+
+
+@pytest.fixture
+async def firm(make_settings: SettingsFactory, clock: FakeTime, tmp_path: Path) -> Harness:
+    """One process, not yet started: tests start (and restart) it when the story says."""
+    settings = make_settings(
+        STAFF_CHAT=STAFF, CALENDAR_OVERRIDES=str(tmp_path / "over.yaml"), TIMEZONE="Asia/Shanghai"
+    )
+    bot = Harness(settings, clock=clock)
+    yield bot  # type: ignore[misc]
+    if not bot.stopped:
+        await bot.stop()
+
+
+async def written_before_the_first_run(bot: Harness, clock: FakeTime) -> int:
+    """At 15:00 staff write tonight's note in `bot chat`; no slot has ever fired. Returns
+    how many messages went out so far."""
+    clock.set(beijing("2026-09-29", "15:00"))
+    await bot.start()
+    await bot.say("/grant console:staff1 staff", user="admin")
+    await bot.say("/subscribe morning evening", user="c1")
+    [saved] = await bot.say("/note evening 周二晚盘:白银震荡", user="staff1")
+    assert "2026-09-29 20:00" in saved.plain
+    await bot.stop()
+    return len(bot.sender.sent)
+
+
+async def test_a_note_written_before_the_first_run_is_reported_when_its_slot_was_missed(
+    firm: Harness, clock: FakeTime
+) -> None:
+    before = await written_before_the_first_run(firm, clock)
+    clock.set(beijing("2026-09-30", "08:00"))  # `bot run` first starts the next morning
+    await firm.start()
+    await Driver(clock, [firm]).run_until(beijing("2026-09-30", "12:00"))
+    await firm.idle()
+    sent = firm.sender.sent[before:]
+    assert to(sent, "console:c1", "白银震荡") == [], "12 hours late: past the grace"
+    for chat in (STAFF, "console:staff1"):  # staff on duty and the note's author
+        [told] = to(sent, chat, "白银震荡")
+        assert "2026-09-29 20:00" in told and "没有发出" in told and "/broadcast" in told
+    async with firm.app.db.read() as tx:
+        assert await tx.rhythm.fired("note.evening", beijing("2026-09-29", "20:00")) == "missed"
+    await firm.restart()  # told once, not at every start
+    await firm.idle()
+    assert len(to(firm.sender.sent[before:], STAFF, "白银震荡")) == 1
+
+
+async def test_a_note_written_before_the_first_run_goes_out_late_within_the_grace(
+    firm: Harness, clock: FakeTime
+) -> None:
+    await written_before_the_first_run(firm, clock)
+    clock.set(beijing("2026-09-29", "20:10"))  # started ten minutes after the slot
+    await firm.start()
+    await Driver(clock, [firm]).run_until(beijing("2026-09-29", "23:00"))
+    await firm.idle()
+    assert len(to(firm.sender.sent, "console:c1", "白银震荡")) == 1
+    assert len(to(firm.sender.sent, STAFF, "晚盘操作建议已发出")) == 1
+    async with firm.app.db.read() as tx:
+        assert await tx.rhythm.fired("note.evening", beijing("2026-09-29", "20:00")) == "late"

@@ -10,6 +10,7 @@ import pytest
 
 from storage.database import Database
 from storage.repos.broadcasts import Broadcast
+from storage.schema import messages as m
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
@@ -110,3 +111,43 @@ async def test_unsubscribing_or_erasure_mid_broadcast_stops_that_clients_rows(db
         await tx.subscriptions.unsubscribe(leaving.id, "morning", channel="telegram", actor="t")
         await tx.clients.erase(erased.id)
         assert await tx.broadcasts.counts(broadcast.id) == {"pending": 2, "cancelled": 2}
+
+
+async def test_an_alert_is_withdrawn_by_exactly_one_of_two_at_once(db: Database) -> None:
+    async with db.write() as tx:
+        alert = await tx.broadcasts.create(
+            author="console:local", kind="alert", audience={"topics": ["risk"]}, text="注意",
+            final={"zh": ["注意"]}, priority=10, status="done", send_at=tx.now(),
+        )  # fmt: skip
+
+    async def withdraw() -> bool:
+        async with db.write() as tx:
+            return await tx.broadcasts.withdraw(alert.id)
+
+    assert sorted(await asyncio.gather(withdraw(), withdraw())) == [False, True]
+    async with db.read() as tx:
+        fresh = await tx.broadcasts.get(alert.id)
+        assert fresh is not None and fresh.kind == "withdrawn"
+        assert await tx.broadcasts.alerts_since(alert.created_at) == []
+        assert not await tx.broadcasts.withdraw(alert.id + 1)
+
+
+async def test_a_withdrawal_reaches_those_who_got_the_alert_in_their_language(
+    db: Database,
+) -> None:
+    await clients(db, 4)  # telegram:100 reads English; 102 Chinese; 101 and 103 not subscribed
+    broadcast = await scheduled(db, {"topics": ["morning"]})
+    async with db.write() as tx:
+        await tx.broadcasts.start(broadcast)
+        await tx.conn.execute(
+            m.update().where(m.c.broadcast_id == broadcast.id).values(status="sent")
+        )
+        notice = await tx.broadcasts.create(
+            author="console:local", kind="withdrawal", audience={"withdraw": broadcast.id},
+            text="撤回", final={"zh": ["撤回"], "en": ["withdrawn"]}, priority=10,
+            status="scheduled", send_at=tx.now(),
+        )  # fmt: skip
+        assert await tx.broadcasts.start_followup(notice, broadcast.id) == 2
+        english = [x.text for x in await tx.messages.for_chat("telegram:100")]
+        chinese = [x.text for x in await tx.messages.for_chat("telegram:102")]
+    assert english == ["morning0", "withdrawn"] and chinese == ["早盘0", "撤回"]
