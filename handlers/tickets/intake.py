@@ -7,9 +7,11 @@ front line cannot answer is written down and answered later by someone who knows
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.folding import fold
 from bot.core.i18n import Translator
 from bot.core.router import Router, SkipHandler
 from bot.core.state import StateControl
@@ -28,6 +30,9 @@ router = Router("tickets.intake")
 MAX_PARTS = 20
 MAX_TEXT = 4000
 CATEGORIES = ("attitude", "execution", "fees", "tech", "funds", "other")
+TRAILING_MARKS = re.compile(r"[。.!~～]+$")
+# Said alone while filling in the form (the advisor's chat keeps them: there they are talk).
+GIVE_UP = frozenset({"算了", "不用了", "不投诉了", "never mind"})
 INTAKE = ("ticket.category", "ticket.describe", "ticket.contact", "ticket.phone", "ticket.confirm")
 
 
@@ -35,13 +40,29 @@ def _cancel(t: Translator) -> list[Button]:
     return [Button(t("common.cancel"), "req:cancel")]
 
 
+def _choices(t: Translator, step: str) -> list[list[Button]]:
+    """The buttons of a step that waits for a choice, shown again when someone types instead
+    (on a channel without buttons, the numbers then still mean these options)."""
+    if step == "ticket.category":
+        return [
+            *(
+                [Button(t(f"ticket.cat_{a}"), f"tki:cat:{a}"),
+                 Button(t(f"ticket.cat_{b}"), f"tki:cat:{b}")]
+                for a, b in zip(CATEGORIES[::2], CATEGORIES[1::2], strict=True)
+            ),
+            _cancel(t),
+        ]  # fmt: skip
+    if step == "ticket.contact":
+        here = Button(t("ticket.contact_here"), "tki:here")
+        return [[here, Button(t("ticket.contact_phone"), "tki:phone")], _cancel(t)]
+    if step == "ticket.confirm":
+        return [[Button(t("ticket.submit"), "tki:submit")], _cancel(t)]
+    return [_cancel(t)]
+
+
 async def start_complaint(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
     await fsm.set("ticket.category", started=tx.now().isoformat())
-    rows = [
-        [Button(t(f"ticket.cat_{a}"), f"tki:cat:{a}"), Button(t(f"ticket.cat_{b}"), f"tki:cat:{b}")]
-        for a, b in zip(CATEGORIES[::2], CATEGORIES[1::2], strict=True)
-    ]
-    return Outbound(t("ticket.complaint_intro"), buttons=[*rows, _cancel(t)])
+    return Outbound(t("ticket.complaint_intro"), buttons=_choices(t, "ticket.category"))
 
 
 async def start_consult(t: Translator, fsm: StateControl, tx: Tx) -> Outbound:
@@ -116,14 +137,7 @@ async def intake_button(
         if not form.get("parts"):
             return Outbound(t("ticket.describe_first"), buttons=[_cancel(t)])
         await fsm.set("ticket.contact", **_fresh(form, tx))
-        buttons = [
-            [
-                Button(t("ticket.contact_here"), "tki:here"),
-                Button(t("ticket.contact_phone"), "tki:phone"),
-            ],
-            _cancel(t),
-        ]
-        return Outbound(t("ticket.contact_prompt"), buttons=buttons)
+        return Outbound(t("ticket.contact_prompt"), buttons=_choices(t, "ticket.contact"))
     if action == "here" and state.state == "ticket.contact":
         return await _confirm(t, fsm, _fresh(form, tx), contact=None)
     if action == "phone" and state.state == "ticket.contact":
@@ -157,8 +171,7 @@ async def _confirm(
         text="\n".join(form["parts"]),
         contact=contact or t("ticket.contact_this_chat"),
     )
-    buttons = [[Button(t("ticket.submit"), "tki:submit")], _cancel(t)]
-    return Outbound(summary, buttons=buttons)
+    return Outbound(summary, buttons=_choices(t, "ticket.confirm"))
 
 
 @router.state(*INTAKE, "ticket.question")
@@ -180,6 +193,9 @@ async def intake_text(
         raise SkipHandler(gone)
     text = clean_input(event.text)
     name = fsm.name
+    if TRAILING_MARKS.sub("", fold(text)) in GIVE_UP:  # in a form "never mind" means leave it
+        await fsm.clear()
+        return Outbound(t("request.cancelled"), buttons=main_menu(t))
     if name == "ticket.describe":
         if event.kind != "text" or not text:
             return Outbound(t("ticket.need_text"), buttons=[_cancel(t)])
@@ -202,5 +218,5 @@ async def intake_text(
             return Outbound(t("ticket.need_text"), buttons=[_cancel(t)])
         await fsm.clear()
         return await workflow.consultation(tx, desk, t, event, client, text[:MAX_TEXT])
-    # Typing where a button is expected: say which buttons.
-    return Outbound(t("ticket.use_buttons"), buttons=[_cancel(t)])
+    # Typing where a choice is expected: the same choices again.
+    return Outbound(t("ticket.use_buttons"), buttons=_choices(t, name or ""))

@@ -421,3 +421,19 @@ async def test_a_short_sla_is_promised_in_minutes(make_settings: SettingsFactory
         assert "2 分钟内会有人联系您" in ack.plain and "0.0" not in ack.plain
     finally:
         await bot.stop()
+
+
+async def test_typing_in_the_form_shows_the_same_choices_and_never_mind_leaves_it(
+    desk: Harness,
+) -> None:
+    [intro] = await desk.press("menu:complaint")
+    [again] = await desk.say("怎么选?")
+    assert "请从下面的选项中选择" in again.plain
+    assert again.callbacks == intro.callbacks, "the categories again, not only 取消"
+    [left] = await desk.say("算了。")
+    assert "已取消。还有什么可以帮您" in left.plain
+    async with desk.app.db.read() as tx:
+        client = await tx.clients.by_address("console:alice")
+        assert await tx.tickets.of_client(client.id) == []  # type: ignore[union-attr]
+    [reply] = await desk.say("算了")  # outside a form it is no command: answered as usual
+    assert "已取消" not in reply.plain
