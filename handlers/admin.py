@@ -25,6 +25,11 @@ def _address(text: str) -> str | None:
         return None
 
 
+def named(t: Translator, role: str) -> str:
+    """ "投资顾问(advisor)": the name people say, and the word /grant takes."""
+    return t("role.named", name=t(f"role.{role}"), code=role)
+
+
 @router.command("grant", roles=("admin",))
 async def grant(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outbound:
     address = _address(args[0]) if len(args) == 2 else None
@@ -32,9 +37,9 @@ async def grant(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outbo
     if address is None or role not in GRANTABLE:
         return Outbound(t("admin.grant_usage"))
     if not await tx.roles.grant(address, role, by=event.sender):
-        return Outbound(t("admin.already", address=address, role=role))
+        return Outbound(t("admin.already", address=address, role=named(t, role)))
     await tx.audit.log(event.sender, "grant", address=address, role=role)
-    return Outbound(t("admin.granted", address=address, role=role))
+    return Outbound(t("admin.granted", address=address, role=named(t, role)))
 
 
 @router.command("revoke", roles=("admin",))
@@ -49,7 +54,13 @@ async def revoke(
     if not gone:
         return Outbound(t("admin.nothing_to_revoke", address=address))
     await tx.audit.log(event.sender, "revoke", address=address, roles=gone)
-    done = Outbound(t("admin.revoked", address=address, roles=", ".join(gone)))
+    done = Outbound(
+        t(
+            "admin.revoked",
+            address=address,
+            roles=t("common.list_separator").join(named(t, r) for r in gone),
+        )
+    )
     if "advisor" not in gone:
         return done
     # Their cases must not wait for someone who can no longer answer them.
@@ -61,7 +72,9 @@ async def list_roles(tx: Tx, t: Translator) -> Outbound:
     rows = await tx.roles.all()
     if not rows:
         return Outbound(t("admin.no_roles"))
-    lines = [t("admin.roles_title")] + [t("admin.role_line", address=a, role=r) for a, r in rows]
+    lines = [t("admin.roles_title")] + [
+        t("admin.role_line", address=a, role=named(t, r)) for a, r in rows
+    ]
     return Outbound("\n".join(lines))
 
 

@@ -58,7 +58,7 @@ def test_scripted_chat_keeps_state_between_calls(tmp_path: Path) -> None:
 
 def test_console_local_is_admin_unless_viewing_as_client(tmp_path: Path) -> None:
     granted = bot(tmp_path, "chat", "-m", "/grant telegram:42 advisor")
-    assert "已授予 telegram:42 角色 advisor" in granted.stdout
+    assert "已授予 telegram:42 角色 投资顾问(advisor)" in granted.stdout
     refused = bot(tmp_path, "chat", "--as", "client", "-m", "/roles")
     assert "仅限工作人员" in refused.stdout
 
