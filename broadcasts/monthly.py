@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from bot.core.i18n import Translator
-from bot.core.text import to_plain
+from bot.core.text import sheet_cell, to_plain
 from bot.core.types import Outbound
 
 # Whatever CJK font the reader's system has; no web font is fetched.
@@ -60,22 +60,27 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def rows(f: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(section, item, value): the figures as a flat table."""
+def rows(f: dict[str, Any], missing: str = "-") -> list[tuple[str, str, str]]:
+    """(section, item, value): the figures as a flat table; `missing` where there is none."""
+
+    def num(value: float | None) -> str:
+        return missing if value is None else _num(value)
+
+    faq = f["faq"]
     out = [(f"complaints:{r['category']}", r["status"], str(r["n"])) for r in f["complaints"]]
     out += [
-        ("tickets", "mean_first_response_hours", _num(f["first_response_hours"])),
-        ("tickets", "mean_resolution_hours", _num(f["resolution_hours"])),
+        ("tickets", "mean_first_response_hours", num(f["first_response_hours"])),
+        ("tickets", "mean_resolution_hours", num(f["resolution_hours"])),
         ("tickets", "sla_breaches", str(f["sla_breaches"])),
-        ("satisfaction", "mean", _num(f["satisfaction"]["mean"])),
+        ("satisfaction", "mean", num(f["satisfaction"]["mean"])),
         ("satisfaction", "answers", str(f["satisfaction"]["n"])),
-        ("return_visits", "mean", _num(f["return_visits"]["mean"])),
+        ("return_visits", "mean", num(f["return_visits"]["mean"])),
         ("return_visits", "answers", str(f["return_visits"]["n"])),
         *(
-            ("faq", key, str(f["faq"][key]))
+            ("faq", key, str(faq[key]))
             for key in ("asked", "answered", "suggested", "chosen", "handed_on")
         ),
-        ("faq", "hit_rate", _share(f["faq"]["answered"], f["faq"]["asked"])),
+        ("faq", "hit_rate", _share(faq["answered"], faq["asked"]) if faq["asked"] else missing),
         ("faq", "helpful", str(f["faq"]["helpful"])),
         ("faq", "rated", str(f["faq"]["rated"])),
         ("faq", "unanswered", str(f["faq"]["unanswered"])),
@@ -93,7 +98,8 @@ def to_csv(f: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "item", "value"])
-    writer.writerows(("'" + c if c[:1] in "=+-@" else c for c in row) for row in rows(f))
+    # An empty cell where there is no figure: a spreadsheet reads "-" as the start of a formula.
+    writer.writerows((sheet_cell(c) for c in row) for row in rows(f, missing=""))
     return out.getvalue()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -13,7 +15,34 @@ metadata = sa.MetaData(
     }
 )
 
-Ts = sa.DateTime(timezone=True)
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A moment, stored as UTC and read back aware. SQLite keeps only the wall-clock digits,
+    so a Beijing-time value written as it is would read back eight hours off; every value is
+    turned to UTC on the way in (comparisons included) and marked UTC on the way out."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: dt.datetime | None, dialect: sa.Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # our own convention: a naive moment is already UTC
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: sa.Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Ts = UtcDateTime()
 
 clients = sa.Table(
     "clients",

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from bot.cli.base import EXIT_OK, database, refuse
 from bot.config import Settings
+from bot.core.text import sheet_cell
 from bot.core.types import normalize_address
 from handlers.clients import TAG
 from handlers.shared.phones import mobile
@@ -195,18 +196,13 @@ async def _import(db: Database, settings: Settings, path: Path, encoding: str) -
     return created, updated
 
 
-def cell(value: str) -> str:
-    """A value a spreadsheet will show, never run: `=HYPERLINK(…)` is written as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 async def _export(db: Database, out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     count = 0
     async with db.read() as tx:
         async for row in tx.client_lists.export():
-            writer.writerow({k: cell(v) if k == "name" else v for k, v in row.items()})
+            writer.writerow({k: sheet_cell(v) if k == "name" else v for k, v in row.items()})
             count += 1
     return count
 

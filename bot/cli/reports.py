@@ -14,9 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli.base import EXIT_OK, database, translator
-from bot.cli.clients import cell
 from bot.config import Settings
-from bot.core.text import to_plain
+from bot.core.text import sheet_cell, to_plain
 from broadcasts import monthly
 from storage.records import Ticket, TicketEvent
 from storage.tx import Tx
@@ -147,6 +146,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         columns = COMPLAINT_COLUMNS if kind == "complaint" else CONSULT_COLUMNS
         writer = csv.DictWriter(sys.stdout, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
+        writer.writerows({k: sheet_cell(v) for k, v in row.items()} for row in rows)
     print(f"{len(rows)} {args.report_kind} in {args.month}", file=sys.stderr)
     return EXIT_OK

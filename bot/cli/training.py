@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 from bot.cli.base import EXIT_OK, database, refuse
-from bot.cli.clients import cell
 from bot.config import Settings
+from bot.core.text import sheet_cell
 
 NAME = "training"
 QUIET = True
@@ -35,8 +35,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         return refuse("training", f"there is no session on {day}")
     writer = csv.writer(sys.stdout)
     writer.writerow(["name", "address", "answer", "status", "answered_at"])
+    tz = settings.core.tz
     for name, chat, answer, status, at in rows:
-        writer.writerow([cell(name), chat, answer, status, at.isoformat() if at else ""])
+        # In the firm's own time, with its offset, so a spreadsheet reads it unambiguously.
+        when = at.astimezone(tz).isoformat(timespec="seconds") if at else ""
+        writer.writerow([sheet_cell(name), chat, answer, status, when])
     print(
         f"{sum(1 for r in rows if r[3] == 'seat')} seats taken of {session.seats}", file=sys.stderr
     )

@@ -82,3 +82,8 @@ def _open_tags(carry: list[str], chunk: str) -> list[str]:
         elif not closing:
             stack.append(name)
     return stack
+
+
+def sheet_cell(value: str) -> str:
+    """A value a spreadsheet will show, never run: `=HYPERLINK(…)` is written as text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

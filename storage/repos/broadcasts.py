@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from storage.records import aware
 from storage.repos.base import Repo, first_address
-from storage.schema import broadcasts, client_tags, clients, identities, subscriptions
+from storage.schema import Ts, broadcasts, client_tags, clients, identities, subscriptions
 from storage.schema import messages as m
 
 OPEN_ROWS = ("pending", "queued", "sending")
@@ -106,7 +106,7 @@ def _rows_from(
     """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
     `source` (a subquery with columns channel, chat and client_id). Buttons carry the
     language of the words: a channel without buttons numbers them with a hint in it."""
-    stamp = sa.DateTime(timezone=True)
+    stamp = Ts  # turned to UTC like every stored moment
     payload: dict[str, Any] = {
         "buttons": buttons or [], "priority": broadcast.priority, "replace": False,
     }  # fmt: skip

@@ -33,12 +33,11 @@ class ReturnVisitRepo(Repo):
                 ~sa.exists().where(
                     identities.c.client_id == clients.c.id, identities.c.address.in_(exclude)
                 ),
+                # Tied to this client's own addresses: one colleague holding a role must
+                # not keep every client from being surveyed.
                 ~sa.exists().where(
-                    roles.c.address.in_(
-                        sa.select(identities.c.address).where(
-                            identities.c.client_id == clients.c.id
-                        )
-                    )
+                    identities.c.client_id == clients.c.id,
+                    roles.c.address == identities.c.address,
                 ),
             )
             .order_by(clients.c.id)

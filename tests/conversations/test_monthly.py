@@ -65,6 +65,9 @@ async def test_figures_text_csv_and_html(shop: Harness) -> None:
     assert "投诉 1 件(费用 1)" in text and "满意度 4 分" in text
     rows = list(csv.DictReader(io.StringIO(monthly.to_csv(f))))
     assert {"section": "complaints:fees", "item": "resolved", "value": "1"} in rows
+    assert f["return_visits"]["mean"] is None  # no figure: an empty cell, never a '- formula
+    assert {"section": "return_visits", "item": "mean", "value": ""} in rows
+    assert not any(r["value"].startswith("'") for r in rows)
     page = monthly.to_html(shop.app.translator, month, "国瑞投资", f)
     assert page.count("<svg") == 4 and "费用" in page and "投诉类别" in page
     assert not re.search(r"""(?:src|href)=["']https?:""", page), "nothing fetched from a network"

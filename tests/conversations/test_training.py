@@ -96,6 +96,8 @@ async def test_invitation_seats_waiting_list_reminder_and_export(
     assert {(r["address"], r["status"]) for r in rows} == {
         ("console:c1", "none"), ("console:c2", "seat"), ("console:c3", "none"),
     }  # fmt: skip
+    answered = [dt.datetime.fromisoformat(r["answered_at"]) for r in rows]
+    assert all(a.utcoffset() == dt.timedelta(hours=8) for a in answered)  # Beijing, said so
     assert await export(school.settings, Namespace(date="2027-02-30")) == 2
     assert await export(school.settings, Namespace(date="2027-03-01")) == 2
 
