@@ -74,10 +74,15 @@ async def _answer(
     event: Inbound, t: Translator, tx: Tx, client: Client, session: Session, answer: str
 ) -> list[Outbound]:
     status, promoted = await tx.training.answer(session.day, client.id, event.chat, answer)
+    return [_where_you_stand(t, session, answer, status), *_told(t, session, promoted)]
+
+
+def _where_you_stand(t: Translator, session: Session, answer: str, status: str) -> Outbound:
+    """The client's answer in words, with the way to change it: every confirmation (and
+    /training asked again later) offers the way back, so a mind can be changed anywhere."""
     key = {"seat": "training.seat", "waiting": "training.waiting"}.get(
         status, f"training.noted_{answer}"
     )
-    # Every confirmation offers the way back, so a mind can be changed on any channel.
     if status in ("seat", "waiting"):
         options = [("change_no", "no")]
     elif answer == "no":
@@ -85,7 +90,7 @@ async def _answer(
     else:
         options = [("attend", "attend"), ("no", "no")]
     text = t(key, day=session.day.isoformat(), time=session.time, place=session.place)
-    return [Outbound(text, buttons=_buttons(t, session, options)), *_told(t, session, promoted)]
+    return Outbound(text, buttons=_buttons(t, session, options))
 
 
 def _buttons(t: Translator, session: Session, options: list[tuple[str, str]]) -> list[list[Button]]:
@@ -105,7 +110,7 @@ def _told(t: Translator, session: Session, promoted: list[Promoted]) -> list[Out
     return outs
 
 
-@router.command("training", roles=("staff",))
+@router.command("training")
 async def training(
     event: Inbound,
     t: Translator,
@@ -113,8 +118,13 @@ async def training(
     args: list[str],
     training_policy: TrainingPolicy,
     rhythm: Rhythm,
+    roles: frozenset[str],
+    client: Client,
 ) -> Outbound | list[Outbound]:
-    """/training, or /training set DATE place TEXT | seats N | time HH:MM."""
+    """/training, or /training set DATE place TEXT | seats N | time HH:MM, for staff; a
+    client sees their own invitation again, with its options."""
+    if not roles & {"staff", "admin"}:
+        return await _mine(t, tx, client, rhythm)
     if args and args[0].lower() == "set":
         return await _set(event, t, tx, args[1:], training_policy)
     sessions = await tx.training.upcoming(tx.now().astimezone(rhythm.tz).date())
@@ -129,6 +139,19 @@ async def training(
               seats=s.seats, taken=taken, waiting=waiting)
         )  # fmt: skip
     return Outbound("\n".join(lines))
+
+
+async def _mine(t: Translator, tx: Tx, client: Client, rhythm: Rhythm) -> Outbound:
+    session = await tx.training.open_for(client.id, tx.now().astimezone(rhythm.tz).date())
+    if session is None:
+        return Outbound(t("training.none_for_you"), buttons=main_menu(t))
+    reply = await tx.training.reply(session.day, client.id)
+    if reply is None:  # not answered yet: the invitation's own question again
+        options = [("attend", "attend"), ("maybe", "maybe"), ("no", "no")]
+        text = t("training.asked_again", day=session.day.isoformat(), time=session.time,
+                 place=session.place)  # fmt: skip
+        return Outbound(text, buttons=_buttons(t, session, options))
+    return _where_you_stand(t, session, *reply)
 
 
 async def _set(

@@ -104,9 +104,16 @@ class TrainingRepo(Repo):
         return status, promoted
 
     async def _status(self, day: dt.date, client_id: int) -> str | None:
-        query = sa.select(rs.c.status).where(rs.c.day == day, rs.c.client_id == client_id)
+        reply = await self.reply(day, client_id)
+        return reply[1] if reply else None
+
+    async def reply(self, day: dt.date, client_id: int) -> tuple[str, str] | None:
+        """(answer, status) of a client's reply to a session, or None before they answered."""
+        query = sa.select(rs.c.answer, rs.c.status).where(
+            rs.c.day == day, rs.c.client_id == client_id
+        )
         row = (await self.conn.execute(query)).first()
-        return row.status if row else None
+        return (row.answer, row.status) if row else None
 
     async def count(self, day: dt.date, status: str) -> int:
         query = sa.select(sa.func.count()).where(rs.c.day == day, rs.c.status == status)

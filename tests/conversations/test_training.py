@@ -252,3 +252,28 @@ async def test_the_one_freed_seat_goes_to_the_first_waiting_in_their_language(
     sent = await school.press(f"tr:{RELEASE}:no", user="c1")
     [told] = [s for s in sent if s.chat != "console:c1"]
     assert told.chat == "console:c2" and "A seat freed up" in told.plain
+
+
+async def test_a_client_asks_for_the_invitation_again_days_later(console: Harness) -> None:
+    """/training for a client is their own invitation with its options, not a staff refusal:
+    the question can be answered later, and an answer changed, on a channel without buttons."""
+    assert "没有待回复的培训邀请" in await console.text("/training", user="c1")
+    await invite(console)
+    for user in ("c1", "c2"):
+        await console.say("菜单", user=user)  # the invitation is no longer the last options
+    console.clock.advance(hours=40)
+
+    [again] = await console.say("/training", user="c1")
+    assert "还没有回复" in again.plain and "上海培训中心" in again.plain
+    assert "1. 参加" in again.plain and "3. 不参加" in again.plain
+    [seat] = await console.say("1", user="c1")
+    assert "保留座位" in seat.plain
+
+    await console.say("菜单", user="c1")
+    [mine] = await console.say("/training", user="c1")
+    assert "保留座位" in mine.plain and "1. 改为不参加" in mine.plain
+    await console.say("1", user="c1")
+    [now] = await console.say("/training", user="c1")
+    assert "记下不参加" in now.plain and "1. 改为参加" in now.plain
+    [listing] = await console.say("/training", user="staff1")  # staff still get the list
+    assert "座位 0/1" in listing.plain
