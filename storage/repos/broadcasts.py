@@ -93,6 +93,8 @@ COLUMNS = [
     "attempts", "locked", "created_at", "updated_at", "bulk", "priority", "broadcast_id", "part",
 ]  # fmt: skip
 
+ALERT_LOCK = 7305119  # PostgreSQL advisory lock of alert senders (7305118 is the migrator's)
+
 
 def _rows_from(
     source: Any,
@@ -195,7 +197,13 @@ class BroadcastRepo(Repo):
 
     async def alerts_since(self, since: datetime) -> list[Broadcast]:
         """Alerts created since `since` and not cancelled, newest first: the caller compares
-        their texts (a double press, a second staff member retyping the same warning)."""
+        their texts (a double press, a second staff member retyping the same warning).
+
+        Holds the alert lock to the end of the transaction, so two staff sending at once from
+        two processes take turns and the second sees the first's alert. SQLite's writers take
+        turns already; PostgreSQL's need the lock."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(ALERT_LOCK)))
         query = (
             sa.select(broadcasts)
             .where(

@@ -113,6 +113,33 @@ async def test_unsubscribing_or_erasure_mid_broadcast_stops_that_clients_rows(db
         assert await tx.broadcasts.counts(broadcast.id) == {"pending": 2, "cancelled": 2}
 
 
+async def test_two_staff_sending_the_same_alert_at_once_see_each_other(db: Database) -> None:
+    """Check-then-send in one transaction: the second sender waits for the first and finds
+    its alert, so the same warning cannot go out twice from two processes."""
+    first_checked = asyncio.Event()
+
+    async def send(wait: bool) -> bool:
+        async with db.write() as tx:
+            if wait:
+                await first_checked.wait()
+            found = await tx.broadcasts.alerts_since(tx.now() - timedelta(minutes=10))
+            if not wait:
+                first_checked.set()
+                await asyncio.sleep(0.05)  # the other sender is trying meanwhile
+            if found:
+                return False
+            await tx.broadcasts.create(
+                author="console:local", kind="alert", audience={"topics": ["risk"]},
+                text="注意", final={"zh": ["注意"]}, priority=10, status="done",
+                send_at=tx.now(),
+            )  # fmt: skip
+            return True
+
+    assert sorted(await asyncio.gather(send(False), send(True))) == [False, True]
+    async with db.read() as tx:
+        assert len(await tx.broadcasts.alerts_since(tx.now() - timedelta(minutes=10))) == 1
+
+
 async def test_an_alert_is_withdrawn_by_exactly_one_of_two_at_once(db: Database) -> None:
     async with db.write() as tx:
         alert = await tx.broadcasts.create(
