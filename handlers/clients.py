@@ -34,6 +34,8 @@ async def find_client(tx: Tx, text: str) -> Client | None:
 async def client_file(
     event: Inbound, tx: Tx, t: Translator, args: list[str], desk: DeskPolicy
 ) -> Outbound:
+    if args and args[0].lower() == "merge":
+        return await _merge(event, tx, t, args[1:])
     client = await find_client(tx, args[0]) if args else None
     if client is None or client.erased_at is not None:
         return Outbound(
@@ -84,6 +86,8 @@ async def client_file(
         await tx.files.set(client.id, phone=phone)
         await tx.audit.log(who, "client.phone", client_id=client.id)
         return Outbound(t("clientfile.phone_set", id=client.id))
+    if action in ("link", "unlink", "channel") and len(rest) == 1:
+        return await _addresses(event, tx, t, client, action, rest[0])
     if action == "note" and rest:
         text = (
             event.text.split(None, 3)[3].strip()[:2000]
@@ -98,12 +102,75 @@ async def client_file(
     return Outbound(t("clientfile.usage"))
 
 
+async def _addresses(
+    event: Inbound, tx: Tx, t: Translator, client: Client, action: str, given: str
+) -> Outbound:
+    """Link an address to the file, take one off, or choose where pushes go ("auto": the
+    client's most recent reachable address)."""
+    if action == "channel" and given.lower() == "auto":
+        await tx.files.set(client.id, preferred=None)
+        await tx.audit.log(event.sender, "client.preferred", client_id=client.id, address=None)
+        return Outbound(t("clientfile.channel_auto", id=client.id))
+    try:
+        address = normalize_address(given)
+    except ValueError:
+        return Outbound(t("clientfile.bad_address", address=given[:60]))
+    if action == "channel":
+        owner = await tx.clients.by_address(address)
+        if owner is None or owner.id != client.id:
+            return Outbound(t("clientfile.not_theirs", id=client.id, address=address))
+        await tx.files.set(client.id, preferred=address)
+        await tx.audit.log(event.sender, "client.preferred", client_id=client.id, address=address)
+        return Outbound(t("clientfile.channel_set", id=client.id, address=address))
+    if action == "link":
+        status = await tx.links.attach(client.id, address)
+        if status == "taken":
+            other = await tx.clients.by_address(address)
+            other_id = other.id if other else "?"
+            return Outbound(
+                t("clientfile.link_taken", id=client.id, address=address, other=other_id)
+            )
+    else:
+        status = await tx.links.detach(client.id, address)
+        if status == "not_theirs":
+            return Outbound(t("clientfile.not_theirs", id=client.id, address=address))
+    if status in ("linked", "unlinked"):
+        await tx.audit.log(event.sender, f"client.{action}", client_id=client.id, address=address)
+    return Outbound(t(f"clientfile.{status}", id=client.id, address=address))
+
+
+async def _merge(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outbound:
+    """/client merge ID ID: two files that are one person become one (the older survives)."""
+    if len(args) != 2:
+        return Outbound(t("clientfile.merge_usage"))
+    first, second = await find_client(tx, args[0]), await find_client(tx, args[1])
+    for found, given in ((first, args[0]), (second, args[1])):
+        if found is None or found.erased_at is not None:
+            return Outbound(t("clientfile.unknown", who=given[:60]))
+    assert first is not None and second is not None
+    if first.id == second.id:
+        return Outbound(t("clientfile.merge_same", id=first.id))
+    merged = await tx.links.merge(first.id, second.id, by=event.sender)
+    await tx.audit.log(
+        event.sender, "client.merge", client_id=merged.kept, gone=merged.gone,
+        addresses=merged.addresses, conflicts=merged.conflicts,
+    )  # fmt: skip
+    lines = [t("clientfile.merged", kept=merged.kept, gone=merged.gone)]
+    if merged.conflicts:
+        kept = "; ".join(f"{k}={a}" for k, (a, _) in merged.conflicts.items())
+        other_values = "; ".join(f"{k}={b}" for k, (_, b) in merged.conflicts.items())
+        lines.append(t("clientfile.merge_conflicts", kept=kept, other=other_values))
+    return Outbound("\n".join(lines))
+
+
 async def _show(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> str:
     file = await tx.files.get(client)
     open_tickets = [tk for tk in await tx.tickets.of_client(client.id, limit=50) if tk.active]
+    preferred = await tx.files.preferred(client.id)
     lines = [
         t("clientfile.title", id=client.id, name=client.display_name or "-"),
         t("clientfile.identities", addresses=", ".join(i.address for i in file.identities) or "-"),
+        t("clientfile.preferred", address=preferred or t("clientfile.auto")),
         t("clientfile.tier", tier=t(f"clientfile.tier_{file.tier}")),
         t("clientfile.advisor", advisor=file.advisor or "-"),
         t("clientfile.phone", phone=file.phone or "-"),

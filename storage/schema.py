@@ -58,6 +58,8 @@ clients = sa.Table(
     sa.Column("tier", sa.String(10), nullable=False, default="standard", server_default="standard"),
     sa.Column("advisor", sa.String(200), index=True),
     sa.Column("phone", sa.String(20)),
+    # The address the client (or staff) chose for pushes; otherwise the best one is picked.
+    sa.Column("preferred", sa.String(200)),
 )
 
 client_tags = sa.Table(
@@ -148,6 +150,26 @@ identities = sa.Table(
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("username", sa.String(200)),
     sa.Column("created_at", Ts, nullable=False),
+)
+
+# A code a client asks for on one channel and sends from another to join the two addresses.
+bind_codes = sa.Table(
+    "bind_codes",
+    metadata,
+    sa.Column("code", sa.String(6), primary_key=True),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), nullable=False, index=True),
+    sa.Column("address", sa.String(200), nullable=False),  # where it was asked for
+    sa.Column("expires_at", Ts, nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+)
+
+# Wrong codes sent from an address; enough of them lock binding there for a while.
+bind_attempts = sa.Table(
+    "bind_attempts",
+    metadata,
+    sa.Column("address", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", Ts),
 )
 
 roles = sa.Table(

@@ -16,6 +16,7 @@ from storage.repos.client_import import ClientImportRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
+from storage.repos.linking import LinkRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
 from storage.repos.monthly import MonthlyRepo
@@ -65,6 +66,7 @@ class Tx:
         self.training = TrainingRepo(*args)
         self.monthly = MonthlyRepo(*args)
         self.wechat = WechatRepo(*args)
+        self.links = LinkRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

@@ -62,6 +62,9 @@ class Translator:
         safe.setdefault("firm", escape(self.firm))
         return self.catalog.raw(self.lang, key).format_map(safe)
 
+    def has(self, key: str) -> bool:
+        return key in self.catalog.texts["zh"]
+
     def with_lang(self, lang: str) -> Translator:
         return Translator(self.catalog, lang if lang in LANGUAGES else "zh", self.firm)
 

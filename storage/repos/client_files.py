@@ -74,8 +74,13 @@ class ClientFileRepo(Repo):
         )
         return (await self.conn.execute(query)).first()
 
+    async def preferred(self, client_id: int) -> str | None:
+        """The address pushes go to when the client (or staff) chose one."""
+        query = sa.select(clients.c.preferred).where(clients.c.id == client_id)
+        return (await self.conn.execute(query)).scalar()
+
     async def set(self, client_id: int, **values: Any) -> None:
-        """Change tier, advisor and/or phone."""
+        """Change tier, advisor, phone and/or the preferred address."""
         await self.conn.execute(
             clients.update()
             .where(clients.c.id == client_id)
