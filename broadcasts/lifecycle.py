@@ -33,6 +33,7 @@ class Plan:
     final: dict[str, list[str]]
     recipients: int
     advisory: bool
+    reach: dict[str, int]  # clients per route now ("telegram.direct", "wechat.outside", …)
 
 
 def parse_segment(expr: str) -> dict[str, str]:
@@ -98,9 +99,9 @@ async def plan(
         advisory = True  # a segment message is advice to those clients: it carries the warning
     else:
         raise BroadcastError(t("broadcast.no_audience"))
-    recipients = await tx.broadcasts.audience_size(audience)
+    reach = await tx.broadcasts.reach(audience)
     final = final_texts(text, t, advisory=advisory, header=header)
-    return Plan(audience, text, final, recipients, advisory)
+    return Plan(audience, text, final, sum(reach.values()), advisory, reach)
 
 
 async def create(

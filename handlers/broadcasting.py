@@ -14,6 +14,7 @@ from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
 from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
+from broadcasts.reach import routes_text
 from broadcasts.rhythm import Rhythm
 from handlers.shared.desk_policy import DeskPolicy
 from storage.tx import Tx
@@ -129,7 +130,10 @@ async def broadcast_text(
         await fsm.clear()
         return Outbound(t("bcstaff.nobody"))
     await fsm.set("bc.preview", **state)
-    preview = t("bcstaff.preview", n=plan.recipients, text=Markup("\n".join(plan.final[t.lang])))
+    preview = t(
+        "bcstaff.preview", n=plan.recipients, routes=Markup(routes_text(t, plan.reach)),
+        text=Markup("\n".join(plan.final[t.lang])),
+    )  # fmt: skip
     buttons = [
         [Button(t("bcstaff.now"), "bc:now"), Button(t("bcstaff.later"), "bc:later")],
         _cancel(t),
@@ -175,7 +179,8 @@ async def alert(
         return Outbound(str(exc))
     await fsm.set("alert.confirm", text=text)
     buttons = [[Button(t("bcstaff.send_anyway"), "bc:alert")], _cancel(t)]
-    return Outbound(t("bcstaff.alert_closed", n=plan.recipients), buttons=buttons)
+    routes = Markup(routes_text(t, plan.reach))
+    return Outbound(t("bcstaff.alert_closed", n=plan.recipients, routes=routes), buttons=buttons)
 
 
 async def _plan_alert(event: Inbound, t: Translator, tx: Tx, text: str) -> lifecycle.Plan:
@@ -207,7 +212,8 @@ async def _confirmed_alert(
     except BroadcastError as exc:
         return Outbound(str(exc))
     created = await lifecycle.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
-    return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients))
+    routes = Markup(routes_text(t, plan.reach))
+    return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients, routes=routes))
 
 
 async def _withdraw(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> Outbound:

@@ -266,6 +266,16 @@ OUTBOX_DUE = sa.Index(
     postgresql_where=sa.and_(messages.c.direction == "out", messages.c.status == "pending"),
 )
 
+# Where a client last wrote from: the newest inbound row of each address, read when a push
+# picks one of a client's addresses (outbound rows, far more of them, are not in it).
+INBOUND_BY_CHAT = sa.Index(
+    "ix_messages_inbound",
+    messages.c.chat,
+    messages.c.id,
+    sqlite_where=messages.c.direction == "in",
+    postgresql_where=messages.c.direction == "in",
+)
+
 BROADCAST_ROWS = sa.Index(
     "uq_messages_broadcast",
     messages.c.broadcast_id,

@@ -12,7 +12,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from storage.schema import clients, identities, meta
+from storage.schema import meta
 
 VERSION_KEY = "config.version"
 T = TypeVar("T")
@@ -27,18 +27,6 @@ def is_duplicate(exc: IntegrityError) -> bool:
     if name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
         return True
     return "UNIQUE constraint failed" in str(orig) or "duplicate key value" in str(orig)
-
-
-def first_address() -> Any:
-    """The client's first address (the smallest), correlated to `clients`: the one chat a
-    client is reached at when they have several."""
-    other = identities.alias("other_identity")
-    return (
-        sa.select(sa.func.min(other.c.address))
-        .where(other.c.client_id == clients.c.id)
-        .correlate(clients)
-        .scalar_subquery()
-    )
 
 
 class TxState:

@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.records import aware
-from storage.repos.base import Repo, first_address
+from storage.repos.base import Repo
+from storage.repos.routes import best_address, route_of
 from storage.schema import Ts, broadcasts, client_tags, clients, identities, subscriptions
 from storage.schema import messages as m
 
@@ -54,13 +55,15 @@ def _broadcast(row: Any) -> Broadcast:
     )
 
 
-def _recipients(audience: dict[str, Any]) -> sa.Select[Any]:
+def _recipients(audience: dict[str, Any], now: datetime) -> sa.Select[Any]:
     """(client id, address, channel, language) of everyone the audience names: one address
-    per client (the first of their identities), erased clients never."""
-    first = first_address()
+    per client (`routes.best_address`; a `channel` segment picks among that channel's),
+    erased clients never."""
+    segment = audience.get("segment") or {}
+    best = best_address(now, segment.get("channel"))
     query = (
         sa.select(clients.c.id, identities.c.address, identities.c.channel, clients.c.language)
-        .select_from(clients.join(identities, identities.c.address == first))
+        .select_from(clients.join(identities, identities.c.address == best))
         .where(clients.c.erased_at.is_(None))
     )
     topics = audience.get("topics")
@@ -70,15 +73,12 @@ def _recipients(audience: dict[str, Any]) -> sa.Select[Any]:
                 subscriptions.c.client_id == clients.c.id, subscriptions.c.topic_key.in_(topics)
             )
         )
-    segment = audience.get("segment") or {}
     if "tier" in segment:
         query = query.where(clients.c.tier == segment["tier"])
     if "language" in segment:
         query = query.where(clients.c.language == segment["language"])
     if "advisor" in segment:
         query = query.where(clients.c.advisor == segment["advisor"])
-    if "channel" in segment:
-        query = query.where(identities.c.channel == segment["channel"])
     if "tag" in segment:
         query = query.where(
             sa.exists().where(
@@ -141,10 +141,15 @@ class BroadcastRepo(Repo):
         return [_broadcast(r) for r in await self.conn.execute(query)]
 
     async def audience_size(self, audience: dict[str, Any]) -> int:
-        inner = _recipients(audience).subquery()
-        return int(
-            (await self.conn.execute(sa.select(sa.func.count()).select_from(inner))).scalar() or 0
-        )
+        return sum((await self.reach(audience)).values())
+
+    async def reach(self, audience: dict[str, Any]) -> dict[str, int]:
+        """How many clients each route would reach now: {"telegram.direct": n,
+        "wechat.window": n, "wechat.outside": n, …}, one client counted once."""
+        inner = _recipients(audience, self.now()).subquery()
+        route = route_of(inner, self.now())
+        query = sa.select(inner.c.channel, route, sa.func.count()).group_by(inner.c.channel, route)
+        return {f"{ch}.{how}": int(n) for ch, how, n in await self.conn.execute(query)}
 
     async def start(
         self, broadcast: Broadcast, buttons: dict[str, list[list[dict[str, Any]]]] | None = None
@@ -161,7 +166,7 @@ class BroadcastRepo(Repo):
             )
         ).rowcount:
             return 0
-        base = _recipients(broadcast.audience).subquery()
+        base = _recipients(broadcast.audience, now).subquery()
         languages = sorted(broadcast.final)
         default = "zh" if "zh" in broadcast.final else languages[0]
         for language in languages:

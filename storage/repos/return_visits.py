@@ -7,7 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 
 from storage.records import aware
-from storage.repos.base import Repo, first_address
+from storage.repos.base import Repo
+from storage.repos.routes import best_address
 from storage.schema import clients, identities, return_visits, roles
 
 WINDOW = dt.timedelta(days=7)  # first contacts older than the wave plus this are not surveyed
@@ -21,7 +22,7 @@ class ReturnVisitRepo(Repo):
         (within a week), who hold no role (nor an address in `exclude`: the admins), and who
         were not asked this wave yet; each is recorded as asked once, in one statement."""
         rv = return_visits
-        first = first_address()
+        first = best_address(now)
         cutoff = now - dt.timedelta(days=wave)
         query = (
             sa.select(clients.c.id, first.label("address"), clients.c.language)
@@ -56,7 +57,7 @@ class ReturnVisitRepo(Repo):
     ) -> list[tuple[int, str, str]]:
         """Those asked once without an answer `after` ago: asked a second and last time."""
         rv = return_visits
-        first = first_address()
+        first = best_address(now)
         query = (
             sa.select(clients.c.id, first.label("address"), clients.c.language)
             .join(rv, rv.c.client_id == clients.c.id)

@@ -109,3 +109,20 @@ async def test_the_client_chooses_where_notices_go(bot: Harness) -> None:
     assert "自动" in await bot.text("/channel 自动")
     async with bot.app.db.read() as tx:
         assert await tx.files.preferred(alice.id) is None
+
+
+async def test_a_push_reaches_a_linked_client_once_and_staff_see_the_routes(
+    bot: Harness,
+) -> None:
+    await bot.say("订阅盘中风险警示")
+    await on_telegram(bot, "订阅盘中风险警示")
+    await on_telegram(bot, f"绑定 {code_in(await bot.say('绑定'))}")
+    await bot.say("订阅盘中风险警示", user="solo")
+    await bot.say("/grant console:desk staff", user="admin")
+    before = len(bot.sender.sent)
+    said = await bot.text("/alert 金价短线波动加大,注意控制仓位", user="desk")
+    assert "2 位客户" in said and "送达途径:" in said
+    assert "Telegram 1" in said and "控制台 1" in said  # alice last wrote from Telegram
+    await bot.idle()
+    got = [s.chat for s in bot.sender.sent[before:] if "盘中风险警示】" in s.plain]
+    assert sorted(got) == ["console:solo", TG]  # once each, alice where she last wrote

@@ -1,0 +1,35 @@
+"""The reach plan in words: how many clients each route reaches, and who cannot be reached
+and why, e.g. "Telegram 1,000 · 微信客服消息 300 · QQ 150 · 无法送达 50(微信 48 小时窗口外 50)"."""
+
+from __future__ import annotations
+
+from bot.core.i18n import Markup, Translator
+
+
+def routes_text(t: Translator, reach: dict[str, int]) -> str:
+    """`reach` as from `BroadcastRepo.reach`: {"telegram.direct": n, "wechat.window": n,
+    "wechat.outside": n, …}."""
+    parts: list[str] = []
+    unreached: list[str] = []
+    for key in sorted(reach, key=lambda k: (-reach[k], k)):
+        n = reach[key]
+        if not n:
+            continue
+        channel, _, how = key.partition(".")
+        if how == "outside":
+            unreached.append(t(f"reach.why_outside_{channel}", n=f"{n:,}"))
+        elif how == "window":
+            parts.append(t(f"reach.window_{channel}", n=f"{n:,}"))
+        else:
+            parts.append(t("reach.direct", channel=_channel(t, channel), n=f"{n:,}"))
+    lost = sum(n for k, n in reach.items() if k.endswith(".outside"))
+    if lost:
+        parts.append(
+            t("reach.unreached", n=f"{lost:,}", why=t("common.list_separator").join(unreached))
+        )
+    return t("reach.line", routes=Markup(t("reach.sep").join(parts) or t("reach.nobody")))
+
+
+def _channel(t: Translator, channel: str) -> str:
+    key = f"broadcast.channel_{channel}"
+    return t(key) if t.has(key) else channel

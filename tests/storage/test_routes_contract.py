@@ -1,0 +1,103 @@
+"""Which of a client's addresses a push goes to, on every backend: one per client, the
+reachable ones first, then the client's choice, then where they last wrote from."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storage.database import Database
+from storage.schema import messages
+from tests.fakes.clock import FakeTime
+
+AUDIENCE = {"topics": ["morning"]}
+
+
+async def client_with(db: Database, *addresses: str) -> int:
+    async with db.write() as tx:
+        client, _ = await tx.clients.get_or_create(
+            addresses[0], language="zh", display_name=None, username=None
+        )
+        for address in addresses[1:]:
+            assert await tx.links.attach(client.id, address) == "linked"
+        await tx.subscriptions.subscribe(client.id, "morning", channel="x", actor="t")
+    return client.id
+
+
+async def wrote(db: Database, address: str) -> None:
+    async with db.write() as tx:
+        now = tx.now()
+        await tx.conn.execute(
+            messages.insert().values(
+                direction="in",
+                channel=address.split(":")[0],
+                chat=address,
+                sender=address,
+                kind="text",
+                text="hi",
+                payload={},
+                status="done",
+                attempts=0,
+                locked=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def routes(db: Database) -> tuple[list[str], dict[str, int]]:
+    async with db.write() as tx:
+        reach = await tx.broadcasts.reach(AUDIENCE)
+        broadcast = await tx.broadcasts.create(
+            author="console:local", kind="broadcast", audience=AUDIENCE, text="早盘",
+            final={"zh": ["早盘"]}, priority=0, status="scheduled", send_at=tx.now(),
+        )  # fmt: skip
+        await tx.broadcasts.start(broadcast)
+        rows = await tx.conn.execute(
+            messages.select().where(messages.c.broadcast_id == broadcast.id)
+        )
+        return sorted(r.chat for r in rows), reach
+
+
+async def test_one_push_per_client_on_the_reachable_then_chosen_then_latest_address(
+    db: Database, clock: FakeTime
+) -> None:
+    both = await client_with(db, "telegram:1", "wechat:o1")
+    await client_with(db, "wechat:o2")  # WeChat only, never wrote: outside the window
+    await client_with(db, "wechat:o3")
+    async with db.write() as tx:
+        await tx.wechat.open_window("wechat:o3", dt.timedelta(hours=48), 5)
+    chats, reach = await routes(db)
+    assert chats == ["telegram:1", "wechat:o2", "wechat:o3"]  # o1's window is closed
+    assert reach == {"telegram.direct": 1, "wechat.outside": 1, "wechat.window": 1}
+
+    # Inside WeChat's window and more recent there: WeChat.
+    await wrote(db, "telegram:1")
+    clock.advance(minutes=5)
+    await wrote(db, "wechat:o1")
+    async with db.write() as tx:
+        await tx.wechat.open_window("wechat:o1", dt.timedelta(hours=48), 5)
+    chats, _ = await routes(db)
+    assert "wechat:o1" in chats and "telegram:1" not in chats
+
+    # The client's choice wins among the reachable…
+    async with db.write() as tx:
+        await tx.files.set(both, preferred="telegram:1")
+    chats, _ = await routes(db)
+    assert "telegram:1" in chats and "wechat:o1" not in chats
+    # …but not over reach: a chosen WeChat whose window closed gives way to Telegram.
+    async with db.write() as tx:
+        await tx.files.set(both, preferred="wechat:o1")
+        await tx.wechat.close_window("wechat:o1")
+    chats, reach = await routes(db)
+    assert "telegram:1" in chats and "wechat:o1" not in chats
+    assert sum(reach.values()) == 3  # clients, not addresses
+
+
+async def test_a_channel_segment_picks_among_that_channels_addresses(db: Database) -> None:
+    await client_with(db, "telegram:1", "wechat:o1")
+    await client_with(db, "telegram:2")
+    async with db.read() as tx:
+        assert await tx.broadcasts.reach({"segment": {"channel": "wechat"}}) == {
+            "wechat.outside": 1
+        }
+        assert await tx.broadcasts.audience_size({"segment": {"channel": "telegram"}}) == 2
