@@ -12,7 +12,10 @@ latency, and count every delivery), broadcasts sent with `python -m bot broadcas
    database), with the ratios;
 3. the bot's peak RSS above its idle RSS for 10,000 and --clients recipients, and the time
    from `broadcast send` to the first message out;
-4. SIGKILL half-way and a restart: lost and duplicated.
+4. SIGKILL half-way and a restart: lost and duplicated;
+5. with --mixed, instead: a mixed audience (`benchmarks/reach.py`): 10,000 clients on Telegram,
+   WeChat (in and out of the window) and both — share reached, copies per client, WeChat API
+   calls, time to the last route, beside the first-address routing it replaces.
 --quick shrinks every size so the whole run takes under two minutes.
 """
 
@@ -196,7 +199,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--mixed", action="store_true", help="only 5.: the mixed audience")
     args = parser.parse_args()
+    if args.mixed:  # Telegram, WeChat in and out of the window, clients on both
+        from benchmarks.reach import run as mixed
+
+        await mixed(10_000 if args.clients == 100_000 else args.clients)
+        return
     big = 20_000 if args.quick else args.clients
     sizes = {"news": 600 if args.quick else 10_000, "market": 2_000 if args.quick else 10_000,
              "opportunity": 2_000 if args.quick else 5_000}  # fmt: skip

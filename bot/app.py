@@ -47,6 +47,9 @@ class App:
         except OSError as exc:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
+        wx = settings.wechat
+        if wx.enabled and wx.account_type == "service":  # mass sends to OpenID lists
+            self.db.mass_topics = wx.mass_topics
         self.catalog = Catalog()
         self.http = HttpServer(settings.http.host, settings.http.port)
         self.translator = Translator(

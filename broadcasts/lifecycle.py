@@ -15,6 +15,7 @@ from bot.core.folding import fold
 from bot.core.i18n import Markup, Translator
 from bot.core.types import Outbound, normalize_address
 from broadcasts.compose import MAX_INPUT, final_texts
+from storage.records import MassJob
 from storage.repos.broadcasts import SEGMENT_KEYS, Broadcast
 from storage.repos.client_files import TIERS
 from storage.tx import Tx
@@ -71,10 +72,12 @@ async def plan(
     segment: dict[str, str] | None = None,
     header: str | None = None,
     blocked: str = "broadcast.blocked",
+    mass: bool | None = None,
 ) -> Plan:
     """Check everything and say what would go out; nothing is written but a refusal's audit.
     `header`: catalog key of the first line clients read (an alert's); `blocked`: catalog key
-    of the compliance refusal, so a note's refusal speaks of the note."""
+    of the compliance refusal, so a note's refusal speaks of the note; `mass=False`: WeChat
+    followers outside the window are not reached by a mass send even where policy allows."""
     text = text.strip()
     if not text:
         raise BroadcastError(t("broadcast.empty"))
@@ -94,6 +97,11 @@ async def plan(
             )
         audience = {"topics": sorted(set(topics))}
         advisory = any(known[k].advisory for k in topics)
+        # WeChat followers outside the window: a mass send, where the firm's policy allows
+        # one for these topics and staff did not decline it.
+        allowed = bool(tx.mass_topics & set(topics))
+        if allowed and mass is not False:
+            audience["wechat_mass"] = True
     elif segment:
         audience = {"segment": segment}
         advisory = True  # a segment message is advice to those clients: it carries the warning
@@ -169,6 +177,7 @@ def report(
     broadcast: Broadcast,
     counts: dict[str, int],
     unreached: dict[str, dict[str, int]] | None = None,
+    mass: list[MassJob] | None = None,
 ) -> str:
     took = (broadcast.finished_at or broadcast.started_at or broadcast.created_at) - (
         broadcast.started_at or broadcast.created_at
@@ -186,7 +195,21 @@ def report(
         )
         for channel, why in sorted((unreached or {}).items())
     ]
+    lines += _mass_lines(t, broadcast, mass or [])
     return "\n".join([_summary(t, broadcast, counts, took.total_seconds()), *lines])
+
+
+def _mass_lines(t: Translator, broadcast: Broadcast, jobs: list[MassJob]) -> list[str]:
+    """WeChat reports a mass send as totals, later: what it said, or that it will."""
+    made = [j for j in jobs if j.status in ("sent", "done")]
+    if not made:
+        return []
+    n = sum(len(j.chats) for j in made)
+    if all(j.status == "done" for j in made):
+        sent = sum(j.sent or 0 for j in made)
+        errors = sum(j.errors or 0 for j in made)
+        return [t("broadcast.mass_line", n=n, sent=sent, errors=errors)]
+    return [t("broadcast.mass_waiting", n=n, id=broadcast.id)]
 
 
 def _summary(t: Translator, broadcast: Broadcast, counts: dict[str, int], took: float) -> str:
@@ -246,6 +269,7 @@ async def tick(tx: Tx, t: Translator, now: datetime) -> tuple[int, list[Outbound
                     done,
                     await tx.broadcasts.counts(done.id),
                     await tx.broadcasts.unreached(done.id),
+                    await tx.wechat_mass.of_broadcast(done.id),
                 ),
                 chat=done.author,
             )

@@ -87,6 +87,8 @@ async def broadcast_button(
     if action == "alert" and fsm.name == "alert.confirm":
         await fsm.clear()
         return await _confirmed_alert(event, t, tx, rhythm, str(state.get("text", "")))
+    if action == "nomass" and fsm.name == "bc.preview":
+        return await _preview(event, t, tx, fsm, {**state, "mass": False})
     if action in ("now", "later", "confirm") and fsm.name in ("bc.preview", "bc.at"):
         if action == "later":
             await fsm.set("bc.at", **state)
@@ -98,7 +100,7 @@ async def broadcast_button(
 async def _plan(event: Inbound, t: Translator, tx: Tx, state: dict[str, Any]) -> lifecycle.Plan:
     return await lifecycle.plan(
         tx, t, author=event.sender, text=state["text"], topics=state.get("topics"),
-        segment=state.get("segment"),
+        segment=state.get("segment"), mass=state.get("mass"),
     )  # fmt: skip
 
 
@@ -121,7 +123,14 @@ async def broadcast_text(
         await fsm.set("bc.at", **state_data, at=when.isoformat())
         confirm = [[Button(t("bcstaff.confirm"), "bc:confirm")], _cancel(t)]
         return Outbound(t("bcstaff.confirm_at", at=desk.local(when)), buttons=confirm)
-    state = {**state_data, "text": text}
+    return await _preview(event, t, tx, fsm, {**state_data, "text": text})
+
+
+async def _preview(
+    event: Inbound, t: Translator, tx: Tx, fsm: StateControl, state: dict[str, Any]
+) -> Outbound:
+    """Who gets what, by which route; where WeChat followers would be reached by a mass send
+    (one of their 4 a month), staff may keep it to those inside the window instead."""
     try:
         plan = await _plan(event, t, tx, state)
     except BroadcastError as exc:
@@ -138,6 +147,8 @@ async def broadcast_text(
         [Button(t("bcstaff.now"), "bc:now"), Button(t("bcstaff.later"), "bc:later")],
         _cancel(t),
     ]
+    if any(key.endswith(".mass") and n for key, n in plan.reach.items()):
+        buttons.insert(1, [Button(t("bcstaff.window_only"), "bc:nomass")])
     return Outbound(preview, buttons=buttons)
 
 

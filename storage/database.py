@@ -102,6 +102,11 @@ class Database:
         self._writer: sa.Connection | None = None
         # Shared by every transaction: data that rarely changes, tagged with a version.
         self.cache: dict[str, tuple[str, Any]] = {}
+        # The topics whose pushes may spend a WeChat mass send (set by the app from settings).
+        self.mass_topics: frozenset[str] = frozenset()
+
+    def _tx(self, conn: Any) -> Tx:
+        return Tx(conn, self.clock, self.cache, mass_topics=self.mass_topics)
 
     @property
     def writing(self) -> bool:
@@ -117,7 +122,7 @@ class Database:
         """A write transaction: committed on success, rolled back on any exception."""
         if self._async_engine is not None:
             async with self._async_engine.begin() as conn:
-                yield Tx(conn, self.clock, self.cache)
+                yield self._tx(conn)
             self.stats.writes += 1
             return
         assert self._write_lock is not None
@@ -130,7 +135,7 @@ class Database:
                     conn.rollback()
                 raise
             try:
-                yield Tx(InlineConnection(conn), self.clock, self.cache)
+                yield self._tx(InlineConnection(conn))
             except BaseException:
                 self._rollback(trans)
                 raise
@@ -147,12 +152,12 @@ class Database:
         self.stats.reads += 1
         if self._async_engine is not None:
             async with self._async_engine.connect() as conn, conn.begin():
-                yield Tx(conn, self.clock, self.cache)
+                yield self._tx(conn)
             return
         conn = self.sync_engine.connect()
         try:
             with conn.begin():
-                yield Tx(InlineConnection(conn), self.clock, self.cache)
+                yield self._tx(InlineConnection(conn))
         finally:
             conn.close()
 

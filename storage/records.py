@@ -210,3 +210,20 @@ class Outcome:
     ref: str | None = None
     next_attempt_at: datetime | None = None
     moved_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MassJob:
+    id: int
+    broadcast_id: int
+    clientmsgid: str
+    text: str
+    chats: list[str]
+    status: str
+    attempts: int
+    msg_id: str | None = None
+    total: int | None = None
+    sent: int | None = None
+    errors: int | None = None
+    filtered: int | None = None
+    error: str | None = None

@@ -364,6 +364,42 @@ wechat_windows = sa.Table(
     sa.Column("remaining", sa.Integer, nullable=False),
 )
 
+# WeChat mass sends received per follower and calendar month (Beijing): a service account's
+# follower gets at most 4, and a 5th fails silently, so the bot never plans one.
+wechat_mass_counts = sa.Table(
+    "wechat_mass_counts",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),  # 2026-12
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+# One mass-send call: a broadcast's text to up to 10,000 followers outside the window. The
+# clientmsgid makes a retried call after a lost answer harmless; WeChat reports the outcome
+# later (MASSSENDJOBFINISH), as totals only.
+wechat_mass_jobs = sa.Table(
+    "wechat_mass_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("broadcast_id", sa.Integer, nullable=False, index=True),
+    sa.Column("clientmsgid", sa.String(64), nullable=False, unique=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("chats", sa.JSON, nullable=False),
+    # pending -> sending -> sent (WeChat took it) -> done | failed
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("msg_id", sa.String(40), index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("total", sa.Integer),
+    sa.Column("filtered", sa.Integer),
+    sa.Column("sent", sa.Integer),
+    sa.Column("errors", sa.Integer),
+    sa.Column("lease_until", Ts),
+    sa.Column("next_attempt_at", Ts),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

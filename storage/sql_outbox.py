@@ -10,6 +10,7 @@ from typing import Any
 
 from storage.database import Database
 from storage.records import Outcome, StoredMessage
+from storage.repos.reroute import FOR_GOOD
 from storage.tx import Tx
 
 # Run in the transaction that writes outcomes (hooks that must not lose what they write).
@@ -65,6 +66,9 @@ class SqlOutbox:
             await tx.messages.finish_many(owner, outcomes)
             for old, new in moves:
                 await tx.messages.move_chat(old, new)
+            ended = [o.id for o in outcomes if o.status in FOR_GOOD]
+            if ended:  # a push whose route is gone tries the client's next one, once
+                await tx.reroute.reroute(ended)
             if then is not None:
                 await then(tx)
 

@@ -20,6 +20,7 @@ from storage.repos.linking import LinkRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
 from storage.repos.monthly import MonthlyRepo
+from storage.repos.reroute import RerouteRepo
 from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
@@ -29,6 +30,7 @@ from storage.repos.tickets import TicketRepo
 from storage.repos.topics import TopicRepo
 from storage.repos.training import TrainingRepo
 from storage.repos.wechat import WechatRepo
+from storage.repos.wechat_mass import WechatMassRepo
 
 T = TypeVar("T")
 
@@ -41,9 +43,12 @@ class Tx:
         conn: Any,
         clock: Callable[[], datetime],
         cache: dict[str, tuple[str, Any]] | None = None,
+        *,
+        mass_topics: frozenset[str] = frozenset(),
     ) -> None:
         self.conn = conn
         self.now = clock
+        self.mass_topics = mass_topics  # pushes to these topics may spend a WeChat mass send
         self.state = TxState(cache if cache is not None else {})
         args = (conn, clock, self.state)
         self.clients = ClientRepo(*args)
@@ -67,6 +72,8 @@ class Tx:
         self.monthly = MonthlyRepo(*args)
         self.wechat = WechatRepo(*args)
         self.links = LinkRepo(*args)
+        self.wechat_mass = WechatMassRepo(*args)
+        self.reroute = RerouteRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

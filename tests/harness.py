@@ -9,7 +9,7 @@ from typing import Any
 from bot.app import App
 from bot.config import Settings
 from bot.core.commands import text_event
-from bot.core.delivery import Limits, OutMessage
+from bot.core.delivery import Limits, OutMessage, SendFailure
 from bot.core.text import to_plain
 from bot.core.types import Button, Capabilities, Inbound
 from storage.database import Clock
@@ -43,6 +43,8 @@ class RecordingSender:
     sent: list[Sent] = field(default_factory=list)
 
     limits: Limits = field(default_factory=Limits)
+    # Chats that blocked the bot: a send there fails for good, as Telegram's 403 does.
+    blocked: set[str] = field(default_factory=set)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -52,6 +54,8 @@ class RecordingSender:
         return False
 
     async def send(self, message: OutMessage) -> str | None:
+        if message.chat in self.blocked:
+            raise SendFailure("blocked", "Forbidden: bot was blocked by the user")
         self.sent.append(
             Sent(message.chat, message.text, message.buttons, message.edit, message.document)
         )

@@ -22,7 +22,9 @@ from broadcasts.reach import routes_text
 
 NAME = "broadcast"
 QUIET = True
-STATES = ("pending", "queued", "sending", "sent", "blocked", "failed", "ambiguous", "cancelled")
+STATES = (
+    "pending", "queued", "sending", "sent", "mass", "blocked", "failed", "ambiguous", "cancelled",
+)  # fmt: skip
 
 
 def add_parser(sub: Any) -> None:
@@ -124,10 +126,21 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"broadcast {args.id} {result}")
                 return EXIT_OK
             counts = await tx.broadcasts.counts(args.id)
+            routes = await tx.broadcasts.routes(args.id)
+            mass = await tx.wechat_mass.of_broadcast(args.id)
     except BroadcastError as exc:
         return refuse("broadcast", exc)
-    report = {"id": broadcast.id, "status": broadcast.status, "recipients": broadcast.recipients}
+    report: dict[str, object] = {
+        "id": broadcast.id, "status": broadcast.status, "recipients": broadcast.recipients,
+    }  # fmt: skip
     report |= {state: counts.get(state, 0) for state in STATES}
+    report["routes"] = routes
+    if mass:  # WeChat's own figures for the mass sends (it reports no single follower)
+        report["wechat_mass"] = [
+            {"followers": len(j.chats), "status": j.status, "sent": j.sent, "errors": j.errors,
+             "filtered_to": j.filtered, "error": j.error}
+            for j in mass
+        ]  # fmt: skip
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

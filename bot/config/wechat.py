@@ -7,9 +7,10 @@ refuses a partial set). Secrets are checked by shape only and never appear in an
 import base64
 import binascii
 import re
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from bot.config.base import _check_http_url, _check_url_path, _Section
 
@@ -56,6 +57,24 @@ class WechatSettings(_Section):
     # rate; a low figure here would hold back the answers WeChat is waiting for).
     rate_limit: float = Field(500.0, ge=1, le=1000, allow_inf_nan=False)
     max_in_flight: int = Field(64, ge=1, le=256)  # sends under way at once
+    # 服务号 (service) or 订阅号 (subscription): a service account reaches followers outside
+    # the window by mass sends to an OpenID list, each follower receiving at most 4 a month.
+    account_type: Literal["service", "subscription"] = "service"
+    # The topics whose pushes may spend one of those 4 (staff may still decline per broadcast);
+    # empty: never a mass send.
+    mass_topics: Annotated[frozenset[str], NoDecode] = frozenset(
+        {"morning", "evening", "risk", "training"}
+    )
+
+    @field_validator("mass_topics", mode="before")
+    @classmethod
+    def _split_topics(cls, value: object) -> object:
+        if isinstance(value, str):
+            keys = {part.strip().lower() for part in value.replace("，", ",").split(",")}
+            if any(k and not re.fullmatch(r"[a-z0-9_]{1,30}", k) for k in keys):
+                raise ValueError("must be topic keys separated by commas, e.g. morning,risk")
+            return frozenset(k for k in keys if k)
+        return value
 
     @field_validator("token")
     @classmethod

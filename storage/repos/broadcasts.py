@@ -12,9 +12,19 @@ import sqlalchemy as sa
 
 from storage.records import aware
 from storage.repos.base import Repo
-from storage.repos.routes import best_address, route_of
+from storage.repos.routes import (
+    DIRECT,
+    FULL,
+    MASS,
+    OUTSIDE,
+    WINDOW,
+    best_address,
+    route_case,
+)
+from storage.repos.wechat_mass import WechatMassRepo
 from storage.schema import Ts, broadcasts, client_tags, clients, identities, subscriptions
 from storage.schema import messages as m
+from storage.schema import wechat_mass_jobs as mass_jobs
 
 OPEN_ROWS = ("pending", "queued", "sending")
 SEGMENT_KEYS = ("tier", "tag", "language", "channel", "advisor")
@@ -56,13 +66,22 @@ def _broadcast(row: Any) -> Broadcast:
 
 
 def _recipients(audience: dict[str, Any], now: datetime) -> sa.Select[Any]:
-    """(client id, address, channel, language) of everyone the audience names: one address
-    per client (`routes.best_address`; a `channel` segment picks among that channel's),
-    erased clients never."""
+    """(client id, address, channel, language, route) of everyone the audience names: one
+    address per client (`routes.best_address`; a `channel` segment picks among that
+    channel's), erased clients never. `audience["wechat_mass"]`: WeChat followers outside
+    the window may be reached by a mass send."""
     segment = audience.get("segment") or {}
-    best = best_address(now, segment.get("channel"))
+    mass = bool(audience.get("wechat_mass"))
+    best = best_address(now, segment.get("channel"), mass=mass)
+    route = route_case(identities.c.address, identities.c.channel, now, mass=mass)
     query = (
-        sa.select(clients.c.id, identities.c.address, identities.c.channel, clients.c.language)
+        sa.select(
+            clients.c.id,
+            identities.c.address,
+            identities.c.channel,
+            clients.c.language,
+            route.label("route"),
+        )
         .select_from(clients.join(identities, identities.c.address == best))
         .where(clients.c.erased_at.is_(None))
     )
@@ -91,7 +110,12 @@ def _recipients(audience: dict[str, Any], now: datetime) -> sa.Select[Any]:
 COLUMNS = [
     "direction", "channel", "chat", "client_id", "kind", "text", "payload", "status",
     "attempts", "locked", "created_at", "updated_at", "bulk", "priority", "broadcast_id", "part",
+    "error",
 ]  # fmt: skip
+# Rows a route settles at once: a mass send's recipients wait for it, and a follower whose
+# month of mass sends is spent gets nothing (WeChat would drop a 5th silently).
+MASS_WAIT = "mass"
+MONTH_SPENT = "wechat: the follower's 4 mass sends this month are used (本月群发已满)"
 
 ALERT_LOCK = 7305119  # PostgreSQL advisory lock of alert senders (7305118 is the migrator's)
 
@@ -104,6 +128,9 @@ def _rows_from(
     now: datetime,
     buttons: list[list[dict[str, Any]]] | None = None,
     lang: str | None = None,
+    *,
+    status: str = "pending",
+    error: str | None = None,
 ) -> Any:
     """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
     `source` (a subquery with columns channel, chat and client_id). Buttons carry the
@@ -116,9 +143,10 @@ def _rows_from(
         payload["lang"] = lang
     select = sa.select(
         sa.literal("out"), source.c.channel, source.c.chat, source.c.client_id, sa.literal("text"),
-        sa.literal(text), sa.literal(payload, sa.JSON), sa.literal("pending"), sa.literal(0),
+        sa.literal(text), sa.literal(payload, sa.JSON), sa.literal(status), sa.literal(0),
         sa.false(), sa.literal(now, stamp), sa.literal(now, stamp), sa.true(),
         sa.literal(broadcast.priority), sa.literal(broadcast.id), sa.literal(part),
+        sa.literal(error, sa.Text),
     )  # fmt: skip
     return m.insert().from_select(COLUMNS, select)
 
@@ -147,8 +175,9 @@ class BroadcastRepo(Repo):
         """How many clients each route would reach now: {"telegram.direct": n,
         "wechat.window": n, "wechat.outside": n, …}, one client counted once."""
         inner = _recipients(audience, self.now()).subquery()
-        route = route_of(inner, self.now())
-        query = sa.select(inner.c.channel, route, sa.func.count()).group_by(inner.c.channel, route)
+        query = sa.select(inner.c.channel, inner.c.route, sa.func.count()).group_by(
+            inner.c.channel, inner.c.route
+        )
         return {f"{ch}.{how}": int(n) for ch, how, n in await self.conn.execute(query)}
 
     async def start(
@@ -178,14 +207,39 @@ class BroadcastRepo(Repo):
             else:
                 audience = audience.where(base.c.language == language)
             source = audience.subquery()
-            chats = sa.select(
-                source.c.channel, source.c.address.label("chat"), source.c.id.label("client_id")
-            ).subquery()
+
+            def chats(*routes: str, source: Any = source) -> Any:
+                return (
+                    sa.select(
+                        source.c.channel,
+                        source.c.address.label("chat"),
+                        source.c.id.label("client_id"),
+                    )
+                    .where(source.c.route.in_(routes))
+                    .subquery()
+                )
+
             parts = broadcast.final[language]
+            sent_one_by_one = chats(DIRECT, WINDOW, OUTSIDE)
             for part, text in enumerate(parts):
                 last = (buttons or {}).get(language) if part == len(parts) - 1 else None
                 await self.conn.execute(
-                    _rows_from(chats, broadcast, text, part, now, last, language)
+                    _rows_from(sent_one_by_one, broadcast, text, part, now, last, language)
+                )
+            if broadcast.audience.get("wechat_mass"):
+                await self.conn.execute(
+                    _rows_from(
+                        chats(FULL), broadcast, parts[0], 0, now, status="failed", error=MONTH_SPENT
+                    )
+                )
+                whole = "\n".join(parts)  # one mass send carries the whole text
+                await self.conn.execute(
+                    _rows_from(chats(MASS), broadcast, whole, 0, now, status=MASS_WAIT)
+                )
+                massed = sa.select(chats(MASS).c.chat)
+                addresses = [r.chat for r in await self.conn.execute(massed)]
+                await WechatMassRepo(self.conn, self.now, self.state).plan(
+                    broadcast.id, language, whole, addresses
                 )
         return await self._count_recipients(broadcast.id)
 
@@ -246,7 +300,7 @@ class BroadcastRepo(Repo):
             got = (
                 sa.select(m.c.channel, m.c.chat, m.c.client_id)
                 .select_from(m.outerjoin(clients, clients.c.id == m.c.client_id))
-                .where(m.c.broadcast_id == of, m.c.part == 0, m.c.status == "sent")
+                .where(m.c.broadcast_id == of, m.c.part == 0, m.c.status.in_(("sent", MASS_WAIT)))
             )
             if language != default:
                 got = got.where(clients.c.language == language)
@@ -277,10 +331,34 @@ class BroadcastRepo(Repo):
         )
         return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
 
+    async def routes(self, broadcast_id: int) -> dict[str, dict[str, int]]:
+        """Recipients by route and outcome, e.g. {"telegram.direct": {"sent": 9},
+        "wechat.window": {"sent": 3}, "wechat.mass": {"mass": 7}, "wechat.full": {"failed": 2}}
+        ("mass": handed to a WeChat mass send, which reports totals only)."""
+        route = sa.case(
+            (m.c.channel != "wechat", DIRECT),
+            (m.c.status == MASS_WAIT, MASS),
+            (m.c.error == MONTH_SPENT, FULL),
+            (m.c.error.like("wechat mass send:%"), MASS),
+            (m.c.platform_id.like("tpl:%"), "template"),
+            (m.c.error.like("%window%"), OUTSIDE),
+            else_=WINDOW,
+        )
+        query = (
+            sa.select(m.c.channel, route, m.c.status, sa.func.count())
+            .where(m.c.broadcast_id == broadcast_id, m.c.part == 0)
+            .group_by(m.c.channel, route, m.c.status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for channel, how, status, n in await self.conn.execute(query):
+            out.setdefault(f"{channel}.{how}", {})[status] = int(n)
+        return out
+
     async def unreached(self, broadcast_id: int) -> dict[str, dict[str, int]]:
         """Recipients who got nothing, by channel and why: "blocked" (blocked the bot or
         unfollowed), "window" (the platform allows messages only for a while after the
-        client's last contact: WeChat), or "other"."""
+        client's last contact: WeChat), "quota" (the follower's mass sends of the month are
+        spent), or "other"."""
         query = (
             sa.select(m.c.channel, m.c.status, m.c.error, sa.func.count())
             .where(
@@ -297,6 +375,8 @@ class BroadcastRepo(Repo):
                 if status == "blocked"
                 else "window"
                 if "window" in (error or "")
+                else "quota"
+                if error == MONTH_SPENT
                 else "other"
             )
             by_why = out.setdefault(channel, {})
@@ -323,12 +403,19 @@ class BroadcastRepo(Repo):
             .where(m.c.broadcast_id == broadcast_id, m.c.status.in_(("pending", "queued")))
             .values(status="cancelled", lease_owner=None, lease_until=None, updated_at=now)
         )
+        await WechatMassRepo(self.conn, self.now, self.state).cancel(broadcast_id)
         return status
 
     async def finished(self, limit: int = 20) -> list[Broadcast]:
         """Running (or stopping) broadcasts with no row left to try: marked done (stopped)
         here, exactly once."""
-        still = sa.exists().where(m.c.broadcast_id == broadcasts.c.id, m.c.status.in_(OPEN_ROWS))
+        still = sa.or_(
+            sa.exists().where(m.c.broadcast_id == broadcasts.c.id, m.c.status.in_(OPEN_ROWS)),
+            sa.exists().where(  # a mass send not yet made
+                mass_jobs.c.broadcast_id == broadcasts.c.id,
+                mass_jobs.c.status.in_(("pending", "sending")),
+            ),
+        )
         query = (
             sa.select(broadcasts)
             .where(broadcasts.c.status.in_(("running", "stopping")), sa.not_(still))

@@ -1,39 +1,75 @@
 """Which of a client's addresses a push goes to, and how it gets there.
 
-A client may have several addresses (Telegram, WeChat, QQ…). A push goes to exactly one: of
-those that can be reached now, the one the client chose (`clients.preferred`), else the one
-they wrote from most recently; when none can be reached, the same order among all of them
-(the delivery records why it failed). WeChat can be reached inside the customer-service
-window (after the client's last action: a while, a few messages)."""
+A client may have several addresses (Telegram, WeChat, QQ…). A push goes to exactly one: the
+one the client chose (`clients.preferred`) if it can be reached now, else of those reachable
+at no cost the one they wrote from most recently, else a WeChat mass send; when none can be
+reached, the most recent of all (the delivery records why it failed).
+
+WeChat can be reached inside the customer-service window (after the client's last action: a
+while, a few messages), or, when the push may spend one (`mass`), by a service account's
+mass send, of which a follower receives at most MONTHLY_MASS per calendar month."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from storage.schema import clients, identities, messages, wechat_windows
+from storage.schema import clients, identities, messages, wechat_mass_counts, wechat_windows
 
 WECHAT = "wechat"
-# How a push reaches an address: by the platform's ordinary send, inside WeChat's window, or
-# not at all (outside the window).
-DIRECT, WINDOW, OUTSIDE = "direct", "window", "outside"
+MONTHLY_MASS = 4
+WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's calendar month
+# How a push reaches an address: the platform's ordinary send, inside WeChat's window, a mass
+# send; or not at all: outside the window (no mass send allowed), or the month's 4 spent.
+DIRECT, WINDOW, MASS, OUTSIDE, FULL = "direct", "window", "mass", "outside", "full"
+UNREACHED = (OUTSIDE, FULL)
 
 
-def _window_open(window: Any, now: datetime) -> Any:
-    return sa.and_(window.c.until > now, window.c.remaining > 0)
+def month_of(now: datetime) -> str:
+    return now.astimezone(WECHAT_TZ).strftime("%Y-%m")
 
 
-def best_address(now: datetime, channel: str | None = None) -> Any:
+def _window_open(address: Any, now: datetime) -> Any:
+    w = wechat_windows.alias("window_of")
+    return (
+        sa.select(sa.literal(1))
+        .where(w.c.chat == address, w.c.until > now, w.c.remaining > 0)
+        .exists()
+    )
+
+
+def _mass_left(address: Any, now: datetime) -> Any:
+    c = wechat_mass_counts.alias("mass_of")
+    used = (
+        sa.select(c.c.count)
+        .where(c.c.chat == address, c.c.month == month_of(now))
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(used, 0) < MONTHLY_MASS
+
+
+def route_case(address: Any, channel: Any, now: datetime, *, mass: bool) -> Any:
+    """DIRECT, WINDOW, MASS, OUTSIDE or FULL for one address, as an SQL expression."""
+    whens: list[tuple[Any, str]] = [
+        (channel != WECHAT, DIRECT),
+        (_window_open(address, now), WINDOW),
+    ]
+    if mass:
+        whens.append((_mass_left(address, now), MASS))
+    return sa.case(*whens, else_=FULL if mass else OUTSIDE)
+
+
+def best_address(now: datetime, channel: str | None = None, *, mass: bool = False) -> Any:
     """The address a push to the client goes to: a scalar subquery correlated to `clients`
     (only among `channel`'s addresses, when given)."""
     i = identities.alias("route")
-    w = wechat_windows.alias("route_window")
     # The client's own row again, inside: SQLite cannot read an outer column in a correlated
     # subquery's ORDER BY.
     owner = clients.alias("route_owner")
-    reachable = sa.case((i.c.channel != WECHAT, 1), (_window_open(w, now), 1), else_=0)
+    route = route_case(i.c.address, i.c.channel, now, mass=mass)
     last_in = (
         sa.select(sa.func.max(messages.c.id))
         .where(messages.c.chat == i.c.address, messages.c.direction == "in")
@@ -41,13 +77,17 @@ def best_address(now: datetime, channel: str | None = None) -> Any:
     )
     query = (
         sa.select(i.c.address)
-        .select_from(
-            i.join(owner, owner.c.id == i.c.client_id).outerjoin(w, w.c.chat == i.c.address)
-        )
+        .select_from(i.join(owner, owner.c.id == i.c.client_id))
         .where(i.c.client_id == clients.c.id)
         .order_by(
-            reachable.desc(),
-            sa.case((i.c.address == owner.c.preferred, 0), else_=1),
+            # The client's choice if it can be reached; then a route that costs nothing
+            # (a mass send spends one of the follower's 4 a month); the unreachable last.
+            sa.case(
+                (route.in_(UNREACHED), 3),
+                (i.c.address == owner.c.preferred, 0),
+                (route == MASS, 2),
+                else_=1,
+            ),
             sa.func.coalesce(last_in, 0).desc(),
             i.c.address,
         )
@@ -56,15 +96,3 @@ def best_address(now: datetime, channel: str | None = None) -> Any:
     if channel is not None:
         query = query.where(i.c.channel == channel)
     return query.correlate(clients).scalar_subquery()
-
-
-def route_of(address_table: Any, now: datetime) -> Any:
-    """How a push reaches the address in `address_table` (a table or alias with `address`
-    and `channel`): DIRECT, WINDOW or OUTSIDE, as an SQL expression."""
-    w = wechat_windows.alias("reach_window")
-    inside = (
-        sa.select(sa.literal(1))
-        .where(w.c.chat == address_table.c.address, _window_open(w, now))
-        .exists()
-    )
-    return sa.case((address_table.c.channel != WECHAT, DIRECT), (inside, WINDOW), else_=OUTSIDE)

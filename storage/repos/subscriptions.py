@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from storage.records import SubscriptionEvent, aware
 from storage.repos.base import Repo
 from storage.repos.broadcasts import BroadcastRepo
-from storage.schema import identities
+from storage.schema import clients, identities
 from storage.schema import subscription_events as events
 from storage.schema import subscriptions as subs
 
@@ -56,14 +56,29 @@ class SubscriptionRepo(Repo):
 
     async def end_for_blocked(self, addresses: list[str]) -> int:
         """The people behind these chats blocked the bot: their subscriptions end (each in
-        the history, actor "blocked"), and running broadcasts skip them."""
+        the history, actor "blocked"), and running broadcasts skip those chats. A client
+        with another address keeps them: they are reached there instead (and no longer by
+        choice at the blocked one)."""
+        others = (
+            sa.select(sa.func.count())
+            .where(identities.c.client_id == clients.c.id)
+            .correlate(clients)
+            .scalar_subquery()
+        )
         found = await self.conn.execute(
-            sa.select(identities.c.address, identities.c.client_id).where(
-                identities.c.address.in_(addresses)
-            )
+            sa.select(identities.c.address, identities.c.client_id, others.label("addresses"))
+            .join(clients, clients.c.id == identities.c.client_id)
+            .where(identities.c.address.in_(addresses))
         )
         ended = 0
         for row in found.all():
+            if row.addresses > 1:
+                await self.conn.execute(
+                    clients.update()
+                    .where(clients.c.id == row.client_id, clients.c.preferred == row.address)
+                    .values(preferred=None)
+                )
+                continue
             channel = row.address.split(":", 1)[0]
             ended += len(
                 await self.unsubscribe_all(row.client_id, channel=channel, actor="blocked")

@@ -126,3 +126,25 @@ async def test_a_push_reaches_a_linked_client_once_and_staff_see_the_routes(
     await bot.idle()
     got = [s.chat for s in bot.sender.sent[before:] if "盘中风险警示】" in s.plain]
     assert sorted(got) == ["console:solo", TG]  # once each, alice where she last wrote
+
+
+async def test_a_route_that_fails_for_good_tries_the_clients_next_one_once(
+    bot: Harness,
+) -> None:
+    """Alice blocked the bot on Telegram, where she last wrote: the alert reaches her in the
+    console instead, and she keeps her subscriptions (she is still a client there)."""
+    await bot.say("订阅盘中风险警示")
+    await on_telegram(bot, f"绑定 {code_in(await bot.say('绑定'))}")  # Telegram is the latest
+    bot.telegram.blocked.add(TG)
+    before = len(bot.sender.sent)
+    await bot.say("/alert 金价短线波动加大,注意控制仓位", user="desk")
+    await bot.idle()
+    got = [s.chat for s in bot.sender.sent[before:] if "盘中风险警示】" in s.plain]
+    assert got == ["console:alice"]
+    async with bot.app.db.read() as tx:
+        alice = await tx.clients.by_address("console:alice")
+        assert alice is not None and await tx.subscriptions.of(alice.id) == ["risk"]
+        [alert] = await tx.broadcasts.recent(limit=1)
+        assert await tx.broadcasts.routes(alert.id) == {
+            "telegram.direct": {"blocked": 1}, "console.direct": {"sent": 1},
+        }  # fmt: skip

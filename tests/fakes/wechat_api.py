@@ -28,6 +28,9 @@ JSON = dict[str, Any]
 TOKEN_TTL = 7200
 OVERLAP = 300  # after a refresh the previous token keeps working this long (WeChat: 5 min)
 MAX_TEXT_BYTES = 2048
+MASS_PER_MONTH = 4  # a service account's follower receives at most 4 mass sends a month
+MASS_PER_MINUTE = 60  # calls to the mass-send API
+MASS_MAX_OPENIDS = 10_000
 MESSAGE_QUOTA = (5, 48 * 3600)  # a user message: 5 customer-service messages in 48 hours
 EVENT_QUOTA = (3, 60)  # a menu click or a follow: 3 messages within a minute
 ERRMSG = {
@@ -41,7 +44,8 @@ ERRMSG = {
     40037: "invalid template_id", 40125: "invalid appsecret", 41001: "access_token missing",
     41002: "appid missing", 41004: "appsecret missing", 42001: "access_token expired",
     43004: "require subscribe", 44004: "empty content", 45002: "content size out of limit",
-    45009: "reach max api daily quota limit",
+    45009: "reach max api daily quota limit", 45028: "has no masssend quota",
+    45065: "clientmsgid exist", 40130: "invalid openid list size, at least two openid",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit", 46003: "menu no exist", 47001: "data format error",
 }  # fmt: skip
@@ -135,6 +139,19 @@ class Call:
 
 
 @dataclass
+class MassSend:
+    """An accepted mass send and what WeChat will report of it (MASSSENDJOBFINISH)."""
+
+    msg_id: int
+    openids: list[str]
+    content: str
+    clientmsgid: str | None
+    sent: list[str]  # followers who got it
+    errors: list[str]  # followers over their month's 4 (WeChat drops those silently)
+    filtered: list[str]  # not followers (any more)
+
+
+@dataclass
 class Sent:
     """An accepted custom or template send, with its arrival time (monotonic)."""
 
@@ -175,6 +192,15 @@ class FakeWechatApi(FakeHttpServer):
         self.custom_sends: list[Sent] = []
         self.template_sends: list[Sent] = []
         self.menu: JSON | None = None
+        self.mass_sends: list[MassSend] = []
+        self.mass_received: Counter[str] = Counter()  # per follower, this (fake) month
+        self.mass_quota: int | None = None  # calls the account may still make; None: any
+        # Called with each accepted mass send (a test posts MASSSENDJOBFINISH from it).
+        self.on_mass_send: Callable[[MassSend], Any] | None = None
+        self._clientmsgids: set[str] = set()
+        # Calls to these paths are carried out but their answer is lost (the connection drops).
+        self.lose_answers: Counter[str] = Counter()
+        self._mass_calls: deque[float] = deque()
         self.token_fetches = 0
         self._tokens: dict[str, tuple[float, float]] = {}  # token -> (expires, valid until)
         self._scripted: deque[tuple[str | None, int]] = deque()
@@ -184,6 +210,7 @@ class FakeWechatApi(FakeHttpServer):
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
             ("POST", "/cgi-bin/message/template/send"): self._template_send,
+            ("POST", "/cgi-bin/message/mass/send"): self._mass_send,
             ("POST", "/cgi-bin/menu/create"): self._menu_create,
             ("GET", "/cgi-bin/menu/get"): self._menu_get,
             ("GET", "/cgi-bin/get_current_selfmenu_info"): self._selfmenu_info,
@@ -244,6 +271,11 @@ class FakeWechatApi(FakeHttpServer):
             result = route(request, call.body)
         except ApiFailure as failure:
             result = self.error(failure.errcode)
+        if self.lose_answers[request.path] > 0:
+            self.lose_answers[request.path] -= 1
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()  # done, but the caller never hears of it
         call.errcode = result.get("errcode", 0)
         return web.json_response(result)
 
@@ -348,6 +380,56 @@ class FakeWechatApi(FakeHttpServer):
             raise ApiFailure(40003)
         self.template_sends.append(Sent(time.monotonic(), openid, "template", None, data))
         return self.error(0) | {"msgid": next(self._msgids)}
+
+    def _mass_send(self, request: web.Request, body: bytes) -> JSON:
+        """message/mass/send by OpenID list (service account): 2 to 10,000 OpenIDs, text
+        content, clientmsgid refused when seen before (45065), at most 60 calls a minute;
+        a follower past their month's 4 is counted an error and gets nothing."""
+        now = self.interactions.clock()
+        while self._mass_calls and self._mass_calls[0] <= now - 60:
+            self._mass_calls.popleft()
+        if len(self._mass_calls) >= MASS_PER_MINUTE:
+            raise ApiFailure(45009)
+        self._mass_calls.append(now)
+        data = self._json(body)
+        openids = data.get("touser")
+        if not isinstance(openids, list) or not all(isinstance(o, str) and o for o in openids):
+            raise ApiFailure(40003)
+        if not 2 <= len(openids) <= MASS_MAX_OPENIDS:
+            raise ApiFailure(40130)
+        payload = data.get("text")
+        if data.get("msgtype") != "text" or not isinstance(payload, dict):
+            raise ApiFailure(40008)
+        content = payload.get("content")
+        if not isinstance(content, str) or not content:
+            raise ApiFailure(44004)
+        clientmsgid = data.get("clientmsgid")
+        if isinstance(clientmsgid, str) and clientmsgid in self._clientmsgids:
+            raise ApiFailure(45065)
+        if self.mass_quota is not None:
+            if self.mass_quota <= 0:
+                raise ApiFailure(45028)
+            self.mass_quota -= 1
+        if isinstance(clientmsgid, str):
+            self._clientmsgids.add(clientmsgid)
+        followers = self.interactions.followers
+        sent, errors, filtered = [], [], []
+        for openid in dict.fromkeys(openids):
+            if openid not in followers:
+                filtered.append(openid)
+            elif self.mass_received[openid] >= MASS_PER_MONTH:
+                errors.append(openid)
+            else:
+                self.mass_received[openid] += 1
+                sent.append(openid)
+        msg_id = next(self._msgids)
+        mass = MassSend(msg_id, list(openids), content, clientmsgid, sent, errors, filtered)
+        self.mass_sends.append(mass)
+        if self.on_mass_send is not None:
+            self.on_mass_send(mass)
+        return self.error(0) | {
+            "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_id,
+        }  # fmt: skip
 
     def _menu_create(self, request: web.Request, body: bytes) -> JSON:
         data = self._json(body)

@@ -257,6 +257,27 @@ class WechatServer:
         self.interactions.unfollow(openid)
         return await self.push(self._message(openid, "event", Event="unsubscribe", EventKey=""))
 
+    async def mass_finished(
+        self, msg_id: int, *, total: int, sent: int, errors: int, filtered: int,
+        status: str = "send success",
+    ) -> WebhookResult:  # fmt: skip
+        """WeChat's report of a mass send, from the account's mass-send helper: FilterCount
+        is how many were left to send after filtering (not how many were filtered out)."""
+        helper = "oMassHelper000000000000000000"
+        return await self.push(
+            self._message(
+                helper,
+                "event",
+                Event="MASSSENDJOBFINISH",
+                MsgID=msg_id,
+                Status=status,
+                TotalCount=total,
+                FilterCount=total - filtered,
+                SentCount=sent,
+                ErrorCount=errors,
+            )
+        )
+
     def _message(self, openid: str, msg_type: str, **rest: str | int) -> dict[str, str | int]:
         head = {"ToUserName": self.account, "FromUserName": openid}
         return head | {"CreateTime": int(self.clock()), "MsgType": msg_type} | rest

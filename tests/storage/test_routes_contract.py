@@ -101,3 +101,20 @@ async def test_a_channel_segment_picks_among_that_channels_addresses(db: Databas
             "wechat.outside": 1
         }
         assert await tx.broadcasts.audience_size({"segment": {"channel": "telegram"}}) == 2
+
+
+async def test_a_mass_send_is_the_last_free_resort_unless_the_client_chose_wechat(
+    db: Database, clock: FakeTime
+) -> None:
+    both = await client_with(db, "telegram:1", "wechat:o1")
+    await wrote(db, "telegram:1")
+    clock.advance(minutes=5)
+    await wrote(db, "wechat:o1")  # more recent, but its window is closed
+    mass = {**AUDIENCE, "wechat_mass": True}
+    async with db.read() as tx:
+        assert await tx.broadcasts.reach(mass) == {"telegram.direct": 1}
+    async with db.write() as tx:
+        await tx.files.set(both, preferred="wechat:o1")
+    async with db.read() as tx:
+        assert await tx.broadcasts.reach(mass) == {"wechat.mass": 1}
+        assert await tx.broadcasts.reach(AUDIENCE) == {"telegram.direct": 1}  # no mass: Telegram

@@ -148,6 +148,15 @@ class WechatApi:
         body = {"touser": openid, "template_id": template_id, "data": {field: {"value": text}}}
         return await self.call("/cgi-bin/message/template/send", body)
 
+    async def mass_send(self, openids: list[str], text: str, clientmsgid: str) -> dict[str, Any]:
+        """A service account's mass send to an OpenID list (2 to 10,000); the same
+        clientmsgid twice is refused (45065), so a retry after a lost answer sends nothing."""
+        body = {
+            "touser": openids, "msgtype": "text", "text": {"content": text},
+            "clientmsgid": clientmsgid, "send_ignore_reprint": 0,
+        }  # fmt: skip
+        return await self.call("/cgi-bin/message/mass/send", body)
+
     async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         return await self.call("/cgi-bin/menu/create", menu)
 

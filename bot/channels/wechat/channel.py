@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.channels.wechat.api import WechatApi
 from bot.channels.wechat.convert import CHANNEL
 from bot.channels.wechat.crypto import Envelope, Guard
+from bot.channels.wechat.mass import MassSender
 from bot.channels.wechat.passive import PassiveReplies
 from bot.channels.wechat.sender import Templates, WechatSender
 from bot.channels.wechat.webhook import WechatWebhook, Windows
@@ -42,6 +43,7 @@ class WechatChannel:
             limits=Limits(rate=wx.rate_limit, chat_interval=CHAT_INTERVAL),
             templates=Templates(wx.service_template_id, wx.service_template_field),
         )
+        self.mass = MassSender(self.api, db)
         self.concurrency = wx.max_in_flight
         # Every process sends: a reply then leaves from the process holding the client's
         # request, in the HTTP response. The token and the windows are shared in the database.
@@ -70,7 +72,11 @@ class WechatChannel:
         return self.webhook.routes(self.settings.wechat.webhook_path)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await stop.wait()  # WeChat calls us; the webhook is served by the app
+        # WeChat calls us (the webhook is served by the app); we call it for mass sends.
+        if self.settings.wechat.account_type == "service":
+            await self.mass.run(stop)
+        else:
+            await stop.wait()
 
     async def close(self) -> None:
         await self.api.close()

@@ -21,8 +21,8 @@ def dedupe_key(fields: dict[str, str]) -> str:
     return (
         f"{CHANNEL}:event:{fields.get('FromUserName', '')[:64]}:"
         f"{fields.get('CreateTime', '')[:12]}:{fields.get('Event', '')[:32].lower()}:"
-        f"{fields.get('EventKey', '')[:64]}"
-    )
+        f"{fields.get('EventKey', '')[:64]}:{fields.get('MsgID', '')[:40]}"
+    )  # MsgID: two mass-send reports in one second are two events
 
 
 def to_inbound(fields: dict[str, str]) -> Inbound:
@@ -56,3 +56,11 @@ def opens_window(fields: dict[str, str]) -> str | None:
     if kind == "event" and fields.get("Event", "").lower() in ("subscribe", "click", "scan"):
         return "event"
     return None
+
+
+def is_mass_report(fields: dict[str, str]) -> bool:
+    """MASSSENDJOBFINISH: how a mass send went, from the account's mass-send helper."""
+    return (
+        fields.get("MsgType", "").lower() == "event"
+        and fields.get("Event", "").lower() == "masssendjobfinish"
+    )

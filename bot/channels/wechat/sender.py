@@ -50,6 +50,11 @@ def plain_text(message: OutMessage) -> str:
     return text
 
 
+def plain_mass_text(markup: str) -> str:
+    """A mass send's text: plain, without control characters (WeChat sends it whole)."""
+    return _CONTROL.sub("", to_plain(markup)).strip()
+
+
 class WechatSender:
     channel = CHANNEL
     capabilities: Capabilities = KNOWN_CAPABILITIES[CHANNEL]

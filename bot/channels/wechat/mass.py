@@ -1,0 +1,114 @@
+"""The WeChat mass sender: the calls broadcasts planned for followers outside the window
+(`tx.wechat_mass`), made one at a time, at most 60 a minute as WeChat allows. Any process
+may run it: a call is claimed by a conditional update, and its clientmsgid makes a retry
+after a lost answer harmless. WeChat reports the outcome later (MASSSENDJOBFINISH)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from bot.channels.wechat.api import ApiError, NoAnswer, Unreachable, WechatApi
+from bot.channels.wechat.sender import plain_mass_text
+from storage.database import Database
+from storage.records import MassJob
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)  # a call held longer belongs to a process that died
+DUPLICATE = 45065  # clientmsgid seen: an earlier try of this call went through
+NO_QUOTA = 45028
+RATE_LIMITED = frozenset({45009, 45011})
+BUSY = -1
+GIVE_UP_AFTER = 20  # attempts
+
+
+class MassSender:
+    def __init__(
+        self, api: WechatApi, db: Database, *, per_minute: int = 60, poll: float = 1.0
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.spacing = 60.0 / per_minute
+        self.poll = poll
+        self.wake = asyncio.Event()
+        self._last_call = -float("inf")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = await self.send_next()
+            except Exception:  # the database or a bug: logged, the loop goes on
+                log.exception("wechat mass send: a call failed unexpectedly")
+                done = False
+            if not done:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    waiters = {asyncio.ensure_future(stop.wait()),
+                               asyncio.ensure_future(self.wake.wait())}  # fmt: skip
+                    try:
+                        await asyncio.wait(waiters, timeout=self.poll,
+                                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                    finally:
+                        for waiter in waiters:
+                            waiter.cancel()
+
+    async def send_next(self) -> bool:
+        """Make the oldest due call; False when there was none."""
+        async with self.db.write() as tx:
+            job = await tx.wechat_mass.claim(LEASE)
+        if job is None:
+            return False
+        await self._pace()
+        await self._call(job)
+        return True
+
+    async def _pace(self) -> None:
+        wait = self._last_call + self.spacing - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_call = time.monotonic()
+
+    async def _call(self, job: MassJob) -> None:
+        openids = [chat.split(":", 1)[1] for chat in job.chats]
+        if len(openids) < 2:  # WeChat's rule for OpenID-list sends
+            await self._fail(job, "WeChat mass sends need at least 2 followers")
+            return
+        try:
+            answer = await self.api.mass_send(openids, plain_mass_text(job.text), job.clientmsgid)
+        except ApiError as exc:
+            if exc.code == DUPLICATE:  # the earlier try went through; its msg_id is lost
+                await self._accepted(job, None)
+            elif exc.code in RATE_LIMITED or exc.code == BUSY:
+                await self._again(job, 60.0, f"wechat {exc.code}")
+            elif exc.code == NO_QUOTA:
+                await self._fail(job, f"wechat {exc.code}: no mass-send quota left")
+            else:
+                await self._fail(job, f"wechat {exc.code}: {exc.message}")
+            return
+        except (Unreachable, NoAnswer) as exc:  # the same clientmsgid next time: never twice
+            await self._again(job, min(300.0, 5.0 * 2**job.attempts), str(exc))
+            return
+        msg_id = answer.get("msg_id")
+        await self._accepted(job, str(msg_id) if msg_id is not None else None)
+
+    async def _accepted(self, job: MassJob, msg_id: str | None) -> None:
+        async with self.db.write() as tx:
+            await tx.wechat_mass.accepted(job.id, msg_id)
+        log.info("wechat mass send %s: %d followers, msg_id %s", job.clientmsgid,
+                 len(job.chats), msg_id)  # fmt: skip
+
+    async def _again(self, job: MassJob, seconds: float, why: str) -> None:
+        if job.attempts >= GIVE_UP_AFTER:
+            await self._fail(job, f"gave up after {job.attempts} tries: {why}")
+            return
+        async with self.db.write() as tx:
+            await tx.wechat_mass.again(job.id, tx.now() + timedelta(seconds=seconds), why)
+
+    async def _fail(self, job: MassJob, why: str) -> None:
+        async with self.db.write() as tx:
+            await tx.wechat_mass.failed(job.id, why)
+        log.warning("wechat mass send %s failed: %s", job.clientmsgid, why)
