@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -79,7 +80,22 @@ def old_routing_reach(people: list[tuple[str | None, str | None, bool]]) -> tupl
     return reached, 1
 
 
+@dataclass(frozen=True)
+class Figures:
+    clients: int
+    plan: dict[str, int]
+    reached: int
+    old_reached: int
+    copies: list[int]  # per client
+    calls: dict[str, int]  # WeChat API calls by kind
+    took: float  # seconds from the note's creation to the last route started
+
+
 async def run(n: int) -> None:
+    report(await measure(n))
+
+
+async def measure(n: int) -> Figures:
     people = audience(n)
     api = FakeWechatApi(APPID, SECRET, interactions=Interactions())
     async with api:
@@ -116,7 +132,7 @@ async def run(n: int) -> None:
                 await app.stop()
                 for channel in channels:
                     await channel.close()
-    report(people, plan.reach, telegram, api, last_started)
+    return figures(people, plan.reach, telegram, api, last_started)
 
 
 async def settle(
@@ -133,10 +149,10 @@ async def settle(
         await asyncio.sleep(0.05)
 
 
-def report(
+def figures(
     people: list[tuple[str | None, str | None, bool]], reach: dict[str, int],
     telegram: RecordingSender, api: FakeWechatApi, took: float,
-) -> None:  # fmt: skip
+) -> Figures:  # fmt: skip
     owner: dict[str, int] = {}
     for i, (tg, wx, _) in enumerate(people):
         for address in (tg, wx):
@@ -155,15 +171,21 @@ def report(
     old, _ = old_routing_reach(people)
     calls = Counter(c.path.rsplit("/", 2)[-2] + "/" + c.path.rsplit("/", 1)[-1] for c in api.calls)
     per_client = [copies[i] for i in range(n)]
-    print(
-        f"{n} subscribed clients: 40% Telegram, 40% WeChat (a quarter inside the window), 20% both"
-    )
-    print(f"  plan: {reach}")
-    print(f"  reached: bot {reached / n:.4f} of all (every client has a usable route), "
-          f"first-address routing {old / n:.4f}; ratio {reached / max(old, 1):.2f}")  # fmt: skip
-    print(f"  copies per client: min {min(per_client)}, max {max(per_client)}")
-    print(f"  WeChat API calls: {dict(calls)}")
-    print(f"  from the note's creation to the last route started and every row final: {took:.1f} s")
+    return Figures(n, reach, reached, old, per_client, dict(calls), took)
+
+
+def report(f: Figures) -> None:
+    n = f.clients
+    print(f"{n} subscribed clients: 40% Telegram, 40% WeChat (a quarter inside the window), "
+          "20% both")  # fmt: skip
+    print(f"  plan: {f.plan}")
+    print(f"  reached: bot {f.reached / n:.4f} of all (every client has a usable route), "
+          f"first-address routing {f.old_reached / n:.4f}; "
+          f"ratio {f.reached / max(f.old_reached, 1):.2f}")  # fmt: skip
+    print(f"  copies per client: min {min(f.copies)}, max {max(f.copies)}")
+    print(f"  WeChat API calls: {f.calls}")
+    print(f"  from the note's creation to the last route started and every row final: "
+          f"{f.took:.1f} s")  # fmt: skip
 
 
 def main() -> None:
