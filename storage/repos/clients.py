@@ -13,6 +13,7 @@ from storage.repos.broadcasts import BroadcastRepo
 from storage.repos.client_files import ClientFileRepo
 from storage.repos.tickets import TicketRepo
 from storage.schema import (
+    bind_codes,
     clients,
     conversation_states,
     faq_unanswered,
@@ -212,5 +213,6 @@ class ClientRepo(Repo):
             )
         await BroadcastRepo(self.conn, self.now, self.state).drop_recipient(addresses)
         await self.conn.execute(identities.delete().where(identities.c.client_id == client_id))
+        await self.conn.execute(bind_codes.delete().where(bind_codes.c.client_id == client_id))
         await ClientFileRepo(self.conn, self.now, self.state).erase(client_id)
         await TicketRepo(self.conn, self.now, self.state).lock_client(client_id)

@@ -114,3 +114,15 @@ async def test_a_merge_keeps_everything_on_the_older_file(db: Database, clock: F
         assert not (
             await tx.conn.execute(sa.select(messages.c.id).where(messages.c.client_id == new.id))
         ).all()
+
+
+async def test_erasure_takes_every_address_and_any_live_code(db: Database) -> None:
+    owner = await client(db, "telegram:1")
+    async with db.write() as tx:
+        assert await tx.links.attach(owner.id, "wechat:o1") == "linked"
+        code = await tx.links.issue(owner.id, "telegram:1")
+        await tx.clients.erase(owner.id)
+    async with db.write() as tx:
+        assert await tx.clients.by_address("telegram:1") is None
+        assert await tx.clients.by_address("wechat:o1") is None
+        assert (await tx.links.redeem(code, "qq:5")).status == "wrong"
