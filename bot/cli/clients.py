@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.cli.base import EXIT_OK, database, refuse
+from bot.cli.client_csv import ListError, lines, split_list
 from bot.config import Settings
 from bot.core.text import sheet_cell
 from bot.core.types import normalize_address
@@ -31,10 +31,6 @@ LANGUAGES = ("zh", "en")
 PAGE = 1000
 
 
-class ListError(Exception):
-    """A problem with the file, named by line and column."""
-
-
 def add_parser(sub: Any) -> None:
     clients = sub.add_parser(NAME, help="import or export the client list", description=__doc__)
     actions = clients.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
@@ -45,74 +41,6 @@ def add_parser(sub: Any) -> None:
     )
     exp = actions.add_parser("export", help="write every client as CSV")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for p in value.replace("；", ";").split(";") if p.strip()))
-
-
-def _lines(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; a decoding problem names its line."""
-    try:
-        handle = path.open(encoding=encoding, newline="")
-    except LookupError:
-        raise ListError(f"--encoding {encoding!r} is not an encoding Python knows") from None
-    except OSError as exc:
-        raise ListError(f"{path}: cannot be read ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        line = 1
-        try:
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-            if "address" not in header:
-                raise ListError("line 1: the header must name an `address` column")
-            unknown = [h for h in header if h not in COLUMNS]
-            if unknown:
-                raise ListError(
-                    f"line 1: unknown column {unknown[0]!r} (known: {', '.join(COLUMNS)})"
-                )
-            reader.fieldnames = header
-            for row in reader:
-                start, line = line + 1, reader.line_num
-                if None in row:
-                    raise ListError(f"line {line}: more fields than the header has columns")
-                spread = [k for k, v in row.items() if v and ("\n" in v or "\r" in v)]
-                if spread:  # an unclosed quote would swallow the lines after it
-                    raise ListError(
-                        f"line {start}, column {spread[0]}: the value runs over several lines "
-                        '(a quote " not closed?)'
-                    )
-                yield line, {k: (v or "").strip() for k, v in row.items()}
-        except UnicodeDecodeError:
-            line = _undecodable_line(path, encoding)
-            shown = (
-                "UTF-8"
-                if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
-                else encoding
-            )
-            raise ListError(
-                f"line {line}: the file is not {shown} ("
-                + (
-                    "a list saved by Excel in China is often GBK: try --encoding gbk, or save it "
-                    "as UTF-8)"
-                    if shown == "UTF-8"
-                    else "check --encoding, or save it as UTF-8)"
-                )
-            ) from None
-        except csv.Error as exc:
-            raise ListError(f"line {reader.line_num}: {exc}") from None
-
-
-def _undecodable_line(path: Path, encoding: str) -> int:
-    """The first line that does not decode (the reader decodes ahead in blocks)."""
-    decoder_encoding = "utf-8" if encoding.lower() == "utf-8-sig" else encoding
-    with path.open("rb") as raw:
-        for number, data in enumerate(raw, 1):
-            try:
-                data.decode(decoder_encoding)
-            except UnicodeDecodeError:
-                return number
-    return 1
 
 
 def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -> ClientRow:
@@ -136,11 +64,11 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     tier = raw.get("tier", "").lower() or None
     if tier is not None and tier not in TIERS:
         raise bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
-    tags = _split(raw["tags"]) if raw.get("tags") else None
+    tags = split_list(raw["tags"]) if raw.get("tags") else None
     for tag in tags or ():
         if not TAG.fullmatch(tag):
             raise bad("tags", f"tag {tag[:20]!r}: 1-50 letters, digits, _ or - (no spaces)")
-    listed = _split(raw["topics"]) if raw.get("topics") else None
+    listed = split_list(raw["topics"]) if raw.get("topics") else None
     for key in listed or ():
         if key not in topics:
             raise bad("topics", f"unknown topic {key!r} (known: {', '.join(sorted(topics))})")
@@ -166,7 +94,7 @@ async def _import(db: Database, settings: Settings, path: Path, encoding: str) -
         advisors = {a for a, r in await tx.roles.all() if r == "advisor"}
     seen: dict[str, int] = {}
     count = 0
-    for line, raw in _lines(path, encoding):  # first pass: check everything, keep nothing
+    for line, raw in lines(path, encoding, COLUMNS):  # first pass: check everything, keep nothing
         row = _row(line, raw, topics, advisors)
         if row.address in seen:
             raise ListError(
@@ -178,7 +106,7 @@ async def _import(db: Database, settings: Settings, path: Path, encoding: str) -
     actor = "cli:clients-import"
     async with db.write() as tx:  # second pass: one transaction, a page at a time
         page: list[ClientRow] = []
-        for line, raw in _lines(path, encoding):
+        for line, raw in lines(path, encoding, COLUMNS):
             page.append(_row(line, raw, topics, advisors))
             if len(page) == PAGE:
                 c, u = await tx.client_lists.import_page(
