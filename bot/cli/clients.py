@@ -1,9 +1,11 @@
 """`python -m bot clients import|export`: a firm's contact list in and out, as CSV.
 
-Columns: address, name, language, phone, tier, tags, topics, advisor (only `address` is
-required; tags and topics are separated by `;`). Import is all-or-nothing: the whole file is
-checked first (each problem named by line and column), then written in one transaction, a
-page at a time, so memory stays flat however long the list is."""
+Columns: address, name, language, phone, tier, tags, topics, advisor, links (only `address`
+is required; tags, topics and links are separated by `;`). `links` are the client's other
+addresses: export writes one line per client, import joins them to the line's client, and an
+address that is another client's (on file, or on another line) stops the import. Import is
+all-or-nothing: the whole file is checked first (each problem named by line and column), then
+written in one transaction, a page at a time, so memory stays flat however long the list is."""
 
 from __future__ import annotations
 
@@ -22,11 +24,13 @@ from handlers.clients import TAG
 from handlers.shared.phones import mobile
 from storage.database import Database
 from storage.repos.client_files import TIERS
-from storage.repos.client_import import ClientRow
+from storage.repos.client_import import ClientRow, LinksTaken, Taken
+from storage.tx import Tx
 
 NAME = "clients"
 QUIET = True
-COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor")
+COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor", "links")
+ACTOR = "cli:clients-import"
 LANGUAGES = ("zh", "en")
 PAGE = 1000
 
@@ -48,11 +52,13 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
         return ListError(f"line {line}, column {column}: {why}")
 
     try:
-        address = normalize_address(raw.get("address", ""))
+        address = person(raw.get("address", ""))
     except ValueError as exc:
         raise bad("address", str(exc)) from None
-    if address.split(":", 1)[1].startswith("-"):
-        raise bad("address", f"{address} is a group chat, not a person")
+    try:
+        links = _links(raw.get("links", ""), address)
+    except ValueError as exc:
+        raise bad("links", str(exc)) from None
     language = raw.get("language", "").lower() or None
     if language is not None and language not in LANGUAGES:
         raise bad("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
@@ -85,7 +91,61 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     name = raw.get("name") or None
     if name is not None and len(name) > 200:
         raise bad("name", "longer than 200 characters")
-    return ClientRow(address, name, language, phone, tier, tags, listed, advisor)
+    return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links)
+
+
+def person(given: str) -> str:
+    """The address of one person (a line's `address` and `links`, `clients link`): its
+    canonical form, or ValueError saying why not."""
+    address = normalize_address(given)
+    if address.split(":", 1)[1].startswith("-"):
+        raise ValueError(f"{address} is a group chat, not a person")
+    return address
+
+
+def _links(value: str, address: str) -> tuple[str, ...]:
+    """A line's other addresses: canonical, once each, without the line's own address."""
+    found = dict.fromkeys(person(a) for a in split_list(value))
+    return tuple(a for a in found if a != address)
+
+
+def _once(line: int, row: ClientRow, seen: dict[str, int]) -> None:
+    """Each address on one line only, as the line's `address` or among its `links`: one
+    address belongs to one client."""
+    for column, address in (("address", row.address), *(("links", a) for a in row.links)):
+        if address in seen:
+            raise ListError(
+                f"line {line}, column {column}: {address} is also on line {seen[address]}"
+            )
+        seen[address] = line
+
+
+def _taken(page: list[tuple[int, ClientRow]], taken: Taken) -> ListError:
+    """The first link found on another client's file, named with both clients."""
+    line = next(n for n, r in page if r.address == taken.address)
+    whose = f"{taken.link} is client #{taken.owner}'s address"
+    if taken.client is None:
+        why = (
+            f"{whose} and {taken.address} is not on file yet (nothing is moved in silence; "
+            f"to join {taken.address} to #{taken.owner}: clients link {taken.link} {taken.address})"
+        )
+    else:
+        why = (
+            f"{whose}, not client #{taken.client}'s ({taken.address}); nothing is moved in "
+            f"silence (if they are one person: clients merge {taken.address} {taken.link})"
+        )
+    return ListError(f"line {line}, column links: {why}")
+
+
+async def _write_page(
+    tx: Tx, page: list[tuple[int, ClientRow]], settings: Settings
+) -> tuple[int, int]:
+    try:
+        return await tx.client_lists.import_page(
+            [row for _, row in page], actor=ACTOR, default_language=settings.core.default_language
+        )
+    except LinksTaken as exc:
+        raise _taken(page, exc.taken[0]) from None
 
 
 async def _import(db: Database, settings: Settings, path: Path, encoding: str) -> tuple[int, int]:
@@ -93,34 +153,28 @@ async def _import(db: Database, settings: Settings, path: Path, encoding: str) -
         topics = {t.key for t in await tx.topics.list(include_disabled=True)}
         advisors = {a for a, r in await tx.roles.all() if r == "advisor"}
     seen: dict[str, int] = {}
-    count = 0
+    count = links = 0
     for line, raw in lines(path, encoding, COLUMNS):  # first pass: check everything, keep nothing
         row = _row(line, raw, topics, advisors)
-        if row.address in seen:
-            raise ListError(
-                f"line {line}, column address: {row.address} is also on line {seen[row.address]}"
-            )
-        seen[row.address] = line
-        count += 1
+        _once(line, row, seen)
+        count, links = count + 1, links + len(row.links)
     created = updated = 0
-    actor = "cli:clients-import"
-    async with db.write() as tx:  # second pass: one transaction, a page at a time
-        page: list[ClientRow] = []
+    # Second pass: one transaction, a page at a time; a link found on another client's file
+    # (which the first pass cannot know without the database) rolls it all back.
+    async with db.write() as tx:
+        page: list[tuple[int, ClientRow]] = []
         for line, raw in lines(path, encoding, COLUMNS):
-            page.append(_row(line, raw, topics, advisors))
+            page.append((line, _row(line, raw, topics, advisors)))
             if len(page) == PAGE:
-                c, u = await tx.client_lists.import_page(
-                    page, actor=actor, default_language=settings.core.default_language
-                )
+                c, u = await _write_page(tx, page, settings)
                 created, updated, page = created + c, updated + u, []
         if page:
-            c, u = await tx.client_lists.import_page(
-                page, actor=actor, default_language=settings.core.default_language
-            )
+            c, u = await _write_page(tx, page, settings)
             created, updated = created + c, updated + u
         await tx.audit.log(
-            actor, "clients.import", file=path.name, rows=count, created=created, updated=updated
-        )
+            ACTOR, "clients.import", file=path.name, rows=count, created=created,
+            updated=updated, links=links,
+        )  # fmt: skip
     return created, updated
 
 
@@ -152,5 +206,5 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 count = await _export(db, sys.stdout)
             except BrokenPipeError:  # `… | head`: the reader has what it wanted
                 return EXIT_OK
-        print(f"exported {count} addresses", file=sys.stderr)
+        print(f"exported {count} clients", file=sys.stderr)
         return EXIT_OK
