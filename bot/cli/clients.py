@@ -1,4 +1,5 @@
-"""`python -m bot clients import|export`: a firm's contact list in and out, as CSV.
+"""`python -m bot clients import|export|link|unlink|merge`: a firm's contact list in and out,
+as CSV; one client's several addresses joined, taken off, or two files merged into one.
 
 Columns: address, name, language, phone, tier, tags, topics, advisor, links (only `address`
 is required; tags, topics and links are separated by `;`). `links` are the client's other
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cli import client_links
 from bot.cli.base import EXIT_OK, database, refuse
 from bot.cli.client_csv import ListError, lines, split_list
 from bot.config import Settings
@@ -36,7 +38,9 @@ PAGE = 1000
 
 
 def add_parser(sub: Any) -> None:
-    clients = sub.add_parser(NAME, help="import or export the client list", description=__doc__)
+    clients = sub.add_parser(
+        NAME, help="import or export the client list; link and merge clients", description=__doc__
+    )
     actions = clients.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
     imp = actions.add_parser("import", help="add or update clients from a CSV file")
     imp.add_argument("file", type=Path)
@@ -45,6 +49,7 @@ def add_parser(sub: Any) -> None:
     )
     exp = actions.add_parser("export", help="write every client as CSV")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    client_links.add_parsers(actions)
 
 
 def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -> ClientRow:
@@ -52,7 +57,7 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
         return ListError(f"line {line}, column {column}: {why}")
 
     try:
-        address = person(raw.get("address", ""))
+        address = client_links.person(raw.get("address", ""))
     except ValueError as exc:
         raise bad("address", str(exc)) from None
     try:
@@ -94,18 +99,9 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links)
 
 
-def person(given: str) -> str:
-    """The address of one person (a line's `address` and `links`, `clients link`): its
-    canonical form, or ValueError saying why not."""
-    address = normalize_address(given)
-    if address.split(":", 1)[1].startswith("-"):
-        raise ValueError(f"{address} is a group chat, not a person")
-    return address
-
-
 def _links(value: str, address: str) -> tuple[str, ...]:
     """A line's other addresses: canonical, once each, without the line's own address."""
-    found = dict.fromkeys(person(a) for a in split_list(value))
+    found = dict.fromkeys(client_links.person(a) for a in split_list(value))
     return tuple(a for a in found if a != address)
 
 
@@ -191,6 +187,8 @@ async def _export(db: Database, out: TextIO) -> int:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     async with database(settings) as db:
+        if args.clients_command in client_links.ACTIONS:
+            return await client_links.run(db, args)
         if args.clients_command == "import":
             try:
                 created, updated = await _import(db, settings, args.file, args.encoding)

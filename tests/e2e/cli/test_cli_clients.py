@@ -194,6 +194,7 @@ def test_an_exported_list_imports_into_a_fresh_database_as_it_was(
     assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
     assert main(["chat", "--user", "zhao", "-m", "/start"]) == 0  # a client who wrote first
     capsys.readouterr()
+    assert main(["clients", "link", "console:zhao", "telegram:1003"]) == 0
     assert main(["clients", "export", "-o", str(env / "out.csv")]) == 0
     assert "exported 3 clients" in capsys.readouterr().err
     exported = (env / "out.csv").read_text(encoding="utf-8-sig")
@@ -201,13 +202,81 @@ def test_an_exported_list_imports_into_a_fresh_database_as_it_was(
     assert rows == {
         "wechat:o_zhang": "qq:500;telegram:1001",
         "telegram:1002": "",
-        "console:zhao": "",
+        "console:zhao": "telegram:1003",
     }
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{env / 'fresh.db'}")
     assert main(["clients", "import", str(env / "out.csv")]) == 0
     assert "3 new" in capsys.readouterr().out
     assert main(["clients", "export", "-o", str(env / "again.csv")]) == 0
     assert (env / "again.csv").read_text(encoding="utf-8-sig") == exported
+
+
+def audited(env: Path, actor: str) -> list[tuple[str, dict[str, object]]]:
+    async def look() -> list[tuple[str, dict[str, object]]]:
+        db = Database(f"sqlite:///{env / 'bot.db'}")
+        try:
+            async with db.read() as tx:
+                rows = await tx.audit.recent(limit=20)
+            return [(r["action"], r["detail"]) for r in reversed(rows) if r["actor"] == actor]
+        finally:
+            await db.close()
+
+    return asyncio.run(look())
+
+
+def test_link_unlink_and_merge_from_the_terminal(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for advisor in ("adv1", "adv2"):
+        assert main(["chat", "-m", f"/grant console:{advisor} advisor"]) == 0
+    listing = (
+        "address,name,tier,advisor\n"
+        "telegram:1001,张三,vip,console:adv1\ntelegram:1002,李四,,console:adv2\n"
+    )
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
+    zhang, li = client_of(env, "telegram:1001", "telegram:1002")
+    capsys.readouterr()
+
+    def refused(*args: str) -> str:
+        assert main(["clients", *args]) == 2
+        return capsys.readouterr().err
+
+    assert main(["clients", "link", "telegram:1001", "QQ:0500"]) == 0
+    assert f"qq:500 joined client #{zhang}'s file" in capsys.readouterr().out
+    assert client_of(env, "qq:500") == [zhang]
+    assert main(["clients", "link", "telegram:1001", "qq:500"]) == 0  # again: nothing to do
+    assert "qq:500 was already on" in capsys.readouterr().out
+    err = refused("link", "telegram:1001", "telegram:1002")
+    assert f"telegram:1002 is already client #{li}'s address, not #{zhang}'s" in err
+    assert "clients merge telegram:1001 telegram:1002" in err
+    assert client_of(env, "telegram:1002") == [li]
+    assert "telegram:9 is on no client's file" in refused("link", "telegram:9", "qq:1")
+    assert "group chat" in refused("link", "telegram:1001", "telegram:-1001")
+
+    assert main(["clients", "unlink", "qq:500"]) == 0
+    assert client_of(env, "qq:500") == [None]
+    assert f"client #{li}'s only address" in refused("unlink", "telegram:1002")
+    assert "qq:500 is on no client's file" in refused("unlink", "qq:500")
+
+    assert "names no client" in refused("merge", "telegram:1002", "999")
+    assert f"both client #{zhang}" in refused("merge", str(zhang), "telegram:1001")
+    capsys.readouterr()
+    assert main(["clients", "merge", "telegram:1002", str(zhang)]) == 0
+    out = capsys.readouterr().out
+    assert f"client #{li} merged into #{zhang}" in out and "moved to" in out
+    assert f"differed: advisor: kept console:adv1, #{li} had console:adv2" in out
+    assert client_of(env, "telegram:1001", "telegram:1002") == [zhang, zhang]
+    assert counts(env)[0] == 2  # the admin (who granted) and the one client left
+
+    assert audited(env, "cli") == [
+        ("client.link", {"client_id": zhang, "address": "qq:500"}),
+        ("client.unlink", {"client_id": zhang, "address": "qq:500"}),
+        ("client.merge", {"client_id": zhang, "gone": li, "addresses": ["telegram:1002"],
+                          "conflicts": {"advisor": ["console:adv1", "console:adv2"]}}),
+    ]  # fmt: skip
+    assert main(["clients", "export"]) == 0
+    [row] = [r for r in csv.DictReader(io.StringIO(capsys.readouterr().out)) if r["name"] == "张三"]
+    assert (row["address"], row["links"]) == ("telegram:1001", "telegram:1002")
 
 
 def test_a_gbk_list_is_refused_with_advice_and_read_when_told(
