@@ -1,20 +1,24 @@
-"""`python -m bot clients import|export`: a firm's contact list in and out, as CSV.
+"""`python -m bot clients import|export|link|unlink|merge`: a firm's contact list in and out,
+as CSV; one client's several addresses joined, taken off, or two files merged into one.
 
-Columns: address, name, language, phone, tier, tags, topics, advisor (only `address` is
-required; tags and topics are separated by `;`). Import is all-or-nothing: the whole file is
-checked first (each problem named by line and column), then written in one transaction, a
-page at a time, so memory stays flat however long the list is."""
+Columns: address, name, language, phone, tier, tags, topics, advisor, links (only `address`
+is required; tags, topics and links are separated by `;`). `links` are the client's other
+addresses: export writes one line per client, import joins them to the line's client, and an
+address that is another client's (on file, or on another line) stops the import. Import is
+all-or-nothing: the whole file is checked first (each problem named by line and column), then
+written in one transaction, a page at a time, so memory stays flat however long the list is."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cli import client_links
 from bot.cli.base import EXIT_OK, database, refuse
+from bot.cli.client_csv import ListError, lines, split_list
 from bot.config import Settings
 from bot.core.text import sheet_cell
 from bot.core.types import normalize_address
@@ -22,21 +26,21 @@ from handlers.clients import TAG
 from handlers.shared.phones import mobile
 from storage.database import Database
 from storage.repos.client_files import TIERS
-from storage.repos.client_import import ClientRow
+from storage.repos.client_import import ClientRow, LinksTaken, Taken
+from storage.tx import Tx
 
 NAME = "clients"
 QUIET = True
-COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor")
+COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor", "links")
+ACTOR = "cli:clients-import"
 LANGUAGES = ("zh", "en")
 PAGE = 1000
 
 
-class ListError(Exception):
-    """A problem with the file, named by line and column."""
-
-
 def add_parser(sub: Any) -> None:
-    clients = sub.add_parser(NAME, help="import or export the client list", description=__doc__)
+    clients = sub.add_parser(
+        NAME, help="import or export the client list; link and merge clients", description=__doc__
+    )
     actions = clients.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
     imp = actions.add_parser("import", help="add or update clients from a CSV file")
     imp.add_argument("file", type=Path)
@@ -45,74 +49,7 @@ def add_parser(sub: Any) -> None:
     )
     exp = actions.add_parser("export", help="write every client as CSV")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for p in value.replace("；", ";").split(";") if p.strip()))
-
-
-def _lines(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; a decoding problem names its line."""
-    try:
-        handle = path.open(encoding=encoding, newline="")
-    except LookupError:
-        raise ListError(f"--encoding {encoding!r} is not an encoding Python knows") from None
-    except OSError as exc:
-        raise ListError(f"{path}: cannot be read ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        line = 1
-        try:
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-            if "address" not in header:
-                raise ListError("line 1: the header must name an `address` column")
-            unknown = [h for h in header if h not in COLUMNS]
-            if unknown:
-                raise ListError(
-                    f"line 1: unknown column {unknown[0]!r} (known: {', '.join(COLUMNS)})"
-                )
-            reader.fieldnames = header
-            for row in reader:
-                start, line = line + 1, reader.line_num
-                if None in row:
-                    raise ListError(f"line {line}: more fields than the header has columns")
-                spread = [k for k, v in row.items() if v and ("\n" in v or "\r" in v)]
-                if spread:  # an unclosed quote would swallow the lines after it
-                    raise ListError(
-                        f"line {start}, column {spread[0]}: the value runs over several lines "
-                        '(a quote " not closed?)'
-                    )
-                yield line, {k: (v or "").strip() for k, v in row.items()}
-        except UnicodeDecodeError:
-            line = _undecodable_line(path, encoding)
-            shown = (
-                "UTF-8"
-                if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
-                else encoding
-            )
-            raise ListError(
-                f"line {line}: the file is not {shown} ("
-                + (
-                    "a list saved by Excel in China is often GBK: try --encoding gbk, or save it "
-                    "as UTF-8)"
-                    if shown == "UTF-8"
-                    else "check --encoding, or save it as UTF-8)"
-                )
-            ) from None
-        except csv.Error as exc:
-            raise ListError(f"line {reader.line_num}: {exc}") from None
-
-
-def _undecodable_line(path: Path, encoding: str) -> int:
-    """The first line that does not decode (the reader decodes ahead in blocks)."""
-    decoder_encoding = "utf-8" if encoding.lower() == "utf-8-sig" else encoding
-    with path.open("rb") as raw:
-        for number, data in enumerate(raw, 1):
-            try:
-                data.decode(decoder_encoding)
-            except UnicodeDecodeError:
-                return number
-    return 1
+    client_links.add_parsers(actions)
 
 
 def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -> ClientRow:
@@ -120,11 +57,13 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
         return ListError(f"line {line}, column {column}: {why}")
 
     try:
-        address = normalize_address(raw.get("address", ""))
+        address = client_links.person(raw.get("address", ""))
     except ValueError as exc:
         raise bad("address", str(exc)) from None
-    if address.split(":", 1)[1].startswith("-"):
-        raise bad("address", f"{address} is a group chat, not a person")
+    try:
+        links = _links(raw.get("links", ""), address)
+    except ValueError as exc:
+        raise bad("links", str(exc)) from None
     language = raw.get("language", "").lower() or None
     if language is not None and language not in LANGUAGES:
         raise bad("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
@@ -136,11 +75,11 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     tier = raw.get("tier", "").lower() or None
     if tier is not None and tier not in TIERS:
         raise bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
-    tags = _split(raw["tags"]) if raw.get("tags") else None
+    tags = split_list(raw["tags"]) if raw.get("tags") else None
     for tag in tags or ():
         if not TAG.fullmatch(tag):
             raise bad("tags", f"tag {tag[:20]!r}: 1-50 letters, digits, _ or - (no spaces)")
-    listed = _split(raw["topics"]) if raw.get("topics") else None
+    listed = split_list(raw["topics"]) if raw.get("topics") else None
     for key in listed or ():
         if key not in topics:
             raise bad("topics", f"unknown topic {key!r} (known: {', '.join(sorted(topics))})")
@@ -157,7 +96,52 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     name = raw.get("name") or None
     if name is not None and len(name) > 200:
         raise bad("name", "longer than 200 characters")
-    return ClientRow(address, name, language, phone, tier, tags, listed, advisor)
+    return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links)
+
+
+def _links(value: str, address: str) -> tuple[str, ...]:
+    """A line's other addresses: canonical, once each, without the line's own address."""
+    found = dict.fromkeys(client_links.person(a) for a in split_list(value))
+    return tuple(a for a in found if a != address)
+
+
+def _once(line: int, row: ClientRow, seen: dict[str, int]) -> None:
+    """Each address on one line only, as the line's `address` or among its `links`: one
+    address belongs to one client."""
+    for column, address in (("address", row.address), *(("links", a) for a in row.links)):
+        if address in seen:
+            raise ListError(
+                f"line {line}, column {column}: {address} is also on line {seen[address]}"
+            )
+        seen[address] = line
+
+
+def _taken(page: list[tuple[int, ClientRow]], taken: Taken) -> ListError:
+    """The first link found on another client's file, named with both clients."""
+    line = next(n for n, r in page if r.address == taken.address)
+    whose = f"{taken.link} is client #{taken.owner}'s address"
+    if taken.client is None:
+        why = (
+            f"{whose} and {taken.address} is not on file yet (nothing is moved in silence; "
+            f"to join {taken.address} to #{taken.owner}: clients link {taken.link} {taken.address})"
+        )
+    else:
+        why = (
+            f"{whose}, not client #{taken.client}'s ({taken.address}); nothing is moved in "
+            f"silence (if they are one person: clients merge {taken.address} {taken.link})"
+        )
+    return ListError(f"line {line}, column links: {why}")
+
+
+async def _write_page(
+    tx: Tx, page: list[tuple[int, ClientRow]], settings: Settings
+) -> tuple[int, int]:
+    try:
+        return await tx.client_lists.import_page(
+            [row for _, row in page], actor=ACTOR, default_language=settings.core.default_language
+        )
+    except LinksTaken as exc:
+        raise _taken(page, exc.taken[0]) from None
 
 
 async def _import(db: Database, settings: Settings, path: Path, encoding: str) -> tuple[int, int]:
@@ -165,34 +149,28 @@ async def _import(db: Database, settings: Settings, path: Path, encoding: str) -
         topics = {t.key for t in await tx.topics.list(include_disabled=True)}
         advisors = {a for a, r in await tx.roles.all() if r == "advisor"}
     seen: dict[str, int] = {}
-    count = 0
-    for line, raw in _lines(path, encoding):  # first pass: check everything, keep nothing
+    count = links = 0
+    for line, raw in lines(path, encoding, COLUMNS):  # first pass: check everything, keep nothing
         row = _row(line, raw, topics, advisors)
-        if row.address in seen:
-            raise ListError(
-                f"line {line}, column address: {row.address} is also on line {seen[row.address]}"
-            )
-        seen[row.address] = line
-        count += 1
+        _once(line, row, seen)
+        count, links = count + 1, links + len(row.links)
     created = updated = 0
-    actor = "cli:clients-import"
-    async with db.write() as tx:  # second pass: one transaction, a page at a time
-        page: list[ClientRow] = []
-        for line, raw in _lines(path, encoding):
-            page.append(_row(line, raw, topics, advisors))
+    # Second pass: one transaction, a page at a time; a link found on another client's file
+    # (which the first pass cannot know without the database) rolls it all back.
+    async with db.write() as tx:
+        page: list[tuple[int, ClientRow]] = []
+        for line, raw in lines(path, encoding, COLUMNS):
+            page.append((line, _row(line, raw, topics, advisors)))
             if len(page) == PAGE:
-                c, u = await tx.client_lists.import_page(
-                    page, actor=actor, default_language=settings.core.default_language
-                )
+                c, u = await _write_page(tx, page, settings)
                 created, updated, page = created + c, updated + u, []
         if page:
-            c, u = await tx.client_lists.import_page(
-                page, actor=actor, default_language=settings.core.default_language
-            )
+            c, u = await _write_page(tx, page, settings)
             created, updated = created + c, updated + u
         await tx.audit.log(
-            actor, "clients.import", file=path.name, rows=count, created=created, updated=updated
-        )
+            ACTOR, "clients.import", file=path.name, rows=count, created=created,
+            updated=updated, links=links,
+        )  # fmt: skip
     return created, updated
 
 
@@ -209,6 +187,8 @@ async def _export(db: Database, out: TextIO) -> int:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     async with database(settings) as db:
+        if args.clients_command in client_links.ACTIONS:
+            return await client_links.run(db, args)
         if args.clients_command == "import":
             try:
                 created, updated = await _import(db, settings, args.file, args.encoding)
@@ -224,5 +204,5 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 count = await _export(db, sys.stdout)
             except BrokenPipeError:  # `… | head`: the reader has what it wanted
                 return EXIT_OK
-        print(f"exported {count} addresses", file=sys.stderr)
+        print(f"exported {count} clients", file=sys.stderr)
         return EXIT_OK

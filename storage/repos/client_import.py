@@ -1,11 +1,14 @@
 """Client lists in bulk: a firm's existing contact list imported page by page, and exported.
 
-Set-based per page (a few statements per 1,000 clients), never one client at a time."""
+Set-based per page (a few statements per 1,000 clients), never one client at a time. A line
+may list the client's other addresses (`links`): each joins that client's file, and one that
+another client holds stops the import (never moved in silence; merging is a separate act)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,20 +29,59 @@ class ClientRow:
     tags: tuple[str, ...] | None = None
     topics: tuple[str, ...] | None = None
     advisor: str | None = None
+    links: tuple[str, ...] = ()  # the client's other addresses, added to the file
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """`link`, listed on the line of `address`, is already client `owner`'s address; the
+    line's client is `client` (None: the line would create a new one)."""
+
+    address: str
+    link: str
+    owner: int
+    client: int | None
+
+
+class LinksTaken(Exception):
+    """Links that belong to other clients; the page wrote nothing."""
+
+    def __init__(self, taken: list[Taken]) -> None:
+        super().__init__(", ".join(f"{t.link} (client #{t.owner})" for t in taken))
+        self.taken = taken
+
+
+def _taken(rows: Sequence[ClientRow], owners: dict[str, int]) -> list[Taken]:
+    found = []
+    for r in rows:
+        mine = owners.get(r.address)
+        for link in r.links:
+            owner = owners.get(link)
+            if owner is not None and owner != mine:
+                found.append(Taken(r.address, link, owner, mine))
+    return found
 
 
 class ClientImportRepo(Repo):
     async def import_page(
         self, rows: Sequence[ClientRow], *, actor: str, default_language: str
     ) -> tuple[int, int]:
-        """Create or update the clients of one page; returns (created, updated)."""
+        """Create or update the clients of one page and join their links; returns (created,
+        updated). Raises LinksTaken (before writing anything) where a link is another
+        client's. Each address, listed or linked, is on one row of the page only (the caller
+        checks its file)."""
         now = self.now()
+        wanted = [r.address for r in rows] + [link for r in rows for link in r.links]
         found = await self.conn.execute(
             sa.select(identities.c.address, identities.c.client_id).where(
-                identities.c.address.in_([r.address for r in rows])
+                identities.c.address.in_(wanted)
             )
         )
-        ids = {r.address: r.client_id for r in found}
+        owners = {r.address: r.client_id for r in found}
+        taken = _taken(rows, owners)
+        if taken:
+            raise LinksTaken(taken)
+        ids = {r.address: owners[r.address] for r in rows if r.address in owners}
         fresh = [r for r in rows if r.address not in ids]
         if fresh:
             values = [
@@ -57,19 +99,27 @@ class ClientImportRepo(Repo):
             new_ids = await self._insert_clients(values)
             for row, client_id in zip(fresh, new_ids, strict=True):
                 ids[row.address] = client_id
+        joined = list(
+            dict.fromkeys(
+                (ids[r.address], link)
+                for r in rows
+                for link in r.links
+                if link not in owners and link != r.address
+            )
+        )
+        # Links a microsecond after the line's address: export names a client by the address
+        # its file began with, so a list exported and imported again keeps its first column.
+        later = now + timedelta(microseconds=1)
+        new = [(ids[r.address], r.address, now) for r in fresh] + [(c, a, later) for c, a in joined]
+        if new:
             await self.conn.execute(
                 identities.insert(),
                 [
-                    {
-                        "address": r.address,
-                        "client_id": ids[r.address],
-                        "channel": r.address.split(":", 1)[0],
-                        "username": None,
-                        "created_at": now,
-                    }
-                    for r in fresh
+                    {"address": a, "client_id": c, "channel": a.split(":", 1)[0],
+                     "username": None, "created_at": at}
+                    for c, a, at in new
                 ],
-            )
+            )  # fmt: skip
         created = {r.address for r in fresh}
         known = [r for r in rows if r.address not in created]
         for column in ("name", "language", "phone", "tier", "advisor"):
@@ -165,45 +215,30 @@ class ClientImportRepo(Repo):
             )
 
     async def export(self, page: int = 1000) -> AsyncIterator[dict[str, Any]]:
-        """Every identity of every client still on file, page by page, in client order."""
-        after = ""
+        """One row per client still on file, page by page, in client order: the address the
+        file began with in `address` (the earliest linked; ties by address), the others in
+        `links`. A client without an address (none should be) has no row."""
+        after = 0
         while True:
             query = (
-                sa.select(
-                    identities.c.address,
-                    clients.c.id,
-                    clients.c.display_name,
-                    clients.c.language,
-                    clients.c.phone,
-                    clients.c.tier,
-                    clients.c.advisor,
-                )
-                .join(clients, clients.c.id == identities.c.client_id)
-                .where(identities.c.address > after, clients.c.erased_at.is_(None))
-                .order_by(identities.c.address)
+                sa.select(clients)
+                .where(clients.c.id > after, clients.c.erased_at.is_(None))
+                .order_by(clients.c.id)
                 .limit(page)
             )
             rows = (await self.conn.execute(query)).all()
             if not rows:
                 return
-            client_ids = sorted({r.id for r in rows})
-            tags: dict[int, list[str]] = {}
-            for t in await self.conn.execute(
-                sa.select(client_tags)
-                .where(client_tags.c.client_id.in_(client_ids))
-                .order_by(client_tags.c.tag)
-            ):
-                tags.setdefault(t.client_id, []).append(t.tag)
-            topics: dict[int, list[str]] = {}
-            for s in await self.conn.execute(
-                sa.select(subscriptions)
-                .where(subscriptions.c.client_id.in_(client_ids))
-                .order_by(subscriptions.c.topic_key)
-            ):
-                topics.setdefault(s.client_id, []).append(s.topic_key)
+            client_ids = [r.id for r in rows]
+            addresses = await self._listed(identities, "address", client_ids)
+            tags = await self._listed(client_tags, "tag", client_ids)
+            topics = await self._listed(subscriptions, "topic_key", client_ids)
             for r in rows:
+                if not addresses.get(r.id):
+                    continue
+                first, *others = addresses[r.id]
                 yield {
-                    "address": r.address,
+                    "address": first,
                     "name": r.display_name or "",
                     "language": r.language,
                     "phone": r.phone or "",
@@ -211,5 +246,18 @@ class ClientImportRepo(Repo):
                     "tags": ";".join(tags.get(r.id, [])),
                     "topics": ";".join(topics.get(r.id, [])),
                     "advisor": r.advisor or "",
+                    "links": ";".join(others),
                 }
-            after = rows[-1].address
+            after = rows[-1].id
+
+    async def _listed(self, table: sa.Table, column: str, ids: list[int]) -> dict[int, list[str]]:
+        """{client id: values of `column`} for the clients `ids`; addresses oldest first."""
+        order = [table.c.created_at] if column == "address" else []
+        listed: dict[int, list[str]] = {}
+        for row in await self.conn.execute(
+            sa.select(table.c.client_id, table.c[column])
+            .where(table.c.client_id.in_(ids))
+            .order_by(*order, table.c[column])
+        ):
+            listed.setdefault(row.client_id, []).append(row[1])
+        return listed

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from storage.database import Database
 from storage.records import Client
+from storage.repos.client_import import ClientRow, LinksTaken
 from storage.schema import client_notes, clients, messages
 from tests.fakes.clock import FakeTime
 
@@ -126,3 +128,52 @@ async def test_erasure_takes_every_address_and_any_live_code(db: Database) -> No
         assert await tx.clients.by_address("telegram:1") is None
         assert await tx.clients.by_address("wechat:o1") is None
         assert (await tx.links.redeem(code, "qq:5")).status == "wrong"
+
+
+async def test_a_client_list_joins_links_and_exports_one_row_per_client(
+    db: Database, clock: FakeTime
+) -> None:
+    known = await client(db, "telegram:1")
+    clock.advance(minutes=1)
+    page = [
+        ClientRow("telegram:1", links=("qq:500",)),
+        ClientRow("wechat:o1", "李四", links=("telegram:2", "qq:501")),
+    ]
+    async with db.write() as tx:
+        assert await tx.client_lists.import_page(page, actor="t", default_language="zh") == (1, 1)
+    async with db.write() as tx:  # listing them again changes nothing
+        assert await tx.client_lists.import_page(page, actor="t", default_language="zh") == (0, 2)
+    async with db.read() as tx:
+        assert (await tx.clients.by_address("qq:500")).id == known.id  # type: ignore[union-attr]
+        li = await tx.clients.by_address("wechat:o1")
+        assert li is not None and li.display_name == "李四"
+        for linked in ("telegram:2", "qq:501"):
+            assert (await tx.clients.by_address(linked)).id == li.id  # type: ignore[union-attr]
+        rows = [(r["address"], r["links"]) async for r in tx.client_lists.export(page=1)]
+    # The address each file began with first, the others after it (oldest first, then by name).
+    assert rows == [("telegram:1", "qq:500"), ("wechat:o1", "qq:501;telegram:2")]
+
+
+async def test_a_client_list_never_moves_an_address_of_another_client(db: Database) -> None:
+    a = await client(db, "telegram:1")
+    await client(db, "wechat:o2")
+    for row in (
+        ClientRow("telegram:1", "改名", links=("qq:9", "wechat:o2")),
+        ClientRow("qq:77", links=("wechat:o2",)),  # a new client may not take it either
+    ):
+        with pytest.raises(LinksTaken) as raised:
+            async with db.write() as tx:
+                await tx.client_lists.import_page(
+                    [ClientRow("qq:1"), row], actor="t", default_language="zh"
+                )
+        [taken] = raised.value.taken
+        assert (taken.address, taken.link, taken.client) == (
+            row.address,
+            "wechat:o2",
+            a.id if row.address == "telegram:1" else None,
+        )
+    async with db.read() as tx:
+        for nowhere in ("qq:1", "qq:9", "qq:77"):
+            assert await tx.clients.by_address(nowhere) is None
+        assert (await tx.clients.get(a.id)).display_name == "telegram:1"  # type: ignore[union-attr]
+        assert (await tx.clients.by_address("wechat:o2")).id != a.id  # type: ignore[union-attr]

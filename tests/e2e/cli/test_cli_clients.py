@@ -77,6 +77,7 @@ def test_import_export_and_reimport(env: Path, capsys: pytest.CaptureFixture[str
         "tags": "老客户;黄金",
         "topics": "morning;news",
         "advisor": "console:adv1",
+        "links": "",
     }
     changed = write(env / "again.csv", HEADER + "telegram:1001,张三,zh,,,,risk,\n")
     assert main(["clients", "import", str(changed)]) == 0
@@ -110,6 +111,172 @@ def test_a_bad_row_imports_nothing_and_is_named(
     err = capsys.readouterr().err
     assert problem in err and "nothing was imported" in err
     assert counts(env)[0] == 0
+
+
+LINKED = "address,name,links\n"
+
+
+def client_of(env: Path, *addresses: str) -> list[int | None]:
+    """The client id behind each address (None where it is on nobody's file)."""
+
+    async def look() -> list[int | None]:
+        db = Database(f"sqlite:///{env / 'bot.db'}")
+        try:
+            async with db.read() as tx:
+                found = [await tx.clients.by_address(a) for a in addresses]
+            return [c.id if c else None for c in found]
+        finally:
+            await db.close()
+
+    return asyncio.run(look())
+
+
+def test_links_join_the_lines_client_and_reimport_changes_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        env / "linked.csv",
+        LINKED + "telegram:1001,张三,wechat:o_zhang；QQ:0500\ntelegram:1002,李四,\n",
+    )
+    for _ in range(2):
+        assert main(["clients", "import", str(path)]) == 0
+    assert "0 new, 2 updated" in capsys.readouterr().out
+    zhang, wechat, qq, li = client_of(
+        env, "telegram:1001", "wechat:o_zhang", "qq:500", "telegram:1002"
+    )
+    assert zhang is not None and zhang == wechat == qq and li not in (None, zhang)
+    assert counts(env)[0] == 2
+
+
+def test_a_link_on_another_clients_file_imports_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(env / "first.csv", LINKED + "telegram:1001,张三,\ntelegram:1002,李四,\n")
+    assert main(["clients", "import", str(env / "first.csv")]) == 0
+    zhang, li = client_of(env, "telegram:1001", "telegram:1002")
+    body = "telegram:2000,王五,\ntelegram:1001,张三,qq:9;telegram:1002\n"
+    assert main(["clients", "import", str(write(env / "bad.csv", LINKED + body))]) == 2
+    err = capsys.readouterr().err
+    assert f"line 3, column links: telegram:1002 is client #{li}'s address" in err
+    assert f"not client #{zhang}'s (telegram:1001)" in err and "nothing was imported" in err
+    assert "clients merge telegram:1001 telegram:1002" in err
+    assert client_of(env, "telegram:2000", "qq:9", "telegram:1002") == [None, None, li]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("telegram:1001,张三,qq:9\ntelegram:1002,李四,qq:9\n", "line 3, column links: qq:9 is "
+         "also on line 2"),
+        ("telegram:1001,张三,telegram:1002\ntelegram:1002,李四,\n", "line 3, column address: "
+         "telegram:1002 is also on line 2"),
+        ("telegram:1001,张三,qq:09;wechat:a b\n", "line 2, column links: 'wechat:a b' is not"),
+        ("telegram:1001,张三,telegram:-1009\n", "line 2, column links: telegram:-1009 is a group"),
+    ],
+)  # fmt: skip
+def test_one_address_one_client_within_the_file(
+    env: Path, capsys: pytest.CaptureFixture[str], body: str, problem: str
+) -> None:
+    assert main(["clients", "import", str(write(env / "bad.csv", LINKED + body))]) == 2
+    err = capsys.readouterr().err
+    assert problem in err and "nothing was imported" in err
+    assert counts(env)[0] == 0
+
+
+def test_an_exported_list_imports_into_a_fresh_database_as_it_was(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing = (
+        "address,name,tier,tags,links\n"
+        "wechat:o_zhang,张三,vip,黄金,telegram:1001;qq:500\n"
+        "telegram:1002,李四,,,\n"
+    )
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
+    assert main(["chat", "--user", "zhao", "-m", "/start"]) == 0  # a client who wrote first
+    capsys.readouterr()
+    assert main(["clients", "link", "console:zhao", "telegram:1003"]) == 0
+    assert main(["clients", "export", "-o", str(env / "out.csv")]) == 0
+    assert "exported 3 clients" in capsys.readouterr().err
+    exported = (env / "out.csv").read_text(encoding="utf-8-sig")
+    rows = {r["address"]: r["links"] for r in csv.DictReader(io.StringIO(exported))}
+    assert rows == {
+        "wechat:o_zhang": "qq:500;telegram:1001",
+        "telegram:1002": "",
+        "console:zhao": "telegram:1003",
+    }
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{env / 'fresh.db'}")
+    assert main(["clients", "import", str(env / "out.csv")]) == 0
+    assert "3 new" in capsys.readouterr().out
+    assert main(["clients", "export", "-o", str(env / "again.csv")]) == 0
+    assert (env / "again.csv").read_text(encoding="utf-8-sig") == exported
+
+
+def audited(env: Path, actor: str) -> list[tuple[str, dict[str, object]]]:
+    async def look() -> list[tuple[str, dict[str, object]]]:
+        db = Database(f"sqlite:///{env / 'bot.db'}")
+        try:
+            async with db.read() as tx:
+                rows = await tx.audit.recent(limit=20)
+            return [(r["action"], r["detail"]) for r in reversed(rows) if r["actor"] == actor]
+        finally:
+            await db.close()
+
+    return asyncio.run(look())
+
+
+def test_link_unlink_and_merge_from_the_terminal(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for advisor in ("adv1", "adv2"):
+        assert main(["chat", "-m", f"/grant console:{advisor} advisor"]) == 0
+    listing = (
+        "address,name,tier,advisor\n"
+        "telegram:1001,张三,vip,console:adv1\ntelegram:1002,李四,,console:adv2\n"
+    )
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
+    zhang, li = client_of(env, "telegram:1001", "telegram:1002")
+    capsys.readouterr()
+
+    def refused(*args: str) -> str:
+        assert main(["clients", *args]) == 2
+        return capsys.readouterr().err
+
+    assert main(["clients", "link", "telegram:1001", "QQ:0500"]) == 0
+    assert f"qq:500 joined client #{zhang}'s file" in capsys.readouterr().out
+    assert client_of(env, "qq:500") == [zhang]
+    assert main(["clients", "link", "telegram:1001", "qq:500"]) == 0  # again: nothing to do
+    assert "qq:500 was already on" in capsys.readouterr().out
+    err = refused("link", "telegram:1001", "telegram:1002")
+    assert f"telegram:1002 is already client #{li}'s address, not #{zhang}'s" in err
+    assert "clients merge telegram:1001 telegram:1002" in err
+    assert client_of(env, "telegram:1002") == [li]
+    assert "telegram:9 is on no client's file" in refused("link", "telegram:9", "qq:1")
+    assert "group chat" in refused("link", "telegram:1001", "telegram:-1001")
+
+    assert main(["clients", "unlink", "qq:500"]) == 0
+    assert client_of(env, "qq:500") == [None]
+    assert f"client #{li}'s only address" in refused("unlink", "telegram:1002")
+    assert "qq:500 is on no client's file" in refused("unlink", "qq:500")
+
+    assert "names no client" in refused("merge", "telegram:1002", "999")
+    assert f"both client #{zhang}" in refused("merge", str(zhang), "telegram:1001")
+    capsys.readouterr()
+    assert main(["clients", "merge", "telegram:1002", str(zhang)]) == 0
+    out = capsys.readouterr().out
+    assert f"client #{li} merged into #{zhang}" in out and "moved to" in out
+    assert f"differed: advisor: kept console:adv1, #{li} had console:adv2" in out
+    assert client_of(env, "telegram:1001", "telegram:1002") == [zhang, zhang]
+    assert counts(env)[0] == 2  # the admin (who granted) and the one client left
+
+    assert audited(env, "cli") == [
+        ("client.link", {"client_id": zhang, "address": "qq:500"}),
+        ("client.unlink", {"client_id": zhang, "address": "qq:500"}),
+        ("client.merge", {"client_id": zhang, "gone": li, "addresses": ["telegram:1002"],
+                          "conflicts": {"advisor": ["console:adv1", "console:adv2"]}}),
+    ]  # fmt: skip
+    assert main(["clients", "export"]) == 0
+    [row] = [r for r in csv.DictReader(io.StringIO(capsys.readouterr().out)) if r["name"] == "张三"]
+    assert (row["address"], row["links"]) == ("telegram:1001", "telegram:1002")
 
 
 def test_a_gbk_list_is_refused_with_advice_and_read_when_told(
