@@ -117,6 +117,9 @@ COLUMNS = [
 MASS_WAIT = "mass"
 MONTH_SPENT = "wechat: the follower's 4 mass sends this month are used (本月群发已满)"
 
+# One recipient: the client, or the chat where there is none (a group).
+_recipient = sa.func.coalesce(sa.cast(m.c.client_id, sa.String), m.c.chat)
+
 ALERT_LOCK = 7305119  # PostgreSQL advisory lock of alert senders (7305118 is the migrator's)
 
 
@@ -244,9 +247,12 @@ class BroadcastRepo(Repo):
         return await self._count_recipients(broadcast.id)
 
     async def _count_recipients(self, broadcast_id: int) -> int:
-        """Recipients are the distinct chats its rows went to; kept on the broadcast."""
+        """Recipients are the distinct clients its rows went to (a push tried again on a
+        client's second address is still one), or chats without a client (groups)."""
         count = await self.conn.execute(
-            sa.select(sa.func.count(sa.distinct(m.c.chat))).where(m.c.broadcast_id == broadcast_id)
+            sa.select(sa.func.count(sa.distinct(_recipient))).where(
+                m.c.broadcast_id == broadcast_id
+            )
         )
         recipients = int(count.scalar() or 0)
         await self.conn.execute(
