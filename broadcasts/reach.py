@@ -16,13 +16,15 @@ def routes_text(t: Translator, reach: dict[str, int]) -> str:
         if not n:
             continue
         channel, _, how = key.partition(".")
-        if how in ("outside", "full"):
+        if how == "gone":
+            unreached.append(t("reach.why_gone", channel=_channel(t, channel), n=f"{n:,}"))
+        elif how in ("outside", "full"):
             unreached.append(t(f"reach.why_{how}_{channel}", n=f"{n:,}"))
         elif how in ("window", "mass"):
             parts.append(t(f"reach.{how}_{channel}", n=f"{n:,}"))
         else:
             parts.append(t("reach.direct", channel=_channel(t, channel), n=f"{n:,}"))
-    lost = sum(n for k, n in reach.items() if k.endswith((".outside", ".full")))
+    lost = sum(n for k, n in reach.items() if k.endswith((".outside", ".full", ".gone")))
     if lost:
         parts.append(
             t("reach.unreached", n=f"{lost:,}", why=t("common.list_separator").join(unreached))

@@ -150,6 +150,9 @@ identities = sa.Table(
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("username", sa.String(200)),
     sa.Column("created_at", Ts, nullable=False),
+    # Set when the client blocked the bot or unfollowed here, cleared when they write again:
+    # pushes go to the client's other addresses meanwhile.
+    sa.Column("gone_at", Ts),
 )
 
 # A code a client asks for on one channel and sends from another to join the two addresses.

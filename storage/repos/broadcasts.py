@@ -15,6 +15,7 @@ from storage.repos.base import Repo
 from storage.repos.routes import (
     DIRECT,
     FULL,
+    GONE,
     MASS,
     OUTSIDE,
     WINDOW,
@@ -73,7 +74,7 @@ def _recipients(audience: dict[str, Any], now: datetime) -> sa.Select[Any]:
     segment = audience.get("segment") or {}
     mass = bool(audience.get("wechat_mass"))
     best = best_address(now, segment.get("channel"), mass=mass)
-    route = route_case(identities.c.address, identities.c.channel, now, mass=mass)
+    route = route_case(identities, now, mass=mass)
     query = (
         sa.select(
             clients.c.id,
@@ -116,6 +117,7 @@ COLUMNS = [
 # month of mass sends is spent gets nothing (WeChat would drop a 5th silently).
 MASS_WAIT = "mass"
 MONTH_SPENT = "wechat: the follower's 4 mass sends this month are used (本月群发已满)"
+GONE_AWAY = "the client blocked the bot or unfollowed at this address (not tried)"
 
 # One recipient: the client, or the chat where there is none (a group).
 _recipient = sa.func.coalesce(sa.cast(m.c.client_id, sa.String), m.c.chat)
@@ -229,6 +231,11 @@ class BroadcastRepo(Repo):
                 await self.conn.execute(
                     _rows_from(sent_one_by_one, broadcast, text, part, now, last, language)
                 )
+            await self.conn.execute(
+                _rows_from(
+                    chats(GONE), broadcast, parts[0], 0, now, status="blocked", error=GONE_AWAY
+                )
+            )
             if broadcast.audience.get("wechat_mass"):
                 await self.conn.execute(
                     _rows_from(
@@ -342,6 +349,7 @@ class BroadcastRepo(Repo):
         "wechat.window": {"sent": 3}, "wechat.mass": {"mass": 7}, "wechat.full": {"failed": 2}}
         ("mass": handed to a WeChat mass send, which reports totals only)."""
         route = sa.case(
+            (m.c.error == GONE_AWAY, GONE),
             (m.c.channel != "wechat", DIRECT),
             (m.c.status == MASS_WAIT, MASS),
             (m.c.error == MONTH_SPENT, FULL),

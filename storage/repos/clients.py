@@ -48,6 +48,7 @@ def _context_query() -> sa.Select[Any]:
         .outerjoin(cs, cs.c.chat == state_key)
     )
     return sa.select(
+        identities.c.gone_at,
         clients.c.id,
         clients.c.display_name,
         clients.c.language,
@@ -71,6 +72,10 @@ class ClientRepo(Repo):
         rows = (await self.conn.execute(CONTEXT, params)).all()
         first = rows[0]
         self.state.version = first.version or ""
+        if first.gone_at is not None:  # they write from here again: reachable here again
+            await self.conn.execute(
+                identities.update().where(identities.c.address == address).values(gone_at=None)
+            )
         client = _client(first) if first.id is not None else None
         state = (
             ConversationState(state_key, first.state, dict(first.state_data or {}))

@@ -48,7 +48,7 @@ class RerouteRepo(Repo):
     async def _next(self, broadcast_id: int, client_id: int) -> tuple[str, str, str] | None:
         """(address, channel, language) of the client's best untried free route, if any."""
         tried = sa.select(m.c.chat).where(m.c.broadcast_id == broadcast_id)
-        route = route_case(identities.c.address, identities.c.channel, self.now(), mass=False)
+        route = route_case(identities, self.now(), mass=False)
         last_in = (
             sa.select(sa.func.max(m.c.id))
             .where(m.c.chat == identities.c.address, m.c.direction == "in")

@@ -25,7 +25,8 @@ WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's calendar month
 # How a push reaches an address: the platform's ordinary send, inside WeChat's window, a mass
 # send; or not at all: outside the window (no mass send allowed), or the month's 4 spent.
 DIRECT, WINDOW, MASS, OUTSIDE, FULL = "direct", "window", "mass", "outside", "full"
-UNREACHED = (OUTSIDE, FULL)
+GONE = "gone"  # the client blocked the bot or unfollowed at this address
+UNREACHED = (OUTSIDE, FULL, GONE)
 
 
 def month_of(now: datetime) -> str:
@@ -51,9 +52,12 @@ def _mass_left(address: Any, now: datetime) -> Any:
     return sa.func.coalesce(used, 0) < MONTHLY_MASS
 
 
-def route_case(address: Any, channel: Any, now: datetime, *, mass: bool) -> Any:
-    """DIRECT, WINDOW, MASS, OUTSIDE or FULL for one address, as an SQL expression."""
+def route_case(identity: Any, now: datetime, *, mass: bool) -> Any:
+    """GONE, DIRECT, WINDOW, MASS, OUTSIDE or FULL for one address of `identity` (the
+    identities table or an alias), as an SQL expression."""
+    address, channel = identity.c.address, identity.c.channel
     whens: list[tuple[Any, str]] = [
+        (identity.c.gone_at.is_not(None), GONE),
         (channel != WECHAT, DIRECT),
         (_window_open(address, now), WINDOW),
     ]
@@ -69,7 +73,7 @@ def best_address(now: datetime, channel: str | None = None, *, mass: bool = Fals
     # The client's own row again, inside: SQLite cannot read an outer column in a correlated
     # subquery's ORDER BY.
     owner = clients.alias("route_owner")
-    route = route_case(i.c.address, i.c.channel, now, mass=mass)
+    route = route_case(i, now, mass=mass)
     last_in = (
         sa.select(sa.func.max(messages.c.id))
         .where(messages.c.chat == i.c.address, messages.c.direction == "in")
@@ -83,6 +87,7 @@ def best_address(now: datetime, channel: str | None = None, *, mass: bool = Fals
             # The client's choice if it can be reached; then a route that costs nothing
             # (a mass send spends one of the follower's 4 a month); the unreachable last.
             sa.case(
+                (route == GONE, 4),
                 (route.in_(UNREACHED), 3),
                 (i.c.address == owner.c.preferred, 0),
                 (route == MASS, 2),

@@ -70,6 +70,11 @@ class SubscriptionRepo(Repo):
             .join(clients, clients.c.id == identities.c.client_id)
             .where(identities.c.address.in_(addresses))
         )
+        await self.conn.execute(
+            identities.update()
+            .where(identities.c.address.in_(addresses))
+            .values(gone_at=self.now())
+        )
         ended = 0
         for row in found.all():
             if row.addresses > 1:

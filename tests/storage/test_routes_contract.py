@@ -118,3 +118,19 @@ async def test_a_mass_send_is_the_last_free_resort_unless_the_client_chose_wecha
     async with db.read() as tx:
         assert await tx.broadcasts.reach(mass) == {"wechat.mass": 1}
         assert await tx.broadcasts.reach(AUDIENCE) == {"telegram.direct": 1}  # no mass: Telegram
+
+
+async def test_an_address_the_client_left_is_passed_over_until_they_write_again(
+    db: Database,
+) -> None:
+    await client_with(db, "telegram:1", "wechat:o1")
+    await client_with(db, "telegram:2")
+    async with db.write() as tx:
+        await tx.subscriptions.end_for_blocked(["telegram:1", "telegram:2"])
+    async with db.read() as tx:  # the one with another address keeps its subscriptions
+        reach = await tx.broadcasts.reach(AUDIENCE)
+    assert reach == {"wechat.outside": 1}
+    async with db.write() as tx:
+        await tx.clients.context("telegram:1", "telegram:1")  # they write again
+    async with db.read() as tx:
+        assert await tx.broadcasts.reach(AUDIENCE) == {"telegram.direct": 1}
