@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from storage.records import MassJob
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)  # a call held longer belongs to a process that died
+SENDER_LEASE = "wechat.mass"  # one process makes the account's mass-send calls at a time
 DUPLICATE = 45065  # clientmsgid seen: an earlier try of this call went through
 NO_QUOTA = 45028
 RATE_LIMITED = frozenset({45009, 45011})
@@ -36,8 +38,17 @@ class MassSender:
         self.poll = poll
         self.wake = asyncio.Event()
         self._last_call = -float("inf")
+        self.owner = f"wechat-mass-{os.getpid()}-{id(self):x}"
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._loop(stop)
+        finally:  # another process may take over at once, not when the lease runs out
+            with contextlib.suppress(Exception):
+                async with self.db.write() as tx:
+                    await tx.leases.release(SENDER_LEASE, self.owner)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 done = await self.send_next()
@@ -57,8 +68,11 @@ class MassSender:
                             waiter.cancel()
 
     async def send_next(self) -> bool:
-        """Make the oldest due call; False when there was none."""
+        """Make the oldest due call; False when there was none (or another process holds the
+        sender's lease: WeChat's 60 calls a minute are the account's, not each process's)."""
         async with self.db.write() as tx:
+            if not await tx.leases.acquire(SENDER_LEASE, self.owner, tx.now() + LEASE):
+                return False
             job = await tx.wechat_mass.claim(LEASE)
         if job is None:
             return False
