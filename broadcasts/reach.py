@@ -17,13 +17,13 @@ def routes_text(t: Translator, reach: dict[str, int]) -> str:
             continue
         channel, _, how = key.partition(".")
         if how == "gone":
-            unreached.append(t("reach.why_gone", channel=_channel(t, channel), n=f"{n:,}"))
+            unreached.append(t("reach.why_gone", channel=channel_name(t, channel), n=f"{n:,}"))
         elif how in ("outside", "full"):
             unreached.append(t(f"reach.why_{how}_{channel}", n=f"{n:,}"))
         elif how in ("window", "mass"):
             parts.append(t(f"reach.{how}_{channel}", n=f"{n:,}"))
         else:
-            parts.append(t("reach.direct", channel=_channel(t, channel), n=f"{n:,}"))
+            parts.append(t("reach.direct", channel=channel_name(t, channel), n=f"{n:,}"))
     lost = sum(n for k, n in reach.items() if k.endswith((".outside", ".full", ".gone")))
     if lost:
         parts.append(
@@ -32,6 +32,7 @@ def routes_text(t: Translator, reach: dict[str, int]) -> str:
     return t("reach.line", routes=Markup(t("reach.sep").join(parts) or t("reach.nobody")))
 
 
-def _channel(t: Translator, channel: str) -> str:
+def channel_name(t: Translator, channel: str) -> str:
+    """A channel as people call it (微信, Telegram…), or its code where the catalog has none."""
     key = f"broadcast.channel_{channel}"
     return t(key) if t.has(key) else channel

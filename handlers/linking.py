@@ -9,6 +9,7 @@ from bot.core.i18n import Translator
 from bot.core.middlewares import Policy
 from bot.core.router import UNHANDLED, Router
 from bot.core.types import Button, Inbound, Outbound
+from broadcasts.reach import channel_name
 from handlers.shared.menus import main_menu
 from handlers.shared.privacy import private_only
 from storage.records import Client, Identity
@@ -71,12 +72,7 @@ async def _bind(
 
 async def _channel_names(tx: Tx, t: Translator, client_id: int) -> str:
     seen = await tx.clients.identities(client_id)
-    return t("common.list_separator").join(sorted({_channel(t, i) for i in seen}))
-
-
-def _channel(t: Translator, identity: Identity) -> str:
-    key = f"broadcast.channel_{identity.channel}"
-    return t(key) if t.has(key) else identity.channel
+    return t("common.list_separator").join(sorted({channel_name(t, i.channel) for i in seen}))
 
 
 @router.command("channel", "channels")
@@ -127,12 +123,14 @@ async def _channel_choice(
 def _pick(t: Translator, mine: list[Identity], wanted: str) -> Identity | None:
     if wanted.isdigit() and 1 <= int(wanted) <= len(mine):
         return mine[int(wanted) - 1]
-    by_name = [i for i in mine if wanted in (i.channel, _channel(t, i).lower(), i.address)]
+    by_name = [
+        i for i in mine if wanted in (i.channel, channel_name(t, i.channel).lower(), i.address)
+    ]
     return by_name[0] if len(by_name) == 1 else None
 
 
 def _label(t: Translator, identity: Identity) -> str:
-    return f"{_channel(t, identity)} ({identity.address.split(':', 1)[1][-6:]})"
+    return f"{channel_name(t, identity.channel)} ({identity.address.split(':', 1)[1][-6:]})"
 
 
 def _listing(

@@ -243,11 +243,11 @@ class BroadcastRepo(Repo):
                     )
                 )
                 whole = "\n".join(parts)  # one mass send carries the whole text
+                massed = chats(MASS)
                 await self.conn.execute(
-                    _rows_from(chats(MASS), broadcast, whole, 0, now, status=MASS_WAIT)
+                    _rows_from(massed, broadcast, whole, 0, now, status=MASS_WAIT)
                 )
-                massed = sa.select(chats(MASS).c.chat)
-                addresses = [r.chat for r in await self.conn.execute(massed)]
+                addresses = [r.chat for r in await self.conn.execute(sa.select(massed.c.chat))]
                 await WechatMassRepo(self.conn, self.now, self.state).plan(
                     broadcast.id, language, whole, addresses
                 )

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.repos.base import Repo
-from storage.repos.routes import DIRECT, WINDOW, route_case
+from storage.repos.routes import DIRECT, WINDOW, latest_first, route_case
 from storage.schema import broadcasts, clients, identities
 from storage.schema import messages as m
 
@@ -49,11 +49,6 @@ class RerouteRepo(Repo):
         """(address, channel, language) of the client's best untried free route, if any."""
         tried = sa.select(m.c.chat).where(m.c.broadcast_id == broadcast_id)
         route = route_case(identities, self.now(), mass=False)
-        last_in = (
-            sa.select(sa.func.max(m.c.id))
-            .where(m.c.chat == identities.c.address, m.c.direction == "in")
-            .scalar_subquery()
-        )
         query = (
             sa.select(identities.c.address, identities.c.channel, clients.c.language)
             .join(clients, clients.c.id == identities.c.client_id)
@@ -65,7 +60,7 @@ class RerouteRepo(Repo):
             )
             .order_by(
                 sa.case((identities.c.address == clients.c.preferred, 0), else_=1),
-                sa.func.coalesce(last_in, 0).desc(),
+                latest_first(identities.c.address),
                 identities.c.address,
             )
             .limit(1)

@@ -52,6 +52,17 @@ def _mass_left(address: Any, now: datetime) -> Any:
     return sa.func.coalesce(used, 0) < MONTHLY_MASS
 
 
+def latest_first(address: Any) -> Any:
+    """ORDER BY term: the address the client last wrote from first (via the partial index
+    of inbound rows)."""
+    last_in = (
+        sa.select(sa.func.max(messages.c.id))
+        .where(messages.c.chat == address, messages.c.direction == "in")
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(last_in, 0).desc()
+
+
 def route_case(identity: Any, now: datetime, *, mass: bool) -> Any:
     """GONE, DIRECT, WINDOW, MASS, OUTSIDE or FULL for one address of `identity` (the
     identities table or an alias), as an SQL expression."""
@@ -74,11 +85,6 @@ def best_address(now: datetime, channel: str | None = None, *, mass: bool = Fals
     # subquery's ORDER BY.
     owner = clients.alias("route_owner")
     route = route_case(i, now, mass=mass)
-    last_in = (
-        sa.select(sa.func.max(messages.c.id))
-        .where(messages.c.chat == i.c.address, messages.c.direction == "in")
-        .scalar_subquery()
-    )
     query = (
         sa.select(i.c.address)
         .select_from(i.join(owner, owner.c.id == i.c.client_id))
@@ -93,7 +99,7 @@ def best_address(now: datetime, channel: str | None = None, *, mass: bool = Fals
                 (route == MASS, 2),
                 else_=1,
             ),
-            sa.func.coalesce(last_in, 0).desc(),
+            latest_first(i.c.address),
             i.c.address,
         )
         .limit(1)

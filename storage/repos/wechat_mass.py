@@ -59,12 +59,6 @@ class WechatMassRepo(Repo):
         if fresh and not await self.insert_new(counts.insert().values(fresh)):
             await self._count([c["chat"] for c in fresh], month)  # another writer got there
 
-    async def used(self, chat: str, now: datetime) -> int:
-        query = sa.select(counts.c.count).where(
-            counts.c.chat == chat, counts.c.month == month_of(now)
-        )
-        return int((await self.conn.execute(query)).scalar() or 0)
-
     async def claim(self, lease: timedelta) -> MassJob | None:
         """The oldest call due (pending, or one whose sender died mid-call), leased to us."""
         now = self.now()
