@@ -197,7 +197,9 @@ async def test_an_alert_is_withdrawn_once_in_each_clients_language(room: Harness
     async with room.app.db.read() as tx:
         followup = (await tx.broadcasts.recent())[0]
     said = await room.say(f"/alert withdraw {followup.id}", user="staff1")
-    assert any("没有编号为" in s.plain for s in said), "a withdrawal notice is no alert to take back"
+    assert any("没有编号为" in s.plain for s in said), (
+        "a withdrawal notice is no alert to take back"
+    )
 
 
 async def test_withdrawing_an_alert_that_does_not_exist_says_so(room: Harness) -> None:
