@@ -48,8 +48,9 @@ class App:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
         wx = settings.wechat
-        if wx.enabled and wx.account_type == "service":  # mass sends to OpenID lists
+        if wx.enabled:  # a service account sends to OpenID lists, a subscription one to tags
             self.db.mass_topics = wx.mass_topics
+            self.db.mass_kind = "list" if wx.account_type == "service" else "tag"
         self.catalog = Catalog()
         self.http = HttpServer(settings.http.host, settings.http.port)
         self.translator = Translator(

@@ -6,7 +6,7 @@ transaction) and the delivery engine drains them within the platform's limits.""
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from bot.core.folding import fold
 from bot.core.i18n import Markup, Translator
 from bot.core.types import Outbound, normalize_address
 from broadcasts.compose import MAX_INPUT, final_texts
+from broadcasts.reach import routes_text
 from storage.records import MassJob
 from storage.repos.broadcasts import SEGMENT_KEYS, Broadcast
 from storage.repos.client_files import TIERS
@@ -35,6 +36,11 @@ class Plan:
     recipients: int
     advisory: bool
     reach: dict[str, int]  # clients per route now ("telegram.direct", "wechat.outside", …)
+    mass: dict[str, Any] = field(default_factory=dict)  # what a mass send would spend
+
+    def routes(self, t: Translator) -> str:
+        """The reach plan in words, for previews."""
+        return routes_text(t, self.reach, self.mass)
 
 
 def parse_segment(expr: str) -> dict[str, str]:
@@ -98,10 +104,13 @@ async def plan(
         audience = {"topics": sorted(set(topics))}
         advisory = any(known[k].advisory for k in topics)
         # WeChat followers outside the window: a mass send, where the firm's policy allows
-        # one for these topics and staff did not decline it.
+        # one for these topics and staff did not decline it. A subscription account sends
+        # to one topic's tag: a push to several topics cannot use it.
         allowed = bool(tx.mass_topics & set(topics))
+        if tx.mass_kind == "tag":
+            allowed = len(audience["topics"]) == 1 and allowed
         if allowed and mass is not False:
-            audience["wechat_mass"] = True
+            audience["wechat_mass"] = True if tx.mass_kind == "list" else "tag"
     elif segment:
         audience = {"segment": segment}
         advisory = True  # a segment message is advice to those clients: it carries the warning
@@ -109,7 +118,8 @@ async def plan(
         raise BroadcastError(t("broadcast.no_audience"))
     reach = await tx.broadcasts.reach(audience)
     final = final_texts(text, t, advisory=advisory, header=header)
-    return Plan(audience, text, final, sum(reach.values()), advisory, reach)
+    mass_ = await tx.broadcasts.mass_outlook(audience) if audience.get("wechat_mass") else {}
+    return Plan(audience, text, final, sum(reach.values()), advisory, reach, mass_)
 
 
 async def create(

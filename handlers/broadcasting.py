@@ -14,9 +14,9 @@ from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
 from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
-from broadcasts.reach import routes_text
 from broadcasts.rhythm import Rhythm
 from handlers.shared.desk_policy import DeskPolicy
+from storage.records import MassJob
 from storage.tx import Tx
 
 router = Router("broadcasting")
@@ -140,7 +140,7 @@ async def _preview(
         return Outbound(t("bcstaff.nobody"))
     await fsm.set("bc.preview", **state)
     preview = t(
-        "bcstaff.preview", n=plan.recipients, routes=Markup(routes_text(t, plan.reach)),
+        "bcstaff.preview", n=plan.recipients, routes=Markup(plan.routes(t)),
         text=Markup("\n".join(plan.final[t.lang])),
     )  # fmt: skip
     buttons = [
@@ -190,7 +190,7 @@ async def alert(
         return Outbound(str(exc))
     await fsm.set("alert.confirm", text=text)
     buttons = [[Button(t("bcstaff.send_anyway"), "bc:alert")], _cancel(t)]
-    routes = Markup(routes_text(t, plan.reach))
+    routes = Markup(plan.routes(t))
     return Outbound(t("bcstaff.alert_closed", n=plan.recipients, routes=routes), buttons=buttons)
 
 
@@ -223,7 +223,7 @@ async def _confirmed_alert(
     except BroadcastError as exc:
         return Outbound(str(exc))
     created = await lifecycle.create(tx, plan, author=event.sender, send_at=tx.now(), kind="alert")
-    routes = Markup(routes_text(t, plan.reach))
+    routes = Markup(plan.routes(t))
     return Outbound(t("bcstaff.alert_sent", id=created.id, n=created.recipients, routes=routes))
 
 
@@ -257,6 +257,16 @@ async def _withdraw(event: Inbound, t: Translator, tx: Tx, args: list[str]) -> O
     return Outbound(t("bcstaff.withdrawn", id=original.id, n=n))
 
 
+def _mass_waiting(t: Translator, now: datetime, jobs: list[MassJob]) -> list[str]:
+    """A mass send WeChat holds for an administrator's confirmation, and for how long."""
+    return [
+        t("bcstaff.mass_confirming", n=len(j.chats),
+          minutes=int((now - j.confirm_since).total_seconds() // 60))
+        for j in jobs
+        if j.status == "confirming" and j.confirm_since is not None
+    ]  # fmt: skip
+
+
 @router.command("broadcasts", roles=STAFF)
 async def broadcasts(t: Translator, tx: Tx, desk: DeskPolicy) -> Outbound:
     recent = await tx.broadcasts.recent(10)
@@ -272,6 +282,8 @@ async def broadcasts(t: Translator, tx: Tx, desk: DeskPolicy) -> Outbound:
                 sent=counts.get("sent", 0), text=b.text[:30],
             )
         )  # fmt: skip
+        if b.status == "running":
+            lines += _mass_waiting(t, tx.now(), await tx.wechat_mass.of_broadcast(b.id))
         if b.status in ("scheduled", "running"):
             key = "bcstaff.cancel_one" if b.status == "scheduled" else "bcstaff.stop_one"
             buttons.append([Button(t(key, id=b.id), f"bc:x:{b.id}")])

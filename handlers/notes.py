@@ -10,7 +10,6 @@ from bot.core.router import Router
 from bot.core.types import Inbound, Outbound
 from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
-from broadcasts.reach import routes_text
 from broadcasts.rhythm import SLOTS, Rhythm
 from broadcasts.trading_calendar import TradingCalendar
 from storage.tx import Tx
@@ -80,7 +79,7 @@ async def note(event: Inbound, t: Translator, tx: Tx, args: list[str], rhythm: R
             slot=name,
             at=f"{at:%Y-%m-%d %H:%M}",
             n=plan.recipients,
-            routes=Markup(routes_text(t, plan.reach)),
+            routes=Markup(plan.routes(t)),
             text=Markup("\n".join(plan.final[t.lang])),
             warning=Markup(warning),
         )

@@ -104,9 +104,12 @@ class Database:
         self.cache: dict[str, tuple[str, Any]] = {}
         # The topics whose pushes may spend a WeChat mass send (set by the app from settings).
         self.mass_topics: frozenset[str] = frozenset()
+        self.mass_kind = "list"  # or "tag": a subscription account's sends to a topic's tag
 
     def _tx(self, conn: Any) -> Tx:
-        return Tx(conn, self.clock, self.cache, mass_topics=self.mass_topics)
+        return Tx(
+            conn, self.clock, self.cache, mass_topics=self.mass_topics, mass_kind=self.mass_kind
+        )
 
     @property
     def writing(self) -> bool:

@@ -227,3 +227,5 @@ class MassJob:
     errors: int | None = None
     filtered: int | None = None
     error: str | None = None
+    topic: str | None = None  # a subscription account's send to this topic's tag
+    confirm_since: datetime | None = None  # held for an administrator's confirmation since

@@ -401,6 +401,37 @@ wechat_mass_jobs = sa.Table(
     sa.Column("next_attempt_at", Ts),
     sa.Column("created_at", Ts, nullable=False),
     sa.Column("updated_at", Ts, nullable=False),
+    # A subscription account's send to a topic's tag (sendall), not to an OpenID list.
+    sa.Column("topic", sa.String(30)),
+    # Since when WeChat has held the call for an administrator to confirm (API mass-send
+    # protection): failed when not confirmed within 30 minutes.
+    sa.Column("confirm_since", Ts),
+)
+
+# A subscription account's one mass send a day (Beijing date), and the broadcast it went to.
+wechat_mass_days = sa.Table(
+    "wechat_mass_days",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),  # 2026-12-07
+    sa.Column("broadcast_id", sa.Integer, nullable=False),
+)
+
+# The WeChat user tag of each topic a subscription account mass-sends to.
+wechat_tags = sa.Table(
+    "wechat_tags",
+    metadata,
+    sa.Column("topic_key", sa.String(30), primary_key=True),
+    sa.Column("tag_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(60), nullable=False),
+)
+
+# Followers WeChat has been told carry a topic's tag: compared with the subscriptions, the
+# difference is what the next sync tags or untags.
+wechat_tagged = sa.Table(
+    "wechat_tagged",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("topic_key", sa.String(30), primary_key=True),
 )
 
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.

@@ -31,6 +31,7 @@ from storage.repos.topics import TopicRepo
 from storage.repos.training import TrainingRepo
 from storage.repos.wechat import WechatRepo
 from storage.repos.wechat_mass import WechatMassRepo
+from storage.repos.wechat_tags import WechatTagRepo
 
 T = TypeVar("T")
 
@@ -45,10 +46,13 @@ class Tx:
         cache: dict[str, tuple[str, Any]] | None = None,
         *,
         mass_topics: frozenset[str] = frozenset(),
+        mass_kind: str = "list",
     ) -> None:
         self.conn = conn
         self.now = clock
         self.mass_topics = mass_topics  # pushes to these topics may spend a WeChat mass send
+        # "list" (a service account's OpenID lists) or "tag" (a subscription account's tags)
+        self.mass_kind = mass_kind
         self.state = TxState(cache if cache is not None else {})
         args = (conn, clock, self.state)
         self.clients = ClientRepo(*args)
@@ -73,6 +77,7 @@ class Tx:
         self.wechat = WechatRepo(*args)
         self.links = LinkRepo(*args)
         self.wechat_mass = WechatMassRepo(*args)
+        self.wechat_tags = WechatTagRepo(*args)
         self.reroute = RerouteRepo(*args)
 
     async def config_version(self) -> str:

@@ -18,7 +18,6 @@ from bot.core.text import to_plain
 from bot.core.types import normalize_address
 from broadcasts import lifecycle
 from broadcasts.lifecycle import BroadcastError
-from broadcasts.reach import routes_text
 
 NAME = "broadcast"
 QUIET = True
@@ -89,7 +88,7 @@ async def _send(settings: Settings, args: argparse.Namespace, t: Translator) -> 
         if plan.recipients == 0:
             raise BroadcastError("nobody matches this audience; nothing was sent")
         print(f"{plan.recipients} recipients", file=sys.stderr)
-        print(to_plain(routes_text(t, plan.reach)), file=sys.stderr)
+        print(to_plain(plan.routes(t)), file=sys.stderr)
         print("clients will read:\n", file=sys.stderr)
         print(to_plain("\n".join(plan.final["zh"])), file=sys.stderr)
         if not args.yes:

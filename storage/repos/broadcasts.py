@@ -13,15 +13,21 @@ import sqlalchemy as sa
 from storage.records import aware
 from storage.repos.base import Repo
 from storage.repos.routes import (
+    DAY,
+    DAY_USED,
     DIRECT,
     FULL,
     GONE,
+    LIST,
     MASS,
     OUTSIDE,
+    TAG,
     WINDOW,
     best_address,
+    mass_mode,
     route_case,
 )
+from storage.repos.wechat_mass import OPEN as OPEN_MASS
 from storage.repos.wechat_mass import WechatMassRepo
 from storage.schema import Ts, broadcasts, client_tags, clients, identities, subscriptions
 from storage.schema import messages as m
@@ -66,13 +72,12 @@ def _broadcast(row: Any) -> Broadcast:
     )
 
 
-def _recipients(audience: dict[str, Any], now: datetime) -> sa.Select[Any]:
+def _recipients(audience: dict[str, Any], now: datetime, mass: str | None) -> sa.Select[Any]:
     """(client id, address, channel, language, route) of everyone the audience names: one
     address per client (`routes.best_address`; a `channel` segment picks among that
-    channel's), erased clients never. `audience["wechat_mass"]`: WeChat followers outside
-    the window may be reached by a mass send."""
+    channel's), erased clients never. `mass` (routes.LIST, TAG or DAY): what WeChat
+    followers outside the window may be reached by."""
     segment = audience.get("segment") or {}
-    mass = bool(audience.get("wechat_mass"))
     best = best_address(now, segment.get("channel"), mass=mass)
     route = route_case(identities, now, mass=mass)
     query = (
@@ -117,6 +122,7 @@ COLUMNS = [
 # month of mass sends is spent gets nothing (WeChat would drop a 5th silently).
 MASS_WAIT = "mass"
 MONTH_SPENT = "wechat: the follower's 4 mass sends this month are used (本月群发已满)"
+DAY_SPENT = "wechat: the account's one mass send of the day is used (今日群发已用)"
 GONE_AWAY = "the client blocked the bot or unfollowed at this address (not tried)"
 
 # One recipient: the client, or the chat where there is none (a group).
@@ -179,11 +185,44 @@ class BroadcastRepo(Repo):
     async def reach(self, audience: dict[str, Any]) -> dict[str, int]:
         """How many clients each route would reach now: {"telegram.direct": n,
         "wechat.window": n, "wechat.outside": n, …}, one client counted once."""
-        inner = _recipients(audience, self.now()).subquery()
+        mass = await self._mass(audience)
+        inner = _recipients(audience, self.now(), mass).subquery()
         query = sa.select(inner.c.channel, inner.c.route, sa.func.count()).group_by(
             inner.c.channel, inner.c.route
         )
         return {f"{ch}.{how}": int(n) for ch, how, n in await self.conn.execute(query)}
+
+    async def mass_outlook(self, audience: dict[str, Any]) -> dict[str, Any]:
+        """What a mass send would spend, for the preview: {"kind": "list", "nth": k} (the
+        highest of the followers' k-th send of the month), {"kind": "tag"} (the day's one
+        send), {"kind": "day", "used_by": broadcast id}, or {} when none is planned."""
+        mass = await self._mass(audience)
+        if mass == TAG:
+            return {"kind": TAG}
+        if mass == DAY:
+            used_by = await self._mass_repo().day_taken_by(self.now())
+            return {"kind": DAY, "used_by": used_by}
+        if mass != LIST:
+            return {}
+        inner = _recipients(audience, self.now(), mass).subquery()
+        used = await self._mass_repo().most_used(
+            sa.select(inner.c.address).where(inner.c.route == MASS)
+        )
+        return {"kind": LIST, "nth": used + 1}
+
+    async def _mass(self, audience: dict[str, Any], claim_for: int | None = None) -> str | None:
+        """The mass send `audience` may use now: a subscription account's send of the day
+        only while no other push has it (`claim_for`: take it for that broadcast)."""
+        mode = mass_mode(audience.get("wechat_mass"))
+        if mode != TAG:
+            return mode
+        repo = self._mass_repo()
+        if claim_for is not None:
+            return TAG if await repo.claim_day(self.now(), claim_for) else DAY
+        return TAG if await repo.day_taken_by(self.now()) is None else DAY
+
+    def _mass_repo(self) -> WechatMassRepo:
+        return WechatMassRepo(self.conn, self.now, self.state)
 
     async def start(
         self, broadcast: Broadcast, buttons: dict[str, list[list[dict[str, Any]]]] | None = None
@@ -200,9 +239,13 @@ class BroadcastRepo(Repo):
             )
         ).rowcount:
             return 0
-        base = _recipients(broadcast.audience, now).subquery()
+        mass = await self._mass(broadcast.audience, claim_for=broadcast.id)
+        base = _recipients(broadcast.audience, now, mass).subquery()
         languages = sorted(broadcast.final)
         default = "zh" if "zh" in broadcast.final else languages[0]
+        # A tag's mass send is one text for all its followers: the default language's.
+        tag_text = "\n".join(broadcast.final[default])
+        tagged: list[str] = []
         for language in languages:
             audience = sa.select(base)
             if language == default:
@@ -236,21 +279,27 @@ class BroadcastRepo(Repo):
                     chats(GONE), broadcast, parts[0], 0, now, status="blocked", error=GONE_AWAY
                 )
             )
-            if broadcast.audience.get("wechat_mass"):
-                await self.conn.execute(
-                    _rows_from(
-                        chats(FULL), broadcast, parts[0], 0, now, status="failed", error=MONTH_SPENT
+            for route, error in ((FULL, MONTH_SPENT), (DAY_USED, DAY_SPENT)):
+                if mass in (LIST, DAY):
+                    await self.conn.execute(
+                        _rows_from(
+                            chats(route), broadcast, parts[0], 0, now, status="failed", error=error
+                        )
                     )
-                )
-                whole = "\n".join(parts)  # one mass send carries the whole text
+            if mass in (LIST, TAG):
+                whole = "\n".join(parts) if mass == LIST else tag_text  # one call, whole text
                 massed = chats(MASS)
                 await self.conn.execute(
                     _rows_from(massed, broadcast, whole, 0, now, status=MASS_WAIT)
                 )
                 addresses = [r.chat for r in await self.conn.execute(sa.select(massed.c.chat))]
-                await WechatMassRepo(self.conn, self.now, self.state).plan(
-                    broadcast.id, language, whole, addresses
-                )
+                if mass == LIST:
+                    await self._mass_repo().plan(broadcast.id, language, whole, addresses)
+                else:
+                    tagged += addresses
+        if mass == TAG:
+            topic = broadcast.audience["topics"][0]
+            await self._mass_repo().plan_tag(broadcast.id, topic, tag_text, tagged)
         return await self._count_recipients(broadcast.id)
 
     async def _count_recipients(self, broadcast_id: int) -> int:
@@ -353,6 +402,7 @@ class BroadcastRepo(Repo):
             (m.c.channel != "wechat", DIRECT),
             (m.c.status == MASS_WAIT, MASS),
             (m.c.error == MONTH_SPENT, FULL),
+            (m.c.error == DAY_SPENT, DAY_USED),
             (m.c.error.like("wechat mass send:%"), MASS),
             (m.c.platform_id.like("tpl:%"), "template"),
             (m.c.error.like("%window%"), OUTSIDE),
@@ -391,6 +441,10 @@ class BroadcastRepo(Repo):
                 if "window" in (error or "")
                 else "quota"
                 if error == MONTH_SPENT
+                else "day"
+                if error == DAY_SPENT
+                else "mass"
+                if (error or "").startswith("wechat mass send:")
                 else "other"
             )
             by_why = out.setdefault(channel, {})
@@ -427,7 +481,7 @@ class BroadcastRepo(Repo):
             sa.exists().where(m.c.broadcast_id == broadcasts.c.id, m.c.status.in_(OPEN_ROWS)),
             sa.exists().where(  # a mass send not yet made
                 mass_jobs.c.broadcast_id == broadcasts.c.id,
-                mass_jobs.c.status.in_(("pending", "sending")),
+                mass_jobs.c.status.in_(OPEN_MASS),
             ),
         )
         query = (

@@ -6,8 +6,13 @@ at no cost the one they wrote from most recently, else a WeChat mass send; when 
 reached, the most recent of all (the delivery records why it failed).
 
 WeChat can be reached inside the customer-service window (after the client's last action: a
-while, a few messages), or, when the push may spend one (`mass`), by a service account's
-mass send, of which a follower receives at most MONTHLY_MASS per calendar month."""
+while, a few messages), or, when the push may spend one (`mass`), by a mass send:
+- LIST: a service account's send to an OpenID list, of which a follower receives at most
+  MONTHLY_MASS per calendar month;
+- TAG: a subscription account's one send a day, to everyone with the topic's WeChat tag. It
+  reaches each tagged follower whatever their window, so it is their route for that push
+  (anything else would be a second copy);
+- DAY: a subscription account's send of the day went to another push already."""
 
 from __future__ import annotations
 
@@ -26,7 +31,10 @@ WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's calendar month
 # send; or not at all: outside the window (no mass send allowed), or the month's 4 spent.
 DIRECT, WINDOW, MASS, OUTSIDE, FULL = "direct", "window", "mass", "outside", "full"
 GONE = "gone"  # the client blocked the bot or unfollowed at this address
-UNREACHED = (OUTSIDE, FULL, GONE)
+DAY_USED = "day"  # outside the window; the subscription account's send of the day is spent
+UNREACHED = (OUTSIDE, FULL, GONE, DAY_USED)
+# What a push may spend on followers outside the window (the `mass` argument below).
+LIST, TAG, DAY = "list", "tag", "day"
 
 
 def month_of(now: datetime) -> str:
@@ -63,38 +71,71 @@ def latest_first(address: Any) -> Any:
     return sa.func.coalesce(last_in, 0).desc()
 
 
-def route_case(identity: Any, now: datetime, *, mass: bool) -> Any:
-    """GONE, DIRECT, WINDOW, MASS, OUTSIDE or FULL for one address of `identity` (the
-    identities table or an alias), as an SQL expression."""
+def tag_member(identity: Any, owner: Any = clients) -> Any:
+    """Whether a WeChat address carries its client's topic tags: a live follower whose
+    client has not chosen another live address for pushes (a tagged follower gets the tag's
+    mass send, so a client reached elsewhere must not be tagged)."""
+    other = identities.alias("preferred_live")
+    chosen_elsewhere = sa.and_(
+        owner.c.preferred.is_not(None),
+        owner.c.preferred != identity.c.address,
+        sa.exists().where(
+            other.c.address == owner.c.preferred,
+            other.c.client_id == owner.c.id,
+            other.c.gone_at.is_(None),
+        ),
+    )
+    return sa.and_(
+        identity.c.channel == WECHAT, identity.c.gone_at.is_(None), sa.not_(chosen_elsewhere)
+    )
+
+
+def mass_mode(mass: object) -> str | None:
+    """LIST, TAG, DAY or None from a push's `wechat_mass` (True: a service account's)."""
+    if mass is True:
+        return LIST
+    return mass if mass in (LIST, TAG, DAY) else None  # type: ignore[return-value]
+
+
+def route_case(identity: Any, now: datetime, *, mass: object, owner: Any = clients) -> Any:
+    """GONE, DIRECT, WINDOW, MASS, OUTSIDE, FULL or DAY_USED for one address of `identity`
+    (the identities table or an alias, its client `owner`), as an SQL expression."""
     address, channel = identity.c.address, identity.c.channel
+    mode = mass_mode(mass)
     whens: list[tuple[Any, str]] = [
         (identity.c.gone_at.is_not(None), GONE),
         (channel != WECHAT, DIRECT),
-        (_window_open(address, now), WINDOW),
     ]
-    if mass:
+    if mode == TAG:
+        whens.append((tag_member(identity, owner), MASS))
+    whens.append((_window_open(address, now), WINDOW))
+    if mode == LIST:
         whens.append((_mass_left(address, now), MASS))
-    return sa.case(*whens, else_=FULL if mass else OUTSIDE)
+    unreached = {LIST: FULL, DAY: DAY_USED}.get(mode or "", OUTSIDE)
+    return sa.case(*whens, else_=unreached)
 
 
-def best_address(now: datetime, channel: str | None = None, *, mass: bool = False) -> Any:
+def best_address(now: datetime, channel: str | None = None, *, mass: object = None) -> Any:
     """The address a push to the client goes to: a scalar subquery correlated to `clients`
     (only among `channel`'s addresses, when given)."""
     i = identities.alias("route")
     # The client's own row again, inside: SQLite cannot read an outer column in a correlated
     # subquery's ORDER BY.
     owner = clients.alias("route_owner")
-    route = route_case(i, now, mass=mass)
+    route = route_case(i, now, mass=mass, owner=owner)
+    tagged = mass_mode(mass) == TAG
     query = (
         sa.select(i.c.address)
         .select_from(i.join(owner, owner.c.id == i.c.client_id))
         .where(i.c.client_id == clients.c.id)
         .order_by(
             # The client's choice if it can be reached; then a route that costs nothing
-            # (a mass send spends one of the follower's 4 a month); the unreachable last.
+            # (a list mass send spends one of the follower's 4 a month); the unreachable
+            # last. A tag's mass send reaches its followers anyway: it comes first.
             sa.case(
                 (route == GONE, 4),
                 (route.in_(UNREACHED), 3),
+                *([(route == MASS, -1)] if tagged else []),
                 (i.c.address == owner.c.preferred, 0),
                 (route == MASS, 2),
                 else_=1,

@@ -23,14 +23,12 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.http_base import FakeHttpServer
+from tests.fakes.wechat_mass_api import MASS_ERRMSG, MassEndpoints, Refused
 
 JSON = dict[str, Any]
 TOKEN_TTL = 7200
 OVERLAP = 300  # after a refresh the previous token keeps working this long (WeChat: 5 min)
 MAX_TEXT_BYTES = 2048
-MASS_PER_MONTH = 4  # a service account's follower receives at most 4 mass sends a month
-MASS_PER_MINUTE = 60  # calls to the mass-send API
-MASS_MAX_OPENIDS = 10_000
 MESSAGE_QUOTA = (5, 48 * 3600)  # a user message: 5 customer-service messages in 48 hours
 EVENT_QUOTA = (3, 60)  # a menu click or a follow: 3 messages within a minute
 ERRMSG = {
@@ -139,19 +137,6 @@ class Call:
 
 
 @dataclass
-class MassSend:
-    """An accepted mass send and what WeChat will report of it (MASSSENDJOBFINISH)."""
-
-    msg_id: int
-    openids: list[str]
-    content: str
-    clientmsgid: str | None
-    sent: list[str]  # followers who got it
-    errors: list[str]  # followers over their month's 4 (WeChat drops those silently)
-    filtered: list[str]  # not followers (any more)
-
-
-@dataclass
 class Sent:
     """An accepted custom or template send, with its arrival time (monotonic)."""
 
@@ -168,7 +153,7 @@ class ApiFailure(Exception):
         self.errcode = errcode
 
 
-class FakeWechatApi(FakeHttpServer):
+class FakeWechatApi(MassEndpoints, FakeHttpServer):
     """In-process fake of https://api.weixin.qq.com for one official account."""
 
     def __init__(
@@ -179,6 +164,7 @@ class FakeWechatApi(FakeHttpServer):
         interactions: Interactions | None = None,
         templates: Iterable[str] = (),
         daily_quota: int | None = None,
+        account: str = "service",
     ) -> None:
         super().__init__()
         self.appid, self.secret = appid, secret
@@ -192,15 +178,9 @@ class FakeWechatApi(FakeHttpServer):
         self.custom_sends: list[Sent] = []
         self.template_sends: list[Sent] = []
         self.menu: JSON | None = None
-        self.mass_sends: list[MassSend] = []
-        self.mass_received: Counter[str] = Counter()  # per follower, this (fake) month
-        self.mass_quota: int | None = None  # calls the account may still make; None: any
-        # Called with each accepted mass send (a test posts MASSSENDJOBFINISH from it).
-        self.on_mass_send: Callable[[MassSend], Any] | None = None
-        self._clientmsgids: set[str] = set()
+        self._init_mass(account)
         # Calls to these paths are carried out but their answer is lost (the connection drops).
         self.lose_answers: Counter[str] = Counter()
-        self._mass_calls: deque[float] = deque()
         self.token_fetches = 0
         self._tokens: dict[str, tuple[float, float]] = {}  # token -> (expires, valid until)
         self._scripted: deque[tuple[str | None, int]] = deque()
@@ -210,7 +190,7 @@ class FakeWechatApi(FakeHttpServer):
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
             ("POST", "/cgi-bin/message/template/send"): self._template_send,
-            ("POST", "/cgi-bin/message/mass/send"): self._mass_send,
+            **self.mass_routes(),
             ("POST", "/cgi-bin/menu/create"): self._menu_create,
             ("GET", "/cgi-bin/menu/get"): self._menu_get,
             ("GET", "/cgi-bin/get_current_selfmenu_info"): self._selfmenu_info,
@@ -269,7 +249,7 @@ class FakeWechatApi(FakeHttpServer):
             if request.path != "/cgi-bin/token":
                 self._check_token(request.query.get("access_token"))
             result = route(request, call.body)
-        except ApiFailure as failure:
+        except (ApiFailure, Refused) as failure:
             result = self.error(failure.errcode)
         if self.lose_answers[request.path] > 0:
             self.lose_answers[request.path] -= 1
@@ -281,7 +261,7 @@ class FakeWechatApi(FakeHttpServer):
 
     @staticmethod
     def error(errcode: int) -> JSON:
-        errmsg = ERRMSG.get(errcode, "system error")
+        errmsg = ERRMSG.get(errcode) or MASS_ERRMSG.get(errcode, "system error")
         return {"errcode": errcode, "errmsg": f"{errmsg} rid: {secrets.token_hex(8)}"}
 
     def _scripted_error(self, path: str) -> int | None:
@@ -380,56 +360,6 @@ class FakeWechatApi(FakeHttpServer):
             raise ApiFailure(40003)
         self.template_sends.append(Sent(time.monotonic(), openid, "template", None, data))
         return self.error(0) | {"msgid": next(self._msgids)}
-
-    def _mass_send(self, request: web.Request, body: bytes) -> JSON:
-        """message/mass/send by OpenID list (service account): 2 to 10,000 OpenIDs, text
-        content, clientmsgid refused when seen before (45065), at most 60 calls a minute;
-        a follower past their month's 4 is counted an error and gets nothing."""
-        now = self.interactions.clock()
-        while self._mass_calls and self._mass_calls[0] <= now - 60:
-            self._mass_calls.popleft()
-        if len(self._mass_calls) >= MASS_PER_MINUTE:
-            raise ApiFailure(45009)
-        self._mass_calls.append(now)
-        data = self._json(body)
-        openids = data.get("touser")
-        if not isinstance(openids, list) or not all(isinstance(o, str) and o for o in openids):
-            raise ApiFailure(40003)
-        if not 2 <= len(openids) <= MASS_MAX_OPENIDS:
-            raise ApiFailure(40130)
-        payload = data.get("text")
-        if data.get("msgtype") != "text" or not isinstance(payload, dict):
-            raise ApiFailure(40008)
-        content = payload.get("content")
-        if not isinstance(content, str) or not content:
-            raise ApiFailure(44004)
-        clientmsgid = data.get("clientmsgid")
-        if isinstance(clientmsgid, str) and clientmsgid in self._clientmsgids:
-            raise ApiFailure(45065)
-        if self.mass_quota is not None:
-            if self.mass_quota <= 0:
-                raise ApiFailure(45028)
-            self.mass_quota -= 1
-        if isinstance(clientmsgid, str):
-            self._clientmsgids.add(clientmsgid)
-        followers = self.interactions.followers
-        sent, errors, filtered = [], [], []
-        for openid in dict.fromkeys(openids):
-            if openid not in followers:
-                filtered.append(openid)
-            elif self.mass_received[openid] >= MASS_PER_MONTH:
-                errors.append(openid)
-            else:
-                self.mass_received[openid] += 1
-                sent.append(openid)
-        msg_id = next(self._msgids)
-        mass = MassSend(msg_id, list(openids), content, clientmsgid, sent, errors, filtered)
-        self.mass_sends.append(mass)
-        if self.on_mass_send is not None:
-            self.on_mass_send(mass)
-        return self.error(0) | {
-            "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_id,
-        }  # fmt: skip
 
     def _menu_create(self, request: web.Request, body: bytes) -> JSON:
         data = self._json(body)

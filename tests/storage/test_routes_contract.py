@@ -134,3 +134,40 @@ async def test_an_address_the_client_left_is_passed_over_until_they_write_again(
         await tx.clients.context("telegram:1", "telegram:1")  # they write again
     async with db.read() as tx:
         assert await tx.broadcasts.reach(AUDIENCE) == {"telegram.direct": 1}
+
+
+async def test_a_tags_mass_send_is_each_tagged_followers_one_copy(db: Database) -> None:
+    """A subscription account's send to a topic's tag reaches every follower with the tag,
+    so for them it is the push's only copy; a client who chose another address is not
+    tagged; the day's send goes to one push only."""
+    both = await client_with(db, "telegram:1", "wechat:o1")
+    chose_telegram = await client_with(db, "telegram:2", "wechat:o2")
+    await client_with(db, "wechat:o3")
+    await client_with(db, "telegram:4")
+    async with db.write() as tx:
+        await tx.wechat.open_window("wechat:o3", dt.timedelta(hours=48), 5)
+        await tx.files.set(chose_telegram, preferred="telegram:2")
+        assert await tx.wechat_tags.to_tag({"morning"}, 100) == {
+            "morning": ["wechat:o1", "wechat:o3"]
+        }
+        await tx.wechat_tags.set_tag("morning", 100, "早盘提示(morning)")
+        await tx.wechat_tags.tagged("morning", ["wechat:o1", "wechat:o2", "wechat:o3"])
+        assert await tx.wechat_tags.to_untag({"morning"}, 100) == {"morning": ["wechat:o2"]}
+    tagged = {**AUDIENCE, "wechat_mass": "tag"}
+    async with db.write() as tx:
+        assert await tx.broadcasts.reach(tagged) == {"wechat.mass": 2, "telegram.direct": 2}
+        first = await tx.broadcasts.create(
+            author="console:local", kind="broadcast", audience=tagged, text="早盘",
+            final={"zh": ["早盘"]}, priority=0, status="scheduled", send_at=tx.now(),
+        )  # fmt: skip
+        await tx.broadcasts.start(first)
+        [job] = await tx.wechat_mass.of_broadcast(first.id)
+        assert job.topic == "morning" and sorted(job.chats) == ["wechat:o1", "wechat:o3"]
+        # Later the same day: the window's follower as usual, the one with Telegram there.
+        assert await tx.broadcasts.reach(tagged) == {"telegram.direct": 3, "wechat.window": 1}
+        assert await tx.broadcasts.mass_outlook(tagged) == {"kind": "day", "used_by": first.id}
+        await tx.files.set(both, preferred=None)
+        await tx.links.detach(both, "telegram:1")  # WeChat only now: not reached today
+        assert await tx.broadcasts.reach(tagged) == {
+            "telegram.direct": 2, "wechat.window": 1, "wechat.day": 1,
+        }  # fmt: skip

@@ -157,6 +157,30 @@ class WechatApi:
         }  # fmt: skip
         return await self.call("/cgi-bin/message/mass/send", body)
 
+    async def mass_send_tag(self, tag_id: int, text: str, clientmsgid: str) -> dict[str, Any]:
+        """A mass send to everyone with a tag (a subscription account's one a day)."""
+        body = {
+            "filter": {"is_to_all": False, "tag_id": tag_id}, "msgtype": "text",
+            "text": {"content": text}, "clientmsgid": clientmsgid, "send_ignore_reprint": 0,
+        }  # fmt: skip
+        return await self.call("/cgi-bin/message/mass/sendall", body)
+
+    async def create_tag(self, name: str) -> int:
+        answer = await self.call("/cgi-bin/tags/create", {"tag": {"name": name}})
+        return int(answer["tag"]["id"])
+
+    async def tags(self) -> dict[str, int]:
+        """The account's tags: name -> id."""
+        answer = await self._json(
+            "GET", "/cgi-bin/tags/get", params={"access_token": await self.token()}
+        )
+        return {str(t["name"]): int(t["id"]) for t in answer.get("tags", [])}
+
+    async def tag_followers(self, tag_id: int, openids: list[str], *, untag: bool = False) -> None:
+        """Tag (untag) up to 50 followers."""
+        path = "/cgi-bin/tags/members/batch" + ("untagging" if untag else "tagging")
+        await self.call(path, {"openid_list": openids, "tagid": tag_id})
+
     async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         return await self.call("/cgi-bin/menu/create", menu)
 

@@ -43,7 +43,7 @@ class WechatChannel:
             limits=Limits(rate=wx.rate_limit, chat_interval=CHAT_INTERVAL),
             templates=Templates(wx.service_template_id, wx.service_template_field),
         )
-        self.mass = MassSender(self.api, db)
+        self.mass = MassSender(self.api, db, tags=wx.account_type == "subscription")
         self.concurrency = wx.max_in_flight
         # Every process sends: a reply then leaves from the process holding the client's
         # request, in the HTTP response. The token and the windows are shared in the database.
@@ -73,10 +73,7 @@ class WechatChannel:
 
     async def run(self, stop: asyncio.Event) -> None:
         # WeChat calls us (the webhook is served by the app); we call it for mass sends.
-        if self.settings.wechat.account_type == "service":
-            await self.mass.run(stop)
-        else:
-            await stop.wait()
+        await self.mass.run(stop)
 
     async def close(self) -> None:
         await self.api.close()

@@ -1,7 +1,13 @@
 """The WeChat mass sender: the calls broadcasts planned for followers outside the window
-(`tx.wechat_mass`), made one at a time, at most 60 a minute as WeChat allows. Any process
-may run it: a call is claimed by a conditional update, and its clientmsgid makes a retry
-after a lost answer harmless. WeChat reports the outcome later (MASSSENDJOBFINISH)."""
+(`tx.wechat_mass`), made one at a time, at most 60 a minute as WeChat allows. One process at
+a time runs it (a lease); a call is claimed by a conditional update, and its clientmsgid
+makes a retry after a lost answer harmless. WeChat reports the outcome later
+(MASSSENDJOBFINISH).
+
+A service account sends to OpenID lists; a subscription account sends its one call a day to
+a topic's tag, after bringing the tag up to date with the subscriptions (`tags.TagSync`).
+Under WeChat's API mass-send protection a call waits for an administrator to confirm it in
+WeChat: asked again each minute, it fails when not confirmed within 30 minutes."""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from datetime import timedelta
 
 from bot.channels.wechat.api import ApiError, NoAnswer, Unreachable, WechatApi
 from bot.channels.wechat.sender import plain_mass_text
+from bot.channels.wechat.tags import TagsGone, TagSync
 from storage.database import Database
 from storage.records import MassJob
 
@@ -26,11 +33,24 @@ NO_QUOTA = 45028
 RATE_LIMITED = frozenset({45009, 45011})
 BUSY = -1
 GIVE_UP_AFTER = 20  # attempts
+# API mass-send protection: the call waits for an administrator (asked again each minute),
+# who may refuse it; unconfirmed after 30 minutes it has failed.
+AWAITING_ADMIN = frozenset({89503, 89504, 89505})
+REFUSED_BY_ADMIN = frozenset({89506, 89507})
+CONFIRM_WITHIN = timedelta(minutes=30)
+WAITING = "waiting for an administrator to confirm it in WeChat (API mass-send protection)"
+SYNC_EVERY = 60.0  # seconds between a subscription account's background tag syncs
 
 
 class MassSender:
     def __init__(
-        self, api: WechatApi, db: Database, *, per_minute: int = 60, poll: float = 1.0
+        self,
+        api: WechatApi,
+        db: Database,
+        *,
+        per_minute: int = 60,
+        poll: float = 1.0,
+        tags: bool = False,
     ) -> None:
         self.api = api
         self.db = db
@@ -39,6 +59,9 @@ class MassSender:
         self.wake = asyncio.Event()
         self._last_call = -float("inf")
         self.owner = f"wechat-mass-{os.getpid()}-{id(self):x}"
+        # A subscription account's topic tags, kept in step while there is nothing to send.
+        self.tags = TagSync(api, db) if tags else None
+        self._last_sync = -float("inf")
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -52,6 +75,8 @@ class MassSender:
         while not stop.is_set():
             try:
                 done = await self.send_next()
+                if not done:
+                    await self._sync_now_and_then()
             except Exception:  # the database or a bug: logged, the loop goes on
                 log.exception("wechat mass send: a call failed unexpectedly")
                 done = False
@@ -80,6 +105,18 @@ class MassSender:
         await self._call(job)
         return True
 
+    async def _sync_now_and_then(self) -> None:
+        if self.tags is None or time.monotonic() - self._last_sync < SYNC_EVERY:
+            return
+        self._last_sync = time.monotonic()
+        async with self.db.write() as tx:  # the sender's lease covers the tagging calls too
+            if not await tx.leases.acquire(SENDER_LEASE, self.owner, tx.now() + LEASE):
+                return
+        try:
+            await self.tags.sync()
+        except (ApiError, Unreachable, NoAnswer, TagsGone) as exc:
+            log.warning("wechat: tag sync stopped: %s; again in a minute", exc)
+
     async def _pace(self) -> None:
         wait = self._last_call + self.spacing - time.monotonic()
         if wait > 0:
@@ -88,26 +125,62 @@ class MassSender:
 
     async def _call(self, job: MassJob) -> None:
         openids = [chat.split(":", 1)[1] for chat in job.chats]
-        if len(openids) < 2:  # WeChat's rule for OpenID-list sends
+        if job.topic is None and len(openids) < 2:  # WeChat's rule for OpenID-list sends
             await self._fail(job, "WeChat mass sends need at least 2 followers")
             return
+        text = plain_mass_text(job.text)
         try:
-            answer = await self.api.mass_send(openids, plain_mass_text(job.text), job.clientmsgid)
-        except ApiError as exc:
-            if exc.code == DUPLICATE:  # the earlier try went through; its msg_id is lost
-                await self._accepted(job, None)
-            elif exc.code in RATE_LIMITED or exc.code == BUSY:
-                await self._again(job, 60.0, f"wechat {exc.code}")
-            elif exc.code == NO_QUOTA:
-                await self._fail(job, f"wechat {exc.code}: no mass-send quota left")
+            if job.topic is None:
+                answer = await self.api.mass_send(openids, text, job.clientmsgid)
             else:
-                await self._fail(job, f"wechat {exc.code}: {exc.message}")
+                answer = await self._send_to_tag(job, text)
+                if answer is None:
+                    return
+        except ApiError as exc:
+            await self._refused(job, exc)
             return
-        except (Unreachable, NoAnswer) as exc:  # the same clientmsgid next time: never twice
+        except (Unreachable, NoAnswer, TagsGone) as exc:  # the same clientmsgid next time
             await self._again(job, min(300.0, 5.0 * 2**job.attempts), str(exc))
             return
         msg_id = answer.get("msg_id")
         await self._accepted(job, str(msg_id) if msg_id is not None else None)
+
+    async def _send_to_tag(self, job: MassJob, text: str) -> dict[str, object] | None:
+        """The topic's tag brought up to date, then the day's call to it; None when the tag
+        is not ready yet (the call waits a moment)."""
+        assert self.tags is not None and job.topic is not None
+        if not await self.tags.sync(frozenset({job.topic}), calls=50):
+            await self._again(job, 1.0, "tagging the topic's followers")
+            return None
+        tag_id = await self.tags.tag_id(job.topic)
+        return await self.api.mass_send_tag(tag_id, text, job.clientmsgid)
+
+    async def _refused(self, job: MassJob, exc: ApiError) -> None:
+        if exc.code == DUPLICATE:  # the earlier try went through; its msg_id is lost
+            await self._accepted(job, None)
+        elif exc.code in AWAITING_ADMIN:
+            await self._awaiting_admin(job, exc)
+        elif exc.code in REFUSED_BY_ADMIN:
+            await self._fail(job, f"wechat {exc.code}: the administrator refused the mass send")
+        elif exc.code in RATE_LIMITED or exc.code == BUSY:
+            await self._again(job, 60.0, f"wechat {exc.code}")
+        elif exc.code == NO_QUOTA:
+            await self._fail(job, f"wechat {exc.code}: no mass-send quota left", keep_day=True)
+        else:
+            await self._fail(job, f"wechat {exc.code}: {exc.message}")
+
+    async def _awaiting_admin(self, job: MassJob, exc: ApiError) -> None:
+        async with self.db.write() as tx:
+            now = tx.now()
+            since = job.confirm_since or now
+            if now - since < CONFIRM_WITHIN:
+                await tx.wechat_mass.confirming(
+                    job.id, now + timedelta(minutes=1), f"wechat {exc.code}: {WAITING}"
+                )
+                if job.confirm_since is None:
+                    log.warning("wechat mass send %s: %s", job.clientmsgid, WAITING)
+                return
+        await self._fail(job, f"wechat {exc.code}: not confirmed within 30 minutes")
 
     async def _accepted(self, job: MassJob, msg_id: str | None) -> None:
         async with self.db.write() as tx:
@@ -122,7 +195,7 @@ class MassSender:
         async with self.db.write() as tx:
             await tx.wechat_mass.again(job.id, tx.now() + timedelta(seconds=seconds), why)
 
-    async def _fail(self, job: MassJob, why: str) -> None:
+    async def _fail(self, job: MassJob, why: str, *, keep_day: bool = False) -> None:
         async with self.db.write() as tx:
-            await tx.wechat_mass.failed(job.id, why)
+            await tx.wechat_mass.failed(job.id, why, keep_day=keep_day)
         log.warning("wechat mass send %s failed: %s", job.clientmsgid, why)

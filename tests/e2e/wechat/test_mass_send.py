@@ -16,7 +16,7 @@ from storage.repos.routes import month_of
 from storage.schema import messages as m
 from storage.schema import wechat_mass_counts, wechat_mass_jobs, wechat_windows
 from tests.e2e.wechat.conftest import ALICE, WechatBot
-from tests.fakes.wechat_api import MassSend
+from tests.fakes.wechat_mass_api import MassSend
 from tests.support import eventually
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
@@ -123,6 +123,11 @@ async def test_outside_the_window_one_mass_send_reaches_each_follower_once(
     assert routes == {
         "wechat.window": {"sent": 1}, "wechat.mass": {"mass": 2}, "wechat.full": {"failed": 1},
     }  # fmt: skip
+    async with bot.app.db.read() as tx:  # the next push's preview says what it spends
+        plan = await lifecycle.plan(
+            tx, bot.app.translator, author=f"wechat:{ALICE}", text="晚盘提示", topics=["morning"]
+        )
+    assert "微信群发 2(本月第 2/4 次)" in plan.routes(bot.app.translator)
 
 
 async def test_a_lost_answer_is_retried_under_the_same_clientmsgid_and_sends_once(
