@@ -2,7 +2,7 @@
 
 Vectors: Tencent's WeCom callback sample (weworkapi_python, callback/Sample.py: token
 "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", corp ww1436e0e65a779aee), for URL verification and for
-a pushed message.
+a pushed message. Time is the fake clock's (1 December 2026, 09:00 in Beijing), never today's.
 """
 
 from __future__ import annotations
@@ -10,17 +10,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import socket
 import struct
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.fakes.clock import FakeTime
+from tests.fakes.wecom_api import FakeWecomApi
 from tests.fakes.wecom_server import CryptoError, WecomCrypto, WecomServer, msg_signature
 
 # Tencent's WeCom sample (callback/Sample.py).
@@ -98,6 +103,358 @@ def test_encryption_round_trip_against_independent_decryption() -> None:
         WecomCrypto("short", CORP)
 
 
+# ---- the API fake: fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    return FakeTime(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))  # 09:00 in Beijing
+
+
+@pytest.fixture
+async def api(clock: FakeTime) -> AsyncIterator[FakeWecomApi]:
+    secrets = {KF_SECRET: ["kf"], CONTACT_SECRET: ["contact"]}
+    async with FakeWecomApi(CORP, secrets, open_kfids=(KFID, KFID2), clock=clock.epoch) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+Get = Callable[..., Awaitable[JSON]]
+Post = Callable[..., Awaitable[JSON]]
+
+
+@pytest.fixture
+def get(api: FakeWecomApi, http: aiohttp.ClientSession) -> Get:
+    async def get(path: str, **query: str) -> JSON:
+        async with http.get(api.base_url + path, params=query) as resp:
+            return dict(await resp.json())
+
+    return get
+
+
+@pytest.fixture
+def post(api: FakeWecomApi, http: aiohttp.ClientSession, get: Get) -> Post:
+    """POST JSON (or bytes) with a token of `secret` (the kf app's unless told)."""
+
+    async def post(path: str, body: Any, *, secret: str = KF_SECRET, token: str = "") -> JSON:
+        if not token:
+            token = (await get("/cgi-bin/gettoken", corpid=CORP, corpsecret=secret))["access_token"]
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        url = f"{api.base_url}/cgi-bin/{path}"
+        async with http.post(url, params={"access_token": token}, data=data) as resp:
+            return dict(await resp.json())
+
+    return post
+
+
+def text(user: str, content: str, kfid: str = KFID, **rest: Any) -> JSON:
+    body = {"touser": user, "open_kfid": kfid, "msgtype": "text", "text": {"content": content}}
+    return body | rest
+
+
+async def errcode(post: Post, path: str, body: Any, **kw: Any) -> int:
+    return int((await post(path, body, **kw))["errcode"])
+
+
+# ---- tokens -------------------------------------------------------------------------------------
+
+
+async def test_gettoken_expiry_and_scopes(
+    api: FakeWecomApi, get: Get, post: Post, clock: FakeTime
+) -> None:
+    first = await get("/cgi-bin/gettoken", corpid=CORP, corpsecret=KF_SECRET)
+    assert first["errcode"] == 0 and first["expires_in"] == 7200
+    bad = [("ww_wrong", KF_SECRET, 40013), (CORP, "wrong", 40001), ("", KF_SECRET, 41002),
+           (CORP, "", 41004)]  # fmt: skip
+    for corp, secret, code in bad:
+        answer = await get("/cgi-bin/gettoken", corpid=corp, corpsecret=secret)
+        assert answer["errcode"] == code and "access_token" not in answer
+        assert answer["errmsg"].endswith(
+            f"more info at https://open.work.weixin.qq.com/devtool/query?e={code}"
+        )
+        assert ", hint: [" in answer["errmsg"] and "from ip: " in answer["errmsg"]
+    clock.advance(100)
+    again = await get("/cgi-bin/gettoken", corpid=CORP, corpsecret=KF_SECRET)
+    assert again["access_token"] == first["access_token"] and again["expires_in"] == 7100
+    token = first["access_token"]
+    api.client_says(ALICE, "hi")
+    assert await errcode(post, "kf/send_msg", text(ALICE, "ok"), token=token) == 0
+    assert await errcode(post, "kf/send_msg", text(ALICE, "x"), token="made-up") == 40014
+    assert await errcode(post, "kf/send_msg", text(ALICE, "x"), token=" ") == 40014
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{api.base_url}/cgi-bin/kf/send_msg", data=b"{}") as resp:
+            assert (await resp.json())["errcode"] == 41001
+    clock.advance(7100)
+    assert await errcode(post, "kf/send_msg", text(ALICE, "x"), token=token) == 42001
+    fresh = await get("/cgi-bin/gettoken", corpid=CORP, corpsecret=KF_SECRET)
+    assert fresh["access_token"] != token and fresh["expires_in"] == 7200
+    api.expire_tokens()
+    assert await errcode(post, "kf/send_msg", text(ALICE, "x"), token=fresh["access_token"]) > 0
+    assert api.calls[-1].errcode == 42001
+    # each app's token calls that app's APIs only
+    assert await errcode(post, "kf/sync_msg", {}, secret=CONTACT_SECRET) == 48002
+    assert api.token_fetches == 4
+
+
+# ---- 微信客服: reading messages -----------------------------------------------------------------
+
+
+async def sync(post: Post, **body: Any) -> JSON:
+    answer = await post("kf/sync_msg", body)
+    assert answer["errcode"] == 0, answer
+    return answer
+
+
+async def test_cursor_resumes_without_loss_or_repeat(api: FakeWecomApi, post: Post) -> None:
+    sent = [api.client_says(ALICE, f"m{i}") for i in range(7)]
+    api.page_cap = 3  # "可能会出现返回条数少于limit的情况"
+    pages, cursor = [], ""
+    while True:
+        answer = await sync(post, cursor=cursor, token=api.callback_token())
+        pages.append([m["msgid"] for m in answer["msg_list"]])
+        cursor = answer["next_cursor"]
+        assert 0 < len(cursor) <= 64
+        if not answer["has_more"]:
+            break
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [m for p in pages for m in p] == sent
+    assert (await sync(post, cursor=cursor))["msg_list"] == []  # nothing new: nothing again
+    later = [api.client_says(BOB, "late"), api.client_says(ALICE, "later", open_kfid=KFID2)]
+    answer = await sync(post, cursor=cursor, limit=1)
+    assert [m["msgid"] for m in answer["msg_list"]] == later[:1] and answer["has_more"] == 1
+    answer = await sync(post, cursor=answer["next_cursor"])
+    assert [m["msgid"] for m in answer["msg_list"]] == later[1:] and answer["has_more"] == 0
+    only_second = await sync(post, open_kfid=KFID2)  # one account's messages
+    assert [m["msgid"] for m in only_second["msg_list"]] == later[1:]
+    api.page_cap = None
+    everything = await sync(post, limit=5000)  # "默认值和最大值都为1000" (clamped here)
+    assert len(everything["msg_list"]) == 9
+    first = everything["msg_list"][0]
+    assert first == {
+        "msgid": sent[0], "open_kfid": KFID, "external_userid": ALICE,
+        "send_time": int(api.clock()), "origin": 3, "msgtype": "text", "text": {"content": "m0"},
+    }  # fmt: skip
+    assert await errcode(post, "kf/sync_msg", {"cursor": "not-a-cursor"}) == 40058
+    assert await errcode(post, "kf/sync_msg", {"open_kfid": "wkOther"}) == 95004
+    assert await errcode(post, "kf/sync_msg", {"limit": 0}) == 40058
+
+
+async def test_three_days_and_callback_token(
+    api: FakeWecomApi, post: Post, clock: FakeTime
+) -> None:
+    old = api.client_says(ALICE, "old")
+    clock.advance(2 * DAY)
+    new = api.client_says(ALICE, "new")
+    assert [m["msgid"] for m in (await sync(post))["msg_list"]] == [old, new]
+    clock.advance(DAY - 1)
+    assert len((await sync(post))["msg_list"]) == 2
+    clock.advance(1)  # three days after "old": gone
+    assert [m["msgid"] for m in (await sync(post))["msg_list"]] == [new]
+    token = api.callback_token()
+    clock.advance(599)
+    await sync(post, token=token)
+    clock.advance(1)  # a callback Token lasts 10 minutes
+    assert await errcode(post, "kf/sync_msg", {"token": token}) == 95007
+    assert await errcode(post, "kf/sync_msg", {"token": "ENCforged"}) == 95007
+    assert api.untokened_syncs == 3 and api.syncs == 4
+    api.untokened_limit = 4  # "如果不填接口有严格的频率限制"
+    await sync(post)
+    assert await errcode(post, "kf/sync_msg", {}) == 45009
+    await sync(post, token=api.callback_token())
+
+
+# ---- 微信客服: sending --------------------------------------------------------------------------
+
+
+async def test_five_sends_within_48_hours(api: FakeWecomApi, post: Post, clock: FakeTime) -> None:
+    assert await errcode(post, "kf/send_msg", text(ALICE, "first")) == 95018  # 未开始
+    api.client_says(ALICE, "hello")
+    codes = [await errcode(post, "kf/send_msg", text(ALICE, f"r{i}")) for i in range(6)]
+    assert codes == [0] * 5 + [95001]
+    assert api.texts(ALICE) == [f"r{i}" for i in range(5)]
+    clock.advance(3600)
+    api.client_says(ALICE, "again")  # each message of theirs opens 5 again
+    assert await errcode(post, "kf/send_msg", text(ALICE, "r5")) == 0
+    clock.advance(48 * 3600 - 1)
+    assert await errcode(post, "kf/send_msg", text(ALICE, "r6")) == 0
+    clock.advance(1)
+    assert await errcode(post, "kf/send_msg", text(ALICE, "too late")) == 95002
+    api.client_says(BOB, "hi")
+    assert await errcode(post, "kf/send_msg", text(BOB, "x" * 2048)) == 0
+    assert await errcode(post, "kf/send_msg", text(BOB, "中" * 683)) == 45002  # 2049 bytes
+    assert await errcode(post, "kf/send_msg", text(BOB, "")) == 44004
+    assert await errcode(post, "kf/send_msg", text(BOB, "x", kfid="wkNotOurs")) == 95004
+    assert await errcode(post, "kf/send_msg", text(BOB, "x", kfid="")) == 95000
+    assert await errcode(post, "kf/send_msg", text(BOB, "x", kfid=KFID2)) == 95018  # other account
+    assert await errcode(post, "kf/send_msg", {**text(BOB, "x"), "msgtype": "voice"}) == 40008
+    assert await errcode(post, "kf/send_msg", b"{not json") == 40058
+    assert await errcode(post, "kf/send_msg", b"[1]") == 40058
+    answer = await post("kf/send_msg", text(BOB, "with id", msgid="reply-0001"))
+    assert answer == {"errcode": 0, "errmsg": "ok", "msgid": "reply-0001"}
+    # a repeated msgid is an error, not an idempotent success (and it sends nothing)
+    assert await errcode(post, "kf/send_msg", text(BOB, "retry", msgid="reply-0001")) == 40058
+    assert await errcode(post, "kf/send_msg", text(BOB, "x", msgid="a" * 33)) == 40058
+    assert await errcode(post, "kf/send_msg", text(BOB, "x", msgid="has space")) == 40058
+    assert api.texts(BOB) == ["x" * 2048, "with id"]
+    generated = (await post("kf/send_msg", text(BOB, "auto")))["msgid"]
+    assert isinstance(generated, str) and 0 < len(generated) <= 32
+    menu = {"head_content": "请选择", "list": [
+        {"type": "click", "click": {"id": "101", "content": "今日行情"}},
+        {"type": "view", "view": {"url": "https://example.com", "content": "官网"}},
+    ], "tail_content": "谢谢"}  # fmt: skip
+    send_menu = {"touser": BOB, "open_kfid": KFID, "msgtype": "msgmenu", "msgmenu": menu}
+    assert await errcode(post, "kf/send_msg", send_menu) == 0
+    assert api.sent[-1].menu == menu and api.sent[-1].content is None
+    assert await errcode(post, "kf/send_msg", send_menu) == 0
+    assert await errcode(post, "kf/send_msg", send_menu) == 95001  # the 5 are used
+    api.client_says(BOB, "more")
+    too_many = {**send_menu, "msgmenu": {"list": menu["list"] * 6}}  # type: ignore[operator]
+    assert await errcode(post, "kf/send_msg", too_many) == 95008
+    bad_item = {**send_menu, "msgmenu": {"list": [{"type": "dance", "dance": {}}]}}
+    assert await errcode(post, "kf/send_msg", bad_item) == 95009
+    api.client_clicks_menu(BOB, "101", "今日行情")
+    [*_, clicked] = (await sync(post))["msg_list"]
+    assert clicked["text"] == {"menu_id": "101", "content": "今日行情"} and clicked["origin"] == 3
+
+
+async def test_welcome_code_once_within_20_seconds(
+    api: FakeWecomApi, post: Post, clock: FakeTime
+) -> None:
+    code = api.client_enters(ALICE, scene="ad", scene_param="a=1")
+    assert code is not None
+    [event] = (await sync(post))["msg_list"]
+    assert set(event) == {"msgid", "send_time", "origin", "msgtype", "event"}
+    assert event["origin"] == 4 and event["msgtype"] == "event"
+    assert event["event"] == {
+        "event_type": "enter_session", "open_kfid": KFID, "external_userid": ALICE,
+        "scene": "ad", "scene_param": "a=1", "welcome_code": code,
+    }  # fmt: skip
+    clock.advance(19)
+    welcome = {"code": code, "msgtype": "text", "text": {"content": "您好"}}
+    answer = await post("kf/send_msg_on_event", welcome)
+    assert answer["errcode"] == 0 and answer["msgid"]
+    assert await errcode(post, "kf/send_msg_on_event", welcome) == 40058  # only once
+    assert api.sent[-1].via == "send_msg_on_event" and api.sent[-1].touser == ALICE
+    assert api.client_enters(ALICE) is None  # welcomed within 48 hours
+    assert await errcode(post, "kf/send_msg", text(ALICE, "x")) == 95018  # still 未开始
+    late = api.client_enters(BOB)
+    assert late is not None
+    clock.advance(20)
+    assert await errcode(post, "kf/send_msg_on_event", {**welcome, "code": late}) == 40058
+    # the welcome does not use the window a message opens
+    carol = api.client_enters(CAROL)
+    menu = {"list": [{"type": "click", "click": {"id": "1", "content": "开户"}}]}
+    assert await errcode(post, "kf/send_msg_on_event",
+                         {"code": carol, "msgtype": "msgmenu", "msgmenu": menu}) == 0  # fmt: skip
+    api.client_says(CAROL, "开户")
+    codes = [await errcode(post, "kf/send_msg", text(CAROL, "x")) for _ in range(6)]
+    assert codes[-2:] == [0, 95001]
+    assert api.client_enters(CAROL) is None  # they talked within 48 hours
+    clock.advance(48 * 3600)
+    assert api.client_enters(CAROL) is not None
+    api.native_welcome = True  # a welcome set in the admin console: no code
+    clock.advance(48 * 3600)
+    assert api.client_enters(ALICE) is None
+    assert await errcode(post, "kf/send_msg_on_event", {**welcome, "code": ""}) == 40063
+
+
+async def test_session_states(api: FakeWecomApi, post: Post) -> None:
+    def who(state: int, **rest: Any) -> JSON:
+        return {"open_kfid": KFID, "external_userid": ALICE, "service_state": state} | rest
+
+    async def state() -> JSON:
+        return await post("kf/service_state/get", {"open_kfid": KFID, "external_userid": ALICE})
+
+    assert (await state())["service_state"] == 4  # 未开始
+    assert await errcode(post, "kf/service_state/trans", who(1)) == 95016
+    api.client_says(ALICE, "在吗")
+    assert (await state())["service_state"] == 0
+    answer = await post("kf/service_state/trans", who(1))
+    assert answer == {"errcode": 0, "errmsg": "ok"}  # no code for 1
+    assert await errcode(post, "kf/service_state/trans", who(4)) == 95016  # not from 1
+    assert await errcode(post, "kf/service_state/trans", who(7)) == 40058
+    pool = (await post("kf/service_state/trans", who(2)))["msg_code"]
+    assert await errcode(post, "kf/service_state/trans", who(3)) == 95014  # no servicer
+    assert await errcode(post, "kf/service_state/trans", who(3, servicer_userid=ADVISOR)) == 95014
+    api.servicers.add(ADVISOR)
+    human = (await post("kf/service_state/trans", who(3, servicer_userid=ADVISOR)))["msg_code"]
+    got = await state()
+    assert (got["service_state"], got["servicer_userid"]) == (3, ADVISOR)
+    assert await errcode(post, "kf/send_msg", text(ALICE, "x")) == 95018  # a human has it
+    on_event = {"code": pool, "msgtype": "text", "text": {"content": "排队中"}}
+    assert await errcode(post, "kf/send_msg_on_event", on_event) == 95018  # no longer in 2
+    menu = {"list": [{"type": "click", "click": {"id": "1", "content": "好"}}]}
+    as_menu = {"code": human, "msgtype": "msgmenu", "msgmenu": menu}
+    assert await errcode(post, "kf/send_msg_on_event", as_menu) == 40008  # text only for 3
+    assert await errcode(post, "kf/send_msg_on_event", {**on_event, "code": human}) == 0
+    api.servicers.add(ADVISOR2)
+    answer = await post("kf/service_state/trans", who(3, servicer_userid=ADVISOR2))
+    assert "msg_code" not in answer  # only the first change to 3 in a session has one
+    end = (await post("kf/service_state/trans", who(4)))["msg_code"]
+    assert await errcode(post, "kf/send_msg_on_event", {**as_menu, "code": end}) == 0
+    assert await errcode(post, "kf/service_state/trans", who(0)) == 95016  # none from 4
+    api.client_says(ALICE, "又来了")  # a new session
+    assert (await state())["service_state"] == 0
+    assert "msg_code" in await post("kf/service_state/trans", who(2))
+    assert [change[2:4] for change in api.state_changes] == [(0, 1), (1, 2), (2, 3), (3, 3),
+                                                             (3, 4), (0, 2)]  # fmt: skip
+
+
+async def test_faults_and_call_log(
+    api: FakeWecomApi, get: Get, post: Post, http: aiohttp.ClientSession
+) -> None:
+    token = (await get("/cgi-bin/gettoken", corpid=CORP, corpsecret=KF_SECRET))["access_token"]
+    api.client_says(ALICE, "hi")
+    api.lose_answers["/cgi-bin/kf/send_msg"] = 1
+    with pytest.raises(aiohttp.ClientError):
+        await post("kf/send_msg", text(ALICE, "lost"), token=token)
+    assert api.texts(ALICE) == ["lost"]  # carried out all the same
+    assert api.calls[-1].errcode is None
+    api.script_errors([-1, 45009])
+    api.script_errors([40013], path="/cgi-bin/gettoken")
+    assert (await get("/cgi-bin/gettoken", corpid=CORP, corpsecret=KF_SECRET))["errcode"] == 40013
+    assert await errcode(post, "kf/send_msg", text(ALICE, "a"), token=token) == -1
+    assert await errcode(post, "kf/send_msg", text(ALICE, "b"), token=token) == 45009
+    assert await errcode(post, "kf/send_msg", text(ALICE, "c"), token=token) == 0
+    assert api.texts(ALICE) == ["lost", "c"]
+    api.down = True
+    async with http.post(f"{api.base_url}/cgi-bin/kf/send_msg") as resp:
+        assert resp.status == 503
+    api.down, api.drop_connections = False, True
+    with pytest.raises(aiohttp.ClientError):
+        await get("/cgi-bin/gettoken")
+    api.drop_connections = False
+    async with http.get(f"{api.base_url}/cgi-bin/nothing") as resp:
+        assert resp.status == 404
+    assert api.paths()[:2] == ["/cgi-bin/gettoken", "/cgi-bin/kf/send_msg"]
+    sends = [c.errcode for c in api.calls if c.path == "/cgi-bin/kf/send_msg"]
+    assert sends == [None, -1, 45009, 0, None]  # lost, scripted twice, sent, down
+
+
+async def test_odd_bodies_answer_errcodes(api: FakeWecomApi, post: Post) -> None:
+    """Whatever JSON arrives, every endpoint answers an errcode (never a 500)."""
+    api.client_says(ALICE, "hi")
+    fields = ["touser", "open_kfid", "msgtype", "text", "msgmenu", "msgid", "code", "cursor",
+              "token", "limit", "voice_format", "external_userid", "service_state",
+              "servicer_userid", "chat_type", "sender", "userid", "welcome_code"]  # fmt: skip
+    for odd in ([], {}, [[]], 1.5, True, None, "中", -1):
+        for path in api.endpoints():
+            secret = CONTACT_SECRET if "externalcontact" in path else KF_SECRET
+            name = path.removeprefix("/cgi-bin/")
+            body = dict.fromkeys(fields, odd) | {"msgtype": "text", "text": {"content": odd}}
+            answer = await post(name, body, secret=secret)
+            assert isinstance(answer["errcode"], int), (path, odd, answer)
+            menu = {"list": [{"type": odd, "click": odd}], "head_content": odd}
+            answer = await post(name, body | {"msgtype": "msgmenu", "msgmenu": menu}, secret=secret)
+            assert isinstance(answer["errcode"], int), (path, odd, answer)
+    assert api.sent == []
+
+
 # ---- the callback simulator ---------------------------------------------------------------------
 
 
@@ -161,10 +518,12 @@ async def test_url_verification(hook: tuple[Callback, WecomServer]) -> None:
     assert (await server.get_raw(forged))[0] == 403
 
 
-async def test_kf_event(hook: tuple[Callback, WecomServer]) -> None:
+async def test_kf_event_carries_the_token_sync_msg_takes(
+    hook: tuple[Callback, WecomServer], api: FakeWecomApi, post: Post
+) -> None:
     callback, server = hook
-    token = "ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR"
-    result = await server.kf_event(KFID, token)
+    said = api.client_says(ALICE, "你好")
+    result = await server.kf_event(KFID, api.callback_token())
     assert result.delivered and [a.status for a in result.attempts] == [200]
     [(query, envelope, fields)] = callback.hits
     assert set(query) == {"msg_signature", "timestamp", "nonce"}
@@ -172,8 +531,10 @@ async def test_kf_event(hook: tuple[Callback, WecomServer]) -> None:
     assert (envelope["ToUserName"], envelope["AgentID"]) == (CORP, "1000002")
     assert fields == {
         "ToUserName": CORP, "CreateTime": fields["CreateTime"], "MsgType": "event",
-        "Event": "kf_msg_or_event", "Token": token, "OpenKfId": KFID,
+        "Event": "kf_msg_or_event", "Token": fields["Token"], "OpenKfId": KFID,
     }  # fmt: skip
+    answer = await sync(post, token=fields["Token"], open_kfid=fields["OpenKfId"])
+    assert [m["msgid"] for m in answer["msg_list"]] == [said] and api.untokened_syncs == 0
 
 
 async def test_contact_added_event(hook: tuple[Callback, WecomServer]) -> None:
