@@ -3,9 +3,9 @@ Tencent's docs.
 
 It imports nothing from the bot and no WeChat/WeCom SDK, so it cross-checks the bot's client:
 the bot gets ``api.base_url`` instead of https://qyapi.weixin.qq.com and talks real HTTP/JSON.
-The 微信客服 endpoints live in `tests.fakes.wecom_kf_api`, the errcodes in
-`tests.fakes.wecom_errors` (each module's docstring lists the rules it enforces and what
-could not be confirmed).
+The 微信客服 endpoints live in `tests.fakes.wecom_kf_api`, the 客户联系 ones in
+`tests.fakes.wecom_contact_api`, the errcodes in `tests.fakes.wecom_errors` (each module's
+docstring lists the rules it enforces and what could not be confirmed).
 
 Rules enforced here (91039 获取access_token, 90313 全局错误码):
 
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from tests.fakes.http_base import FakeHttpServer
+from tests.fakes.wecom_contact_api import ContactEndpoints
 from tests.fakes.wecom_errors import JSON, Errmsg, WecomError
 from tests.fakes.wecom_kf_api import KfEndpoints
 
@@ -58,7 +59,7 @@ class _Token:
     expires: float
 
 
-class FakeWecomApi(KfEndpoints, FakeHttpServer):
+class FakeWecomApi(KfEndpoints, ContactEndpoints, FakeHttpServer):
     """In-process fake of https://qyapi.weixin.qq.com for one corp."""
 
     def __init__(
@@ -89,9 +90,11 @@ class FakeWecomApi(KfEndpoints, FakeHttpServer):
         self._tokens: dict[str, _Token] = {}
         self._scripted: deque[tuple[str | None, int]] = deque()
         self._init_kf(tuple(open_kfids))
+        self._init_contact()
         self._routes: dict[tuple[str, str], Callable[[web.Request, bytes], JSON]] = {
             ("GET", GETTOKEN): self._gettoken,
             **self.kf_routes(),
+            **self.contact_routes(),
         }
 
     def routes(self, app: web.Application) -> None:

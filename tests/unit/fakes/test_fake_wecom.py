@@ -197,8 +197,12 @@ async def test_gettoken_expiry_and_scopes(
     assert await errcode(post, "kf/send_msg", text(ALICE, "x"), token=fresh["access_token"]) > 0
     assert api.calls[-1].errcode == 42001
     # each app's token calls that app's APIs only
+    body = {"msgid": "msg-none"}
+    assert await errcode(post, "externalcontact/get_groupmsg_task", body) == 48002
+    assert await errcode(post, "externalcontact/get_groupmsg_task", body,
+                         secret=CONTACT_SECRET) == 41047  # fmt: skip
     assert await errcode(post, "kf/sync_msg", {}, secret=CONTACT_SECRET) == 48002
-    assert api.token_fetches == 4
+    assert api.token_fetches == 6
 
 
 # ---- 微信客服: reading messages -----------------------------------------------------------------
@@ -405,6 +409,172 @@ async def test_session_states(api: FakeWecomApi, post: Post) -> None:
                                                              (3, 4), (0, 2)]  # fmt: skip
 
 
+# ---- 客户联系 -----------------------------------------------------------------------------------
+
+
+async def contact(post: Post, path: str, body: Any) -> JSON:
+    return await post(f"externalcontact/{path}", body, secret=CONTACT_SECRET)
+
+
+async def group(post: Post, clients: list[str], content: str = "早盘提示", **rest: Any) -> JSON:
+    body = {"chat_type": "single", "external_userid": clients, "text": {"content": content}}
+    return await contact(post, "add_msg_template", body | rest)
+
+
+async def send_result(post: Post, msgid: str, userid: str = ADVISOR) -> dict[str, JSON]:
+    answer = await contact(post, "get_groupmsg_send_result", {"msgid": msgid, "userid": userid})
+    assert answer["errcode"] == 0, answer
+    return {row["external_userid"]: row for row in answer["send_list"]}
+
+
+async def test_group_message_waits_for_the_advisor(
+    api: FakeWecomApi, post: Post, clock: FakeTime
+) -> None:
+    api.add_contact(ADVISOR, ALICE)
+    api.add_contact(ADVISOR, BOB)
+    created = await group(post, [ALICE, BOB, CAROL], sender=ADVISOR)
+    assert created["errcode"] == 0 and created["fail_list"] == [CAROL]
+    msgid = created["msgid"]
+    tasks = await contact(post, "get_groupmsg_task", {"msgid": msgid})
+    assert tasks["task_list"] == [{"userid": ADVISOR, "status": 0}] and tasks["next_cursor"] == ""
+    assert await send_result(post, msgid) == {
+        ALICE: {"external_userid": ALICE, "userid": ADVISOR, "status": 0},
+        BOB: {"external_userid": BOB, "userid": ADVISOR, "status": 0},
+    }
+    api.remove_contact(ADVISOR, BOB)  # the advisor deleted Bob before confirming
+    clock.advance(600)
+    api.confirm_task(msgid)
+    sent_at = int(api.clock())
+    tasks = await contact(post, "get_groupmsg_task", {"msgid": msgid})
+    assert tasks["task_list"] == [{"userid": ADVISOR, "status": 2, "send_time": sent_at}]
+    results = await send_result(post, msgid)
+    assert results[ALICE]["status"] == 1 and results[ALICE]["send_time"] == sent_at
+    assert results[BOB] == {"external_userid": BOB, "userid": ADVISOR, "status": 2}
+    assert api.received(ALICE) == ["早盘提示"] and api.received(BOB) == []
+    # without a sender each client's task goes to the advisor who added them last
+    api.add_contact(ADVISOR2, CAROL)
+    api.add_contact(ADVISOR2, ALICE)
+    both = await group(post, [ALICE, CAROL, BOB])
+    assert both["fail_list"] == [BOB]
+    tasks = await contact(post, "get_groupmsg_task", {"msgid": both["msgid"]})
+    assert [t["userid"] for t in tasks["task_list"]] == [ADVISOR2]
+    assert set(await send_result(post, both["msgid"], ADVISOR2)) == {ALICE, CAROL}
+    assert await send_result(post, both["msgid"], ADVISOR) == {}
+    api.confirm_all(ADVISOR2)
+    assert api.group_tasks[-1].tasks[ADVISOR2].status == 2
+    assert (await group(post, [BOB]))["errcode"] == 41048  # nobody to send to
+    assert (await group(post, [ALICE], sender="nobody"))["errcode"] == 40003
+    assert (await group(post, [ALICE], content=""))["errcode"] == 44004
+    assert (await group(post, [ALICE], content="字" * 1334))["errcode"] == 40058  # 4002 bytes
+    assert (await contact(post, "get_groupmsg_task", {}))["errcode"] == 41046
+    assert (await contact(post, "get_groupmsg_task", {"msgid": "msgNone"}))["errcode"] == 41047
+    assert (await contact(post, "get_groupmsg_send_result", {"msgid": msgid}))["errcode"] == 41009
+    api.dispatch_seconds = 5  # "群发消息正在被派发中，请稍后再试"
+    fresh = (await group(post, [ALICE], sender=ADVISOR))["msgid"]
+    assert (await contact(post, "get_groupmsg_task", {"msgid": fresh}))["errcode"] == 41063
+    clock.advance(5)
+    assert (await contact(post, "get_groupmsg_task", {"msgid": fresh}))["errcode"] == 0
+
+
+async def test_one_group_message_a_day_in_beijing(
+    api: FakeWecomApi, post: Post, clock: FakeTime
+) -> None:
+    api.receive_rule = "day"  # 群发助手-设置群发规则: 每天接收一条
+    api.add_contact(ADVISOR, ALICE)
+
+    async def send_now(content: str) -> int:
+        msgid = (await group(post, [ALICE], content, sender=ADVISOR))["msgid"]
+        api.confirm_task(msgid, ADVISOR)
+        return int((await send_result(post, msgid))[ALICE]["status"])
+
+    assert await send_now("09:00") == 1
+    clock.set(datetime(2026, 12, 1, 15, 59, 59, tzinfo=UTC))  # 23:59:59 in Beijing
+    assert await send_now("23:59") == 3  # 因客户已经收到其他群发消息导致发送失败
+    clock.advance(1)  # midnight in Beijing, still 1 December in UTC
+    assert await send_now("00:00") == 1
+    api.client_received_group_message(ALICE, "an advisor's own")  # counts as well
+    clock.advance(12 * 3600)
+    assert await send_now("noon") == 3
+    assert api.received(ALICE) == ["09:00", "00:00", "an advisor's own"]
+
+
+async def test_group_messages_a_month_by_default(
+    api: FakeWecomApi, post: Post, clock: FakeTime
+) -> None:
+    assert api.receive_rule == "month"  # "每位客户每月最多可接收条数为当月天数"
+    api.add_contact(ADVISOR, ALICE)
+    api.add_contact(ADVISOR, BOB)
+    for _ in range(30):
+        api.client_received_group_message(ALICE)
+    msgid = (await group(post, [ALICE], sender=ADVISOR))["msgid"]
+    api.confirm_task(msgid)
+    assert (await send_result(post, msgid))[ALICE]["status"] == 1  # the 31st in December
+    msgid = (await group(post, [ALICE, BOB], sender=ADVISOR))["msgid"]
+    api.confirm_task(msgid)
+    statuses = {k: v["status"] for k, v in (await send_result(post, msgid)).items()}
+    assert statuses == {ALICE: 3, BOB: 1}
+    clock.set(datetime(2026, 12, 31, 16, 0, tzinfo=UTC))  # 1 January, 00:00 in Beijing
+    msgid = (await group(post, [ALICE], sender=ADVISOR))["msgid"]
+    api.confirm_task(msgid)
+    assert (await send_result(post, msgid))[ALICE]["status"] == 1
+    api.receive_rule = "week"
+    for _ in range(5):  # 7 this week (1 January 2027 is a Friday) with the one just sent
+        api.client_received_group_message(ALICE)
+    clock.advance(2 * DAY)  # Sunday
+    api.client_received_group_message(ALICE)
+    msgid = (await group(post, [ALICE], sender=ADVISOR))["msgid"]
+    api.confirm_task(msgid)
+    assert (await send_result(post, msgid))[ALICE]["status"] == 3
+    clock.advance(DAY)  # Monday: a new week
+    msgid = (await group(post, [ALICE], sender=ADVISOR))["msgid"]
+    api.confirm_task(msgid)
+    assert (await send_result(post, msgid))[ALICE]["status"] == 1
+
+
+async def test_group_results_pages(api: FakeWecomApi, post: Post) -> None:
+    clients = [f"wmClient{i:03d}" for i in range(5)]
+    for client in clients:
+        api.add_contact(ADVISOR, client)
+    msgid = (await group(post, clients, sender=ADVISOR))["msgid"]
+    seen, cursor = [], ""
+    while True:
+        body = {"msgid": msgid, "userid": ADVISOR, "limit": 2, "cursor": cursor}
+        answer = await contact(post, "get_groupmsg_send_result", body)
+        seen += [row["external_userid"] for row in answer["send_list"]]
+        if not (cursor := answer["next_cursor"]):
+            break
+    assert seen == clients
+    body = {"msgid": msgid, "userid": ADVISOR, "limit": 5000}  # "超过最大值时取默认值" (500)
+    assert len((await contact(post, "get_groupmsg_send_result", body))["send_list"]) == 5
+    bad = {"msgid": msgid, "userid": ADVISOR, "cursor": "forged"}
+    assert (await contact(post, "get_groupmsg_send_result", bad))["errcode"] == 40058
+
+
+async def test_welcome_for_a_new_contact(api: FakeWecomApi, post: Post, clock: FakeTime) -> None:
+    code = api.contact_added(ADVISOR, ALICE, state="channel-7")
+    assert code and ALICE in api.friends and ADVISOR in api.members
+
+    async def welcome(code: str | None, content: str = "欢迎") -> int:
+        body = {"welcome_code": code, "text": {"content": content}}
+        return int((await contact(post, "send_welcome_msg", body))["errcode"])
+
+    clock.advance(19)
+    assert await welcome(code, "") == 44004
+    assert await welcome(code, "字" * 1334) == 40058
+    assert await welcome(code) == 0
+    assert await welcome(code) == 41051  # only once
+    late = api.contact_added(ADVISOR, BOB)
+    clock.advance(20)
+    assert await welcome(late) == 41050  # 20 seconds
+    assert await welcome("forged") == 41050
+    assert await welcome(None) == 41049
+    api.native_welcome_for.add(ADVISOR2)
+    assert api.contact_added(ADVISOR2, CAROL) is None
+    assert [(w.userid, w.external_userid, w.content) for w in api.welcomes] == [
+        (ADVISOR, ALICE, "欢迎")
+    ]
+
+
 async def test_faults_and_call_log(
     api: FakeWecomApi, get: Get, post: Post, http: aiohttp.ClientSession
 ) -> None:
@@ -537,9 +707,10 @@ async def test_kf_event_carries_the_token_sync_msg_takes(
     assert [m["msgid"] for m in answer["msg_list"]] == [said] and api.untokened_syncs == 0
 
 
-async def test_contact_added_event(hook: tuple[Callback, WecomServer]) -> None:
+async def test_contact_added_event(hook: tuple[Callback, WecomServer], api: FakeWecomApi) -> None:
     callback, server = hook
-    code = "WELCOMECODE"
+    code = api.contact_added(ADVISOR, ALICE, state="channel-7")
+    assert code is not None
     await server.contact_added(ADVISOR, ALICE, "channel-7", code)
     await server.contact_added(ADVISOR, BOB)
     (_, _, first), (_, _, second) = [hit for hit in callback.hits]
