@@ -18,6 +18,10 @@ def configured(settings: Settings, app: App) -> list[Channel]:
         from bot.channels.wechat.channel import WechatChannel
 
         channels.append(WechatChannel(settings, app.inbox, app.delivery, app.db))
+    if settings.wecom.enabled:
+        from bot.channels.wecom.channel import WecomChannel
+
+        channels.append(WecomChannel(settings, app.inbox, app.delivery, app.db))
     if settings.onebot.enabled:
         from bot.channels.qq.channel import QQChannel
 

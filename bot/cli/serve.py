@@ -51,7 +51,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     use_console = not no_console and (sys.stdin.isatty() or not channels)
     if not use_console and not channels:
         raise NothingToServe(
-            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN, ONEBOT_MODE: no platform is set, and "
+            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN, WECOM_CORP_ID, ONEBOT_MODE: no platform is set, and "
             "--no-console leaves nothing to serve"
         )
     if use_console:

@@ -3,8 +3,8 @@
 Use :func:`load_settings`; it returns a frozen :class:`Settings` or raises :class:`ConfigError`
 with a one-line message naming the offending environment variable.
 
-One module per section (core, telegram, http, desk, schedule, wechat, onebot); ``base`` holds what
-they share and ``loading`` the container, the section list and the error wording.
+One module per section (core, telegram, http, desk, schedule, wechat, wecom, onebot); ``base``
+holds what they share and ``loading`` the container, the section list and the error wording.
 """
 
 from bot.config.base import CHANNELS, ConfigError
@@ -21,6 +21,7 @@ from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
+from bot.config.wecom import WecomSettings
 from bot.core.types import normalize_address as normalise_address
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Settings",
     "TelegramSettings",
     "WechatSettings",
+    "WecomSettings",
     "load_settings",
     "normalise_address",
 ]

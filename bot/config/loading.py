@@ -19,6 +19,7 @@ from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
+from bot.config.wecom import WecomSettings
 from bot.core.types import normalize_address as normalise_address
 
 # --- container ----------------------------------------------------------------------------------
@@ -39,6 +40,7 @@ class Settings(BaseModel):
     desk: DeskSettings
     schedule: ScheduleSettings
     wechat: WechatSettings
+    wecom: WecomSettings
     onebot: OnebotSettings
     faq: FaqSettings
 
@@ -73,6 +75,25 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _check_wecom_credentials(self) -> Self:
+        wc = self.wecom
+        required = {
+            "WECOM_CORP_ID": wc.corp_id,
+            "WECOM_KF_SECRET": wc.kf_secret,
+            "WECOM_KF_ID": wc.kf_id,
+            "WECOM_TOKEN": wc.token,
+            "WECOM_ENCODING_AES_KEY": wc.encoding_aes_key,
+        }
+        trigger = next(
+            (variable for variable, value in required.items() if value is not None), None
+        )
+        if trigger is not None:  # half a WeCom setup would fail only at the first message
+            for variable, value in required.items():
+                if value is None:
+                    raise _cross_field_error(variable, f"required when {trigger} is set")
+        return self
+
+    @model_validator(mode="after")
     def _check_onebot(self) -> Self:
         ob = self.onebot
         if ob.mode == "reverse" and ob.access_token is None:
@@ -89,6 +110,7 @@ class Settings(BaseModel):
         mounted = [
             ("TELEGRAM_WEBHOOK_PATH", self.telegram.webhook_path, self.telegram.mode == "webhook"),
             ("WECHAT_WEBHOOK_PATH", self.wechat.webhook_path, self.wechat.enabled),
+            ("WECOM_WEBHOOK_PATH", self.wecom.webhook_path, self.wecom.enabled),
             ("ONEBOT_WS_PATH", self.onebot.ws_path, self.onebot.mode == "reverse"),
         ]
         taken: dict[str, str] = {}

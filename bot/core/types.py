@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CHANNELS = ("telegram", "console", "wechat", "qq", "qqgroup")
+CHANNELS = ("telegram", "console", "wechat", "wecom", "qq", "qqgroup")
 _NUMERIC_ID_CHANNELS = frozenset({"telegram", "qq", "qqgroup"})
 _NUMERIC_ID_RE = re.compile(r"-?[0-9]+")  # used with fullmatch(); ASCII digits only
 _TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # used with fullmatch()
@@ -19,13 +19,13 @@ def normalize_address(address: str) -> str:
 
     * The address is ``<channel>:<id>``, split at the first ``:``; whitespace around the
       channel and around the id is ignored.
-    * The channel is one of telegram, qq, qqgroup, console, wechat, in any case; it becomes
-      lower case.
+    * The channel is one of telegram, qq, qqgroup, console, wechat, wecom, in any case; it
+      becomes lower case.
     * telegram, qq and qqgroup (a QQ group) ids are integers: an optional ``-`` (group
       chats) then ASCII digits 0-9.
       Canonical form is ``str(int(id))``: ``telegram:0123`` -> ``telegram:123``, ``-0`` -> ``0``.
-    * console and wechat ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as given
-      (case-sensitive).
+    * console, wechat and wecom ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as
+      given (case-sensitive).
     * Anything else (other channels, ``+``, inner spaces, ``;`` etc.) is a ValueError whose
       message quotes the address.
     """
@@ -137,6 +137,8 @@ class Capabilities:
 # (a CLI broadcast, say). WeChat: 2,048 bytes of text, no buttons in customer-service text.
 KNOWN_CAPABILITIES: dict[str, Capabilities] = {
     "wechat": Capabilities(max_text=600, buttons=False),
+    # WeCom's 微信客服: 2,048 bytes of text; options as numbered text.
+    "wecom": Capabilities(max_text=600, buttons=False),
     # QQ (OneBot): text only; long messages are folded by QQ, so parts stay readable.
     "qq": Capabilities(max_text=1500, buttons=False),
     "qqgroup": Capabilities(max_text=1500, buttons=False),

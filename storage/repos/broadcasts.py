@@ -23,6 +23,7 @@ from storage.repos.routes import (
     OUTSIDE,
     TAG,
     WINDOW,
+    WINDOWED,
     best_address,
     mass_mode,
     route_case,
@@ -399,7 +400,7 @@ class BroadcastRepo(Repo):
         ("mass": handed to a WeChat mass send, which reports totals only)."""
         route = sa.case(
             (m.c.error == GONE_AWAY, GONE),
-            (m.c.channel != "wechat", DIRECT),
+            (m.c.channel.not_in(WINDOWED), DIRECT),
             (m.c.status == MASS_WAIT, MASS),
             (m.c.error == MONTH_SPENT, FULL),
             (m.c.error == DAY_SPENT, DAY_USED),

@@ -25,6 +25,9 @@ import sqlalchemy as sa
 from storage.schema import clients, identities, messages, wechat_mass_counts, wechat_windows
 
 WECHAT = "wechat"
+# Channels that allow messages only for a while after the client's last one: the official
+# account and WeCom's 微信客服 (both 5 messages within 48 hours).
+WINDOWED = (WECHAT, "wecom")
 MONTHLY_MASS = 4
 WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's calendar month
 # How a push reaches an address: the platform's ordinary send, inside WeChat's window, a mass
@@ -104,11 +107,12 @@ def route_case(identity: Any, now: datetime, *, mass: object, owner: Any = clien
     mode = mass_mode(mass)
     whens: list[tuple[Any, str]] = [
         (identity.c.gone_at.is_not(None), GONE),
-        (channel != WECHAT, DIRECT),
+        (channel.not_in(WINDOWED), DIRECT),
     ]
     if mode == TAG:
         whens.append((tag_member(identity, owner), MASS))
     whens.append((_window_open(address, now), WINDOW))
+    whens.append((channel != WECHAT, OUTSIDE))  # mass sends are the official account's
     if mode == LIST:
         whens.append((_mass_left(address, now), MASS))
     unreached = {LIST: FULL, DAY: DAY_USED}.get(mode or "", OUTSIDE)

@@ -782,3 +782,43 @@ def test_onebot_settings() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(env_file=None, environ=secret)
     assert "s3cr3t-value" not in str(caught.value)
+
+
+WC_CORP, WC_SECRET, WC_KF = (
+    "ww1111222233334444",
+    "kfSecret0123456789abcdefghijklmnop",
+    "wkAJ2GCAAA0001",
+)
+WC_FULL = {
+    "WECOM_CORP_ID": WC_CORP, "WECOM_KF_SECRET": WC_SECRET, "WECOM_KF_ID": WC_KF,
+    "WECOM_TOKEN": "t0kenWecom", "WECOM_ENCODING_AES_KEY": WX_AES_KEY,
+}  # fmt: skip
+
+
+def test_wecom_is_on_with_all_five_and_off_without_any() -> None:
+    assert load(**WC_FULL).wecom.enabled
+    assert not load().wecom.enabled
+
+
+@pytest.mark.parametrize("missing", sorted(WC_FULL))
+def test_wecom_partial_settings_name_what_is_missing(missing: str) -> None:
+    environ = {k: v for k, v in WC_FULL.items() if k != missing}
+    error = config_error(environ)
+    assert error.variable == missing and "required when WECOM_" in str(error)
+    assert_clean(str(error), WC_SECRET, WX_AES_KEY, "t0kenWecom")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WECOM_CORP_ID", "corp-123"),
+        ("WECOM_KF_ID", "kf_1"),
+        ("WECOM_KF_SECRET", "short"),
+        ("WECOM_TOKEN", "not a token!"),
+        ("WECOM_ENCODING_AES_KEY", "tooShort"),
+    ],
+)
+def test_wecom_bad_values_are_refused_without_echoing_them(variable: str, value: str) -> None:
+    error = config_error({**WC_FULL, variable: value})
+    assert error.variable == variable
+    assert_clean(str(error), value)

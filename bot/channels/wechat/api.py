@@ -50,10 +50,12 @@ class WechatApi:
         app_id: str,
         secret: str,
         timeout: float = 10.0,
+        token_key: str = TOKEN_KEY,
     ) -> None:
         self.db = db
         self.base = base.rstrip("/")
         self.app_id = app_id
+        self.token_key = token_key  # where the token is shared (a lease of the same name)
         self._secret = secret
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5)
         self._session: aiohttp.ClientSession | None = None
@@ -86,19 +88,19 @@ class WechatApi:
                     self._token = stored
                     return stored[0]
                 async with self.db.write() as tx:
-                    mine = await tx.leases.acquire(TOKEN_KEY, self.owner, now + FETCH_LEASE)
+                    mine = await tx.leases.acquire(self.token_key, self.owner, now + FETCH_LEASE)
                 if mine:
                     try:
                         return await self._fetch()
                     finally:
                         async with self.db.write() as tx:
-                            await tx.leases.release(TOKEN_KEY, self.owner)
+                            await tx.leases.release(self.token_key, self.owner)
                 await asyncio.sleep(0.25)  # another process is fetching it
             raise Unreachable("access token: another process has held the fetch for too long")
 
     async def _stored(self) -> tuple[str, datetime] | None:
         async with self.db.read() as tx:
-            raw = await tx.meta.get(TOKEN_KEY)
+            raw = await tx.meta.get(self.token_key)
         try:
             data = json.loads(raw or "")
             if data.get("app_id") != self.app_id:
@@ -107,10 +109,15 @@ class WechatApi:
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    async def _fetch(self) -> str:
+    def _token_request(self) -> tuple[str, dict[str, str]]:
+        """The path and query that fetch a token."""
         params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self._secret}
+        return "/cgi-bin/token", params
+
+    async def _fetch(self) -> str:
+        path, params = self._token_request()
         try:
-            answer = await self._json("GET", "/cgi-bin/token", params=params)
+            answer = await self._json("GET", path, params=params)
         except NoAnswer as exc:  # no message went anywhere: plainly try again
             raise Unreachable(f"access token: {exc}") from None
         token, expires_in = answer.get("access_token"), answer.get("expires_in")
@@ -119,9 +126,9 @@ class WechatApi:
         expires = self.db.clock().astimezone(UTC) + timedelta(seconds=expires_in)
         value = {"app_id": self.app_id, "token": token, "expires": expires.isoformat()}
         async with self.db.write() as tx:
-            await tx.meta.set(TOKEN_KEY, json.dumps(value))
+            await tx.meta.set(self.token_key, json.dumps(value))
         self._token = (token, expires)
-        log.info("wechat: new access token, good for %d s", expires_in)
+        log.info("%s: new access token, good for %d s", self.token_key, expires_in)
         return token
 
     # ---- calls --------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""WeCom 微信客服 messages (from `kf/sync_msg`) as neutral Inbound events."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.core.commands import text_event
+from bot.core.types import Inbound, normalize_address
+
+CHANNEL = "wecom"
+CLIENT, EVENT = 3, 4  # `origin`: a client's message, a system event (5: a servicer's reply)
+MEDIA = frozenset({"image", "voice", "video", "file", "location", "link", "business_card"})
+# A link's scene_param that carries a binding code: the client joins their file at once.
+BIND_SCENE = re.compile(r"^bind[_-]?([0-9]{6})$")
+
+
+def address(external_userid: str) -> str:
+    return f"{CHANNEL}:{external_userid}"
+
+
+def to_inbound(msg: dict[str, Any]) -> Inbound | None:
+    """The event for one message, or None for what is nobody's words to answer (a
+    servicer's own reply, a message of another kind of sender, a malformed entry)."""
+    msgid = str(msg.get("msgid") or "")[:64]
+    origin = msg.get("origin")
+    kind = str(msg.get("msgtype") or "")
+    event = msg.get("event") if isinstance(msg.get("event"), dict) else {}
+    user = msg.get("external_userid") or event.get("external_userid")
+    if not msgid or not isinstance(user, str):
+        return None
+    try:
+        chat = normalize_address(address(user))
+    except ValueError:
+        return None
+    common: dict[str, Any] = {"platform_id": msgid, "dedupe_key": f"{CHANNEL}:msg:{msgid}"}
+    if origin == CLIENT and kind == "text":
+        text = msg.get("text") if isinstance(msg.get("text"), dict) else {}
+        return text_event(CHANNEL, chat, chat, str(text.get("content") or ""), **common)
+    if origin == CLIENT and kind in MEDIA:
+        return Inbound(CHANNEL, chat, chat, kind="media", **common)
+    if origin == EVENT and kind == "event" and event.get("event_type") == "enter_session":
+        scene = BIND_SCENE.match(str(event.get("scene_param") or ""))
+        words = f"/bind {scene.group(1)}" if scene else "/start"
+        return text_event(CHANNEL, chat, chat, words, **common)
+    if origin == CLIENT:
+        return Inbound(CHANNEL, chat, chat, kind="other", **common)
+    return None
+
+
+def welcome_code(msg: dict[str, Any]) -> str | None:
+    """The one-time code an enter_session event gives for the welcome (20 seconds)."""
+    event = msg.get("event") if isinstance(msg.get("event"), dict) else {}
+    code = event.get("welcome_code")
+    return code if isinstance(code, str) and code else None
+
+
+def opens_window(msg: dict[str, Any]) -> bool:
+    """A client's own message opens WeCom's window (5 messages in 48 hours)."""
+    return msg.get("origin") == CLIENT

@@ -1,0 +1,89 @@
+"""Outgoing 微信客服 messages: the welcome with its one-time code; anything else inside
+WeCom's window (5 messages within 48 hours of the client's last message), tracked in the
+database like the official account's; outside it the message is recorded as not
+deliverable on this route (the planner then looks for another)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from bot.channels.wechat.sender import plain_text
+from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
+from bot.channels.wecom.convert import CHANNEL
+from bot.channels.wecom.sync import WelcomeCodes
+from bot.core.delivery import Limits, OutMessage, SendFailure
+from bot.core.types import KNOWN_CAPABILITIES, Capabilities
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+OUT_OF_WINDOW = frozenset({95001, 95002})  # five used / 48 hours passed
+WITH_A_PERSON = 95018  # the session is queued for or served by a person in WeCom
+BUSY = frozenset({-1, 45009, 45033})
+
+
+class WecomSender:
+    channel = CHANNEL
+    capabilities: Capabilities = KNOWN_CAPABILITIES[CHANNEL]
+
+    def __init__(self, api: WecomApi, db: Database, codes: WelcomeCodes, *, limits: Limits):
+        self.api = api
+        self.db = db
+        self.codes = codes
+        self.limits = limits
+
+    def is_group(self, chat: str) -> bool:
+        return False
+
+    async def send(self, message: OutMessage) -> str | None:
+        user = message.chat.split(":", 1)[1]
+        text = plain_text(message)
+        code = None if message.bulk else self.codes.take(message.chat)
+        if code is not None:
+            try:
+                answer = await self.api.send_on_event(code, text)
+                return str(answer.get("msgid") or "welcome")
+            except ApiError as exc:  # the code ran out: the window may still take it
+                log.info("wecom: welcome code refused (%s); sending normally", exc.code)
+            except (Unreachable, NoAnswer) as exc:
+                raise _failure(exc) from None
+        try:
+            async with self.db.write() as tx:
+                in_window = await tx.wechat.use_window(message.chat)
+        except Exception as exc:  # the database, not WeCom: nothing was sent
+            raise SendFailure("retry", f"window not read: {exc}") from None
+        if not in_window:
+            raise SendFailure("rejected", "wecom: outside the client's 48-hour window")
+        try:
+            answer = await self.api.send_text(user, text)
+        except (ApiError, Unreachable, NoAnswer) as exc:
+            code_ = exc.code if isinstance(exc, ApiError) else None
+            if code_ in OUT_OF_WINDOW:
+                await self._settle(message.chat, close=True)
+            elif not isinstance(exc, NoAnswer):  # it may have arrived: the count stays
+                await self._settle(message.chat, close=False)
+            raise _failure(exc) from None
+        return str(answer.get("msgid") or "kf")
+
+    async def _settle(self, chat: str, *, close: bool) -> None:
+        with contextlib.suppress(Exception):  # a courtesy, not a must
+            async with self.db.write() as tx:
+                if close:
+                    await tx.wechat.close_window(chat)
+                else:
+                    await tx.wechat.give_back(chat)
+
+
+def _failure(exc: ApiError | Unreachable | NoAnswer) -> SendFailure:
+    if isinstance(exc, Unreachable):
+        return SendFailure("retry", str(exc))
+    if isinstance(exc, NoAnswer):
+        return SendFailure("ambiguous", str(exc))
+    if exc.code in OUT_OF_WINDOW:
+        return SendFailure("rejected", f"wecom {exc.code}: outside the window")
+    if exc.code == WITH_A_PERSON:
+        return SendFailure("rejected", f"wecom {exc.code}: the session is with a person")
+    if exc.code in BUSY:
+        return SendFailure("retry", f"wecom {exc.code}: {exc.message}")
+    return SendFailure("rejected", f"wecom {exc.code}: {exc.message}")
