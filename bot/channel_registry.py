@@ -21,7 +21,7 @@ def configured(settings: Settings, app: App) -> list[Channel]:
     if settings.wecom.enabled:
         from bot.channels.wecom.channel import WecomChannel
 
-        channels.append(WecomChannel(settings, app.inbox, app.delivery, app.db))
+        channels.append(WecomChannel(settings, app.inbox, app.delivery, app.db, app.translator))
     if settings.onebot.enabled:
         from bot.channels.qq.channel import QQChannel
 

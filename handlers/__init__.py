@@ -16,6 +16,7 @@ from handlers import (
     smalltalk,
     subscriptions,
     training,
+    wecom,
 )
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
@@ -39,6 +40,7 @@ def build_router() -> Router:
         notes.router,
         return_visits.router,
         training.router,
+        wecom.router,
         admin.router,
         faq_staff.router,
         smalltalk.router,

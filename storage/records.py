@@ -151,6 +151,7 @@ class Advisor:
     on_duty: bool
     display_name: str | None = None
     license_no: str | None = None
+    wecom_userid: str | None = None  # their WeCom user id (客户联系)
 
 
 @dataclass(frozen=True, slots=True)

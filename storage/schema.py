@@ -88,6 +88,8 @@ advisors = sa.Table(
     sa.Column("display_name", sa.String(100)),
     sa.Column("license_no", sa.String(50)),  # 执业编号
     sa.Column("updated_at", Ts, nullable=False),
+    # Their WeCom user id: a client who adds them as a contact becomes their client.
+    sa.Column("wecom_userid", sa.String(64), index=True, unique=True),
 )
 
 # Complaints (客户投诉处理单) and consultations (客户来电记录单).

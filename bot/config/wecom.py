@@ -35,6 +35,8 @@ class WecomSettings(_Section):
     kf_id: str | None = None  # the customer-service account's open_kfid (wk…)
     token: SecretStr | None = None  # the callback's Token
     encoding_aes_key: SecretStr | None = None  # the callback's EncodingAESKey
+    # The Secret of 客户联系 (customer contact): clients adding advisors are linked and welcomed.
+    contact_secret: SecretStr | None = None
     api_base: str = "https://qyapi.weixin.qq.com"
     webhook_path: str = "/wecom"
     # A callback whose timestamp is further than this from now is refused (replay guard).
@@ -63,7 +65,7 @@ class WecomSettings(_Section):
             raise ValueError("must be the customer-service account's open_kfid (wk…)")
         return value.strip()
 
-    @field_validator("kf_secret")
+    @field_validator("kf_secret", "contact_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
         secret = _stripped(value)

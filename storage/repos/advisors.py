@@ -14,7 +14,9 @@ class AdvisorRepo(Repo):
         row = (
             await self.conn.execute(sa.select(advisors).where(advisors.c.address == address))
         ).first()
-        return Advisor(row.address, row.on_duty, row.display_name, row.license_no) if row else None
+        if row is None:
+            return None
+        return Advisor(row.address, row.on_duty, row.display_name, row.license_no, row.wecom_userid)
 
     async def save(self, address: str, **values: object) -> None:
         current = await self.get(address)
@@ -22,6 +24,7 @@ class AdvisorRepo(Repo):
             "on_duty": current.on_duty if current else False,
             "display_name": current.display_name if current else None,
             "license_no": current.license_no if current else None,
+            "wecom_userid": current.wecom_userid if current else None,
             **values,
             "updated_at": self.now(),
         }
@@ -36,6 +39,22 @@ class AdvisorRepo(Repo):
             .order_by(advisors.c.address)
         )
         return [r.address for r in await self.conn.execute(query)]
+
+    async def by_wecom(self, userid: str) -> str | None:
+        """The advisor whose WeCom user id this is."""
+        query = sa.select(advisors.c.address).where(advisors.c.wecom_userid == userid)
+        return (await self.conn.execute(query)).scalar()
+
+    async def link_wecom(self, address: str, userid: str) -> str | None:
+        """`userid` becomes `address`'s WeCom user id; returns the advisor who had it before
+        (it is taken from them), if another."""
+        before = await self.by_wecom(userid)
+        if before is not None and before != address:
+            await self.conn.execute(
+                advisors.update().where(advisors.c.address == before).values(wecom_userid=None)
+            )
+        await self.save(address, wecom_userid=userid)
+        return before if before != address else None
 
     async def is_advisor(self, address: str) -> bool:
         query = sa.select(roles.c.role).where(roles.c.address == address, roles.c.role == "advisor")

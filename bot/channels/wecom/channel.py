@@ -13,12 +13,14 @@ from aiohttp import web
 
 from bot.channels.wechat.crypto import Envelope, Guard
 from bot.channels.wecom.api import WecomApi
+from bot.channels.wecom.contacts import ContactApi, ContactEvents
 from bot.channels.wecom.convert import CHANNEL
 from bot.channels.wecom.sender import WecomSender
 from bot.channels.wecom.sync import KfSync, WelcomeCodes, Window
 from bot.channels.wecom.webhook import WecomWebhook
 from bot.config import Settings
 from bot.core.delivery import Delivery, Limits
+from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
 from storage.database import Database
 
@@ -28,7 +30,9 @@ PULL_EVERY = 300.0  # seconds: messages whose callback was lost are read this la
 
 
 class WecomChannel:
-    def __init__(self, settings: Settings, inbox: Inbox, delivery: Delivery, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, inbox: Inbox, delivery: Delivery, db: Database, t: Translator
+    ) -> None:
         wc = settings.wecom
         assert wc.enabled and wc.corp_id and wc.kf_id and wc.kf_secret and wc.token
         assert wc.encoding_aes_key is not None
@@ -48,11 +52,19 @@ class WecomChannel:
         self.concurrency = wc.max_in_flight
         self.lead = False
         token = wc.token.get_secret_value()
+        self.contacts = None
+        if wc.contact_secret is not None:
+            contact_api = ContactApi(
+                db, base=wc.api_base, corp_id=wc.corp_id,
+                secret=wc.contact_secret.get_secret_value(), kf_id=wc.kf_id, label="contact",
+            )  # fmt: skip
+            self.contacts = ContactEvents(contact_api, db, inbox, t, settings.core.default_language)
         self.webhook = WecomWebhook(
             guard=Guard(token, skew=wc.max_clock_skew_seconds),
             envelope=Envelope(token, wc.encoding_aes_key.get_secret_value(), wc.corp_id),
             sync=self.sync,
             kf_id=wc.kf_id,
+            contacts=self.contacts,
         )
 
     def routes(self) -> list[web.RouteDef]:
@@ -71,3 +83,5 @@ class WecomChannel:
     async def close(self) -> None:
         await self.webhook.close()
         await self.api.close()
+        if self.contacts is not None:
+            await self.contacts.api.close()

@@ -9,25 +9,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
 
 from bot.channels.wechat import xml
 from bot.channels.wechat.crypto import Envelope, Guard, Refused
+from bot.channels.wecom.contacts import ContactEvents
 from bot.channels.wecom.sync import KfSync
 
 log = logging.getLogger(__name__)
 
 BODY_TIMEOUT = 5.0
 KF_EVENT = "kf_msg_or_event"
+CONTACT_EVENT = "change_external_contact"
 
 
 class WecomWebhook:
-    def __init__(self, *, guard: Guard, envelope: Envelope, sync: KfSync, kf_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        guard: Guard,
+        envelope: Envelope,
+        sync: KfSync,
+        kf_id: str,
+        contacts: ContactEvents | None = None,
+    ) -> None:
         self.guard = guard
         self.envelope = envelope
         self.sync = sync
         self.kf_id = kf_id
+        self.contacts = contacts  # 客户联系, when its secret is set
         self._pulls: set[asyncio.Task[None]] = set()
 
     def routes(self, path: str) -> list[web.RouteDef]:
@@ -52,14 +65,18 @@ class WecomWebhook:
         except Refused as exc:
             log.warning("wecom: callback refused (%s) from %s", exc.why, request.remote)
             return web.Response(status=exc.status, text=exc.why)
-        if fields.get("Event", "").lower() == KF_EVENT:
+        event = fields.get("Event", "").lower()
+        if event == KF_EVENT:
             kf_id = fields.get("OpenKfId") or self.kf_id
             if kf_id == self.kf_id:
-                self._pull(fields.get("Token") or None)
+                self._later(self._pull_now(fields.get("Token") or None))
+        elif event == CONTACT_EVENT and fields.get("ChangeType") == "add_external_contact":
+            if self.contacts is not None:  # the welcome has 20 seconds: not after the answer
+                self._later(self._contact_added(fields))
         return web.Response(text="success")
 
-    def _pull(self, token: str | None) -> None:
-        task = asyncio.create_task(self._pull_now(token), name="wecom-pull")
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name="wecom-callback")
         self._pulls.add(task)
         task.add_done_callback(self._pulls.discard)
 
@@ -68,6 +85,13 @@ class WecomWebhook:
             await self.sync.pull(token)
         except Exception:  # the next callback or the periodic pull reads them from the cursor
             log.exception("wecom: reading messages failed; they are read on the next pull")
+
+    async def _contact_added(self, fields: dict[str, str]) -> None:
+        assert self.contacts is not None
+        try:
+            await self.contacts.added(fields)
+        except Exception:  # not recorded: WeCom's retries of the callback bring it again
+            log.exception("wecom: a new contact could not be taken in")
 
     async def close(self) -> None:
         for task in list(self._pulls):

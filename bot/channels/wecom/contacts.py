@@ -1,0 +1,78 @@
+"""客户联系: a client adds an advisor as a WeCom contact (`add_external_contact`). The client's
+WeCom address joins their file — by the binding code the 联系我 link's `state` carries, else
+a file of its own — the advisor becomes the client's advisor where the file has none, the
+event is archived like anything a client does, and the welcome goes out with WeCom's
+one-time code (20 seconds, `externalcontact/send_welcome_msg`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
+from bot.channels.wecom.convert import BIND_SCENE, CHANNEL, address
+from bot.core.i18n import Translator
+from bot.core.inbox import Inbox
+from bot.core.text import to_plain
+from bot.core.types import Inbound, normalize_address
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class ContactApi(WecomApi):
+    async def send_welcome(self, code: str, text: str) -> dict[str, Any]:
+        return await self.call(
+            "/cgi-bin/externalcontact/send_welcome_msg",
+            {"welcome_code": code, "text": {"content": text}},
+        )
+
+
+class ContactEvents:
+    def __init__(
+        self, api: ContactApi, db: Database, inbox: Inbox, t: Translator, default_language: str
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.inbox = inbox
+        self.t = t
+        self.default_language = default_language
+
+    async def added(self, fields: dict[str, str]) -> None:
+        """One add_external_contact event (WeCom may send it again: handled once)."""
+        userid, external = fields.get("UserID", "")[:64], fields.get("ExternalUserID", "")
+        try:
+            chat = normalize_address(address(external))
+        except ValueError:
+            log.warning("wecom: add_external_contact without a usable ExternalUserID")
+            return
+        key = f"{CHANNEL}:contact:{userid}:{external}:{fields.get('CreateTime', '')[:12]}"
+        event = Inbound(CHANNEL, chat, chat, kind="other", dedupe_key=key)
+        message_id = await self.inbox.record(event, fields)
+        if message_id is None:
+            return  # WeCom's retry: the first one is being handled
+        language = self.default_language
+        async with self.db.write() as tx:
+            scene = BIND_SCENE.match(fields.get("State", ""))
+            if scene:
+                joined = await tx.links.redeem(scene.group(1), chat)
+                log.info("wecom: %s added %s with a binding code: %s", userid, chat, joined.status)
+            client, _ = await tx.clients.get_or_create(
+                chat, language=language, display_name=None, username=None
+            )
+            advisor = await tx.advisors.by_wecom(userid)
+            if advisor and not (await tx.files.fields(client.id)).advisor:
+                await tx.files.set(client.id, advisor=advisor)
+            language = client.language or language
+        self.inbox.submit(message_id, event)
+        code = fields.get("WelcomeCode")
+        if code:
+            await self._welcome(code, language)
+
+    async def _welcome(self, code: str, language: str) -> None:
+        t = self.t.with_lang(language)
+        text = to_plain(f"{t('start.greeting')}\n\n{t('wecom.contact_welcome')}")
+        try:
+            await self.api.send_welcome(code, text)
+        except (ApiError, Unreachable, NoAnswer) as exc:  # 20 seconds: no second chance
+            log.warning("wecom: the welcome did not go out: %s", exc)
