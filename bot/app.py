@@ -48,6 +48,11 @@ class App:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
         wx = settings.wechat
+        wc = settings.wecom
+        self.db.group_confirm = (
+            dt.timedelta(hours=wc.group_confirm_hours),
+            dt.timedelta(minutes=wc.alert_confirm_minutes),
+        )
         if wx.enabled:  # a service account sends to OpenID lists, a subscription one to tags
             self.db.mass_topics = wx.mass_topics
             self.db.mass_kind = "list" if wx.account_type == "service" else "tag"

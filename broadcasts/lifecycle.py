@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.compliance import forbidden_in
@@ -152,8 +152,16 @@ async def create(
         send_at=broadcast.send_at.isoformat(),
     )
     if broadcast.send_at <= now:
-        await tx.broadcasts.start(broadcast, buttons=buttons)
+        await tx.broadcasts.start(
+            broadcast, buttons=buttons, group_confirm=group_confirm(tx, broadcast)
+        )
     return await tx.broadcasts.get(broadcast.id) or broadcast
+
+
+def group_confirm(tx: Tx, broadcast: Broadcast) -> timedelta:
+    """How long advisors have to confirm its WeCom group messages: an alert is urgent."""
+    push, alert = tx.group_confirm
+    return alert if broadcast.kind == "alert" else push
 
 
 def same_words(text: str) -> str:
@@ -267,7 +275,7 @@ async def tick(tx: Tx, t: Translator, now: datetime) -> tuple[int, list[Outbound
     recipients of what started and the reports."""
     started = 0
     for due in await tx.broadcasts.due(now):
-        started += await tx.broadcasts.start(due)
+        started += await tx.broadcasts.start(due, group_confirm=group_confirm(tx, due))
     outs = []
     for done in await tx.broadcasts.finished():
         author = await tx.clients.by_address(done.author)

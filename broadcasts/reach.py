@@ -27,17 +27,21 @@ def routes_text(t: Translator, reach: dict[str, int], mass: dict[str, Any] | Non
             used_by = mass.get("used_by")
             why = "reach.why_day_wechat" if used_by else "reach.why_day_spent_wechat"
             unreached.append(t(why, n=f"{n:,}", id=used_by or ""))
-        elif how in ("outside", "full"):
+        elif how in ("outside", "full", "group_day"):
             unreached.append(t(f"reach.why_{how}_{channel}", n=f"{n:,}"))
         elif how == "mass" and mass.get("kind") == "tag":
             parts.append(t(f"reach.tag_{channel}", n=f"{n:,}"))
         elif how == "mass" and mass.get("nth"):
             parts.append(t(f"reach.nth_{channel}", n=f"{n:,}", nth=mass["nth"]))
-        elif how in ("window", "mass"):
+        elif how in ("window", "mass", "group"):
             parts.append(t(f"reach.{how}_{channel}", n=f"{n:,}"))
         else:
             parts.append(t("reach.direct", channel=channel_name(t, channel), n=f"{n:,}"))
-    lost = sum(n for k, n in reach.items() if k.endswith((".outside", ".full", ".gone", ".day")))
+    lost = sum(
+        n
+        for k, n in reach.items()
+        if k.split(".", 1)[1] in ("outside", "full", "gone", "day", "group_day")
+    )
     if lost:
         parts.append(
             t("reach.unreached", n=f"{lost:,}", why=t("common.list_separator").join(unreached))

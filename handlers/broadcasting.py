@@ -284,6 +284,10 @@ async def broadcasts(t: Translator, tx: Tx, desk: DeskPolicy) -> Outbound:
         )  # fmt: skip
         if b.status == "running":
             lines += _mass_waiting(t, tx.now(), await tx.wechat_mass.of_broadcast(b.id))
+            waiting = [j for j in await tx.wecom_groups.of_broadcast(b.id) if j.status == "waiting"]
+            if waiting:
+                clients = sum(len(j.chats) for j in waiting)
+                lines.append(t("bcstaff.group_confirming", n=len(waiting), clients=clients))
         if b.status in ("scheduled", "running"):
             key = "bcstaff.cancel_one" if b.status == "scheduled" else "bcstaff.stop_one"
             buttons.append([Button(t(key, id=b.id), f"bc:x:{b.id}")])

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,11 +105,14 @@ class Database:
         # The topics whose pushes may spend a WeChat mass send (set by the app from settings).
         self.mass_topics: frozenset[str] = frozenset()
         self.mass_kind = "list"  # or "tag": a subscription account's sends to a topic's tag
+        # How long an advisor has to confirm a WeCom group message: a push, an alert.
+        self.group_confirm = (timedelta(hours=12), timedelta(minutes=30))
 
     def _tx(self, conn: Any) -> Tx:
         return Tx(
-            conn, self.clock, self.cache, mass_topics=self.mass_topics, mass_kind=self.mass_kind
-        )
+            conn, self.clock, self.cache, mass_topics=self.mass_topics, mass_kind=self.mass_kind,
+            group_confirm=self.group_confirm,
+        )  # fmt: skip
 
     @property
     def writing(self) -> bool:

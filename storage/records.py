@@ -230,3 +230,19 @@ class MassJob:
     error: str | None = None
     topic: str | None = None  # a subscription account's send to this topic's tag
     confirm_since: datetime | None = None  # held for an administrator's confirmation since
+
+
+@dataclass(frozen=True, slots=True)
+class GroupJob:
+    """An advisor's WeCom group message to their own clients, for one broadcast."""
+
+    id: int
+    broadcast_id: int
+    userid: str  # the advisor's WeCom user id
+    chats: list[str]
+    text: str
+    status: str  # pending, sending, waiting (for the advisor), done, expired, failed
+    msgid: str | None
+    attempts: int
+    confirm_by: datetime
+    error: str | None = None

@@ -436,6 +436,44 @@ wechat_tagged = sa.Table(
     sa.Column("topic_key", sa.String(30), primary_key=True),
 )
 
+# WeCom (客户联系): the advisors (WeCom user ids) each client's address is a contact of.
+wecom_contacts = sa.Table(
+    "wecom_contacts",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("userid", sa.String(64), primary_key=True),
+    sa.Column("added_at", Ts, nullable=False),
+)
+
+# The days (Beijing date) a client got a WeCom group message: one a day.
+wecom_group_days = sa.Table(
+    "wecom_group_days",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+)
+
+# A group message an advisor sends to their own clients once they confirm it in WeCom:
+# pending -> sending -> waiting (for the advisor) -> done | expired | failed.
+wecom_group_jobs = sa.Table(
+    "wecom_group_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("broadcast_id", sa.Integer, nullable=False, index=True),
+    sa.Column("userid", sa.String(64), nullable=False),
+    sa.Column("chats", sa.JSON, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("msgid", sa.String(100)),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("confirm_by", Ts, nullable=False),  # not confirmed by then: another route
+    sa.Column("next_at", Ts),
+    sa.Column("lease_until", Ts),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

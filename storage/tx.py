@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from storage.repos.advisors import AdvisorRepo
@@ -32,6 +32,7 @@ from storage.repos.training import TrainingRepo
 from storage.repos.wechat import WechatRepo
 from storage.repos.wechat_mass import WechatMassRepo
 from storage.repos.wechat_tags import WechatTagRepo
+from storage.repos.wecom_groups import WecomGroupRepo
 
 T = TypeVar("T")
 
@@ -47,12 +48,15 @@ class Tx:
         *,
         mass_topics: frozenset[str] = frozenset(),
         mass_kind: str = "list",
+        group_confirm: tuple[timedelta, timedelta] = (timedelta(hours=12), timedelta(minutes=30)),
     ) -> None:
         self.conn = conn
         self.now = clock
         self.mass_topics = mass_topics  # pushes to these topics may spend a WeChat mass send
         # "list" (a service account's OpenID lists) or "tag" (a subscription account's tags)
         self.mass_kind = mass_kind
+        # How long an advisor has to confirm a WeCom group message: a push, an alert.
+        self.group_confirm = group_confirm
         self.state = TxState(cache if cache is not None else {})
         args = (conn, clock, self.state)
         self.clients = ClientRepo(*args)
@@ -78,6 +82,7 @@ class Tx:
         self.links = LinkRepo(*args)
         self.wechat_mass = WechatMassRepo(*args)
         self.wechat_tags = WechatTagRepo(*args)
+        self.wecom_groups = WecomGroupRepo(*args)
         self.reroute = RerouteRepo(*args)
 
     async def config_version(self) -> str:

@@ -127,6 +127,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             counts = await tx.broadcasts.counts(args.id)
             routes = await tx.broadcasts.routes(args.id)
             mass = await tx.wechat_mass.of_broadcast(args.id)
+            groups = await tx.wecom_groups.of_broadcast(args.id)
     except BroadcastError as exc:
         return refuse("broadcast", exc)
     report: dict[str, object] = {
@@ -140,6 +141,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
              "filtered_to": j.filtered, "error": j.error}
             for j in mass
         ]  # fmt: skip
+    if groups:  # advisors' WeCom group messages: waiting for them, or what WeCom reported
+        report["wecom_group"] = [
+            {"advisor": j.userid, "clients": len(j.chats), "status": j.status, "error": j.error}
+            for j in groups
+        ]
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

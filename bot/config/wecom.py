@@ -44,6 +44,10 @@ class WecomSettings(_Section):
     # Messages WeCom allows after a client's message: 5 within 48 hours.
     window_hours: float = Field(48, gt=0, le=48)
     window_messages: int = Field(5, ge=1, le=20)
+    # How long an advisor has to confirm a group message in WeCom before its clients are
+    # tried on another route: a push, and a risk alert (urgent).
+    group_confirm_hours: float = Field(12, gt=0, le=72, allow_inf_nan=False)
+    alert_confirm_minutes: int = Field(30, ge=1, le=720)
     rate_limit: float = Field(100.0, ge=1, le=1000, allow_inf_nan=False)  # sends per second
     max_in_flight: int = Field(32, ge=1, le=256)
 

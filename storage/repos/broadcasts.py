@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +18,8 @@ from storage.repos.routes import (
     DIRECT,
     FULL,
     GONE,
+    GROUP,
+    GROUP_DAY,
     LIST,
     MASS,
     OUTSIDE,
@@ -30,9 +32,12 @@ from storage.repos.routes import (
 )
 from storage.repos.wechat_mass import OPEN as OPEN_MASS
 from storage.repos.wechat_mass import WechatMassRepo
+from storage.repos.wecom_groups import GROUP_WAIT, WecomGroupRepo
+from storage.repos.wecom_groups import OPEN as OPEN_GROUP
 from storage.schema import Ts, broadcasts, client_tags, clients, identities, subscriptions
 from storage.schema import messages as m
 from storage.schema import wechat_mass_jobs as mass_jobs
+from storage.schema import wecom_group_jobs as group_jobs
 
 OPEN_ROWS = ("pending", "queued", "sending")
 SEGMENT_KEYS = ("tier", "tag", "language", "channel", "advisor")
@@ -79,8 +84,8 @@ def _recipients(audience: dict[str, Any], now: datetime, mass: str | None) -> sa
     channel's), erased clients never. `mass` (routes.LIST, TAG or DAY): what WeChat
     followers outside the window may be reached by."""
     segment = audience.get("segment") or {}
-    best = best_address(now, segment.get("channel"), mass=mass)
-    route = route_case(identities, now, mass=mass)
+    best = best_address(now, segment.get("channel"), mass=mass, group=True)
+    route = route_case(identities, now, mass=mass, group=True)
     query = (
         sa.select(
             clients.c.id,
@@ -124,6 +129,7 @@ COLUMNS = [
 MASS_WAIT = "mass"
 MONTH_SPENT = "wechat: the follower's 4 mass sends this month are used (本月群发已满)"
 DAY_SPENT = "wechat: the account's one mass send of the day is used (今日群发已用)"
+GROUP_DAY_SPENT = "wecom: the client got a group message today already (今日已收到群发)"
 GONE_AWAY = "the client blocked the bot or unfollowed at this address (not tried)"
 
 # One recipient: the client, or the chat where there is none (a group).
@@ -226,7 +232,11 @@ class BroadcastRepo(Repo):
         return WechatMassRepo(self.conn, self.now, self.state)
 
     async def start(
-        self, broadcast: Broadcast, buttons: dict[str, list[list[dict[str, Any]]]] | None = None
+        self,
+        broadcast: Broadcast,
+        buttons: dict[str, list[list[dict[str, Any]]]] | None = None,
+        *,
+        group_confirm: timedelta = timedelta(hours=12),
     ) -> int:
         """scheduled -> running, and its delivery rows written; returns the recipients (0 when
         another process started it first). One INSERT … SELECT per language and part; the
@@ -280,6 +290,22 @@ class BroadcastRepo(Repo):
                     chats(GONE), broadcast, parts[0], 0, now, status="blocked", error=GONE_AWAY
                 )
             )
+            await self.conn.execute(
+                _rows_from(
+                    chats(GROUP_DAY), broadcast, parts[0], 0, now, status="failed",
+                    error=GROUP_DAY_SPENT,
+                )
+            )  # fmt: skip
+            whole = "\n".join(parts)  # an advisor's group message carries the whole text
+            grouped = chats(GROUP)
+            await self.conn.execute(
+                _rows_from(grouped, broadcast, whole, 0, now, status=GROUP_WAIT)
+            )
+            await WecomGroupRepo(self.conn, self.now, self.state).plan(
+                broadcast.id, whole,
+                [r.chat for r in await self.conn.execute(sa.select(grouped.c.chat))],
+                group_confirm,
+            )  # fmt: skip
             for route, error in ((FULL, MONTH_SPENT), (DAY_USED, DAY_SPENT)):
                 if mass in (LIST, DAY):
                     await self.conn.execute(
@@ -404,6 +430,9 @@ class BroadcastRepo(Repo):
             (m.c.status == MASS_WAIT, MASS),
             (m.c.error == MONTH_SPENT, FULL),
             (m.c.error == DAY_SPENT, DAY_USED),
+            (m.c.error == GROUP_DAY_SPENT, GROUP_DAY),
+            (m.c.status == GROUP_WAIT, GROUP),
+            (m.c.error.like("wecom group message:%"), GROUP),
             (m.c.error.like("wechat mass send:%"), MASS),
             (m.c.platform_id.like("tpl:%"), "template"),
             (m.c.error.like("%window%"), OUTSIDE),
@@ -442,6 +471,10 @@ class BroadcastRepo(Repo):
                 if "window" in (error or "")
                 else "quota"
                 if error == MONTH_SPENT
+                else "group_day"
+                if error == GROUP_DAY_SPENT
+                else "group"
+                if (error or "").startswith("wecom group message:")
                 else "day"
                 if error == DAY_SPENT
                 else "mass"
@@ -483,6 +516,10 @@ class BroadcastRepo(Repo):
             sa.exists().where(  # a mass send not yet made
                 mass_jobs.c.broadcast_id == broadcasts.c.id,
                 mass_jobs.c.status.in_(OPEN_MASS),
+            ),
+            sa.exists().where(  # a group message its advisors have yet to send
+                group_jobs.c.broadcast_id == broadcasts.c.id,
+                group_jobs.c.status.in_(OPEN_GROUP),
             ),
         )
         query = (

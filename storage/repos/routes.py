@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from storage.schema import clients, identities, messages, wechat_mass_counts, wechat_windows
+from storage.schema import (
+    clients,
+    identities,
+    messages,
+    wechat_mass_counts,
+    wechat_windows,
+    wecom_contacts,
+    wecom_group_days,
+)
 
 WECHAT = "wechat"
 # Channels that allow messages only for a while after the client's last one: the official
@@ -35,13 +43,32 @@ WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's calendar month
 DIRECT, WINDOW, MASS, OUTSIDE, FULL = "direct", "window", "mass", "outside", "full"
 GONE = "gone"  # the client blocked the bot or unfollowed at this address
 DAY_USED = "day"  # outside the window; the subscription account's send of the day is spent
-UNREACHED = (OUTSIDE, FULL, GONE, DAY_USED)
+# WeCom: an advisor's group message to their client (confirmed by the advisor), one a day.
+GROUP, GROUP_DAY = "group", "group_day"
+WECOM = "wecom"
+UNREACHED = (OUTSIDE, FULL, GONE, DAY_USED, GROUP_DAY)
 # What a push may spend on followers outside the window (the `mass` argument below).
 LIST, TAG, DAY = "list", "tag", "day"
 
 
 def month_of(now: datetime) -> str:
     return now.astimezone(WECHAT_TZ).strftime("%Y-%m")
+
+
+def day_of(now: datetime) -> str:
+    """WeChat's and WeCom's day (Beijing time): a subscription account's one mass send, a
+    client's one group message."""
+    return now.astimezone(WECHAT_TZ).strftime("%Y-%m-%d")
+
+
+def _a_contact(address: Any) -> Any:
+    c = wecom_contacts.alias("contact_of")
+    return sa.select(sa.literal(1)).where(c.c.chat == address).exists()
+
+
+def _grouped_today(address: Any, now: datetime) -> Any:
+    d = wecom_group_days.alias("grouped")
+    return sa.select(sa.literal(1)).where(d.c.chat == address, d.c.day == day_of(now)).exists()
 
 
 def _window_open(address: Any, now: datetime) -> Any:
@@ -100,9 +127,13 @@ def mass_mode(mass: object) -> str | None:
     return mass if mass in (LIST, TAG, DAY) else None  # type: ignore[return-value]
 
 
-def route_case(identity: Any, now: datetime, *, mass: object, owner: Any = clients) -> Any:
-    """GONE, DIRECT, WINDOW, MASS, OUTSIDE, FULL or DAY_USED for one address of `identity`
-    (the identities table or an alias, its client `owner`), as an SQL expression."""
+def route_case(
+    identity: Any, now: datetime, *, mass: object, owner: Any = clients, group: bool = False
+) -> Any:
+    """GONE, DIRECT, WINDOW, MASS, OUTSIDE, FULL, DAY_USED, GROUP or GROUP_DAY for one address
+    of `identity` (the identities table or an alias, its client `owner`), as an SQL
+    expression. `group`: a WeCom client outside the window may get an advisor's group
+    message (a push; not a reply)."""
     address, channel = identity.c.address, identity.c.channel
     mode = mass_mode(mass)
     whens: list[tuple[Any, str]] = [
@@ -112,6 +143,10 @@ def route_case(identity: Any, now: datetime, *, mass: object, owner: Any = clien
     if mode == TAG:
         whens.append((tag_member(identity, owner), MASS))
     whens.append((_window_open(address, now), WINDOW))
+    if group:
+        contact = sa.and_(channel == WECOM, _a_contact(address))
+        whens.append((sa.and_(contact, sa.not_(_grouped_today(address, now))), GROUP))
+        whens.append((contact, GROUP_DAY))
     whens.append((channel != WECHAT, OUTSIDE))  # mass sends are the official account's
     if mode == LIST:
         whens.append((_mass_left(address, now), MASS))
@@ -119,14 +154,16 @@ def route_case(identity: Any, now: datetime, *, mass: object, owner: Any = clien
     return sa.case(*whens, else_=unreached)
 
 
-def best_address(now: datetime, channel: str | None = None, *, mass: object = None) -> Any:
+def best_address(
+    now: datetime, channel: str | None = None, *, mass: object = None, group: bool = False
+) -> Any:
     """The address a push to the client goes to: a scalar subquery correlated to `clients`
     (only among `channel`'s addresses, when given)."""
     i = identities.alias("route")
     # The client's own row again, inside: SQLite cannot read an outer column in a correlated
     # subquery's ORDER BY.
     owner = clients.alias("route_owner")
-    route = route_case(i, now, mass=mass, owner=owner)
+    route = route_case(i, now, mass=mass, owner=owner, group=group)
     tagged = mass_mode(mass) == TAG
     query = (
         sa.select(i.c.address)
@@ -141,7 +178,7 @@ def best_address(now: datetime, channel: str | None = None, *, mass: object = No
                 (route.in_(UNREACHED), 3),
                 *([(route == MASS, -1)] if tagged else []),
                 (i.c.address == owner.c.preferred, 0),
-                (route == MASS, 2),
+                (route.in_((MASS, GROUP)), 2),
                 else_=1,
             ),
             latest_first(i.c.address),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from storage.records import MassJob, aware
 from storage.repos.base import Repo
-from storage.repos.routes import WECHAT_TZ, month_of
+from storage.repos.routes import day_of, month_of
 from storage.schema import messages as m
 from storage.schema import wechat_mass_counts as counts
 from storage.schema import wechat_mass_days as days
@@ -31,11 +31,6 @@ def _job(row: Any) -> MassJob:
         row.attempts, row.msg_id, row.total, row.sent, row.errors, row.filtered, row.error,
         row.topic, aware(row.confirm_since),
     )  # fmt: skip
-
-
-def day_of(now: datetime) -> str:
-    """WeChat's day (Beijing time): a subscription account's one mass send a day."""
-    return now.astimezone(WECHAT_TZ).strftime("%Y-%m-%d")
 
 
 class WechatMassRepo(Repo):

@@ -17,6 +17,8 @@ Rules enforced (developer.work.weixin.qq.com documents):
   3 因客户已经收到其他群发消息导致发送失败, send_time only when 1): limit defaults to 500, at
   most 1000, "超过最大值时取默认值"; the cursor is opaque; right after creation they may answer
   41063 群发消息正在被派发中 (`dispatch_seconds`, 0 by default).
+- 停止企业群发 ``cancel_groupmsg_send``: advisors who have not confirmed a task can no longer
+  send it (confirming it afterwards sends nothing).
 - 添加企业客户事件 and 92137 发送新客户欢迎语 ``send_welcome_msg`` (92599 in the third-party
   docs): the welcome_code of an add_external_contact event works "收到相关事件后20秒内调用，
   且只可调用一次" (later: 41050 无效的欢迎语code, "须在添加好友后20秒内使用"; once the welcome
@@ -78,6 +80,7 @@ class GroupTask:
     fail_list: list[str]
     tasks: dict[str, AdvisorTask]
     body: JSON = field(repr=False)
+    cancelled: bool = False  # 停止企业群发: advisors can no longer confirm it
 
 
 @dataclass
@@ -123,6 +126,7 @@ class ContactEndpoints:
             ("POST", base + "get_groupmsg_task"): self._get_groupmsg_task,
             ("POST", base + "get_groupmsg_send_result"): self._get_groupmsg_send_result,
             ("POST", base + "send_welcome_msg"): self._send_welcome_msg,
+            ("POST", base + "cancel_groupmsg_send"): self._cancel_groupmsg_send,
         }
 
     # ---- controls for tests ---------------------------------------------------------------------
@@ -190,6 +194,8 @@ class ContactEndpoints:
         return sum(self._period(at)[0] == period for at, _ in inbox) < allowed
 
     def _send_group(self, task: GroupTask, advisor: AdvisorTask) -> None:
+        if task.cancelled:  # stopped by the corp: confirming it sends nothing
+            return
         now = self.clock()
         advisor.status, advisor.send_time = 2, int(now)
         for recipient in advisor.recipients.values():
@@ -241,6 +247,13 @@ class ContactEndpoints:
             GroupTask(msgid, self.clock(), content, sender, fail_list, tasks, data)
         )
         return {"errcode": 0, "errmsg": "ok", "fail_list": fail_list, "msgid": msgid}
+
+    def _cancel_groupmsg_send(self, request: web.Request, body: bytes) -> JSON:
+        """停止企业群发 (externalcontact/cancel_groupmsg_send): advisors who have not sent it
+        yet no longer can."""
+        task = self._task(required(self.parse(body), "msgid", missing=41046))
+        task.cancelled = True
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _task(self, msgid: Any) -> GroupTask:
         for task in self.group_tasks:

@@ -15,6 +15,7 @@ from bot.channels.wechat.crypto import Envelope, Guard
 from bot.channels.wecom.api import WecomApi
 from bot.channels.wecom.contacts import ContactApi, ContactEvents
 from bot.channels.wecom.convert import CHANNEL
+from bot.channels.wecom.groups import GroupSender
 from bot.channels.wecom.sender import WecomSender
 from bot.channels.wecom.sync import KfSync, WelcomeCodes, Window
 from bot.channels.wecom.webhook import WecomWebhook
@@ -53,12 +54,14 @@ class WecomChannel:
         self.lead = False
         token = wc.token.get_secret_value()
         self.contacts = None
+        self.groups: GroupSender | None = None
         if wc.contact_secret is not None:
             contact_api = ContactApi(
                 db, base=wc.api_base, corp_id=wc.corp_id,
                 secret=wc.contact_secret.get_secret_value(), kf_id=wc.kf_id, label="contact",
             )  # fmt: skip
             self.contacts = ContactEvents(contact_api, db, inbox, t, settings.core.default_language)
+            self.groups = GroupSender(contact_api, db, delivery.notify)
         self.webhook = WecomWebhook(
             guard=Guard(token, skew=wc.max_clock_skew_seconds),
             envelope=Envelope(token, wc.encoding_aes_key.get_secret_value(), wc.corp_id),
@@ -71,7 +74,17 @@ class WecomChannel:
         return self.webhook.routes(self.settings.wecom.webhook_path)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Now and then read what a lost callback would have announced."""
+        """Advisors' group messages, and now and then a read of what a lost callback would
+        have announced."""
+        if self.groups is not None:
+            groups = asyncio.create_task(self.groups.run(stop), name="wecom-groups")
+        try:
+            await self._read_now_and_then(stop)
+        finally:
+            if self.groups is not None:
+                await asyncio.gather(groups, return_exceptions=True)
+
+    async def _read_now_and_then(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self.sync.pull()

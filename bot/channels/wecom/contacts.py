@@ -27,6 +27,38 @@ class ContactApi(WecomApi):
             {"welcome_code": code, "text": {"content": text}},
         )
 
+    async def add_msg_template(self, sender: str, users: list[str], text: str) -> dict[str, Any]:
+        """A group message for `sender`'s own clients; sent once they confirm it."""
+        body = {
+            "chat_type": "single", "external_userid": users, "sender": sender,
+            "text": {"content": text}, "allow_select": False,
+        }  # fmt: skip
+        return await self.call("/cgi-bin/externalcontact/add_msg_template", body)
+
+    async def group_tasks(self, msgid: str) -> list[dict[str, Any]]:
+        return await self._pages("get_groupmsg_task", {"msgid": msgid}, "task_list")
+
+    async def group_results(self, msgid: str, userid: str) -> list[dict[str, Any]]:
+        body = {"msgid": msgid, "userid": userid}
+        return await self._pages("get_groupmsg_send_result", body, "send_list")
+
+    async def cancel_group(self, msgid: str) -> None:
+        """停止企业群发: advisors who have not sent it can no longer."""
+        await self.call("/cgi-bin/externalcontact/cancel_groupmsg_send", {"msgid": msgid})
+
+    async def _pages(self, name: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        cursor = ""
+        for _ in range(100):  # 1,000 a page: 100,000 clients of one task at most
+            answer = await self.call(
+                f"/cgi-bin/externalcontact/{name}", {**body, "limit": 1000, "cursor": cursor}
+            )
+            out += [row for row in answer.get(key) or [] if isinstance(row, dict)]
+            cursor = str(answer.get("next_cursor") or "")
+            if not cursor:
+                break
+        return out
+
 
 class ContactEvents:
     def __init__(
@@ -60,6 +92,7 @@ class ContactEvents:
             client, _ = await tx.clients.get_or_create(
                 chat, language=language, display_name=None, username=None
             )
+            await tx.wecom_groups.contact_added(chat, userid)
             advisor = await tx.advisors.by_wecom(userid)
             if advisor and not (await tx.files.fields(client.id)).advisor:
                 await tx.files.set(client.id, advisor=advisor)
@@ -68,6 +101,15 @@ class ContactEvents:
         code = fields.get("WelcomeCode")
         if code:
             await self._welcome(code, language)
+
+    async def removed(self, fields: dict[str, str]) -> None:
+        """The advisor deleted the client, or the client the advisor: no group messages."""
+        try:
+            chat = normalize_address(address(fields.get("ExternalUserID", "")))
+        except ValueError:
+            return
+        async with self.db.write() as tx:
+            await tx.wecom_groups.contact_removed(chat, fields.get("UserID", "")[:64])
 
     async def _welcome(self, code: str, language: str) -> None:
         t = self.t.with_lang(language)

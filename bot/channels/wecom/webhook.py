@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -70,9 +70,12 @@ class WecomWebhook:
             kf_id = fields.get("OpenKfId") or self.kf_id
             if kf_id == self.kf_id:
                 self._later(self._pull_now(fields.get("Token") or None))
-        elif event == CONTACT_EVENT and fields.get("ChangeType") == "add_external_contact":
-            if self.contacts is not None:  # the welcome has 20 seconds: not after the answer
-                self._later(self._contact_added(fields))
+        elif event == CONTACT_EVENT and self.contacts is not None:
+            change = fields.get("ChangeType", "")
+            if change == "add_external_contact":  # the welcome has 20 seconds: not later
+                self._later(self._contact(self.contacts.added, fields))
+            elif change in ("del_external_contact", "del_follow_user"):
+                self._later(self._contact(self.contacts.removed, fields))
         return web.Response(text="success")
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
@@ -86,12 +89,13 @@ class WecomWebhook:
         except Exception:  # the next callback or the periodic pull reads them from the cursor
             log.exception("wecom: reading messages failed; they are read on the next pull")
 
-    async def _contact_added(self, fields: dict[str, str]) -> None:
-        assert self.contacts is not None
+    async def _contact(
+        self, handle: Callable[[dict[str, str]], Awaitable[None]], fields: dict[str, str]
+    ) -> None:
         try:
-            await self.contacts.added(fields)
-        except Exception:  # not recorded: WeCom's retries of the callback bring it again
-            log.exception("wecom: a new contact could not be taken in")
+            await handle(fields)
+        except Exception:  # the advisor's list in WeCom stays the truth; logged
+            log.exception("wecom: a contact change could not be taken in")
 
     async def close(self) -> None:
         for task in list(self._pulls):
