@@ -2,7 +2,8 @@
 the account's): two processes, each its own `Database` on one SQLite file, its own WeChat
 client and `MassSender`, against the fake WeChat API. While one holds the sender's lease the
 other makes no call; it takes over at once when the first stops cleanly, and when the first
-dies, once its lease has run out (virtual time); and no call is carried out twice."""
+dies, once its lease has run out (virtual time); and no call is carried out twice. A
+subscription account's calls tagging the topics' followers go under the same lease."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from tests.fakes.clock import FakeTime
 from tests.fakes.wechat_api import FakeWechatApi, Interactions
 from tests.support import eventually
 
-MASS_SEND = "/cgi-bin/message/mass/send"
-FOLLOWERS = [f"o_follower_{i:02d}_000000000000000000" for i in range(4)]
+MASS = "/cgi-bin/message/mass/"
+MASS_SEND = MASS + "send"
+TOPIC = "morning"
+FOLLOWERS = [f"o_follower_{i:02d}_000000000000000000" for i in range(5)]
 # The sender's pace is real time (60 a minute); here it is too fast to matter.
 UNPACED = 600_000
 
@@ -52,33 +55,45 @@ class Process:
     it holds the sender's lease and that no other process has a call in flight."""
 
     def __init__(
-        self, name: str, url: str, clock: FakeTime, api: FakeWechatApi, account: Account
+        self,
+        name: str,
+        url: str,
+        clock: FakeTime,
+        api: FakeWechatApi,
+        account: Account,
+        *,
+        tags: bool = False,
     ) -> None:
         self.name = name
         self.db = Database(url, clock=clock)
+        if tags:  # a subscription account: each topic's followers carry the topic's tag
+            self.db.mass_topics, self.db.mass_kind = frozenset({TOPIC}), "tag"
         self.api = WechatApi(self.db, base=api.base_url, app_id=APPID, secret=SECRET)
-        self.sender = MassSender(self.api, self.db, per_minute=UNPACED, poll=0.01)
-        self.calls: list[str] = []  # clientmsgids, in the order this process called
+        self.sender = MassSender(self.api, self.db, per_minute=UNPACED, poll=0.01, tags=tags)
+        self.calls: list[str] = []  # mass sends' clientmsgids, in the order this process called
+        self.tagging: list[str] = []  # its other calls for the account (tags)
         self.tries = 0  # looks for work (send_next), a call made or not
         self.answering = asyncio.Event()  # cleared: a call stays in flight until it is set
         self.answering.set()
         self.dies_after_call = False  # killed once WeChat took the next call, unanswered
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
-        call, look = self.api.mass_send, self.sender.send_next
+        call, look = self.api.call, self.sender.send_next
 
-        async def mass_send(openids: list[str], text: str, clientmsgid: str) -> dict[str, Any]:
+        async def account_call(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            """Every call made for the account (all but the token's), checked."""
+            mass = path.startswith(MASS)
+            (self.calls if mass else self.tagging).append(body["clientmsgid"] if mass else path)
             flying = account.flying
-            account.check(await self.holds_lease(), f"{self.name} called without the lease")
-            account.check(not flying, f"{self.name} called while {flying} had a call in flight")
+            account.check(await self.holds_lease(), f"{self.name} called {path} without the lease")
+            account.check(not flying, f"{self.name} called {path} while {flying} had one in flight")
             flying.add(self.name)
-            self.calls.append(clientmsgid)
             try:
                 await self.answering.wait()
-                answer = await call(openids, text, clientmsgid)
+                answer = await call(path, body)
             finally:
                 flying.discard(self.name)
-            if self.dies_after_call:
+            if mass and self.dies_after_call:
                 raise Killed
             return answer
 
@@ -86,7 +101,7 @@ class Process:
             self.tries += 1
             return await look()
 
-        self.api.mass_send = mass_send  # type: ignore[method-assign]
+        self.api.call = account_call  # type: ignore[method-assign]
         self.sender.send_next = send_next  # type: ignore[method-assign]
 
     async def holds_lease(self) -> bool:
@@ -127,12 +142,12 @@ async def api(clock: FakeTime) -> AsyncIterator[FakeWechatApi]:
 @pytest.fixture
 async def processes(
     db_url: str, clock: FakeTime, api: FakeWechatApi
-) -> AsyncIterator[Callable[[str], Process]]:
+) -> AsyncIterator[Callable[..., Process]]:
     started: list[Process] = []
     account = Account()
 
-    def start(name: str) -> Process:
-        started.append(Process(name, db_url, clock, api, account))
+    def start(name: str, *, tags: bool = False) -> Process:
+        started.append(Process(name, db_url, clock, api, account, tags=tags))
         return started[-1]
 
     yield start
@@ -190,7 +205,7 @@ async def clientmsgids(process: Process, broadcasts: list[int]) -> list[str]:
 
 
 async def test_while_one_process_holds_the_lease_the_other_makes_no_call(
-    processes: Callable[[str], Process], clock: FakeTime, api: FakeWechatApi
+    processes: Callable[..., Process], clock: FakeTime, api: FakeWechatApi
 ) -> None:
     a, b = processes("a"), processes("b")
     planner = Planner()
@@ -215,7 +230,7 @@ async def test_while_one_process_holds_the_lease_the_other_makes_no_call(
 
 
 async def test_a_clean_stop_hands_the_calls_to_the_other_process_at_once(
-    processes: Callable[[str], Process], clock: FakeTime, api: FakeWechatApi
+    processes: Callable[..., Process], clock: FakeTime, api: FakeWechatApi
 ) -> None:
     a, b = processes("a"), processes("b")
     planner = Planner()
@@ -243,7 +258,7 @@ async def test_a_clean_stop_hands_the_calls_to_the_other_process_at_once(
 
 
 async def test_when_the_holder_dies_the_other_waits_out_its_lease_and_sends_nothing_twice(
-    processes: Callable[[str], Process], clock: FakeTime, api: FakeWechatApi
+    processes: Callable[..., Process], clock: FakeTime, api: FakeWechatApi
 ) -> None:
     a, b = processes("a"), processes("b")
     due = await Planner().plan(a, 3)
@@ -268,3 +283,57 @@ async def test_when_the_holder_dies_the_other_waits_out_its_lease_and_sends_noth
     assert called(api) == [0, 0, 45065, 0], "WeChat refused the repeat as a duplicate"
     assert taken_once(api) == [first.clientmsgid, second.clientmsgid, third.clientmsgid]
     assert [j.status for j in await jobs(b, due)] == ["sent", "sent", "sent"]
+
+
+async def subscribe(process: Process, openids: list[str]) -> None:
+    async with process.db.write() as tx:
+        for openid in openids:
+            client, _ = await tx.clients.get_or_create(
+                f"wechat:{openid}", language="zh", display_name=None, username=None
+            )
+            await tx.subscriptions.subscribe(client.id, TOPIC, channel="wechat", actor="t")
+
+
+def tagged(api: FakeWechatApi) -> set[str]:
+    return api.tagged(f"({TOPIC})") if api.tags else set()
+
+
+async def plan_tag(process: Process, broadcast_id: int) -> str:
+    """The day's call to the topic's tag, due now; its clientmsgid."""
+    async with process.db.write() as tx:
+        chats = [f"wechat:{openid}" for openid in FOLLOWERS]
+        await tx.wechat_mass.plan_tag(broadcast_id, TOPIC, f"早盘提示 {broadcast_id}", chats)
+        [job] = await tx.wechat_mass.of_broadcast(broadcast_id)
+    process.sender.wake.set()
+    return job.clientmsgid
+
+
+async def test_a_subscription_accounts_tagging_goes_under_the_same_lease(
+    processes: Callable[..., Process], clock: FakeTime, api: FakeWechatApi
+) -> None:
+    """Tagging the topic's followers (in the background, and before the day's send to the
+    tag) is the account's calls too: made by the lease holder only, and after a clean stop
+    by the other process."""
+    api.account = "subscription"
+    a, b = processes("a", tags=True), processes("b", tags=True)
+    await subscribe(a, FOLLOWERS[:3])
+    a.run()
+    await eventually(lambda: tagged(api) == set(FOLLOWERS[:3]), what="a's background tagging")
+    await subscribe(a, FOLLOWERS[3:4])  # a new subscriber: tagging to do when b starts
+    b.run()
+    tries = b.tries
+    await eventually(lambda: b.tries >= tries + 5, what="b to look for work meanwhile")
+    first = await plan_tag(a, 1)  # a tags the new subscriber first
+    await eventually(lambda: api.mass_sends, what="a's send to the tag")
+    assert sorted(api.mass_sends[0].sent) == FOLLOWERS[:4]
+    assert a.calls == [first] and a.tagging and b.calls == b.tagging == []
+
+    await a.stop_cleanly()
+    made = len(a.tagging)
+    clock.advance(days=1)  # the next day's one send
+    await subscribe(b, FOLLOWERS[4:])
+    second = await plan_tag(b, 2)
+    await eventually(lambda: len(api.mass_sends) == 2, what="b's send to the tag")
+    assert sorted(api.mass_sends[1].sent) == FOLLOWERS
+    assert b.calls == [second] and b.tagging and len(a.tagging) == made
+    assert taken_once(api) == [first, second]
