@@ -5,13 +5,12 @@ nothing: another address of the same client, not yet tried for that broadcast.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
 from storage.repos.base import Repo
 from storage.repos.routes import DIRECT, WINDOW, latest_first, route_case
-from storage.schema import broadcasts, clients, identities
+from storage.schema import clients, identities
 from storage.schema import messages as m
 
 FOR_GOOD = ("blocked", "failed")  # a failed bulk row is never retried: its route is gone
@@ -20,8 +19,8 @@ FOR_GOOD = ("blocked", "failed")  # a failed bulk row is never retried: its rout
 class RerouteRepo(Repo):
     async def reroute(self, row_ids: Sequence[int]) -> list[str]:
         """For each first-part broadcast row among `row_ids` that ended for good, the same
-        text to the client's next free route, once per client and broadcast. Returns the
-        addresses written to."""
+        parts (and options) to the client's next free route, once per client and broadcast.
+        Returns the addresses written to."""
         if not row_ids:
             return []
         rows = (
@@ -45,12 +44,12 @@ class RerouteRepo(Repo):
                 written.append(target[0])
         return written
 
-    async def _next(self, broadcast_id: int, client_id: int) -> tuple[str, str, str] | None:
-        """(address, channel, language) of the client's best untried free route, if any."""
+    async def _next(self, broadcast_id: int, client_id: int) -> tuple[str, str] | None:
+        """(address, channel) of the client's best untried free route, if any."""
         tried = sa.select(m.c.chat).where(m.c.broadcast_id == broadcast_id)
         route = route_case(identities, self.now(), mass=False)
         query = (
-            sa.select(identities.c.address, identities.c.channel, clients.c.language)
+            sa.select(identities.c.address, identities.c.channel)
             .join(clients, clients.c.id == identities.c.client_id)
             .where(
                 identities.c.client_id == client_id,
@@ -66,20 +65,27 @@ class RerouteRepo(Repo):
             .limit(1)
         )
         found = (await self.conn.execute(query)).first()
-        return (found.address, found.channel, found.language) if found else None
+        return (found.address, found.channel) if found else None
 
     async def _write(
-        self, broadcast_id: int, client_id: int, was: str, chat: str, channel: str, lang: str
+        self, broadcast_id: int, client_id: int, was: str, chat: str, channel: str
     ) -> None:
-        row = (
-            await self.conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))
-        ).one()
-        final: dict[str, list[str]] = dict(row.final)
-        parts = final.get(lang) or final.get("zh") or next(iter(final.values()))
+        """The client's rows of the broadcast at `was` again at `chat`: the same parts in the
+        same language, the options (buttons, and the language their numbered hint is in) on
+        the last part as the broadcast wrote them (`broadcasts._rows_from`)."""
+        original = (
+            await self.conn.execute(
+                sa.select(m.c.part, m.c.text, m.c.payload, m.c.priority)
+                .where(
+                    m.c.broadcast_id == broadcast_id,
+                    m.c.client_id == client_id,
+                    m.c.chat == was,
+                )
+                .order_by(m.c.part, m.c.id)
+            )
+        ).all()
+        parts = {row.part: row for row in reversed(original)}  # one row a part, the first
         now = self.now()
-        payload: dict[str, Any] = {
-            "buttons": [], "priority": row.priority, "replace": False, "rerouted_from": was,
-        }  # fmt: skip
         await self.conn.execute(
             m.insert(),
             [
@@ -89,8 +95,8 @@ class RerouteRepo(Repo):
                     "chat": chat,
                     "client_id": client_id,
                     "kind": "text",
-                    "text": text,
-                    "payload": payload,
+                    "text": row.text,
+                    "payload": {**dict(row.payload), "rerouted_from": was},
                     "status": "pending",
                     "attempts": 0,
                     "locked": False,
@@ -101,6 +107,6 @@ class RerouteRepo(Repo):
                     "broadcast_id": broadcast_id,
                     "part": part,
                 }
-                for part, text in enumerate(parts)
+                for part, row in sorted(parts.items())
             ],
         )

@@ -11,8 +11,10 @@ from argparse import Namespace
 import pytest
 
 from bot.cli.training import run as export
+from bot.core.commands import text_event
 from tests.conftest import SettingsFactory
 from tests.harness import Harness, Sent
+from tests.support import eventually
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
@@ -199,6 +201,38 @@ async def test_words_answer_the_invitation_later_on_a_channel_without_buttons(
     assert any("记下不参加" in s.plain for s in sent)
     [listing] = await console.say("/training", user="staff1")
     assert "座位 0/1" in listing.plain and "候补 0" in listing.plain
+
+
+async def test_an_invitation_refused_on_telegram_comes_with_its_options_on_the_next_address(
+    console: Harness,
+) -> None:
+    """c1 reads English and last wrote from Telegram, then blocked the bot there: the
+    invitation is tried again in the console, numbered in English, and "1" answers it."""
+    tg = "telegram:c1"
+    await console.say("/lang en", user="c1")
+    async with console.app.db.write() as tx:
+        c1 = await tx.clients.by_address("console:c1")
+        assert c1 is not None and await tx.links.attach(c1.id, tg) == "linked"
+    await console.send(text_event("telegram", tg, tg, "hello"))  # Telegram is the latest
+    console.telegram.blocked.add(tg)
+    before = len(console.sender.sent)
+    await invite(console)
+
+    async def rerouted() -> list[Sent]:  # the refusal, then the second try, are written
+        await console.idle()
+        return [s for s in console.sender.sent[before:] if s.chat == "console:c1"]
+
+    [again] = await eventually(rerouted, what="the invitation on the next address")
+    assert "Non-farm day training" in again.plain
+    assert "1. Attend\n2. Maybe\n3. Not this time\n(reply with a number" in again.plain
+    assert not [s for s in console.sender.sent[before:] if s.chat == tg]
+    [seat] = await console.say("1", user="c1")
+    assert "Your seat is kept" in seat.plain
+    async with console.app.db.read() as tx:
+        answers = await tx.training.attendees(RELEASE)
+    assert [(chat, status) for _name, chat, _answer, status, _at in answers] == [
+        ("console:c1", "seat")
+    ]
 
 
 async def test_the_words_are_left_to_the_faq_without_an_open_invitation(

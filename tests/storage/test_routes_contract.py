@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.core.types import Outbound
 from storage.database import Database
+from storage.records import Outcome
 from storage.schema import messages
+from storage.sql_outbox import SqlOutbox
 from tests.fakes.clock import FakeTime
 
 AUDIENCE = {"topics": ["morning"]}
+LEASE = dt.timedelta(seconds=30)
 
 
 async def client_with(db: Database, *addresses: str) -> int:
@@ -171,3 +175,44 @@ async def test_a_tags_mass_send_is_each_tagged_followers_one_copy(db: Database) 
         assert await tx.broadcasts.reach(tagged) == {
             "telegram.direct": 2, "wechat.window": 1, "wechat.day": 1,
         }  # fmt: skip
+
+
+async def test_a_push_tried_again_on_the_next_address_keeps_its_options_and_language(
+    db: Database, clock: FakeTime
+) -> None:
+    """A two-part question whose options ride on its last part, to a client who reads
+    English: Telegram, where they last wrote, refuses it for good; the second route gets the
+    same parts, the options on the last one and the language they are in (a channel without
+    buttons numbers them with a hint in that language)."""
+    client = await client_with(db, "qq:7", "telegram:1")
+    async with db.write() as tx:
+        await tx.files.set(client, language="en")
+    await wrote(db, "telegram:1")
+    options = {
+        lang: [[{"label": f"{lang} yes", "data": "q:yes"}, {"label": f"{lang} no", "data": "q:no"}]]
+        for lang in ("zh", "en")
+    }
+    async with db.write() as tx:
+        broadcast = await tx.broadcasts.create(
+            author="console:local", kind="broadcast", audience=AUDIENCE, text="问题",
+            final={"zh": ["问题", "是否参加?"], "en": ["Question", "Will you come?"]},
+            priority=0, status="scheduled", send_at=tx.now(),
+        )  # fmt: skip
+        assert await tx.broadcasts.start(broadcast, buttons=options) == 1
+
+    store = SqlOutbox(db)
+    rows, _ = await store.claim("telegram", owner="me", until=clock() + LEASE, limit=10)
+    assert [r.chat for r in rows] == ["telegram:1", "telegram:1"]
+    await store.mark_sending("me", [r.id for r in rows])
+    gone = "Forbidden: bot was blocked by the user"
+    await store.finish("me", [Outcome(r.id, "blocked", gone, tries=1, chat=r.chat) for r in rows])
+
+    async with db.read() as tx:
+        again = await tx.messages.for_chat("qq:7")
+    assert [(r.text, r.status) for r in again] == [
+        ("Question", "pending"), ("Will you come?", "pending"),
+    ]  # fmt: skip
+    first, last = again
+    assert first.payload["buttons"] == [] and last.payload["buttons"] == options["en"]
+    assert last.payload["lang"] == "en" and last.payload["rerouted_from"] == "telegram:1"
+    assert Outbound.buttons_from_payload(last.payload)  # what the sender will show
