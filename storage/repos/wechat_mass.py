@@ -144,6 +144,14 @@ class WechatMassRepo(Repo):
         """Nothing (or maybe something, under the same clientmsgid) was sent: try later."""
         await self._set(job_id, status="pending", next_attempt_at=at, error=why, lease_until=None)
 
+    async def wait(self, job_id: int, at: datetime, why: str) -> None:
+        """Not tried after all (its followers are still being tagged, another process sends
+        now): pending again at `at`, the try not counted."""
+        await self._set(
+            job_id, status="pending", next_attempt_at=at, error=why, lease_until=None,
+            attempts=jobs.c.attempts - 1,
+        )  # fmt: skip
+
     async def confirming(self, job_id: int, at: datetime, why: str) -> datetime:
         """WeChat holds the call for an administrator to confirm: asked again at `at`.
         Returns since when it has waited."""

@@ -42,6 +42,10 @@ WAITING = "waiting for an administrator to confirm it in WeChat (API mass-send p
 SYNC_EVERY = 60.0  # seconds between a subscription account's background tag syncs
 
 
+class LeaseLost(Exception):
+    """Another process makes the account's mass-send calls now."""
+
+
 class MassSender:
     def __init__(
         self,
@@ -60,7 +64,7 @@ class MassSender:
         self._last_call = -float("inf")
         self.owner = f"wechat-mass-{os.getpid()}-{id(self):x}"
         # A subscription account's topic tags, kept in step while there is nothing to send.
-        self.tags = TagSync(api, db) if tags else None
+        self.tags = TagSync(api, db, self._hold) if tags else None
         self._last_sync = -float("inf")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -105,16 +109,24 @@ class MassSender:
         await self._call(job)
         return True
 
+    async def _hold(self) -> None:
+        """The sender's lease renewed before an account call; LeaseLost when another process
+        has it (so a long sync or a slow call never overlaps another sender's calls)."""
+        async with self.db.write() as tx:
+            if not await tx.leases.acquire(SENDER_LEASE, self.owner, tx.now() + LEASE):
+                raise LeaseLost
+
     async def _sync_now_and_then(self) -> None:
         if self.tags is None or time.monotonic() - self._last_sync < SYNC_EVERY:
             return
+        try:
+            await self._hold()  # the sender's lease covers the tagging calls too
+        except LeaseLost:
+            return
         self._last_sync = time.monotonic()
-        async with self.db.write() as tx:  # the sender's lease covers the tagging calls too
-            if not await tx.leases.acquire(SENDER_LEASE, self.owner, tx.now() + LEASE):
-                return
         try:
             await self.tags.sync()
-        except (ApiError, Unreachable, NoAnswer, TagsGone) as exc:
+        except (ApiError, Unreachable, NoAnswer, TagsGone, LeaseLost) as exc:
             log.warning("wechat: tag sync stopped: %s; again in a minute", exc)
 
     async def _pace(self) -> None:
@@ -142,6 +154,10 @@ class MassSender:
         except (Unreachable, NoAnswer, TagsGone) as exc:  # the same clientmsgid next time
             await self._again(job, min(300.0, 5.0 * 2**job.attempts), str(exc))
             return
+        except LeaseLost:  # another process sends now: the call is theirs to make
+            async with self.db.write() as tx:
+                await tx.wechat_mass.wait(job.id, tx.now(), "another process sends now")
+            return
         msg_id = answer.get("msg_id")
         await self._accepted(job, str(msg_id) if msg_id is not None else None)
 
@@ -150,9 +166,13 @@ class MassSender:
         is not ready yet (the call waits a moment)."""
         assert self.tags is not None and job.topic is not None
         if not await self.tags.sync(frozenset({job.topic}), calls=50):
-            await self._again(job, 1.0, "tagging the topic's followers")
+            async with self.db.write() as tx:  # not a failed try: tagging takes its time
+                await tx.wechat_mass.wait(
+                    job.id, tx.now() + timedelta(seconds=1), "tagging the topic's followers"
+                )
             return None
         tag_id = await self.tags.tag_id(job.topic)
+        await self._hold()
         return await self.api.mass_send_tag(tag_id, text, job.clientmsgid)
 
     async def _refused(self, job: MassJob, exc: ApiError) -> None:

@@ -9,6 +9,7 @@ answer repeats a call, which tagging twice makes harmless."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.channels.wechat.api import ApiError, WechatApi
 from storage.database import Database
@@ -29,9 +30,14 @@ class TagsGone(Exception):
 
 
 class TagSync:
-    def __init__(self, api: WechatApi, db: Database) -> None:
+    def __init__(
+        self, api: WechatApi, db: Database, hold: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.api = api
         self.db = db
+        # Called before each call: the caller's lease renewed (raising when it is lost), so
+        # a long sync never outlasts it.
+        self.hold = hold
 
     async def sync(self, topics: frozenset[str] | None = None, calls: int = 20) -> bool:
         """Up to `calls` tagging calls toward the subscriptions (`topics`: only those
@@ -62,6 +68,8 @@ class TagSync:
             return known
         # Named as staff know the topic, its key last: the name says which topic it is.
         name = f"{found.name_zh if found else ''}({topic})"[-NAME_LIMIT:]
+        if self.hold is not None:
+            await self.hold()
         try:
             tag_id = await self.api.create_tag(name)
         except ApiError as exc:
@@ -79,6 +87,8 @@ class TagSync:
         if tag_id is None:
             return
         openids = [chat.split(":", 1)[1] for chat in chats]
+        if self.hold is not None:
+            await self.hold()
         try:
             await self.api.tag_followers(tag_id, openids, untag=untag)
         except ApiError as exc:
