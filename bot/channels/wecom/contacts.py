@@ -11,10 +11,11 @@ from typing import Any
 
 from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
 from bot.channels.wecom.convert import BIND_SCENE, CHANNEL, address
+from bot.core.delivery import Delivery
 from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
 from bot.core.text import to_plain
-from bot.core.types import Inbound, normalize_address
+from bot.core.types import Inbound, Outbound, normalize_address
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -62,13 +63,20 @@ class ContactApi(WecomApi):
 
 class ContactEvents:
     def __init__(
-        self, api: ContactApi, db: Database, inbox: Inbox, t: Translator, default_language: str
+        self,
+        api: ContactApi,
+        db: Database,
+        inbox: Inbox,
+        t: Translator,
+        default_language: str,
+        delivery: Delivery | None = None,
     ) -> None:
         self.api = api
         self.db = db
         self.inbox = inbox
         self.t = t
         self.default_language = default_language
+        self.delivery = delivery  # to tell the advisor about a new file
 
     async def added(self, fields: dict[str, str]) -> None:
         """One add_external_contact event (WeCom may send it again: handled once)."""
@@ -84,20 +92,28 @@ class ContactEvents:
         if message_id is None:
             return  # WeCom's retry: the first one is being handled
         language = self.default_language
+        notice = False
         async with self.db.write() as tx:
             scene = BIND_SCENE.match(fields.get("State", ""))
             if scene:
                 joined = await tx.links.redeem(scene.group(1), chat)
                 log.info("wecom: %s added %s with a binding code: %s", userid, chat, joined.status)
-            client, _ = await tx.clients.get_or_create(
+            client, created = await tx.clients.get_or_create(
                 chat, language=language, display_name=None, username=None
             )
             await tx.wecom_groups.contact_added(chat, userid)
             advisor = await tx.advisors.by_wecom(userid)
             if advisor and not (await tx.files.fields(client.id)).advisor:
                 await tx.files.set(client.id, advisor=advisor)
+            if advisor and created and self.delivery is not None:
+                # A file of its own: the advisor knows whether it is someone they have.
+                text = self.t("wecom.new_contact", chat=chat, id=client.id)
+                await self.delivery.enqueue(tx, [Outbound(text, chat=advisor)])
+                notice = True
             language = client.language or language
         self.inbox.submit(message_id, event)
+        if notice and self.delivery is not None:
+            self.delivery.notify()
         code = fields.get("WelcomeCode")
         if code:
             await self._welcome(code, language)
