@@ -75,15 +75,18 @@ class KfMessage:
     open_kfid: str
     external_userid: str
     send_time: int
-    origin: int  # 3: the client, 4: a system event
+    origin: int  # 3: the client, 4: a system event, 5: a servicer in the WeCom app
     msgtype: str  # "text" or "event"
     body: JSON  # the text or event object
+    servicer: str | None = None  # servicer_userid, for origin 5
 
     def to_json(self) -> JSON:
         head: JSON = {"msgid": self.msgid}
         if self.msgtype != "event":
             head |= {"open_kfid": self.open_kfid, "external_userid": self.external_userid}
         head |= {"send_time": self.send_time, "origin": self.origin, "msgtype": self.msgtype}
+        if self.servicer is not None:
+            head["servicer_userid"] = self.servicer
         return head | {self.msgtype: dict(self.body)}
 
 
@@ -162,6 +165,15 @@ class KfEndpoints:
     def client_says(self, external_userid: str, text: str, *, open_kfid: str | None = None) -> str:
         """A client's text message: logged for sync_msg; opens 5 sends in 48 hours."""
         return self._client_message(external_userid, {"content": text}, open_kfid)
+
+    def servicer_says(
+        self, external_userid: str, servicer: str, text: str, *, open_kfid: str | None = None
+    ) -> str:
+        """A servicer answers the client in the WeCom app (origin 5): sync_msg reports it."""
+        kfid = open_kfid or self.open_kfids[0]
+        msgid = self._append(kfid, external_userid, 5, "text", {"content": text})
+        self.log[-1].servicer = servicer
+        return msgid
 
     def client_clicks_menu(
         self, external_userid: str, menu_id: str, text: str, *, open_kfid: str | None = None

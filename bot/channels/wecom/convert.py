@@ -9,7 +9,7 @@ from bot.core.commands import text_event
 from bot.core.types import Inbound, normalize_address
 
 CHANNEL = "wecom"
-CLIENT, EVENT = 3, 4  # `origin`: a client's message, a system event (5: a servicer's reply)
+CLIENT, EVENT, SERVICER = 3, 4, 5  # `origin`: a client's, a system event, a servicer's
 MEDIA = frozenset({"image", "voice", "video", "file", "location", "link", "business_card"})
 # A link's scene_param that carries a binding code: the client joins their file at once.
 BIND_SCENE = re.compile(r"^bind[_-]?([0-9]{6})$")
@@ -20,8 +20,9 @@ def address(external_userid: str) -> str:
 
 
 def to_inbound(msg: dict[str, Any]) -> Inbound | None:
-    """The event for one message, or None for what is nobody's words to answer (a
-    servicer's own reply, a message of another kind of sender, a malformed entry)."""
+    """The event for one message, or None for a malformed entry or an event nobody needs.
+    What a servicer wrote to the client in the WeCom app is archived (kept with the chat,
+    never answered): everything a client was sent is on record."""
     msgid = str(msg.get("msgid") or "")[:64]
     origin = msg.get("origin")
     kind = str(msg.get("msgtype") or "")
@@ -43,7 +44,7 @@ def to_inbound(msg: dict[str, Any]) -> Inbound | None:
         scene = BIND_SCENE.match(str(event.get("scene_param") or ""))
         words = f"/bind {scene.group(1)}" if scene else "/start"
         return text_event(CHANNEL, chat, chat, words, **common)
-    if origin == CLIENT:
+    if origin in (CLIENT, SERVICER):
         return Inbound(CHANNEL, chat, chat, kind="other", **common)
     return None
 

@@ -90,10 +90,12 @@ async def open_outbox(
         app = App(settings, clock=time, timer=time)
         # Not while a worker was woken and has yet to look: on a busy machine that look can
         # take longer than the idle moment, and time must not jump past work just written.
-        time.quiet = lambda: not (
-            app.db.writing
-            or app.delivery.sending
-            or any(w.wake.is_set() for w in app.delivery.workers.values())
+        time.quiet = lambda: (
+            not (
+                app.db.writing
+                or app.delivery.sending
+                or any(w.wake.is_set() for w in app.delivery.workers.values())
+            )
         )
         # Virtual time races through long waits; fewer idle polls and renewals make it faster.
         app.delivery.lease, app.delivery.poll = 3600.0, 3600.0

@@ -107,3 +107,17 @@ async def test_a_morning_note_reaches_a_client_in_the_window_and_says_who_it_can
     assert not any("早盘提示" in (t or "") for t in wc.api.texts(BOB))
     async with wc.app.db.read() as tx:
         assert await tx.broadcasts.unreached(created.id) == {"wecom": {"window": 1}}
+
+
+async def test_what_a_servicer_wrote_in_the_wecom_app_is_archived_not_answered(
+    wc: WecomBot,
+) -> None:
+    await wc.say("你好")
+    before = len(wc.api.sent)
+    wc.api.servicer_says(ALICE, "lisi", "您好,我是客服李四。")
+    await wc.announce()
+    await wc.read_and_settle()
+    assert len(wc.api.sent) == before  # the bot does not answer a servicer
+    async with wc.app.db.read() as tx:
+        archived = await tx.messages.for_chat(f"wecom:{ALICE}", limit=20)
+    assert any("李四" in str(m.payload) for m in archived if m.direction == "in")
