@@ -74,6 +74,13 @@ class ClientFileRepo(Repo):
         )
         return (await self.conn.execute(query)).first()
 
+    async def with_phone(self, phone: str) -> list[int]:
+        """The clients on file (not erased) with this phone number."""
+        query = sa.select(clients.c.id).where(
+            clients.c.phone == phone, clients.c.erased_at.is_(None)
+        )
+        return [r.id for r in await self.conn.execute(query)]
+
     async def preferred(self, client_id: int) -> str | None:
         """The address pushes go to when the client (or staff) chose one."""
         query = sa.select(clients.c.preferred).where(clients.c.id == client_id)

@@ -118,6 +118,7 @@ class ContactEndpoints:
         self._welcome_codes: dict[str, _WelcomeCode] = {}
         self._pages: dict[str, int] = {}
         self._msgids = itertools.count(1)
+        self.remark_mobiles: dict[tuple[str, str], list[str]] = {}  # (advisor, client) -> phones
 
     def contact_routes(self) -> dict[tuple[str, str], Callable[[web.Request, bytes], JSON]]:
         base = "/cgi-bin/externalcontact/"
@@ -127,6 +128,7 @@ class ContactEndpoints:
             ("POST", base + "get_groupmsg_send_result"): self._get_groupmsg_send_result,
             ("POST", base + "send_welcome_msg"): self._send_welcome_msg,
             ("POST", base + "cancel_groupmsg_send"): self._cancel_groupmsg_send,
+            ("GET", base + "get"): self._get_contact,
         }
 
     # ---- controls for tests ---------------------------------------------------------------------
@@ -247,6 +249,27 @@ class ContactEndpoints:
             GroupTask(msgid, self.clock(), content, sender, fail_list, tasks, data)
         )
         return {"errcode": 0, "errmsg": "ok", "fail_list": fail_list, "msgid": msgid}
+
+    def set_remark_mobiles(self, userid: str, external_userid: str, phones: list[str]) -> None:
+        """The advisor noted the client's phone numbers on the contact (备注手机号)."""
+        self.remark_mobiles[(userid, external_userid)] = list(phones)
+
+    def _get_contact(self, request: web.Request, body: bytes) -> JSON:
+        """获取客户详情 (externalcontact/get?external_userid=): the contact and, per advisor
+        who has them, the phone numbers the advisor noted (remark_mobiles)."""
+        external = request.query.get("external_userid", "")
+        advisors = self.friends.get(external)
+        if not advisors:
+            raise WecomError(84061)  # 不存在外部联系人的关系
+        follow = [
+            {"userid": u, "remark_mobiles": self.remark_mobiles.get((u, external), [])}
+            for u in advisors
+        ]
+        return {
+            "errcode": 0, "errmsg": "ok",
+            "external_contact": {"external_userid": external, "type": 1},
+            "follow_user": follow,
+        }  # fmt: skip
 
     def _cancel_groupmsg_send(self, request: web.Request, body: bytes) -> JSON:
         """停止企业群发 (externalcontact/cancel_groupmsg_send): advisors who have not sent it

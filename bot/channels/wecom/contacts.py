@@ -28,6 +28,17 @@ class ContactApi(WecomApi):
             {"welcome_code": code, "text": {"content": text}},
         )
 
+    async def noted_phones(self, external_userid: str, userid: str) -> list[str]:
+        """The phone numbers `userid` noted on the contact (备注手机号), if any."""
+        answer = await self._json(
+            "GET", "/cgi-bin/externalcontact/get",
+            params={"access_token": await self.token(), "external_userid": external_userid},
+        )  # fmt: skip
+        for follow in answer.get("follow_user") or []:
+            if isinstance(follow, dict) and follow.get("userid") == userid:
+                return [str(p) for p in follow.get("remark_mobiles") or []]
+        return []
+
     async def add_msg_template(self, sender: str, users: list[str], text: str) -> dict[str, Any]:
         """A group message for `sender`'s own clients; sent once they confirm it."""
         body = {
@@ -93,11 +104,16 @@ class ContactEvents:
             return  # WeCom's retry: the first one is being handled
         language = self.default_language
         notice = False
+        scene = BIND_SCENE.match(fields.get("State", ""))
+        phones = [] if scene else await self._noted_phones(chat, external, userid)
         async with self.db.write() as tx:
-            scene = BIND_SCENE.match(fields.get("State", ""))
             if scene:
                 joined = await tx.links.redeem(scene.group(1), chat)
                 log.info("wecom: %s added %s with a binding code: %s", userid, chat, joined.status)
+            elif phones and await tx.clients.by_address(chat) is None:
+                found = {c for p in phones for c in await tx.files.with_phone(p)}
+                if len(found) == 1:  # the advisor noted the phone of a client on file
+                    await tx.links.attach(found.pop(), chat)
             client, created = await tx.clients.get_or_create(
                 chat, language=language, display_name=None, username=None
             )
@@ -118,6 +134,18 @@ class ContactEvents:
         if code:
             await self._welcome(code, language)
 
+    async def _noted_phones(self, chat: str, external: str, userid: str) -> list[str]:
+        """The mainland mobiles the advisor noted on a contact new to us, normalised."""
+        async with self.db.read() as tx:
+            if await tx.clients.by_address(chat) is not None:
+                return []
+        try:
+            noted = await self.api.noted_phones(external, userid)
+        except (ApiError, Unreachable, NoAnswer) as exc:  # a file of its own, then
+            log.info("wecom: the contact's noted phones could not be read: %s", exc)
+            return []
+        return [p for p in (_mobile(n) for n in noted) if p]
+
     async def removed(self, fields: dict[str, str]) -> None:
         """The advisor deleted the client, or the client the advisor: no group messages."""
         try:
@@ -134,3 +162,11 @@ class ContactEvents:
             await self.api.send_welcome(code, text)
         except (ApiError, Unreachable, NoAnswer) as exc:  # 20 seconds: no second chance
             log.warning("wecom: the welcome did not go out: %s", exc)
+
+
+def _mobile(raw: str) -> str | None:
+    """An 11-digit mainland mobile from what an advisor typed (+86, spaces, dashes)."""
+    digits = "".join(c for c in raw if c.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if len(digits) == 11 and digits.startswith("1") else None

@@ -77,3 +77,19 @@ async def test_a_binding_code_in_the_link_joins_the_clients_file(wc: WecomBot) -
     async with wc.app.db.read() as tx:
         joined = await tx.clients.by_address(f"wecom:{CLIENT}")
     assert joined is not None and joined.id == client.id
+
+
+async def test_a_phone_the_advisor_noted_finds_the_clients_file(wc: WecomBot) -> None:
+    async with wc.app.db.write() as tx:
+        client, _ = await tx.clients.get_or_create(
+            "telegram:4242", language="zh", display_name=None, username=None
+        )
+        await tx.files.set(client.id, phone="13912345678")
+    wc.api.add_contact("zhangsan", CLIENT)
+    wc.api.set_remark_mobiles("zhangsan", CLIENT, ["+86 139-1234-5678"])
+    await added(wc)
+    async with wc.app.db.read() as tx:
+        joined = await tx.clients.by_address(f"wecom:{CLIENT}")
+        told = await tx.messages.for_chat("console:adv1", limit=10)
+    assert joined is not None and joined.id == client.id
+    assert not told  # nothing to merge: no new file
