@@ -19,6 +19,8 @@ from tests.e2e.wecom.conftest import CORP, KF_SECRET, KFID, WecomBot
 from tests.fakes.wecom_api import FakeWecomApi
 from tests.support import eventually
 
+pytestmark = pytest.mark.dated  # one a day, by Beijing date: run again on days years away
+
 CONTACT_SECRET = "contactSecret0123456789abcdefghijklmn"
 CAROL = "wmCarolCCCCCCCCCCCCCCCCCCCCCCCC"
 
