@@ -39,14 +39,23 @@ class WecomApi(WechatApi):
             body["token"] = token
         return await self.call("/cgi-bin/kf/sync_msg", body)
 
-    async def send_text(self, external_userid: str, text: str) -> dict[str, Any]:
-        body = {
-            "touser": external_userid, "open_kfid": self.kf_id, "msgtype": "text",
-            "text": {"content": text},
-        }  # fmt: skip
+    async def send_text(
+        self, external_userid: str, text: str, menu: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Text, or a menu message (`menu`: head_content, list, tail_content)."""
+        body = {"touser": external_userid, "open_kfid": self.kf_id, **_content(text, menu)}
         return await self.call("/cgi-bin/kf/send_msg", body)
 
-    async def send_on_event(self, code: str, text: str) -> dict[str, Any]:
+    async def send_on_event(
+        self, code: str, text: str, menu: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The welcome (or another event's answer), with the event's one-time code."""
-        body = {"code": code, "msgtype": "text", "text": {"content": text}}
-        return await self.call("/cgi-bin/kf/send_msg_on_event", body)
+        return await self.call(
+            "/cgi-bin/kf/send_msg_on_event", {"code": code, **_content(text, menu)}
+        )
+
+
+def _content(text: str, menu: dict[str, Any] | None) -> dict[str, Any]:
+    if menu is not None:
+        return {"msgtype": "msgmenu", "msgmenu": menu}
+    return {"msgtype": "text", "text": {"content": text}}

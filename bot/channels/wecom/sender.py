@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from bot.channels.wechat.sender import plain_text
 from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
 from bot.channels.wecom.convert import CHANNEL
 from bot.channels.wecom.sync import WelcomeCodes
 from bot.core.delivery import Limits, OutMessage, SendFailure
+from bot.core.text import to_plain
 from bot.core.types import KNOWN_CAPABILITIES, Capabilities
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 OUT_OF_WINDOW = frozenset({95001, 95002})  # five used / 48 hours passed
+MENU_ITEMS = 10  # a menu message's items
+MENU_EDGE_BYTES = 1024  # its head and tail
 WITH_A_PERSON = 95018  # the session is queued for or served by a person in WeCom
 BUSY = frozenset({-1, 45009, 45033})
 
@@ -39,10 +43,11 @@ class WecomSender:
     async def send(self, message: OutMessage) -> str | None:
         user = message.chat.split(":", 1)[1]
         text = plain_text(message)
+        menu = menu_of(message, text)
         code = None if message.bulk else self.codes.take(message.chat)
         if code is not None:
             try:
-                answer = await self.api.send_on_event(code, text)
+                answer = await self.api.send_on_event(code, text, menu)
                 return str(answer.get("msgid") or "welcome")
             except ApiError as exc:  # the code ran out: the window may still take it
                 log.info("wecom: welcome code refused (%s); sending normally", exc.code)
@@ -56,7 +61,7 @@ class WecomSender:
         if not in_window:
             raise SendFailure("rejected", "wecom: outside the client's 48-hour window")
         try:
-            answer = await self.api.send_text(user, text)
+            answer = await self.api.send_text(user, text, menu)
         except (ApiError, Unreachable, NoAnswer) as exc:
             code_ = exc.code if isinstance(exc, ApiError) else None
             if code_ in OUT_OF_WINDOW:
@@ -73,6 +78,28 @@ class WecomSender:
                     await tx.wechat.close_window(chat)
                 else:
                     await tx.wechat.give_back(chat)
+
+
+def menu_of(message: OutMessage, text: str) -> dict[str, Any] | None:
+    """The options as a WeCom menu message, where they fit: up to 10 of them, the text and
+    the hint within the menu's 1,024 bytes. A tap sends the option's label, and a typed
+    number still works, as on every channel without buttons; otherwise plain numbered text.
+    `text` ends with the numbered options the engine added (`with_options`)."""
+    options = [b for row in message.buttons for b in row]
+    if not options or len(options) > MENU_ITEMS or any(not b.data or b.url for b in options):
+        return None
+    head, sep, block = text.rpartition("\n\n")
+    lines = block.split("\n")
+    if not sep or len(lines) != len(options) + 1 or not lines[0].startswith("1. "):
+        return None
+    tail = lines[-1]
+    if len(head.encode()) > MENU_EDGE_BYTES or len(tail.encode()) > MENU_EDGE_BYTES:
+        return None
+    items = [
+        {"type": "click", "click": {"id": (b.data or "")[:128], "content": to_plain(b.label)}}
+        for b in options
+    ]
+    return {"head_content": head, "list": items, "tail_content": tail}
 
 
 def _failure(exc: ApiError | Unreachable | NoAnswer) -> SendFailure:

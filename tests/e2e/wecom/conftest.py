@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import SettingsFactory
 from tests.e2e.platform_process import PlatformProcess
 from tests.fakes.wecom_api import FakeWecomApi
+from tests.fakes.wecom_kf_api import KfSent
 from tests.fakes.wecom_server import PushResult, WecomServer
 from tests.support import free_port
 
@@ -44,13 +45,21 @@ class WecomBot(PlatformProcess):
         result = await self.announce()
         assert result.delivered
         await self.read_and_settle()
-        return [s.content or "" for s in self.api.sent[before:] if s.touser == user]
+        return [shown(s) for s in self.api.sent[before:] if s.touser == user]
 
     async def read_and_settle(self) -> None:
         """The pull the callback started is done, and every reply went out."""
         channel = next(c for c in self.channels if c.name == "wecom")
         await channel.sync.pull()  # type: ignore[attr-defined]  # waits for the one under way
         await self.settled()
+
+
+def shown(sent: KfSent) -> str:
+    """What the client reads: a text, or a menu message's head, options and tail."""
+    if sent.menu is None:
+        return sent.content or ""
+    items = [i.get("click", {}).get("content", "") for i in sent.menu.get("list", [])]
+    return "\n".join([sent.menu.get("head_content", ""), *items, sent.menu.get("tail_content", "")])
 
 
 @pytest.fixture

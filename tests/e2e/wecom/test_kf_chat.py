@@ -24,8 +24,22 @@ async def test_a_client_subscribes_and_asks_and_gets_answers_in_the_chat(wc: Wec
         client = await tx.clients.by_address(f"wecom:{ALICE}")
         assert client is not None
         assert await tx.subscriptions.of(client.id) == ["morning"]
-    menu = await wc.say("菜单")
-    assert menu and "1." in "\n".join(menu)  # options as numbered text
+    before = len(wc.api.sent)
+    await wc.say("菜单")
+    [shown] = [s for s in wc.api.sent[before:] if s.touser == ALICE]
+    assert shown.msgtype == "msgmenu" and shown.menu is not None  # options as a menu message
+    labels = [item["click"]["content"] for item in shown.menu["list"]]
+    assert any("订阅" in label for label in labels) and "1. " not in shown.menu["head_content"]
+    tapped = next(
+        item["click"] for item in shown.menu["list"] if "订阅" in item["click"]["content"]
+    )
+    before = len(wc.api.sent)
+    wc.api.client_clicks_menu(ALICE, tapped["id"], tapped["content"])  # a tap: its label
+    await wc.announce()
+    await wc.read_and_settle()
+    assert len(wc.api.sent) > before  # answered like the label typed
+    typed = await wc.say("1")  # and a typed number still works
+    assert typed
 
 
 async def test_a_message_read_twice_is_recorded_and_answered_once(wc: WecomBot) -> None:
@@ -65,7 +79,8 @@ async def test_a_new_client_gets_the_welcome_with_the_event_code(wc: WecomBot) -
     await wc.read_and_settle()
     [welcome] = [s for s in wc.api.sent if s.touser == BOB]
     assert welcome.via == "send_msg_on_event"  # type: ignore[attr-defined]
-    assert "国瑞投资" in (welcome.content or "")
+    assert welcome.menu is not None and "国瑞投资" in welcome.menu["head_content"]
+    assert len(welcome.menu["list"]) >= 3  # the greeting's menu, as options to tap
 
 
 async def test_outside_the_window_nothing_is_sent_and_the_row_says_why(wc: WecomBot) -> None:
