@@ -48,6 +48,13 @@ def default_entries() -> tuple[FaqEntry, ...]:
 
 def default_synonyms() -> dict[str, str]:
     """default_synonyms.yaml maps a canonical word to the terms read as it."""
+    return dict(_default_synonyms())
+
+
+@cache
+def _default_synonyms() -> dict[str, str]:
+    """Parsed once per process, as `default_entries`: every new database loads it, and
+    reading the YAML costs more than writing its rows."""
     groups: dict[str, list[str]] = yaml.safe_load(DEFAULT_SYNONYMS.read_text("utf-8")) or {}
     return {term: canonical for canonical, terms in groups.items() for term in terms}
 
