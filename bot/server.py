@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+if TYPE_CHECKING:
+    # aiohttp.web is imported where a server is built: most commands (`chat`, `db`, the
+    # console) never serve HTTP, and importing it costs each of those processes ~0.2 s.
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ class HttpServer:
         return bool(self.routes)
 
     def application(self) -> web.Application:
+        from aiohttp import web
+
         app = web.Application(client_max_size=MAX_BODY)
         app.add_routes([*self.routes, web.get("/healthz", _health)])
         return app
@@ -76,6 +81,8 @@ class HttpServer:
         self._sockets = sockets
 
     async def start(self) -> None:
+        from aiohttp import web
+
         self.reserve()
         runner = web.AppRunner(self.application(), keepalive_timeout=KEEPALIVE, shutdown_timeout=5)
         await runner.setup()
@@ -95,6 +102,8 @@ class HttpServer:
 
 
 async def _health(_request: web.Request) -> web.Response:
+    from aiohttp import web
+
     return web.json_response({"ok": True})
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.delivery import Sender
+
+if TYPE_CHECKING:  # routes are aiohttp's; importing it is left to the channels that serve
+    from aiohttp import web
 
 
 class Channel(Protocol):

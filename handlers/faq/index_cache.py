@@ -48,6 +48,13 @@ def default_entries() -> tuple[FaqEntry, ...]:
 
 def default_synonyms() -> dict[str, str]:
     """default_synonyms.yaml maps a canonical word to the terms read as it."""
+    return dict(_default_synonyms())
+
+
+@cache
+def _default_synonyms() -> dict[str, str]:
+    """Parsed once per process, as `default_entries`: every new database loads it, and
+    reading the YAML costs more than writing its rows."""
     groups: dict[str, list[str]] = yaml.safe_load(DEFAULT_SYNONYMS.read_text("utf-8")) or {}
     return {term: canonical for canonical, terms in groups.items() for term in terms}
 
@@ -214,9 +221,7 @@ class FaqService:
     @staticmethod
     async def save_all(tx: Tx, entries: list[FaqEntry], *, by: str) -> tuple[int, int]:
         """Insert or replace entries in the caller's transaction; (created, updated)."""
-        created = 0
-        for entry in entries:
-            created += await tx.faq.save(entry, by=by)
+        created = await tx.faq.save_many(entries, by=by)
         return created, len(entries) - created
 
     async def ensure_defaults(self, tx: Tx, *, load: bool = True) -> bool:
@@ -229,8 +234,7 @@ class FaqService:
             await tx.meta.set(DEFAULTS_KEY, f"skipped {tx.now().isoformat()}")
             return False
         await self.save_all(tx, list(default_entries()), by=SYSTEM)
-        for term, canonical in default_synonyms().items():
-            await tx.faq.set_synonym(term, canonical, by=SYSTEM)
+        await tx.faq.set_synonyms(default_synonyms(), by=SYSTEM)
         await tx.meta.set(DEFAULTS_KEY, tx.now().isoformat())
         return True
 

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from itertools import pairwise
 
-from pypinyin import lazy_pinyin
-
 from bot.core.folding import fold
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -87,6 +85,10 @@ def tokens(normalized: str) -> list[str]:
 
 @lru_cache(maxsize=8192)
 def _pinyin(run: str) -> list[str]:
+    # Imported when first needed: pypinyin reads its phrase dictionary on import (about
+    # 0.4 s), which every `python -m bot` command would pay though few match questions.
+    from pypinyin import lazy_pinyin
+
     return lazy_pinyin(run)
 
 

@@ -17,7 +17,7 @@ from storage.schema import faq_synonyms as syn
 from storage.schema import faq_unanswered as un
 from storage.schema import faq_vectors as vec
 
-VECTOR_CHUNK = 500  # digests per query: well under SQLite's bound-parameter limit
+IN_CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 
 
 def _entry(row: Any) -> FaqEntry:
@@ -47,9 +47,8 @@ class FaqRepo(Repo):
         row = (await self.conn.execute(sa.select(e).where(e.c.id == entry_id))).first()
         return _entry(row) if row else None
 
-    async def save(self, entry: FaqEntry, *, by: str) -> bool:
-        """Insert or replace an entry; True when it was new."""
-        values = {
+    def _values(self, entry: FaqEntry, by: str) -> dict[str, Any]:
+        return {
             "language": entry.language,
             "category": entry.category,
             "question": entry.question,
@@ -61,12 +60,40 @@ class FaqRepo(Repo):
             "updated_by": by,
             "updated_at": self.now(),
         }
+
+    async def save(self, entry: FaqEntry, *, by: str) -> bool:
+        """Insert or replace an entry; True when it was new."""
+        values = self._values(entry, by)
         await self.bump_version()
         result = await self.conn.execute(e.update().where(e.c.id == entry.id).values(**values))
         if result.rowcount:
             return False
         await self.conn.execute(e.insert().values(id=entry.id, **values))
         return True
+
+    async def save_many(self, entries: Iterable[FaqEntry], *, by: str) -> int:
+        """`save` for many entries in a few statements (the shipped base is ~100, loaded
+        into every new database); the last of a repeated id wins. Returns how many were new."""
+        rows = {entry.id: self._values(entry, by) for entry in entries}
+        if not rows:
+            return 0
+        await self.bump_version()
+        known: set[str] = set()
+        ids = sorted(rows)
+        for i in range(0, len(ids), IN_CHUNK):
+            found = await self.conn.execute(
+                sa.select(e.c.id).where(e.c.id.in_(ids[i : i + IN_CHUNK]))
+            )
+            known.update(r.id for r in found)
+        if known:
+            update = e.update().where(e.c.id == sa.bindparam("entry_id"))
+            await self.conn.execute(
+                update, [{"entry_id": k, **v} for k, v in rows.items() if k in known]
+            )
+        new = [{"id": k, **v} for k, v in rows.items() if k not in known]
+        if new:
+            await self.conn.execute(e.insert(), new)
+        return len(new)
 
     async def disable_except(self, keep: list[str], *, by: str) -> int:
         """Disable every enabled entry whose id is not in `keep` (kept, for history)."""
@@ -98,10 +125,10 @@ class FaqRepo(Repo):
         """The stored embeddings of these texts (by digest) for `model`."""
         wanted = sorted(set(digests))
         found: dict[str, bytes] = {}
-        for i in range(0, len(wanted), VECTOR_CHUNK):
+        for i in range(0, len(wanted), IN_CHUNK):
             rows = await self.conn.execute(
                 sa.select(vec.c.digest, vec.c.vector).where(
-                    vec.c.model == model, vec.c.digest.in_(wanted[i : i + VECTOR_CHUNK])
+                    vec.c.model == model, vec.c.digest.in_(wanted[i : i + IN_CHUNK])
                 )
             )
             found.update({r.digest: bytes(r.vector) for r in rows})
@@ -124,6 +151,24 @@ class FaqRepo(Repo):
         values = {"canonical": canonical, "updated_by": by, "updated_at": self.now()}
         await self.bump_version()
         await self.upsert(syn, {"term": term}, values)
+
+    async def set_synonyms(self, table: Mapping[str, str], *, by: str) -> None:
+        """`set_synonym` for a whole table in one statement (the shipped ~300 terms)."""
+        if not table:
+            return
+        await self.bump_version()
+        now = self.now()
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(syn)
+        statement = statement.on_conflict_do_update(
+            index_elements=["term"],
+            set_={c: statement.excluded[c] for c in ("canonical", "updated_by", "updated_at")},
+        )
+        rows = [
+            {"term": term, "canonical": canonical, "updated_by": by, "updated_at": now}
+            for term, canonical in table.items()
+        ]
+        await self.conn.execute(statement, rows)
 
     async def delete_synonym(self, term: str) -> bool:
         await self.bump_version()

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API server (aiohttp.web) for end-to-end tests with a real aiogram Bot.
 
 Point the bot at it with
-``Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))``.
+``Bot(token, session=BotApiSession(tg.base_url))`` (bot.channels.telegram.session).
 
 Like the real one it can be flooded: `flood_next` answers 429 with `retry_after` and holds
 every message call for that long (each call during a hold is counted and refused again), and

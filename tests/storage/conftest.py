@@ -4,14 +4,17 @@
 `db` is parametrised over "sqlite" (always: a fresh file database under tmp_path) and
 "postgres" (a fresh, uniquely named database per test on the server named by
 TEST_POSTGRES_URL, dropped afterwards; skipped with a reason when the server cannot be reached).
+Both are copies of a database migrated once per session; `empty_db` is a new, empty one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from storage.memory_outbox import MemoryOutbox
 from storage.migrate import upgrade
 from storage.sql_inbox import SqlInbox
 from storage.sql_outbox import SqlOutbox
+from tests.conftest import copy_sqlite
 from tests.fakes.clock import FakeTime
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -72,11 +76,66 @@ def postgres_admin_url() -> URL:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin_url: URL) -> Iterator[str]:
+    """The name of a database migrated once per session, for `db` to copy (CREATE DATABASE
+    ... TEMPLATE): copying takes a fraction of what the migrations take."""
+    name = f"storage_template_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(postgres_admin_url), timeout=PROBE_TIMEOUT_S)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def prepare() -> None:
+        await admin(f'CREATE DATABASE "{name}"')
+        db = Database(postgres_admin_url.set(database=name).render_as_string(hide_password=False))
+        try:
+            await upgrade(db)
+        finally:
+            await db.close()  # a template must have no connections when it is copied
+
+    asyncio.run(prepare())
+    try:
+        yield name
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         request.getfixturevalue("postgres_admin_url")  # skips when the server is unreachable
     return request.param
+
+
+@pytest.fixture
+def template(backend: str, request: pytest.FixtureRequest) -> Path | str:
+    """The migrated database `db` copies: a file, or a PostgreSQL database's name. Not async:
+    the session's templates are made outside any test's event loop."""
+    if backend == "sqlite":
+        return request.getfixturevalue("migrated_sqlite")  # type: ignore[no-any-return]
+    return request.getfixturevalue("migrated_postgres")  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def _postgres_database(admin_url: URL, template: str | None = None) -> AsyncIterator[str]:
+    """A fresh, uniquely named database (a copy of `template`, if given), dropped afterwards."""
+    name = f"storage_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 @pytest.fixture
@@ -87,19 +146,8 @@ async def database_url(
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'bot.db'}"
         return
-    admin_url: URL = request.getfixturevalue("postgres_admin_url")
-    name = f"storage_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with _postgres_database(request.getfixturevalue("postgres_admin_url")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -113,10 +161,26 @@ async def empty_db(database_url: str, clock: FakeTime) -> AsyncIterator[Database
 
 
 @pytest.fixture
-async def db(empty_db: Database) -> Database:
-    """A migrated, seeded `Database` on the current backend, using the fake clock."""
-    await upgrade(empty_db)
-    return empty_db
+async def db(
+    backend: str,
+    template: Path | str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: FakeTime,
+) -> AsyncIterator[Database]:
+    """A migrated, seeded `Database` on the current backend, using the fake clock: a fresh
+    copy of the session's migrated one."""
+    async with contextlib.AsyncExitStack() as stack:
+        if backend == "sqlite":
+            assert isinstance(template, Path)
+            url = f"sqlite:///{copy_sqlite(template, tmp_path / 'data' / 'bot.db')}"
+        else:
+            admin_url: URL = request.getfixturevalue("postgres_admin_url")
+            url = await stack.enter_async_context(_postgres_database(admin_url, str(template)))
+        db = Database(url, clock=clock)
+        stack.push_async_callback(db.close)
+        await upgrade(db)  # a no-op at head: says the copy is complete
+        yield db
 
 
 @pytest.fixture

@@ -720,6 +720,32 @@ async def test_faq_entries_save_replace_delete_and_version(db: Database, clock: 
         assert await tx.faq.entries() == []
 
 
+async def test_faq_entries_and_synonyms_saved_many_at_once(db: Database, clock: FakeTime) -> None:
+    """The bulk forms (loading the shipped base) write what one call at a time would."""
+    async with db.write() as tx:
+        assert await tx.faq.save(FaqEntry("open", "zh", "开户", "怎么开户", "旧答案"), by="x")
+        await tx.faq.set_synonym("提现", "出金", by="x")
+        before = await tx.faq.version()
+    clock.advance(seconds=1)
+    batch = [
+        FaqEntry("open", "zh", "开户", "怎么开户", "新答案", variants=("开户流程",)),
+        FaqEntry("fees", "zh", "费用", "手续费多少", "万分之一", tags=("费用",)),
+        FaqEntry("fees", "zh", "费用", "手续费多少", "万分之二"),  # the last one wins
+    ]
+    async with db.write() as tx:
+        version = await tx.config_version()
+        assert await tx.faq.save_many(batch, by="system") == 1, "only 'fees' was new"
+        await tx.faq.set_synonyms({"提现": "出款", "佣金": "手续费"}, by="system")
+        assert await tx.config_version() != version, "cached FAQ data is stale"
+        entries = {e.id: e for e in await tx.faq.entries()}
+        assert await tx.faq.synonyms() == {"提现": "出款", "佣金": "手续费"}
+        assert await tx.faq.version() != before
+        assert await tx.faq.save_many([], by="system") == 0
+    assert entries["open"].answer == "新答案" and entries["open"].variants == ("开户流程",)
+    assert entries["fees"].answer == "万分之二" and entries["fees"].tags == ()
+    assert {(e.updated_by, e.updated_at) for e in entries.values()} == {("system", clock())}
+
+
 async def test_faq_synonyms_feedback_and_unanswered(db: Database, clock: FakeTime) -> None:
     client = await new_client(db)
     async with db.write() as tx:

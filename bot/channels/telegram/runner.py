@@ -10,8 +10,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
@@ -26,6 +24,7 @@ from aiohttp import web
 from bot.channels.telegram.convert import CHANNEL, address, to_inbound
 from bot.channels.telegram.polling import ALLOWED_UPDATES, poll
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.session import BotApiSession
 from bot.channels.telegram.webhook import webhook_routes
 from bot.config import Settings
 from bot.core.delivery import Delivery, Limits
@@ -75,8 +74,7 @@ class TelegramRunner:
         self.catalog = catalog or Catalog()
         tg = settings.telegram
         assert tg.bot_token is not None, "TelegramRunner needs TELEGRAM_BOT_TOKEN"
-        session = AiohttpSession(api=TelegramAPIServer.from_base(tg.api_base))
-        self.bot = Bot(token=tg.bot_token.get_secret_value(), session=session)
+        self.bot = Bot(token=tg.bot_token.get_secret_value(), session=BotApiSession(tg.api_base))
         self.sender = TelegramSender(self.bot, limits(settings))
         self.tasks: set[asyncio.Task[Any]] = set()
         self.name = CHANNEL

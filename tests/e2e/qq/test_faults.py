@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.channels.qq import channel as qq_channel
+from bot.channels.qq import sender as qq_sender
 from bot.cli.clients import _import
 from bot.core.types import Outbound
 from broadcasts import lifecycle
@@ -78,6 +79,9 @@ async def test_the_socket_dropped_mid_broadcast_loses_nothing(
     make_qq: MakeQQ, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(qq_channel, "GAP_WORTH_TELLING", 0.0)
+    # Rows cut off wait this long for the link; ours is back in half a second, and the
+    # default (5 s) would only make the test wait.
+    monkeypatch.setattr(qq_sender, "RECONNECT_WAIT", 0.5)
     bot = await make_qq(ONEBOT_PRIVATE_RATE="5")
     listing = tmp_path / "clients.csv"
     people = [30000 + i for i in range(12)]

@@ -53,6 +53,12 @@ async def test_a_broadcast_from_the_cli_reaches_every_subscriber_once(tgbot: Tel
     text = next(t for t in tg.texts(USERS[0]) if "2650" in t)
     assert "&lt;注意&gt;" in text and "风险提示" in text
     assert not any("2650" in t for t in tg.texts(3009))
+
+    async def written() -> bool:  # the fake has a message before the bot records it as sent
+        async with tgbot.app.db.read() as tx:
+            return (await tx.broadcasts.counts(broadcast_id)).get("sent") == len(USERS)
+
+    await eventually(written, what="the sends to be recorded")
     await tgbot.app.broadcast_tick()
     code, out, _ = await cli(tgbot, "status", str(broadcast_id), "--json")
     status = json.loads(out)

@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from bot.app import App
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.session import BotApiSession
 from bot.config import Settings
 from bot.core.delivery import Limits
 from bot.core.text import to_plain
@@ -83,7 +82,7 @@ async def open_outbox(
 ) -> Outbox:
     """In virtual time (`time`), or in real time with short leases (`time=None`: several
     processes, where virtual time would let leases run out under real I/O)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url), timeout=CLIENT_TIMEOUT)
+    session = BotApiSession(tg.base_url, timeout=CLIENT_TIMEOUT)
     bot = Bot(token=tg.token, session=session)
     if time is not None:
         tg.clock = time.now  # the fake's holds run on the same virtual clock

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -20,6 +18,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.channels.telegram.session import BotApiSession
 from tests.fakes.telegram_api import FakeTelegram
 
 USER = 4242
@@ -29,7 +28,7 @@ KEYBOARD = InlineKeyboardMarkup(
 
 
 def make_bot(tg: FakeTelegram, token: str | None = None) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url))
+    session = BotApiSession(tg.base_url)
     return Bot(token=token or tg.token, session=session)
 
 
