@@ -121,9 +121,9 @@ class FakeWecomApi(KfEndpoints, ContactEndpoints, FakeHttpServer):
         """The paths called so far, in order."""
         return [call.path for call in self.calls]
 
-    def endpoints(self) -> list[str]:
-        """The paths the fake answers (but gettoken), e.g. "/cgi-bin/kf/send_msg"."""
-        return [path for _, path in self._routes if path != GETTOKEN]
+    def endpoints(self, method: str = "POST") -> list[str]:
+        """The paths the fake answers by `method` (but gettoken), e.g. "/cgi-bin/kf/send_msg"."""
+        return [path for verb, path in self._routes if verb == method and path != GETTOKEN]
 
     # ---- HTTP plumbing --------------------------------------------------------------------------
 
