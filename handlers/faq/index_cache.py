@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
@@ -66,6 +66,11 @@ class FaqService:
     log, and matching is lexical); `db` lets it store embeddings it made in the background.
     """
 
+    # The index built last in this process, by any service: a new one (a restarted App, a
+    # second App on the same base, each test's) reuses its per-phrasing analysis, which is
+    # most of a build; FaqIndex keeps it only while the synonyms are the same.
+    _latest: ClassVar[FaqIndex | None] = None
+
     def __init__(self, *, semantic_on: bool = True, db: Database | None = None) -> None:
         self._index: FaqIndex | None = None
         self._version: str | None = None  # the config version the index was checked against
@@ -100,11 +105,12 @@ class FaqService:
         return self._index
 
     async def _build(self, tx: Tx, entries: list[FaqEntry], synonyms: dict[str, str]) -> FaqIndex:
-        previous = self._index
+        previous = self._index or FaqService._latest
         vectors = None
         if self.embedder is not None:
             vectors = await _known(self.embedder, set(semantic.forms(entries)), tx)
         index = FaqIndex(entries, synonyms, vectors=vectors, reuse=previous)
+        FaqService._latest = index
         if self.embedder is not None and index.missing():
             self._start_fill()
         return index

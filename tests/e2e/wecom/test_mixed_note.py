@@ -42,6 +42,7 @@ async def test_a_morning_note_reaches_each_client_once_over_three_platforms(
 ) -> None:
     bot = await make_wecom(
         TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_BASE=tg.base_url, TELEGRAM_MODE="polling",
+        TELEGRAM_CHAT_INTERVAL="0.05",  # Telegram's 1 s per chat has its own test; here, a wait
         WECHAT_TOKEN=WX_TOKEN, WECHAT_APP_ID=APPID, WECHAT_APP_SECRET=SECRET,
         WECHAT_ENCODING_AES_KEY=WX_AES_KEY, WECHAT_API_BASE=wechat_api.base_url,
     )  # fmt: skip

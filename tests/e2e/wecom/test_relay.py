@@ -31,7 +31,12 @@ async def test_a_wecom_consultation_answered_from_telegram_and_back(
     make_wecom: Callable[..., Awaitable[WecomBot]], tg: FakeTelegram
 ) -> None:
     bot = await make_wecom(
-        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_BASE=tg.base_url, TELEGRAM_MODE="polling"
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_BASE=tg.base_url,
+        TELEGRAM_MODE="polling",
+        # The advisor gets several messages in a row; Telegram's 1 s spacing per chat (tested
+        # on its own in test_limits_at_the_fake) would only make this test wait.
+        TELEGRAM_CHAT_INTERVAL="0.05",
     )
     await on_telegram(tg, ADMIN, f"/grant telegram:{ADVISOR} advisor")
     await on_telegram(tg, ADVISOR, "/duty on")
