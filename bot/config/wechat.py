@@ -26,6 +26,20 @@ def _stripped(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value().strip()
 
 
+def aes_key(value: SecretStr | None, where: str) -> SecretStr | None:
+    """An EncodingAESKey (base64 of 32 bytes, "=" dropped), stripped; never echoed."""
+    key = _stripped(value)
+    if key is None:
+        return None
+    try:
+        ok = bool(_AES_KEY_RE.match(key)) and len(base64.b64decode(key + "=")) == 32
+    except (binascii.Error, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"must be the 43-character EncodingAESKey {where}")
+    return SecretStr(key)
+
+
 class WechatSettings(_Section):
     """WeChat official-account settings (prefix WECHAT_)."""
 
@@ -118,18 +132,7 @@ class WechatSettings(_Section):
     @field_validator("encoding_aes_key")
     @classmethod
     def _check_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
-        key = _stripped(value)
-        if key is None:
-            return None
-        try:
-            ok = bool(_AES_KEY_RE.match(key)) and len(base64.b64decode(key + "=")) == 32
-        except (binascii.Error, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(
-                "must be the 43-character EncodingAESKey from the official account's settings"
-            )
-        return SecretStr(key)
+        return aes_key(value, "from the official account's settings")
 
     @field_validator("api_base")
     @classmethod

@@ -5,24 +5,18 @@ WECOM_ENCODING_AES_KEY are all set (Settings refuses a partial set): WeCom's cal
 always encrypted. Secrets are checked by shape only and never appear in an error message.
 """
 
-import base64
-import binascii
 import re
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.config.base import _check_http_url, _check_url_path, _Section
+from bot.config.wechat import _stripped, aes_key
 
 _CORP_ID_RE = re.compile(r"^w[wx][0-9A-Za-z]{16}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _KF_ID_RE = re.compile(r"^wk[0-9A-Za-z_-]{8,62}$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")  # WeCom: letters or digits, at most 32
-_AES_KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
-
-
-def _stripped(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value().strip()
 
 
 class WecomSettings(_Section):
@@ -92,16 +86,7 @@ class WecomSettings(_Section):
     @field_validator("encoding_aes_key")
     @classmethod
     def _check_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
-        key = _stripped(value)
-        if key is None:
-            return None
-        try:
-            ok = bool(_AES_KEY_RE.match(key)) and len(base64.b64decode(key + "=")) == 32
-        except (binascii.Error, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError("must be the callback's 43-character EncodingAESKey")
-        return SecretStr(key)
+        return aes_key(value, "of the callback")
 
     @field_validator("api_base")
     @classmethod
