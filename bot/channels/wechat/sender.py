@@ -112,13 +112,18 @@ class WechatSender:
         return f"tpl:{answer.get('msgid', '')}"
 
     async def _settle_window(self, chat: str, *, close: bool) -> None:
-        """A message taken from the window did not go: give it back, or close the window."""
-        with contextlib.suppress(Exception):  # a courtesy, not a must
-            async with self.db.write() as tx:
-                if close:
-                    await tx.wechat.close_window(chat)
-                else:
-                    await tx.wechat.give_back(chat)
+        await settle_window(self.db, chat, close=close)
+
+
+async def settle_window(db: Database, chat: str, *, close: bool) -> None:
+    """A message taken from a window (the official account's, WeCom's) did not go: give it
+    back, or close the window."""
+    with contextlib.suppress(Exception):  # a courtesy, not a must
+        async with db.write() as tx:
+            if close:
+                await tx.wechat.close_window(chat)
+            else:
+                await tx.wechat.give_back(chat)
 
 
 def _failure(exc: ApiError | Unreachable | NoAnswer) -> SendFailure:

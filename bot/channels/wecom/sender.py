@@ -5,11 +5,10 @@ deliverable on this route (the planner then looks for another)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
-from bot.channels.wechat.sender import plain_text
+from bot.channels.wechat.sender import plain_text, settle_window
 from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
 from bot.channels.wecom.convert import CHANNEL
 from bot.channels.wecom.sync import WelcomeCodes
@@ -72,12 +71,7 @@ class WecomSender:
         return str(answer.get("msgid") or "kf")
 
     async def _settle(self, chat: str, *, close: bool) -> None:
-        with contextlib.suppress(Exception):  # a courtesy, not a must
-            async with self.db.write() as tx:
-                if close:
-                    await tx.wechat.close_window(chat)
-                else:
-                    await tx.wechat.give_back(chat)
+        await settle_window(self.db, chat, close=close)
 
 
 def menu_of(message: OutMessage, text: str) -> dict[str, Any] | None:
