@@ -474,6 +474,30 @@ wecom_group_jobs = sa.Table(
     sa.Column("updated_at", Ts, nullable=False),
 )
 
+# WeCom's one-time welcome codes (20 seconds), by chat: whichever process sends the greeting
+# uses the code the pulling process read.
+wecom_welcome_codes = sa.Table(
+    "wecom_welcome_codes",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("code", sa.String(512), nullable=False),
+    sa.Column("expires_at", Ts, nullable=False),
+)
+
+# A new WeCom contact no client file was found for: the advisor is asked who it is (the file
+# made for it is `client_id`) until they answer ("new", or the file it was merged into).
+wecom_questions = sa.Table(
+    "wecom_questions",
+    metadata,
+    sa.Column("client_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("chat", sa.String(200), nullable=False),
+    sa.Column("advisor", sa.String(200), nullable=False, index=True),
+    sa.Column("name", sa.String(100)),
+    sa.Column("asked_at", Ts, nullable=False),
+    sa.Column("answered_at", Ts),
+    sa.Column("answer", sa.String(40)),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",
