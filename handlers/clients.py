@@ -8,6 +8,7 @@ from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
 from handlers.shared.desk_policy import DeskPolicy
+from handlers.shared.merging import merge_files
 from handlers.shared.phones import mobile
 from storage.records import Client
 from storage.repos.client_files import TIERS
@@ -150,17 +151,8 @@ async def _merge(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Outb
     assert first is not None and second is not None
     if first.id == second.id:
         return Outbound(t("clientfile.merge_same", id=first.id))
-    merged = await tx.links.merge(first.id, second.id, by=event.sender)
-    await tx.audit.log(
-        event.sender, "client.merge", client_id=merged.kept, gone=merged.gone,
-        addresses=merged.addresses, conflicts=merged.conflicts,
-    )  # fmt: skip
-    lines = [t("clientfile.merged", kept=merged.kept, gone=merged.gone)]
-    if merged.conflicts:
-        kept = "; ".join(f"{k}={a}" for k, (a, _) in merged.conflicts.items())
-        other_values = "; ".join(f"{k}={b}" for k, (_, b) in merged.conflicts.items())
-        lines.append(t("clientfile.merge_conflicts", kept=kept, other=other_values))
-    return Outbound("\n".join(lines))
+    _, text = await merge_files(tx, t, event.sender, first.id, second.id)
+    return Outbound(text)
 
 
 async def _show(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> str:

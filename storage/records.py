@@ -155,6 +155,19 @@ class Advisor:
 
 
 @dataclass(frozen=True, slots=True)
+class WecomQuestion:
+    """An advisor asked who a new WeCom contact is (the file made for it: `client_id`)."""
+
+    client_id: int
+    chat: str
+    advisor: str
+    name: str | None
+    asked_at: datetime
+    answered_at: datetime | None = None
+    answer: str | None = None  # "new", or "merged:ID"
+
+
+@dataclass(frozen=True, slots=True)
 class Ticket:
     id: int
     number: str

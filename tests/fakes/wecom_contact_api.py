@@ -119,6 +119,8 @@ class ContactEndpoints:
         self._pages: dict[str, int] = {}
         self._msgids = itertools.count(1)
         self.remark_mobiles: dict[tuple[str, str], list[str]] = {}  # (advisor, client) -> phones
+        self.remarks: dict[tuple[str, str], str] = {}  # (advisor, client) -> 备注
+        self.names: dict[str, str] = {}  # client -> their WeChat name
 
     def contact_routes(self) -> dict[tuple[str, str], Callable[[web.Request, bytes], JSON]]:
         base = "/cgi-bin/externalcontact/"
@@ -254,20 +256,30 @@ class ContactEndpoints:
         """The advisor noted the client's phone numbers on the contact (备注手机号)."""
         self.remark_mobiles[(userid, external_userid)] = list(phones)
 
+    def set_remark(self, userid: str, external_userid: str, remark: str) -> None:
+        """What the advisor calls the client (备注)."""
+        self.remarks[(userid, external_userid)] = remark
+
     def _get_contact(self, request: web.Request, body: bytes) -> JSON:
-        """获取客户详情 (externalcontact/get?external_userid=): the contact and, per advisor
-        who has them, the phone numbers the advisor noted (remark_mobiles)."""
+        """获取客户详情 (externalcontact/get?external_userid=): the contact (name: their
+        WeChat name) and, per advisor who has them, the remark and the phone numbers the
+        advisor noted (remark, remark_mobiles)."""
         external = request.query.get("external_userid", "")
         advisors = self.friends.get(external)
         if not advisors:
             raise WecomError(84061)  # 不存在外部联系人的关系
         follow = [
-            {"userid": u, "remark_mobiles": self.remark_mobiles.get((u, external), [])}
+            {
+                "userid": u,
+                "remark": self.remarks.get((u, external), ""),
+                "remark_mobiles": self.remark_mobiles.get((u, external), []),
+            }
             for u in advisors
         ]
+        person = {"external_userid": external, "type": 1, "name": self.names.get(external, "")}
         return {
             "errcode": 0, "errmsg": "ok",
-            "external_contact": {"external_userid": external, "type": 1},
+            "external_contact": person,
             "follow_user": follow,
         }  # fmt: skip
 

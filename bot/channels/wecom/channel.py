@@ -60,9 +60,7 @@ class WecomChannel:
                 db, base=wc.api_base, corp_id=wc.corp_id,
                 secret=wc.contact_secret.get_secret_value(), kf_id=wc.kf_id, label="contact",
             )  # fmt: skip
-            self.contacts = ContactEvents(
-                contact_api, db, inbox, t, settings.core.default_language, delivery
-            )
+            self.contacts = ContactEvents(contact_api, db, inbox, t, settings.core.default_language)
             self.groups = GroupSender(contact_api, db, delivery.notify)
         self.webhook = WecomWebhook(
             guard=Guard(token, skew=wc.max_clock_skew_seconds),

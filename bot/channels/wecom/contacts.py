@@ -1,24 +1,32 @@
 """客户联系: a client adds an advisor as a WeCom contact (`add_external_contact`). The client's
 WeCom address joins their file — by the binding code the 联系我 link's `state` carries, else
-a file of its own — the advisor becomes the client's advisor where the file has none, the
-event is archived like anything a client does, and the welcome goes out with WeCom's
-one-time code (20 seconds, `externalcontact/send_welcome_msg`)."""
+by a phone number the advisor noted on the contact, else a file of its own, about which the
+advisor is asked (`handlers/wecom.py` shows the question) — the advisor becomes the client's
+advisor where the file has none, the event is archived like anything a client does, and the
+welcome goes out with WeCom's one-time code (20 seconds, `externalcontact/send_welcome_msg`)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
 from bot.channels.wecom.convert import BIND_SCENE, CHANNEL, address
-from bot.core.delivery import Delivery
 from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
 from bot.core.text import to_plain
-from bot.core.types import Inbound, Outbound, normalize_address
+from bot.core.types import Inbound, normalize_address
 from storage.database import Database
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str = ""  # their WeChat name
+    remark: str = ""  # what the advisor calls them (备注)
+    phones: list[str] = field(default_factory=list)  # the advisor noted (备注手机号)
 
 
 class ContactApi(WecomApi):
@@ -28,16 +36,20 @@ class ContactApi(WecomApi):
             {"welcome_code": code, "text": {"content": text}},
         )
 
-    async def noted_phones(self, external_userid: str, userid: str) -> list[str]:
-        """The phone numbers `userid` noted on the contact (备注手机号), if any."""
+    async def contact(self, external_userid: str, userid: str) -> Contact:
+        """客户详情: the client's WeChat name, and the remark and phone numbers (备注手机号)
+        `userid` noted on them."""
         answer = await self._json(
             "GET", "/cgi-bin/externalcontact/get",
             params={"access_token": await self.token(), "external_userid": external_userid},
         )  # fmt: skip
+        person = answer.get("external_contact") or {}
+        name = str(person.get("name") or "") if isinstance(person, dict) else ""
         for follow in answer.get("follow_user") or []:
             if isinstance(follow, dict) and follow.get("userid") == userid:
-                return [str(p) for p in follow.get("remark_mobiles") or []]
-        return []
+                phones = [str(p) for p in follow.get("remark_mobiles") or []]
+                return Contact(name[:100], str(follow.get("remark") or "")[:100], phones)
+        return Contact(name[:100])
 
     async def add_msg_template(self, sender: str, users: list[str], text: str) -> dict[str, Any]:
         """A group message for `sender`'s own clients; sent once they confirm it."""
@@ -80,14 +92,12 @@ class ContactEvents:
         inbox: Inbox,
         t: Translator,
         default_language: str,
-        delivery: Delivery | None = None,
     ) -> None:
         self.api = api
         self.db = db
         self.inbox = inbox
         self.t = t
         self.default_language = default_language
-        self.delivery = delivery  # to tell the advisor about a new file
 
     async def added(self, fields: dict[str, str]) -> None:
         """One add_external_contact event (WeCom may send it again: handled once)."""
@@ -98,53 +108,52 @@ class ContactEvents:
             log.warning("wecom: add_external_contact without a usable ExternalUserID")
             return
         key = f"{CHANNEL}:contact:{userid}:{external}:{fields.get('CreateTime', '')[:12]}"
-        event = Inbound(CHANNEL, chat, chat, kind="other", dedupe_key=key)
+        event = Inbound(CHANNEL, chat, chat, kind="contact", dedupe_key=key)
         message_id = await self.inbox.record(event, fields)
         if message_id is None:
             return  # WeCom's retry: the first one is being handled
-        language = self.default_language
-        notice = False
         scene = BIND_SCENE.match(fields.get("State", ""))
-        phones = [] if scene else await self._noted_phones(chat, external, userid)
+        who = Contact() if scene else await self._new_contact(chat, external, userid)
+        language = self.default_language
         async with self.db.write() as tx:
             if scene:
                 joined = await tx.links.redeem(scene.group(1), chat)
                 log.info("wecom: %s added %s with a binding code: %s", userid, chat, joined.status)
-            elif phones and await tx.clients.by_address(chat) is None:
-                found = {c for p in phones for c in await tx.files.with_phone(p)}
+            elif who.phones and await tx.clients.by_address(chat) is None:
+                found = {c for p in who.phones for c in await tx.files.with_phone(p)}
                 if len(found) == 1:  # the advisor noted the phone of a client on file
                     await tx.links.attach(found.pop(), chat)
             client, created = await tx.clients.get_or_create(
-                chat, language=language, display_name=None, username=None
-            )
+                chat, language=language, display_name=who.remark or who.name or None,
+                username=None,
+            )  # fmt: skip
             await tx.wecom_groups.contact_added(chat, userid)
             advisor = await tx.advisors.by_wecom(userid)
             if advisor and not (await tx.files.fields(client.id)).advisor:
                 await tx.files.set(client.id, advisor=advisor)
-            if advisor and created and self.delivery is not None:
-                # A file of its own: the advisor knows whether it is someone they have.
-                text = self.t("wecom.new_contact", chat=chat, id=client.id)
-                await self.delivery.enqueue(tx, [Outbound(text, chat=advisor)])
-                notice = True
+            if advisor and created:
+                # A file of its own: the advisor is asked whether it is someone they have
+                # (the handler of the event shows the question).
+                await tx.wecom_questions.ask(client.id, chat, advisor, who.name)
             language = client.language or language
         self.inbox.submit(message_id, event)
-        if notice and self.delivery is not None:
-            self.delivery.notify()
         code = fields.get("WelcomeCode")
         if code:
             await self._welcome(code, language)
 
-    async def _noted_phones(self, chat: str, external: str, userid: str) -> list[str]:
-        """The mainland mobiles the advisor noted on a contact new to us, normalised."""
+    async def _new_contact(self, chat: str, external: str, userid: str) -> Contact:
+        """What WeCom knows of a contact new to us (name, the advisor's remark and noted
+        mainland mobiles, normalised); nothing for a client we know."""
         async with self.db.read() as tx:
             if await tx.clients.by_address(chat) is not None:
-                return []
+                return Contact()
         try:
-            noted = await self.api.noted_phones(external, userid)
+            found = await self.api.contact(external, userid)
         except (ApiError, Unreachable, NoAnswer) as exc:  # a file of its own, then
-            log.info("wecom: the contact's noted phones could not be read: %s", exc)
-            return []
-        return [p for p in (_mobile(n) for n in noted) if p]
+            log.info("wecom: the new contact could not be read: %s", exc)
+            return Contact()
+        phones = [p for p in (_mobile(n) for n in found.phones) if p]
+        return Contact(found.name, found.remark, phones)
 
     async def removed(self, fields: dict[str, str]) -> None:
         """The advisor deleted the client, or the client the advisor: no group messages."""

@@ -11,11 +11,19 @@ import pytest
 
 from tests.conftest import SettingsFactory
 from tests.e2e.wecom.conftest import CORP, KF_SECRET, KFID, WecomBot
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.wecom_api import FakeWecomApi
 from tests.support import eventually
 
 CONTACT_SECRET = "contactSecret0123456789abcdefghijklmn"
 CLIENT = "wmClientCCCCCCCCCCCCCCCCCCCCCC"
+ADVISOR = 501
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -64,7 +72,8 @@ async def test_a_new_contact_becomes_the_advisors_client_and_is_welcomed(wc: Wec
         archived = await tx.messages.for_chat(f"wecom:{CLIENT}", limit=10)
         told = await tx.messages.for_chat("console:adv1", limit=10)
     assert [m.direction for m in archived] == ["in"]  # the event, kept like any client act
-    assert any(f"#{client.id}" in m.text and "/client merge" in m.text for m in told)
+    [asked] = [m for m in told if f"#{client.id}" in m.text]
+    assert "已有客户" in asked.text and asked.payload["buttons"]  # who is it? (none on file)
 
 
 async def test_a_binding_code_in_the_link_joins_the_clients_file(wc: WecomBot) -> None:
@@ -92,4 +101,46 @@ async def test_a_phone_the_advisor_noted_finds_the_clients_file(wc: WecomBot) ->
         joined = await tx.clients.by_address(f"wecom:{CLIENT}")
         told = await tx.messages.for_chat("console:adv1", limit=10)
     assert joined is not None and joined.id == client.id
-    assert not told  # nothing to merge: no new file
+    assert not told  # nothing to ask: no new file
+
+
+async def test_the_advisor_on_telegram_says_which_client_on_file_it_is(
+    make_wecom: Callable[..., Awaitable[WecomBot]], tg: FakeTelegram
+) -> None:
+    """No binding code and no noted phone: the advisor is asked, with the clients on file
+    that WeCom's names for the contact (their WeChat name, the advisor's remark) point to."""
+    bot = await make_wecom(
+        WECOM_CONTACT_SECRET=CONTACT_SECRET,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_BASE=tg.base_url,
+        TELEGRAM_MODE="polling",
+        TELEGRAM_CHAT_INTERVAL="0.05",
+    )
+    async with bot.app.db.write() as tx:
+        await tx.roles.grant(f"telegram:{ADVISOR}", "advisor", by="test")
+        await tx.advisors.link_wecom(f"telegram:{ADVISOR}", "zhangsan")
+        known, _ = await tx.clients.get_or_create(
+            "qq:10001", language="zh", display_name="张三(黄金)", username=None
+        )
+        await tx.files.set(known.id, phone="13912345678")
+    bot.api.add_contact("zhangsan", CLIENT)
+    bot.api.names[CLIENT] = "Sunny"
+    bot.api.set_remark("zhangsan", CLIENT, "张三(黄金)")
+    await added(bot)
+    await eventually(lambda: bool(tg.sent(ADVISOR)), what="the question to the advisor")
+    [question] = tg.sent(ADVISOR)
+    assert "张三(黄金)" in question["text"]  # the advisor's remark names the new file
+    rows = question["reply_markup"]["inline_keyboard"]
+    labels = [row[0]["text"] for row in rows]
+    assert labels == [f"张三(黄金) #{known.id} 尾号5678", "是新客户"]
+
+    tg.push_update(
+        tg.callback(ADVISOR, rows[0][0]["callback_data"], message_id=tg.last_message_id(ADVISOR))
+    )
+    await eventually(lambda: len(tg.sent(ADVISOR)) > 1, what="the answer")
+    assert f"并入 #{known.id}" in tg.sent(ADVISOR)[-1]["text"]
+    async with bot.app.db.read() as tx:
+        joined = await tx.clients.by_address(f"wecom:{CLIENT}")
+        file = await tx.files.fields(known.id)
+    assert joined is not None and joined.id == known.id
+    assert file.advisor == f"telegram:{ADVISOR}"  # the merge kept the advisor the contact gave
