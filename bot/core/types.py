@@ -66,7 +66,9 @@ class Inbound:
     channel: str
     chat: str  # address of the conversation, e.g. "telegram:123"
     sender: str  # address of the person
-    kind: str = "text"  # text | command | callback | sticker | photo | media | other
+    # text | command | callback | sticker | photo | media | other (archived, not handled),
+    # or a platform event a feature handles: unfollow, contact (a client added an advisor)
+    kind: str = "text"
     text: str = ""
     command: str | None = None
     args: list[str] = field(default_factory=list)
