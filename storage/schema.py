@@ -484,6 +484,17 @@ wecom_welcome_codes = sa.Table(
     sa.Column("expires_at", Ts, nullable=False),
 )
 
+# WeCom 微信客服 sessions as WeCom last said (service_state: 0 new, 1 the bot, 2 queued,
+# 3 a servicer in the WeCom app, 4 ended); no row: the bot's.
+wecom_sessions = sa.Table(
+    "wecom_sessions",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("state", sa.Integer, nullable=False),
+    sa.Column("servicer", sa.String(64)),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
 # A new WeCom contact no client file was found for: the advisor is asked who it is (the file
 # made for it is `client_id`) until they answer ("new", or the file it was merged into).
 wecom_questions = sa.Table(

@@ -106,6 +106,9 @@ class Outbound:
     # The language its words are in, when not the one of the chat it answers (a job's notice,
     # a message to someone else): numbered options on a button-less channel follow it.
     lang: str | None = None
+    # The end of a conversation with a person (a resolved ticket): a platform whose sessions
+    # people take over (WeCom's 微信客服) hands the session back to the bot with it.
+    ends_session: bool = False
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -119,6 +122,8 @@ class Outbound:
             payload["lang"] = self.lang
         if self.document is not None:
             payload["document"] = self.document
+        if self.ends_session:
+            payload["ends_session"] = True
         return payload
 
     @staticmethod

@@ -234,4 +234,6 @@ async def resolve(
     body = tc(
         "ticket.resolved", label=Markup(label(tc, ticket)), result=result, days=desk.reopen_days
     )
-    return [Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket), lang=tc.lang)]
+    notice = Outbound(body, chat=ticket.chat, buttons=buttons, ref=ref(ticket), lang=tc.lang)
+    notice.ends_session = True  # a person served the client: the bot takes over again
+    return [notice]

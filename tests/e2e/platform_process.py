@@ -10,6 +10,7 @@ from bot import channel_registry
 from bot.app import App
 from bot.channels.base import Channel
 from bot.config import Settings
+from bot.core.delivery import Sender
 from tests.support import eventually
 
 OPEN_OUT = ("pending", "queued", "sending")
@@ -22,11 +23,15 @@ class PlatformProcess:
     channels: list[Channel] = field(init=False, default_factory=list)
     stop_event: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    # Senders besides the configured platforms' (a recording console for staff, say).
+    senders: list[Sender] = field(kw_only=True, default_factory=list)
 
     async def start(self) -> None:
         self.app = App(self.settings)
         self.channels = channel_registry.configured(self.settings, self.app)
         channel_registry.attach(self.app, self.channels)
+        for sender in self.senders:
+            self.app.add_sender(sender)
         await self.app.start()
         self.stop_event = asyncio.Event()
         self.tasks = [asyncio.create_task(c.run(self.stop_event)) for c in self.channels]

@@ -223,11 +223,22 @@ class KfEndpoints:
         servicer: str | None = None,
         open_kfid: str | None = None,
     ) -> None:
-        """A servicer acts in the WeCom app (takes the chat: 3, ends it: 4), no rules checked."""
+        """A servicer acts in the WeCom app (takes the chat: 3, ends it: 4), no rules checked.
+        sync_msg reports it as a session_status_change event (change_type 1 taken from the
+        queue, 4 taken again after it ended, 3 ended)."""
         kfid = open_kfid or self.open_kfids[0]
         session = self.session(external_userid, kfid)
         self.state_changes.append((kfid, external_userid, session.state, state, servicer))
+        before, old_servicer = session.state, session.servicer
         session.state, session.servicer = state, servicer if state == 3 else None
+        change = {3: 4 if before == 4 else 1, 4: 3}.get(state)
+        if change is not None:
+            event: JSON = {
+                "event_type": "session_status_change", "open_kfid": kfid,
+                "external_userid": external_userid, "change_type": change,
+                "old_servicer_userid": old_servicer or "", "new_servicer_userid": servicer or "",
+            }  # fmt: skip
+            self._append(kfid, external_userid, 4, "event", event)
 
     def session(self, external_userid: str, open_kfid: str | None = None) -> Session:
         key = (open_kfid or self.open_kfids[0], external_userid)

@@ -1,6 +1,7 @@
 """WeCom's API for 微信客服: the access token of the app that holds the kf secret (shared in
 the database like the official account's), reading messages (`kf/sync_msg`) and sending
-them (`kf/send_msg`, `kf/send_msg_on_event` for the welcome)."""
+them (`kf/send_msg`, `kf/send_msg_on_event` for the welcome and the closing words), and
+ending a session a servicer holds (`kf/service_state/trans`)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,16 @@ class WecomApi(WechatApi):
         return await self.call(
             "/cgi-bin/kf/send_msg_on_event", {"code": code, **_content(text, menu)}
         )
+
+    async def end_session(self, external_userid: str) -> str | None:
+        """Hand a session a servicer holds back (service_state 4, ended): the next message
+        of the client's starts one with the bot. Returns the code for the closing words."""
+        answer = await self.call(
+            "/cgi-bin/kf/service_state/trans",
+            {"open_kfid": self.kf_id, "external_userid": external_userid, "service_state": 4},
+        )
+        code = answer.get("msg_code")
+        return code if isinstance(code, str) and code else None
 
 
 def _content(text: str, menu: dict[str, Any] | None) -> dict[str, Any]:

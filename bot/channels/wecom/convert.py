@@ -10,6 +10,10 @@ from bot.core.types import Inbound, normalize_address
 
 CHANNEL = "wecom"
 CLIENT, EVENT, SERVICER = 3, 4, 5  # `origin`: a client's, a system event, a servicer's
+HUMAN, ENDED, NEW = 3, 4, 0  # service_state: a servicer holds it, ended, not yet taken
+# session_status_change's change_type: 1 taken from the queue, 2 passed to another servicer,
+# 3 ended, 4 taken again after it ended or was passed on.
+CHANGES = {1: HUMAN, 2: HUMAN, 3: ENDED, 4: HUMAN}
 MEDIA = frozenset({"image", "voice", "video", "file", "location", "link", "business_card"})
 # A link's scene_param that carries a binding code: the client joins their file at once.
 BIND_SCENE = re.compile(r"^bind[_-]?([0-9]{6})$")
@@ -59,3 +63,26 @@ def welcome_code(msg: dict[str, Any]) -> str | None:
 def opens_window(msg: dict[str, Any]) -> bool:
     """A client's own message opens WeCom's window (5 messages in 48 hours)."""
     return msg.get("origin") == CLIENT
+
+
+def session_change(msg: dict[str, Any]) -> tuple[str, int, str | None] | None:
+    """(chat, service_state, servicer) when a message says who holds the session now: a
+    servicer wrote in the WeCom app, or WeCom reports a session_status_change."""
+    event = msg.get("event") if isinstance(msg.get("event"), dict) else {}
+    user = msg.get("external_userid") or event.get("external_userid")
+    if not isinstance(user, str) or not user:
+        return None
+    try:
+        chat = normalize_address(address(user))
+    except ValueError:
+        return None
+    if msg.get("origin") == SERVICER:
+        servicer = msg.get("servicer_userid")
+        return chat, HUMAN, str(servicer)[:64] if servicer else None
+    if msg.get("origin") == EVENT and event.get("event_type") == "session_status_change":
+        state = CHANGES.get(event.get("change_type"))  # type: ignore[arg-type]
+        if state is None:
+            return None
+        servicer = event.get("new_servicer_userid") if state == HUMAN else None
+        return chat, state, str(servicer)[:64] if servicer else None
+    return None

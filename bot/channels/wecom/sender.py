@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.channels.wechat.sender import plain_text, settle_window
 from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
-from bot.channels.wecom.convert import CHANNEL
+from bot.channels.wecom.convert import CHANNEL, ENDED
 from bot.channels.wecom.sync import WelcomeCodes
 from bot.core.delivery import Limits, OutMessage, SendFailure
 from bot.core.text import to_plain
@@ -52,6 +52,10 @@ class WecomSender:
                 log.info("wecom: welcome code refused (%s); sending normally", exc.code)
             except (Unreachable, NoAnswer) as exc:
                 raise _failure(exc) from None
+        if message.ends_session:
+            ended = await self._hand_back(message.chat, user, text, menu)
+            if ended is not None:
+                return ended
         try:
             async with self.db.write() as tx:
                 in_window = await tx.wechat.use_window(message.chat)
@@ -69,6 +73,32 @@ class WecomSender:
                 await self._settle(message.chat, close=False)
             raise _failure(exc) from None
         return str(answer.get("msgid") or "kf")
+
+    async def _hand_back(
+        self, chat: str, user: str, text: str, menu: dict[str, Any] | None
+    ) -> str | None:
+        """A conversation with a person ended (a resolved ticket) while a servicer holds the
+        session in the WeCom app: end it, so the bot serves the client again, and send the
+        message as its closing words with the code ending gives. None: send it as usual."""
+        async with self.db.read() as tx:
+            if await tx.wecom_sessions.held(chat) is None:
+                return None
+        try:
+            code = await self.api.end_session(user)
+        except ApiError as exc:  # no longer held (taken back, ended in the app): as usual
+            log.info("wecom: the session of %s was not ended: %s", chat, exc)
+            return None
+        except (Unreachable, NoAnswer) as exc:
+            raise _failure(exc) from None
+        async with self.db.write() as tx:
+            await tx.wecom_sessions.set(chat, ENDED)
+        if code is None:
+            return None
+        try:
+            answer = await self.api.send_on_event(code, text, menu)
+        except (ApiError, Unreachable, NoAnswer) as exc:
+            raise _failure(exc) from None
+        return str(answer.get("msgid") or "closing")
 
     async def _settle(self, chat: str, *, close: bool) -> None:
         await settle_window(self.db, chat, close=close)

@@ -14,8 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels.wecom.api import WecomApi
-from bot.channels.wecom.convert import opens_window, to_inbound, welcome_code
+from bot.channels.wecom.convert import (
+    ENDED,
+    HUMAN,
+    NEW,
+    opens_window,
+    session_change,
+    to_inbound,
+    welcome_code,
+)
 from bot.core.inbox import Inbox
+from bot.core.types import Inbound
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -83,14 +92,17 @@ class KfSync:
 
     async def _take(self, messages: list[dict[str, Any]]) -> int:
         items = [(event, msg) for msg in messages if (event := to_inbound(msg)) is not None]
+        changed = await self._sessions(messages, items)
         if not items:
             return 0
         ids = await self.inbox.record_many(items)
         opened = [event.chat for event, msg in items if opens_window(msg)]
-        if opened:
+        if opened or changed:
             async with self.db.write() as tx:
                 for chat in dict.fromkeys(opened):
                     await tx.wechat.open_window(chat, self.window.span, self.window.messages)
+                for chat, (state, servicer) in changed.items():
+                    await tx.wecom_sessions.set(chat, state, servicer)
         fresh = 0
         for (event, msg), message_id in zip(items, ids, strict=True):
             if isinstance(message_id, Exception):
@@ -102,3 +114,34 @@ class KfSync:
             self.inbox.submit(message_id, event)
             fresh += 1
         return fresh
+
+    async def _sessions(
+        self, messages: list[dict[str, Any]], items: list[tuple[Inbound, dict[str, Any]]]
+    ) -> dict[str, tuple[int, str | None]]:
+        """Follow who holds each session through the page, in order. What a client writes
+        while a servicer holds the session is the servicer's to answer in the WeCom app: it
+        is archived, not answered by the bot. A client writing after a session ended starts
+        a new one, the bot's. Returns the states to record."""
+        changes = [c for msg in messages if (c := session_change(msg)) is not None]
+        async with self.db.read() as tx:
+            current = await tx.wecom_sessions.states(
+                [c[0] for c in changes] + [e.chat for e, m in items if opens_window(m)]
+            )
+        if not current and not changes:
+            return {}
+        changed: dict[str, tuple[int, str | None]] = {}
+        events = {id(msg): event for event, msg in items}
+        for msg in messages:
+            if (change := session_change(msg)) is not None:
+                chat, state, servicer = change
+                current[chat] = changed[chat] = (state, servicer)
+                continue
+            event = events.get(id(msg))
+            if event is None or not opens_window(msg) or event.chat not in current:
+                continue
+            state, _ = current[event.chat]
+            if state == HUMAN:
+                event.kind = "other"  # kept with the chat; the servicer answers
+            elif state == ENDED:
+                current[event.chat] = changed[event.chat] = (NEW, None)
+        return changed

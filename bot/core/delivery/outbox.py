@@ -26,6 +26,7 @@ class OutMessage:
     bulk: bool = False  # a broadcast's delivery, not an answer to someone
     ref: str | None = None  # what it is about ("ticket:12": a service notice)
     lang: str | None = None  # the language of its words (numbered options follow it)
+    ends_session: bool = False  # a conversation with a person ends (see Outbound)
 
 
 def with_options(message: OutMessage, t: Translator) -> OutMessage:
@@ -107,6 +108,7 @@ def message_of(
         bulk,
         payload.get("ref"),
         payload.get("lang"),
+        bool(payload.get("ends_session")),
     )
 
 
