@@ -13,6 +13,7 @@ from storage.repos.broadcasts import BroadcastRepo
 from storage.repos.client_files import ClientFileRepo
 from storage.repos.tickets import TicketRepo
 from storage.repos.wecom_questions import WecomQuestionRepo
+from storage.repos.wecom_sessions import WecomSessionRepo
 from storage.schema import (
     bind_codes,
     clients,
@@ -222,4 +223,5 @@ class ClientRepo(Repo):
         await self.conn.execute(bind_codes.delete().where(bind_codes.c.client_id == client_id))
         await ClientFileRepo(self.conn, self.now, self.state).erase(client_id)
         await WecomQuestionRepo(self.conn, self.now, self.state).forget(client_id, addresses)
+        await WecomSessionRepo(self.conn, self.now, self.state).forget(addresses)
         await TicketRepo(self.conn, self.now, self.state).lock_client(client_id)

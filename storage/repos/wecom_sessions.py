@@ -35,3 +35,9 @@ class WecomSessionRepo(Repo):
             await self.conn.execute(sa.select(s.c.state, s.c.servicer).where(s.c.chat == chat))
         ).first()
         return (row.servicer or "?") if row is not None and row.state == HUMAN else None
+
+    async def forget(self, chats: Iterable[str]) -> None:
+        """/deleteme: nothing kept about the client's sessions."""
+        gone = list(chats)
+        if gone:
+            await self.conn.execute(s.delete().where(s.c.chat.in_(gone)))

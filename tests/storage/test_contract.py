@@ -790,3 +790,37 @@ async def test_meta_get_set(db: Database) -> None:
         await tx.meta.set("k", "1")
         await tx.meta.set("k", "2")
         assert await tx.meta.get("k") == "2"
+
+
+# --- WeCom: sessions people hold, questions about new contacts ---------------------------------
+
+
+async def test_wecom_sessions_and_questions_and_their_erasure(db: Database) -> None:
+    zhang = await new_client(db, "qq:1", "张三")
+    other = await new_client(db, "qq:2", "张三")
+    contact = await new_client(db, "wecom:wmX", "张三")
+    async with db.write() as tx:
+        await tx.files.set(other.id, advisor="telegram:9")  # someone else's client
+        await tx.wecom_sessions.set("wecom:wmX", 3, "zhangsan")
+        await tx.wecom_sessions.set("wecom:wmY", 4)
+        assert await tx.wecom_questions.ask(contact.id, "wecom:wmX", "telegram:7", "Sunny")
+        assert not await tx.wecom_questions.ask(contact.id, "wecom:wmX", "telegram:7", "Sunny")
+    async with db.read() as tx:
+        assert await tx.wecom_sessions.held("wecom:wmX") == "zhangsan"
+        assert await tx.wecom_sessions.held("wecom:wmY") is None
+        assert await tx.wecom_sessions.states(["wecom:wmX", "wecom:wmZ"]) == {
+            "wecom:wmX": (3, "zhangsan")
+        }
+        found = await tx.wecom_questions.candidates("telegram:7", ["张三", ""], contact.id)
+        assert [c.id for c, _ in found] == [zhang.id]  # not the other advisor's, not itself
+        assert [q.client_id for q in await tx.wecom_questions.open_for("telegram:7")] == [
+            contact.id
+        ]
+    async with db.write() as tx:
+        assert await tx.wecom_questions.answer(contact.id, "new")
+        assert not await tx.wecom_questions.answer(contact.id, "merged:1")  # answered once
+    async with db.write() as tx:
+        await tx.clients.erase(contact.id)
+    async with db.read() as tx:
+        assert await tx.wecom_questions.get(contact.id) is None
+        assert await tx.wecom_sessions.states(["wecom:wmX"]) == {}
