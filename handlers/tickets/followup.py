@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.core.i18n import Markup, Translator
-from bot.core.router import UNHANDLED, Router
+from bot.core.router import UNHANDLED, Router, Tier
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Inbound, Outbound
@@ -59,6 +59,25 @@ async def talk(
     if ticket.status == "waiting" and not told:  # the first word since the advisor's reply
         told.append(Outbound(t("ticket.relayed")))  # no buttons: digits stay words here
     return [*told, *outs]
+
+
+def _servicer_event(event: Inbound, _ctx: dict[str, Any]) -> dict[str, Any] | None:
+    return {} if event.kind == "servicer" else None
+
+
+@router.add(Tier.CALLBACK, _servicer_event, ())
+async def answered_in_app(event: Inbound, tx: Tx, client: Client, message_id: int) -> None:
+    """An advisor wrote to the client in the platform's own app (WeCom's 微信客服 desk): it
+    answers the client's newest open ticket. Always taken here: nothing to say to anyone."""
+    userid = event.args[0] if event.args else ""
+    advisor = (await tx.advisors.by_wecom(userid) if userid else None) or f"wecom-user:{userid}"
+    for ticket in await tx.tickets.of_client(client.id, limit=10):
+        if ticket.active:
+            text = clean_input(event.text) or "-"
+            await workflow.answered_in_app(
+                tx, ticket, advisor=advisor, text=text[:4000], message_id=message_id
+            )
+            return
 
 
 STATUS_ICON = {"open": "🟡", "claimed": "🔵", "waiting": "💬", "resolved": "✅", "closed": "⚪"}

@@ -165,6 +165,21 @@ async def relay_to_client(
     return [Outbound(body, chat=ticket.chat, ref=ref(ticket))]
 
 
+async def answered_in_app(
+    tx: Tx, ticket: Ticket, *, advisor: str, text: str, message_id: int
+) -> None:
+    """An advisor answered the client themselves, on the platform (WeCom's app): the ticket
+    is answered as if through the bot, with nothing more sent."""
+    await tx.tickets.update(
+        ticket.id,
+        status="waiting",
+        advisor=ticket.advisor or advisor,
+        claimed=True,
+        responded_at=ticket.responded_at or tx.now(),
+    )
+    await tx.tickets.event(ticket.id, advisor, "reply", text, message_id)
+
+
 async def _client_state(tx: Tx, ticket: Ticket, state: str | None) -> None:
     """Start or end the client's conversation with the desk (their chat's state). A form the
     client is filling in (a new complaint, say) is never cut short by it."""

@@ -25,8 +25,9 @@ def address(external_userid: str) -> str:
 
 def to_inbound(msg: dict[str, Any]) -> Inbound | None:
     """The event for one message, or None for a malformed entry or an event nobody needs.
-    What a servicer wrote to the client in the WeCom app is archived (kept with the chat,
-    never answered): everything a client was sent is on record."""
+    What a servicer wrote to the client in the WeCom app is archived with the chat (everything
+    a client was sent is on record) and goes to the client's ticket as the advisor's answer,
+    never answered by the bot."""
     msgid = str(msg.get("msgid") or "")[:64]
     origin = msg.get("origin")
     kind = str(msg.get("msgtype") or "")
@@ -48,7 +49,14 @@ def to_inbound(msg: dict[str, Any]) -> Inbound | None:
         scene = BIND_SCENE.match(str(event.get("scene_param") or ""))
         words = f"/bind {scene.group(1)}" if scene else "/start"
         return text_event(CHANNEL, chat, chat, words, **common)
-    if origin in (CLIENT, SERVICER):
+    if origin == SERVICER:  # an advisor answering in the WeCom app: the ticket hears of it
+        servicer = str(msg.get("servicer_userid") or "")[:64]
+        text = msg.get("text") if isinstance(msg.get("text"), dict) else {}
+        content = str(text.get("content") or "") if kind == "text" else ""
+        return Inbound(
+            CHANNEL, chat, chat, kind="servicer", text=content, args=[servicer], **common
+        )
+    if origin == CLIENT:
         return Inbound(CHANNEL, chat, chat, kind="other", **common)
     return None
 

@@ -35,6 +35,7 @@ async def as_advisor(bot: WecomBot, text: str) -> None:
 async def test_a_servicer_holds_the_session_until_the_ticket_is_resolved(wc: WecomBot) -> None:
     async with wc.app.db.write() as tx:
         await tx.roles.grant(ADVISOR, "advisor", by="test")
+        await tx.advisors.link_wecom(ADVISOR, SERVICER)
     await as_advisor(wc, "/duty on")
     await wc.say("/advisor")
     asked = "\n".join(await wc.say("我的账户无法出金,请帮忙看一下"))
@@ -50,6 +51,12 @@ async def test_a_servicer_holds_the_session_until_the_ticket_is_resolved(wc: Wec
         archived = [m.text for m in await tx.messages.for_chat(f"wecom:{ALICE}", limit=50)]
     assert held == SERVICER
     assert "好的,我等您消息" in archived  # kept, like everything a client says
+    async with wc.app.db.read() as tx:
+        ticket = await tx.tickets.by_number(number)
+        assert ticket is not None and ticket.responded_at is not None  # no SLA breach for it
+        assert ticket.status == "waiting" and ticket.advisor == ADVISOR
+        answers = [e for e in await tx.tickets.history(ticket.id) if e.action == "reply"]
+    assert [(e.actor, e.text) for e in answers] == [(ADVISOR, "您好,我是张三,正在为您查询。")]
 
     before = len(wc.api.sent)
     await as_advisor(wc, f"/resolve {number} 已电话联系,出金已到账")
