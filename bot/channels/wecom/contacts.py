@@ -7,6 +7,7 @@ welcome goes out with WeCom's one-time code (20 seconds, `externalcontact/send_w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from bot.core.types import Inbound, normalize_address
 from storage.database import Database
 
 log = logging.getLogger(__name__)
+
+LOOKUP_SECONDS = 5.0  # reading the contact: the welcome must still go within its 20 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +150,11 @@ class ContactEvents:
         async with self.db.read() as tx:
             if await tx.clients.by_address(chat) is not None:
                 return Contact()
-        try:
-            found = await self.api.contact(external, userid)
-        except (ApiError, Unreachable, NoAnswer) as exc:  # a file of its own, then
-            log.info("wecom: the new contact could not be read: %s", exc)
+        try:  # within the welcome code's 20 seconds, whatever the API does
+            async with asyncio.timeout(LOOKUP_SECONDS):
+                found = await self.api.contact(external, userid)
+        except (ApiError, Unreachable, NoAnswer, TimeoutError) as exc:  # a file of its own
+            log.info("wecom: the new contact could not be read: %r", exc)
             return Contact()
         phones = [p for p in (_mobile(n) for n in found.phones) if p]
         return Contact(found.name, found.remark, phones)

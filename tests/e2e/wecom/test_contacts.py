@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from bot.channels.wecom import contacts
 from tests.conftest import SettingsFactory
 from tests.e2e.wecom.conftest import CORP, KF_SECRET, KFID, WecomBot
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
@@ -144,3 +145,22 @@ async def test_the_advisor_on_telegram_says_which_client_on_file_it_is(
         file = await tx.files.fields(known.id)
     assert joined is not None and joined.id == known.id
     assert file.advisor == f"telegram:{ADVISOR}"  # the merge kept the advisor the contact gave
+
+
+async def test_a_slow_contact_lookup_never_costs_the_welcome(
+    wc: WecomBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeCom's welcome code lasts 20 seconds: reading the contact is given up in time (here
+    the budget is shortened instead of waiting it out) and the client still gets a file, the
+    advisor's question and the welcome."""
+    monkeypatch.setattr(contacts, "LOOKUP_SECONDS", 0.05)
+    wc.api.add_contact("zhangsan", CLIENT)
+    wc.api.set_remark("zhangsan", CLIENT, "张三")
+    wc.api.latency = 0.3
+    await added(wc)
+    assert len(wc.api.welcomes) == 1
+    async with wc.app.db.read() as tx:
+        client = await tx.clients.by_address(f"wecom:{CLIENT}")
+        assert client is not None
+        assert client.display_name is None  # the lookup was given up: no remark read
+        assert await tx.wecom_questions.get(client.id) is not None
