@@ -11,6 +11,7 @@ from bot.core.i18n import Translator
 from bot.core.router import UNHANDLED, Router, Tier
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound, normalize_address
+from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.merging import merge_files
 from handlers.shared.phones import mobile
 from storage.records import Client, WecomQuestion
@@ -70,14 +71,22 @@ def _contact_event(event: Inbound, _ctx: dict[str, Any]) -> dict[str, Any] | Non
 
 
 @router.add(Tier.CALLBACK, _contact_event, ())
-async def new_contact(event: Inbound, tx: Tx, t: Translator) -> Outbound | None:
+async def new_contact(event: Inbound, tx: Tx, t: Translator, desk: DeskPolicy) -> Outbound | None:
     """A client added an advisor (the channel did the file work): ask the advisor if asked
-    to. Always taken here: the event is no message to answer in the client's chat."""
+    to; a WeCom member no advisor is linked to is for staff to link. Always taken here: the
+    event is no message to answer in the client's chat."""
     client = await tx.clients.by_address(event.chat)
     asked = await tx.wecom_questions.get(client.id) if client else None
-    if asked is None or asked.answered_at is not None:
+    if asked is not None and asked.answered_at is None:
+        return await _question(tx, await _their_t(tx, t, asked.advisor), asked)
+    userid = event.args[0] if event.args else ""
+    if client is None or not userid or not desk.staff_chat:
         return None
-    return await _question(tx, await _their_t(tx, t, asked.advisor), asked)
+    if await tx.advisors.by_wecom(userid) is not None:
+        return None
+    told = await _their_t(tx, t, desk.staff_chat)
+    text = told("wecom.member_unlinked", userid=userid, chat=event.chat, id=client.id)
+    return Outbound(text, chat=desk.staff_chat, lang=told.lang)
 
 
 async def _their_t(tx: Tx, t: Translator, who: str) -> Translator:

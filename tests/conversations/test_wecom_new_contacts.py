@@ -145,3 +145,29 @@ async def test_a_file_merged_by_hand_or_erased_leaves_nothing_to_ask(bot: Harnes
         await tx.clients.erase(erased)  # type: ignore[arg-type]
     async with bot.app.db.read() as tx:
         assert await tx.wecom_questions.get(erased) is None  # type: ignore[arg-type]
+
+
+async def test_staff_hear_of_a_wecom_member_no_advisor_is_linked_to(
+    make_settings: SettingsFactory,
+) -> None:
+    bot = Harness(make_settings(STAFF_CHAT="console:desk"), buttons=False)
+    await bot.start()
+    try:
+        await bot.say("/grant console:adv1 advisor", user="admin")
+        await bot.say("/wecom me zhangsan", user="adv1")
+        for userid, chat in (("lisi", "wecom:wmL"), ("zhangsan", "wecom:wmZ")):
+            async with bot.app.db.write() as tx:
+                await tx.clients.get_or_create(
+                    chat, language="zh", display_name=None, username=None
+                )
+            event = Inbound(
+                "wecom", chat, chat, kind="contact", args=[userid], dedupe_key=f"k:{chat}"
+            )
+            sent = await bot.send(event)
+            if userid == "lisi":
+                [told] = sent
+                assert told.chat == "console:desk" and "/wecom 顾问地址 lisi" in told.plain
+            else:
+                assert not sent  # a linked member: their advisor was set by the channel
+    finally:
+        await bot.stop()

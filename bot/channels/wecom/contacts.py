@@ -111,7 +111,7 @@ class ContactEvents:
             log.warning("wecom: add_external_contact without a usable ExternalUserID")
             return
         key = f"{CHANNEL}:contact:{userid}:{external}:{fields.get('CreateTime', '')[:12]}"
-        event = Inbound(CHANNEL, chat, chat, kind="contact", dedupe_key=key)
+        event = Inbound(CHANNEL, chat, chat, kind="contact", args=[userid], dedupe_key=key)
         message_id = await self.inbox.record(event, fields)
         if message_id is None:
             return  # WeCom's retry: the first one is being handled
