@@ -123,7 +123,8 @@ async def answered_by_button(
     event: Inbound, data: str, tx: Tx, t: Translator, roles: frozenset[str]
 ) -> Outbound | list[Outbound]:
     raw_id, _, choice = data.partition(":")
-    asked = await tx.wecom_questions.get(int(raw_id)) if raw_id.isdigit() else None
+    known = raw_id.isdigit() and len(raw_id) <= 9
+    asked = await tx.wecom_questions.get(int(raw_id)) if known else None
     if asked is None:
         return Outbound(t("errors.stale_button"))
     if choice == "new":
