@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-
 from storage.records import aware
 from storage.repos.base import Repo
 from storage.schema import wecom_welcome_codes as codes

@@ -152,10 +152,14 @@ async def plan(process: Process) -> int:
         for userid, clients in CLIENTS.items():
             for client in clients:
                 chat = f"wecom:{client}"
-                await tx.clients.get_or_create(chat, language="zh", display_name=None, username=None)
+                await tx.clients.get_or_create(
+                    chat, language="zh", display_name=None, username=None
+                )
                 await tx.wecom_groups.contact_added(chat, userid)
                 chats.append(chat)
-        await tx.wecom_groups.plan(broadcast_id, f"早盘提示 {broadcast_id}", chats, timedelta(hours=12))
+        await tx.wecom_groups.plan(
+            broadcast_id, f"早盘提示 {broadcast_id}", chats, timedelta(hours=12)
+        )
     process.sender.wake.set()
     return broadcast_id
 
