@@ -33,6 +33,7 @@ from storage.repos.wechat import WechatRepo
 from storage.repos.wechat_mass import WechatMassRepo
 from storage.repos.wechat_tags import WechatTagRepo
 from storage.repos.wecom_groups import WecomGroupRepo
+from storage.repos.wecom_kf import WecomKfRepo
 from storage.repos.wecom_questions import WecomQuestionRepo
 from storage.repos.wecom_sessions import WecomSessionRepo
 
@@ -85,6 +86,7 @@ class Tx:
         self.wechat_mass = WechatMassRepo(*args)
         self.wechat_tags = WechatTagRepo(*args)
         self.wecom_groups = WecomGroupRepo(*args)
+        self.wecom_kf = WecomKfRepo(*args)
         self.wecom_questions = WecomQuestionRepo(*args)
         self.wecom_sessions = WecomSessionRepo(*args)
         self.reroute = RerouteRepo(*args)

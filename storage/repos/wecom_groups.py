@@ -98,7 +98,9 @@ class WecomGroupRepo(Repo):
     # ---- the sender's side --------------------------------------------------------------------
 
     async def claim(self, lease: timedelta) -> GroupJob | None:
-        """A task to create (pending) or to ask about (waiting, its check due), leased."""
+        """A task to create (pending) or to ask about (waiting, its check due), leased. A
+        task whose creation was under way when its lease ran out comes back with status
+        `sending`: the call may have reached WeCom."""
         now = self.now()
         due = sa.or_(
             sa.and_(
@@ -163,6 +165,13 @@ class WecomGroupRepo(Repo):
                 days.delete().where(days.c.chat.in_(chunk), days.c.day == day_of(self.now()))
             )
         return await self._rows(job, job.chats, "failed", f"wecom group message: {why}")
+
+    async def unknown(self, job: GroupJob, why: str) -> list[int]:
+        """Whether WeCom made the task is not known (its answer was lost, or the process
+        making it died before writing it down): never made again nor sent another way, so
+        the rows are `ambiguous` and the clients' days stay taken. Returns the rows' ids."""
+        await self._set(job.id, status="failed", error=why, lease_until=None)
+        return await self._rows(job, job.chats, "ambiguous", f"wecom group message: {why}")
 
     async def of_broadcast(self, broadcast_id: int) -> list[GroupJob]:
         query = sa.select(jobs).where(jobs.c.broadcast_id == broadcast_id).order_by(jobs.c.id)

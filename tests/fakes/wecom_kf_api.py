@@ -308,6 +308,10 @@ class KfEndpoints:
             "has_more": int(has_more), "msg_list": [m.to_json() for m in page],
         }  # fmt: skip
 
+    def cursor_position(self, cursor: str | None) -> int:
+        """Where a cursor sync_msg gave resumes: after the log entry with this seq (0: start)."""
+        return self._cursors[cursor] if cursor else 0
+
     def _cursor(self, position: int) -> str:
         cursor = secrets.token_urlsafe(15)
         self._cursors[cursor] = position

@@ -17,7 +17,7 @@ from bot.channels.wecom.contacts import ContactApi, ContactEvents
 from bot.channels.wecom.convert import CHANNEL
 from bot.channels.wecom.groups import GroupSender
 from bot.channels.wecom.sender import WecomSender
-from bot.channels.wecom.sync import KfSync, WelcomeCodes, Window
+from bot.channels.wecom.sync import KfSync, Window
 from bot.channels.wecom.webhook import WecomWebhook
 from bot.config import Settings
 from bot.core.delivery import Delivery, Limits
@@ -43,12 +43,10 @@ class WecomChannel:
             db, base=wc.api_base, corp_id=wc.corp_id, secret=wc.kf_secret.get_secret_value(),
             kf_id=wc.kf_id,
         )  # fmt: skip
-        codes = WelcomeCodes()
         self.sync = KfSync(
-            self.api, db, inbox, codes,
-            Window(timedelta(hours=wc.window_hours), wc.window_messages),
-        )  # fmt: skip
-        self.sender = WecomSender(self.api, db, codes, limits=Limits(rate=wc.rate_limit))
+            self.api, db, inbox, Window(timedelta(hours=wc.window_hours), wc.window_messages)
+        )
+        self.sender = WecomSender(self.api, db, limits=Limits(rate=wc.rate_limit))
         self.senders = [self.sender]
         self.concurrency = wc.max_in_flight
         self.lead = False

@@ -3,7 +3,13 @@ window (`tx.wecom_groups`). One process at a time (a lease) creates each advisor
 (`add_msg_template`); the advisor confirms it in the WeCom app; the results
 (`get_groupmsg_task`, `get_groupmsg_send_result`) say who got it. A task not confirmed in
 time is stopped (`cancel_groupmsg_send`, so a late confirmation sends nothing) and its
-clients are tried on another route."""
+clients are tried on another route.
+
+`add_msg_template` takes no key that would let WeCom refuse a repeat, so a task is asked for
+at most once: when the answer is lost, or the process asking dies before writing it down
+(another process finds the task `sending` once its lease ran out), the task may exist at
+WeCom unknown to us. It is then not asked for again nor sent another way: its clients'
+rows become `ambiguous` (reported), and the advisor may still confirm the unknown task."""
 
 from __future__ import annotations
 
@@ -74,6 +80,8 @@ class GroupSender:
             return False
         if job.status == "waiting":
             await self._check(job)
+        elif job.status == "sending":  # its creator died mid-call: WeCom may have made it
+            await self._unknown(job, "the process making the task stopped; not made again")
         else:
             await self._create(job)
         return True
@@ -95,7 +103,7 @@ class GroupSender:
                 await tx.wecom_groups.again(job, later, str(exc))
             return
         except NoAnswer as exc:  # the task may exist: never a second one, nor another route
-            await self._failed(job, f"no answer, not tried again ({exc})", reroute=False)
+            await self._unknown(job, f"no answer, not tried again ({exc})")
             return
         refused = [address(u) for u in answer.get("fail_list") or [] if isinstance(u, str)]
         async with self.db.write() as tx:
@@ -143,3 +151,8 @@ class GroupSender:
         log.warning("wecom: group message for %s failed: %s", job.userid, why)
         if rerouted:
             self.notify()
+
+    async def _unknown(self, job: GroupJob, why: str) -> None:
+        async with self.db.write() as tx:
+            await tx.wecom_groups.unknown(job, why)
+        log.warning("wecom: group message for %s may exist at WeCom: %s", job.userid, why)

@@ -1,7 +1,8 @@
-"""Outgoing 微信客服 messages: the welcome with its one-time code; anything else inside
-WeCom's window (5 messages within 48 hours of the client's last message), tracked in the
-database like the official account's; outside it the message is recorded as not
-deliverable on this route (the planner then looks for another)."""
+"""Outgoing 微信客服 messages: the welcome with its one-time code (kept in the database by
+whichever process read the event, taken once); anything else inside WeCom's window (5
+messages within 48 hours of the client's last message), tracked in the database like the
+official account's; outside it the message is recorded as not deliverable on this route
+(the planner then looks for another)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 from bot.channels.wechat.sender import plain_text, settle_window
 from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
 from bot.channels.wecom.convert import CHANNEL, ENDED
-from bot.channels.wecom.sync import WelcomeCodes
 from bot.core.delivery import Limits, OutMessage, SendFailure
 from bot.core.text import to_plain
 from bot.core.types import KNOWN_CAPABILITIES, Capabilities
@@ -30,10 +30,9 @@ class WecomSender:
     channel = CHANNEL
     capabilities: Capabilities = KNOWN_CAPABILITIES[CHANNEL]
 
-    def __init__(self, api: WecomApi, db: Database, codes: WelcomeCodes, *, limits: Limits):
+    def __init__(self, api: WecomApi, db: Database, *, limits: Limits):
         self.api = api
         self.db = db
-        self.codes = codes
         self.limits = limits
 
     def is_group(self, chat: str) -> bool:
@@ -43,7 +42,16 @@ class WecomSender:
         user = message.chat.split(":", 1)[1]
         text = plain_text(message)
         menu = menu_of(message, text)
-        code = None if message.bulk else self.codes.take(message.chat)
+        if message.ends_session:
+            ended = await self._hand_back(message.chat, user, text, menu)
+            if ended is not None:
+                return ended
+        try:  # the welcome code if there is one (bulk never uses it), else the window
+            async with self.db.write() as tx:
+                code = None if message.bulk else await tx.wecom_kf.take(message.chat)
+                in_window = code is None and await tx.wechat.use_window(message.chat)
+        except Exception as exc:  # the database, not WeCom: nothing was sent
+            raise SendFailure("retry", f"window not read: {exc}") from None
         if code is not None:
             try:
                 answer = await self.api.send_on_event(code, text, menu)
@@ -52,15 +60,11 @@ class WecomSender:
                 log.info("wecom: welcome code refused (%s); sending normally", exc.code)
             except (Unreachable, NoAnswer) as exc:
                 raise _failure(exc) from None
-        if message.ends_session:
-            ended = await self._hand_back(message.chat, user, text, menu)
-            if ended is not None:
-                return ended
-        try:
-            async with self.db.write() as tx:
-                in_window = await tx.wechat.use_window(message.chat)
-        except Exception as exc:  # the database, not WeCom: nothing was sent
-            raise SendFailure("retry", f"window not read: {exc}") from None
+            try:
+                async with self.db.write() as tx:
+                    in_window = await tx.wechat.use_window(message.chat)
+            except Exception as exc:
+                raise SendFailure("retry", f"window not read: {exc}") from None
         if not in_window:
             raise SendFailure("rejected", "wecom: outside the client's 48-hour window")
         try:

@@ -2,13 +2,19 @@
 a token good for 10 minutes); the messages are pulled with `kf/sync_msg` from a cursor kept
 in the database, so a restart neither loses nor repeats one. Each page is recorded (deduped
 by msgid) before the cursor moves on, and handled after: a crash in between leaves recorded,
-unhandled messages, which the inbox takes over at the next start."""
+unhandled messages, which the inbox takes over at the next start.
+
+Several processes may pull at once (each got a callback). The cursor is opaque, so it cannot
+be compared; instead each process moves it only from the value it read (`meta.swap`), so the
+stored cursor never goes back and never passes a message nobody recorded. A process that
+loses the swap carries on from the stored cursor: what it re-reads is at most the pages read
+meanwhile, and the msgid dedupe absorbs them. An enter_session's welcome code goes to the
+database (`tx.wecom_kf`), since another process may send the greeting."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,7 +36,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 PAGES_PER_PULL = 50  # 1,000 messages a page: a backlog is read on the next pull
-WELCOME_SECONDS = 18.0  # WeCom's welcome code lasts 20 seconds
+WELCOME = timedelta(seconds=18)  # WeCom's welcome code lasts 20 seconds: 2 to spare
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,39 +45,20 @@ class Window:
     messages: int = 5
 
 
-class WelcomeCodes:
-    """Welcome codes by chat, taken once by the sender within their 20 seconds."""
-
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self.clock = clock
-        self._codes: dict[str, tuple[str, float]] = {}
-
-    def put(self, chat: str, code: str) -> None:
-        now = self.clock()
-        self._codes = {c: v for c, v in self._codes.items() if v[1] > now}
-        self._codes[chat] = (code, now + WELCOME_SECONDS)
-
-    def take(self, chat: str) -> str | None:
-        found = self._codes.pop(chat, None)
-        return found[0] if found and found[1] > self.clock() else None
-
-
 class KfSync:
     def __init__(
         self,
         api: WecomApi,
         db: Database,
         inbox: Inbox,
-        codes: WelcomeCodes,
         window: Window = Window(),
     ) -> None:
         self.api = api
         self.db = db
         self.inbox = inbox
-        self.codes = codes
         self.window = window
         self.cursor_key = f"wecom.kf.cursor.{api.kf_id}"
-        self._lock = asyncio.Lock()  # one pull at a time: the cursor moves in order
+        self._lock = asyncio.Lock()  # one pull at a time in this process
 
     async def pull(self, token: str | None = None) -> int:
         """Read, record and hand over everything new; returns the messages recorded."""
@@ -83,9 +70,13 @@ class KfSync:
                 page = await self.api.sync_msg(cursor, token)
                 messages = [m for m in page.get("msg_list") or [] if isinstance(m, dict)]
                 recorded += await self._take(messages)
-                cursor = str(page.get("next_cursor") or cursor or "")
+                moved = str(page.get("next_cursor") or cursor or "")
                 async with self.db.write() as tx:  # after the page is recorded, not before
-                    await tx.meta.set(self.cursor_key, cursor)
+                    if moved == cursor or await tx.meta.swap(self.cursor_key, cursor, moved):
+                        cursor = moved
+                    else:  # another process moved it meanwhile: on from there
+                        cursor = await tx.meta.get(self.cursor_key)
+                        log.info("wecom: another process read on; reading from its cursor")
                 if not page.get("has_more"):
                     break
             return recorded
@@ -93,27 +84,26 @@ class KfSync:
     async def _take(self, messages: list[dict[str, Any]]) -> int:
         items = [(event, msg) for msg in messages if (event := to_inbound(msg)) is not None]
         changed = await self._sessions(messages, items)
-        if not items:
-            return 0
-        ids = await self.inbox.record_many(items)
+        ids = await self.inbox.record_many(items) if items else []
+        fresh = []
+        for item, message_id in zip(items, ids, strict=True):
+            if isinstance(message_id, Exception):
+                raise message_id  # not recorded: the cursor stays, the page comes again
+            if message_id is not None:  # None: read before (a repeated page), handled then
+                fresh.append((message_id, *item))
         opened = [event.chat for event, msg in items if opens_window(msg)]
-        if opened or changed:
+        codes = [(e.chat, code) for _, e, msg in fresh if (code := welcome_code(msg)) is not None]
+        if opened or codes or changed:  # before handling: the reply may leave elsewhere
             async with self.db.write() as tx:
                 for chat in dict.fromkeys(opened):
                     await tx.wechat.open_window(chat, self.window.span, self.window.messages)
+                for chat, code in codes:
+                    await tx.wecom_kf.put(chat, code, tx.now() + WELCOME)
                 for chat, (state, servicer) in changed.items():
                     await tx.wecom_sessions.set(chat, state, servicer)
-        fresh = 0
-        for (event, msg), message_id in zip(items, ids, strict=True):
-            if isinstance(message_id, Exception):
-                raise message_id  # not recorded: the cursor stays, the page comes again
-            if message_id is None:
-                continue  # read before (a repeated page): handled then
-            if (code := welcome_code(msg)) is not None:
-                self.codes.put(event.chat, code)
+        for message_id, event, _ in fresh:
             self.inbox.submit(message_id, event)
-            fresh += 1
-        return fresh
+        return len(fresh)
 
     async def _sessions(
         self, messages: list[dict[str, Any]], items: list[tuple[Inbound, dict[str, Any]]]
