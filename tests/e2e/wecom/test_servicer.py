@@ -81,6 +81,10 @@ async def test_a_session_ended_in_the_app_is_the_bots_again(wc: WecomBot) -> Non
     await wc.say("你好")
     wc.api.servicers.add(SERVICER)
     wc.api.set_state(ALICE, 3, servicer=SERVICER)
+    assert (await wc.announce()).delivered  # a page with nothing but WeCom's change event
+    await wc.read_and_settle()
+    async with wc.app.db.read() as tx:
+        assert await tx.wecom_sessions.held(f"wecom:{ALICE}") == SERVICER
     assert not await wc.say("在吗")
     wc.api.set_state(ALICE, 4)  # the servicer ends it in the app
     assert await wc.say("你好")
