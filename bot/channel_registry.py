@@ -26,6 +26,10 @@ def configured(settings: Settings, app: App) -> list[Channel]:
         from bot.channels.qq.channel import QQChannel
 
         channels.append(QQChannel(settings, app.inbox, app.delivery, app.db, app.translator))
+    if settings.staff_console.on:
+        from bot.web.console import StaffConsole
+
+        channels.append(StaffConsole(settings, app))
     return channels
 
 
@@ -35,3 +39,5 @@ def attach(app: App, channels: list[Channel]) -> None:
         for sender in channel.senders:
             app.add_sender(sender, concurrency=channel.concurrency, lead=channel.lead)
         app.http.mount(channel.routes())
+        for prefix, sub in getattr(channel, "apps", list)():
+            app.http.mount_app(prefix, sub)

@@ -30,6 +30,7 @@ class HttpServer:
         self.host = host
         self.port = port
         self.routes: list[web.RouteDef] = []
+        self.apps: list[tuple[str, web.Application]] = []  # (path prefix, its own app)
         self._runner: web.AppRunner | None = None
         self._sockets: list[socket.socket] = []
 
@@ -37,16 +38,23 @@ class HttpServer:
         """Add a channel's routes (before `start`)."""
         self.routes.extend(routes)
 
+    def mount_app(self, prefix: str, app: web.Application) -> None:
+        """Serve a whole application under `prefix` (the staff console, with middlewares
+        of its own), before `start`."""
+        self.apps.append((prefix, app))
+
     @property
     def needed(self) -> bool:
         """Whether any channel receives over HTTP."""
-        return bool(self.routes)
+        return bool(self.routes or self.apps)
 
     def application(self) -> web.Application:
         from aiohttp import web
 
         app = web.Application(client_max_size=MAX_BODY)
         app.add_routes([*self.routes, web.get("/healthz", _health)])
+        for prefix, sub in self.apps:
+            app.add_subapp(prefix, sub)
         return app
 
     def reserve(self) -> None:

@@ -155,6 +155,33 @@ class Advisor:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffAccount:
+    """A staff console login; it acts as `address`, whose role it has."""
+
+    id: int
+    name: str
+    role: str
+    address: str
+    password_hash: str
+    totp_secret: str
+    recovery_codes: tuple[str, ...]  # hashes of the unused ones
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    disabled_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSession:
+    token_hash: str
+    account_id: int
+    csrf: str
+    stage: str  # "password": the second factor is due; "in": signed in
+    created_at: datetime
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WecomQuestion:
     """An advisor asked who a new WeCom contact is (the file made for it: `client_id`)."""
 

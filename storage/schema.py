@@ -509,6 +509,39 @@ wecom_questions = sa.Table(
     sa.Column("answer", sa.String(40)),
 )
 
+# Staff console accounts: each acts as one chat address (its role is that address's), with
+# an Argon2id password hash, a TOTP secret and hashed one-time recovery codes.
+staff_accounts = sa.Table(
+    "staff_accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(40), nullable=False, unique=True),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("address", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("totp_secret", sa.String(64), nullable=False),
+    sa.Column("recovery_codes", sa.JSON, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", Ts),
+    sa.Column("disabled_at", Ts),
+    sa.Column("last_login_at", Ts),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("updated_at", Ts, nullable=False),
+)
+
+# Staff console sessions, server-side: the cookie holds a random token, the table its hash.
+# stage: "password" (the password was right, the second factor is due) or "in".
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("stage", sa.String(8), nullable=False),
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("seen_at", Ts, nullable=False),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

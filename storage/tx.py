@@ -24,6 +24,7 @@ from storage.repos.reroute import RerouteRepo
 from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
+from storage.repos.staff import StaffRepo
 from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
 from storage.repos.tickets import TicketRepo
@@ -87,6 +88,7 @@ class Tx:
         self.wechat_tags = WechatTagRepo(*args)
         self.wecom_groups = WecomGroupRepo(*args)
         self.wecom_kf = WecomKfRepo(*args)
+        self.staff = StaffRepo(*args)
         self.wecom_questions = WecomQuestionRepo(*args)
         self.wecom_sessions = WecomSessionRepo(*args)
         self.reroute = RerouteRepo(*args)

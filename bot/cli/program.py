@@ -24,6 +24,7 @@ from bot.cli import (
     messages,
     reports,
     serve,
+    staff,
     training,
     wechat,
 )
@@ -35,7 +36,9 @@ EXIT_CONFIG = EXIT_USAGE
 EXIT_INTERRUPTED = 130
 
 # In the order `--help` lists them.
-COMMANDS = (serve, chat, db, faq, messages, clients, broadcast, calendar, training, reports, wechat)
+COMMANDS = (
+    serve, chat, db, faq, messages, clients, broadcast, calendar, training, reports, wechat, staff,
+)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:

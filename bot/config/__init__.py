@@ -19,6 +19,7 @@ from bot.config.loading import Settings, load_settings
 from bot.config.loading import _describe as _describe
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
+from bot.config.staff_console import StaffConsoleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
 from bot.config.wecom import WecomSettings
@@ -34,6 +35,7 @@ __all__ = [
     "OnebotSettings",
     "ScheduleSettings",
     "Settings",
+    "StaffConsoleSettings",
     "TelegramSettings",
     "WechatSettings",
     "WecomSettings",

@@ -17,6 +17,7 @@ from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
+from bot.config.staff_console import StaffConsoleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
 from bot.config.wecom import WecomSettings
@@ -43,6 +44,7 @@ class Settings(BaseModel):
     wecom: WecomSettings
     onebot: OnebotSettings
     faq: FaqSettings
+    staff_console: StaffConsoleSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CHANNELS = ("telegram", "console", "wechat", "wecom", "qq", "qqgroup")
+CHANNELS = ("telegram", "console", "wechat", "wecom", "qq", "qqgroup", "staff")
 _NUMERIC_ID_CHANNELS = frozenset({"telegram", "qq", "qqgroup"})
 _NUMERIC_ID_RE = re.compile(r"-?[0-9]+")  # used with fullmatch(); ASCII digits only
 _TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # used with fullmatch()
@@ -19,12 +19,12 @@ def normalize_address(address: str) -> str:
 
     * The address is ``<channel>:<id>``, split at the first ``:``; whitespace around the
       channel and around the id is ignored.
-    * The channel is one of telegram, qq, qqgroup, console, wechat, wecom, in any case; it
-      becomes lower case.
+    * The channel is one of telegram, qq, qqgroup, console, wechat, wecom, staff (the staff
+      console's chats), in any case; it becomes lower case.
     * telegram, qq and qqgroup (a QQ group) ids are integers: an optional ``-`` (group
       chats) then ASCII digits 0-9.
       Canonical form is ``str(int(id))``: ``telegram:0123`` -> ``telegram:123``, ``-0`` -> ``0``.
-    * console, wechat and wecom ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as
+    * console, wechat, wecom and staff ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as
       given (case-sensitive).
     * Anything else (other channels, ``+``, inner spaces, ``;`` etc.) is a ValueError whose
       message quotes the address.
@@ -149,4 +149,6 @@ KNOWN_CAPABILITIES: dict[str, Capabilities] = {
     # QQ (OneBot): text only; long messages are folded by QQ, so parts stay readable.
     "qq": Capabilities(max_text=1500, buttons=False),
     "qqgroup": Capabilities(max_text=1500, buttons=False),
+    # The staff console's pages show a reply whole, its buttons as buttons.
+    "staff": Capabilities(max_text=100_000, buttons=True),
 }
