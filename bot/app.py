@@ -214,12 +214,13 @@ class App:
         job = self.jobs[jobs.job_id(kind, slot)]
         return await self._write(lambda tx: job.run(tx, now))
 
-    async def _write(self, job: Any, wake: Any = None) -> int:
+    async def _write(self, job: Any) -> int:
         """Run a job's transaction and queue the notices it returns; the senders are woken
-        when there is something new for them (`wake()`: rows the job wrote itself)."""
+        when there is something new for them (those notices, or rows the job wrote itself:
+        `TxState.unannounced`)."""
         async with self.db.write() as tx:
             ids = await self.delivery.enqueue(tx, await job(tx))
-        if ids or (wake is not None and wake()):
+        if tx.state.unannounced:
             self.delivery.notify()
         return len(ids)
 
@@ -231,16 +232,14 @@ class App:
 
     async def broadcast_tick(self) -> int:
         """Scheduled broadcasts started, finished ones reported to their authors."""
-        started = 0
 
         async def job(tx: Any) -> list[Any]:
-            nonlocal started
-            started, outs = await lifecycle.tick(tx, self.translator, self.db.clock())
+            _, outs = await lifecycle.tick(tx, self.translator, self.db.clock())
             return outs + await lifecycle.undelivered_report(
                 tx, self.translator, list(self.rhythm.staff)
             )
 
-        return await self._write(job, wake=lambda: started > 0)
+        return await self._write(job)
 
     async def _desk_clock(self, every: float = 30.0) -> None:
         """Every `every` seconds (5 for broadcasts: a scheduled one starts on time)."""

@@ -4,7 +4,8 @@ once, in order.
 Handling is one loop per process, so events keep their order: it takes up to `BATCH`
 recorded events at a time and handles them in one transaction, each inside its own
 savepoint, so a failing handler rolls back alone. Replies are written in the same
-transaction and handed straight to the delivery engine after the commit.
+transaction and handed straight to the delivery engine after the commit; rows a handler
+wrote for other chats (a broadcast started from the chat) wake its workers then too.
 
 Every recorded row carries this process's lease; a row still `received` when its lease runs
 out (the process died) is taken over by another process or the next start. A taken-over
@@ -250,8 +251,13 @@ class Inbox:
                     out = await self._apologise(tx, work, exc)
                 rows += out
                 spans.append((start, len(rows)))
+            # Rows a handler wrote for other chats (a broadcast started now, an alert):
+            # asked before our replies go in, which `adopt` hands over or announces itself.
+            unannounced = tx.state.unannounced
             ids = await tx.messages.add_outbound_many(rows)
             await tx.messages.mark_handled_many(handled)
+        if unannounced:
+            self.delivery.notify()
         self.delivery.adopt(list(zip(ids, rows, strict=True)))
         return [ids[a:b] for a, b in spans]
 

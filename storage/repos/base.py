@@ -31,14 +31,20 @@ def is_duplicate(exc: IntegrityError) -> bool:
 
 class TxState:
     """What the repositories of one transaction share: the cross-transaction cache, the
-    config version this transaction saw, and the clients it changed."""
+    config version this transaction saw, the clients it changed, and whether it wrote
+    outbox rows waiting to be claimed (`unannounced`)."""
 
-    __slots__ = ("cache", "touched", "version")
+    __slots__ = ("cache", "touched", "unannounced", "version")
 
     def __init__(self, cache: dict[str, tuple[str, Any]]) -> None:
         self.cache = cache
         self.version: str | None = None
         self.touched: set[int] = set()
+        # Pending outbox rows were written (a broadcast started from a chat, say): nobody
+        # claims them until a delivery worker looks, so whoever commits the transaction
+        # wakes the workers (`Delivery.notify`) instead of leaving them to their next poll.
+        # Set even when a savepoint later rolls them back: a needless wake costs one claim.
+        self.unannounced = False
 
 
 class Repo:

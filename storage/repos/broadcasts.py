@@ -282,7 +282,7 @@ class BroadcastRepo(Repo):
             sent_one_by_one = chats(DIRECT, WINDOW, OUTSIDE)
             for part, text in enumerate(parts):
                 last = (buttons or {}).get(language) if part == len(parts) - 1 else None
-                await self.conn.execute(
+                await self._pending(
                     _rows_from(sent_one_by_one, broadcast, text, part, now, last, language)
                 )
             await self.conn.execute(
@@ -328,6 +328,12 @@ class BroadcastRepo(Repo):
             topic = broadcast.audience["topics"][0]
             await self._mass_repo().plan_tag(broadcast.id, topic, tag_text, tagged)
         return await self._count_recipients(broadcast.id)
+
+    async def _pending(self, insert: Any) -> None:
+        """Delivery rows for the senders to claim; the transaction notes that they are there
+        (`TxState.unannounced`), so its committer wakes the senders."""
+        if (await self.conn.execute(insert)).rowcount:
+            self.state.unannounced = True
 
     async def _count_recipients(self, broadcast_id: int) -> int:
         """Recipients are the distinct clients its rows went to (a push tried again on a
@@ -399,7 +405,7 @@ class BroadcastRepo(Repo):
                 )
             source = got.subquery()
             for part, text in enumerate(broadcast.final[language]):
-                await self.conn.execute(_rows_from(source, broadcast, text, part, now))
+                await self._pending(_rows_from(source, broadcast, text, part, now))
         return await self._count_recipients(broadcast.id)
 
     async def due(self, now: datetime, limit: int = 10) -> list[Broadcast]:

@@ -128,6 +128,8 @@ class MessageInserts(Repo):
             for row in rows
         ]
         same_columns(values)
+        if any(v["status"] == "pending" for v in values):  # not those already claimed
+            self.state.unannounced = True
         return await self._insert_ids(values)
 
     async def _insert_ids(self, values: list[dict[str, Any]]) -> list[int]:
@@ -155,6 +157,7 @@ class MessageInserts(Repo):
         kind: str = "text",
     ) -> int:
         now = self.now()
+        self.state.unannounced = True
         result = await self.conn.execute(
             m.insert().values(
                 direction="out",

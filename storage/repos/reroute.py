@@ -86,6 +86,7 @@ class RerouteRepo(Repo):
         ).all()
         parts = {row.part: row for row in reversed(original)}  # one row a part, the first
         now = self.now()
+        self.state.unannounced = True  # pending rows: see `TxState.unannounced`
         await self.conn.execute(
             m.insert(),
             [

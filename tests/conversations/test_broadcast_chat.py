@@ -16,6 +16,7 @@ from storage.schema import messages
 from tests.conftest import SettingsFactory
 from tests.fakes.clock import START
 from tests.harness import Harness
+from tests.support import eventually
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
 
@@ -146,7 +147,8 @@ async def test_an_alert_outside_trading_hours_needs_a_confirmation(
 
 async def test_the_same_alert_twice_is_refused_and_an_alert_can_be_withdrawn(room: Harness) -> None:
     await room.say("/alert 美联储讲话前注意仓位", user="staff1")
-    [double] = await room.say("/alert 美联储讲话前注意仓位", user="staff1")
+    # The first one's copies may still be leaving: the answer is staff1's.
+    [double] = to(await room.say("/alert 美联储讲话前注意仓位", user="staff1"), "console:staff1")
     assert "刚刚已发过" in double.plain
     await room.idle()
     async with room.app.db.read() as tx:
@@ -166,8 +168,11 @@ async def test_an_alert_retyped_with_other_punctuation_is_the_same_alert(room: H
     await room.idle()
     [double] = await room.say("/alert 美联储讲话前注意仓位,控制风险", user="staff1")
     assert "刚刚已发过" in double.plain
-    [other] = await room.say("/alert 美联储讲话前注意仓位,控制风险 3.5", user="staff1")
-    assert "风险警示 #" in other.plain, "other words are another alert"
+    # Its copies leave at once and may be among what `say` returns: the answer is staff1's.
+    said = to(
+        await room.say("/alert 美联储讲话前注意仓位,控制风险 3.5", user="staff1"), "console:staff1"
+    )
+    assert any("风险警示 #" in s.plain for s in said), "other words are another alert"
     async with room.app.db.read() as tx:
         assert len(await tx.broadcasts.recent()) == 2
 
@@ -213,3 +218,61 @@ async def test_withdrawing_an_alert_that_does_not_exist_says_so(room: Harness) -
     assert "没有编号为 #99 的风险警示" in missing.plain
     [usage] = await room.say("/alert withdraw", user="staff1")
     assert "用法" in usage.plain
+
+
+# ---- sent at once, not at the senders' next look ----------------------------------------------
+
+
+@pytest.fixture
+async def slow_poll(make_settings: SettingsFactory, tmp_path: Path) -> Harness:
+    """The room, with senders that look for rows of their own accord once an hour: what a
+    chat command writes for others goes out because its handling wakes them, or never."""
+    bot = Harness(make_settings(**market(tmp_path, open_=True)))
+    bot.app.delivery.poll = 3600.0  # before the start: its first look sets the next
+    await bot.start()
+    await bot.say("/grant console:staff1 staff", user="admin")
+    for user in ("c1", "c2", "c3"):
+        await bot.say("/subscribe morning risk", user=user)
+    yield bot  # type: ignore[misc]
+    await bot.stop()
+
+
+async def everyone_got(bot: Harness, words: str, what: str) -> None:
+    def got() -> bool:
+        return all(
+            any(words in s.plain for s in to(bot.sender.sent, f"console:{user}"))
+            for user in ("c1", "c2", "c3")
+        )
+
+    await eventually(got, timeout=5, what=what)
+
+
+async def test_an_alert_and_its_withdrawal_go_out_without_waiting_for_a_poll(
+    slow_poll: Harness,
+) -> None:
+    await slow_poll.say("/alert 非农数据前波动加大", user="staff1")
+    await everyone_got(slow_poll, "非农", "the alert's copies")
+    async with slow_poll.app.db.read() as tx:
+        [alert] = await tx.broadcasts.recent()
+
+    async def all_sent() -> bool:  # the withdrawal goes to those whose copy is `sent`
+        async with slow_poll.app.db.read() as tx:
+            return await tx.broadcasts.counts(alert.id) == {"sent": 3}
+
+    await eventually(all_sent, what="the alert's outcomes")
+    # Its report to its author now, not from the 5-second tick: that notice wakes the
+    # senders too, and would carry the withdrawal's copies out with it.
+    await slow_poll.app.broadcast_tick()
+    await slow_poll.say(f"/alert withdraw {alert.id}", user="staff1")
+    await everyone_got(slow_poll, "【撤回】", "the withdrawal notices")
+
+
+async def test_a_broadcast_confirmed_in_the_chat_goes_out_without_waiting_for_a_poll(
+    slow_poll: Harness,
+) -> None:
+    await slow_poll.say("/broadcast", user="staff1")
+    await slow_poll.press("bc:t:morning", user="staff1")
+    await slow_poll.press("bc:next", user="staff1")
+    await slow_poll.say("黄金早盘关注 2650 支撑", user="staff1")
+    await slow_poll.press("bc:now", user="staff1")
+    await everyone_got(slow_poll, "2650", "the broadcast's copies")
