@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.web.acting import act, answers_to
-from bot.web.guard import Visitor, config, database, redirect
+from bot.web.guard import VISITOR, Visitor, config, database, redirect
 from bot.web.viewers import VIEWERS
 
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ TICKET_ID_DIGITS = 9
 
 
 def who(request: web.Request) -> Visitor:
-    return request["visitor"]
+    return request[VISITOR]
 
 
 @routes.get("/")

@@ -52,6 +52,9 @@ class Visitor:
         return f"staff:{self.account.name}"
 
 
+VISITOR = web.RequestKey("visitor", Visitor)
+
+
 def config(request: web.Request) -> ConsoleSettings:
     return request.config_dict[SETTINGS]
 
@@ -164,5 +167,5 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPForbidden(text="cross-site request refused")
         if not tokens_match(await csrf_given(request), who.session.csrf):
             raise web.HTTPForbidden(text="the form is out of date: reload the page")
-    request["visitor"] = who
+    request[VISITOR] = who
     return await handler(request)

@@ -14,6 +14,7 @@ from bot.web import accounts
 from bot.web.guard import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
+    VISITOR,
     config,
     database,
     new_token,
@@ -105,7 +106,7 @@ async def second_factor(request: web.Request) -> web.StreamResponse:
 @routes.post("/logout")
 async def logout(request: web.Request) -> web.StreamResponse:
     """Sign out (a signed-in request: the guard checked its CSRF token)."""
-    who = request.get("visitor")
+    who = request.get(VISITOR)
     response = redirect(config(request).path + "/login")
     if who is not None:
         async with database(request).write() as tx:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.web import audit, desk, login, talk
 from bot.web.console import HERE, ConsoleSettings
-from bot.web.guard import APP, SETTINGS, guard
+from bot.web.guard import APP, SETTINGS, VISITOR, guard
 from bot.web.viewers import VIEWERS, Viewers
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def build(app: App, config: ConsoleSettings) -> web.Application:
 
 def _context(app: App, config: ConsoleSettings) -> Any:
     async def context(request: web.Request) -> dict[str, Any]:
-        who = request.get("visitor")
+        who = request.get(VISITOR)
         t = app.translator
         if who is not None:
             async with app.db.read() as tx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import channel_registry
 from bot.app import App
@@ -25,9 +26,10 @@ class PlatformProcess:
     tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     # Senders besides the configured platforms' (a recording console for staff, say).
     senders: list[Sender] = field(kw_only=True, default_factory=list)
+    clock: Any = field(kw_only=True, default=None)  # a fake wall clock (FakeTime), if any
 
     async def start(self) -> None:
-        self.app = App(self.settings)
+        self.app = App(self.settings, clock=self.clock) if self.clock else App(self.settings)
         self.channels = channel_registry.configured(self.settings, self.app)
         channel_registry.attach(self.app, self.channels)
         for sender in self.senders:

@@ -13,6 +13,7 @@ import pytest
 from bot.web import accounts
 from tests.conftest import SettingsFactory
 from tests.e2e.platform_process import PlatformProcess
+from tests.fakes.clock import FakeTime
 from tests.support import free_port
 
 PASSWORD = "correct horse battery"
@@ -107,7 +108,7 @@ async def console(
         STAFF_CONSOLE="on", HTTP_HOST="127.0.0.1", HTTP_PORT=str(free_port()),
         BOT_ADMINS="staff:boss",
     )  # fmt: skip
-    bot = ConsoleBot(settings)
+    bot = ConsoleBot(settings, clock=FakeTime(ticking=True))
     await bot.start()
     yield bot
     await bot.stop()
