@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import audit, desk, login, talk
+from bot.web import audit, broadcasts, clients, desk, faq, login, notes, reports, talk
 from bot.web.console import HERE, ConsoleSettings
 from bot.web.guard import APP, SETTINGS, VISITOR, guard
 from bot.web.viewers import VIEWERS, Viewers
@@ -54,6 +54,11 @@ def build(app: App, config: ConsoleSettings) -> web.Application:
     site.add_routes(desk.routes)
     site.add_routes(talk.routes)
     site.add_routes(audit.routes)
+    site.add_routes(clients.routes)
+    site.add_routes(broadcasts.routes)
+    site.add_routes(notes.routes)
+    site.add_routes(faq.routes)
+    site.add_routes(reports.routes)
     site.router.add_static("/static/", HERE / "static", append_version=True)
     return site
 

@@ -1,0 +1,7 @@
+"""The staff console's broadcasts pages (see README, "The staff console")."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
