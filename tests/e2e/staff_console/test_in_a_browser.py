@@ -78,6 +78,8 @@ async def test_an_advisor_answers_a_ticket_in_the_browser(
     await link.click()
     await page.click("button[value=claim]")
     await expect(page.locator(".answers")).to_contain_text("ZX-")
+    await page.select_option("select.canned", index=3)  # a canned reply, then edited
+    await expect(page.locator("textarea[name=text]")).to_have_value(re.compile("T\\+1"))
     await page.fill("textarea[name=text]", "您好,出金一般 T+1 到账,请留意银行短信。")
     await page.click("button[value=reply]")
     await expect(page.locator(".answers")).to_contain_text("已转达给客户")
