@@ -51,8 +51,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     use_console = not no_console and (sys.stdin.isatty() or not channels)
     if not use_console and not channels:
         raise NothingToServe(
-            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN, WECOM_CORP_ID, ONEBOT_MODE: no platform is set, and "
-            "--no-console leaves nothing to serve"
+            "TELEGRAM_BOT_TOKEN, WECHAT_TOKEN, WECOM_CORP_ID, ONEBOT_MODE, STAFF_CONSOLE: no "
+            "platform is set and the staff console is off, and --no-console leaves nothing to serve"
         )
     if use_console:
         app.add_sender(ConsoleSender(me="console:local"), chats=["console:local"])
