@@ -92,3 +92,29 @@ async def test_an_advisor_answers_a_ticket_in_the_browser(
     await page.fill("textarea[name=text]", "已答复出金时间")
     await page.click("button[value=resolve]")
     await expect(page.locator("h1 small")).to_have_text(re.compile("已解决|resolved"))
+
+
+async def test_the_main_pages_fit_a_phone(
+    console: ConsoleBot, page: object, tmp_path: Path
+) -> None:
+    """At a phone's width (390 px) no page is wider than the screen."""
+    from playwright.async_api import Page
+
+    assert isinstance(page, Page)
+    await console.add_account("li", "staff")
+    for words in ("/advisor", "请问出金多久到账?" * 5):
+        await console.app.inbox.receive(text_event("console", ALICE, ALICE, words))
+    await page.set_viewport_size({"width": 390, "height": 800})
+    await page.goto(console.base + "/login")
+    await page.fill("input[name=name]", "li")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.fill("input[name=code]", console.code("li"))
+    await page.click("button[type=submit]")
+    for path in ("/desk?view=open", "/desk/ticket/1", "/talk", "/reports"):
+        await page.goto(console.base + path)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 391, (path, width)
+    shots = REPO / "docs" if os.environ.get("SCREENSHOTS") == "docs" else tmp_path
+    await page.goto(console.base + "/desk/ticket/1")
+    await page.screenshot(path=str(shots / "staff-console-phone.png"), full_page=True)
