@@ -521,6 +521,8 @@ staff_accounts = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("totp_secret", sa.String(64), nullable=False),
     sa.Column("recovery_codes", sa.JSON, nullable=False),
+    # The 30-second step of the last TOTP code accepted: a code is good once.
+    sa.Column("totp_last_step", sa.Integer),
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", Ts),
     sa.Column("disabled_at", Ts),

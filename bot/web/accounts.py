@@ -5,6 +5,7 @@ recovery codes, and the growing delay after failed sign-ins. No web framework he
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,14 +57,18 @@ def totp_uri(secret: str, name: str, issuer: str = ISSUER) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
 
 
-def totp_ok(secret: str, code: str, at: datetime) -> bool:
-    """The 6-digit code of the moment, or of the 30 s before or after (clock drift)."""
+def totp_step(secret: str, code: str, at: datetime) -> int | None:
+    """The 30-second step whose code this is — the moment's, or the one before or after
+    (clock drift) — or None when it is none of them."""
     code = "".join(code.split())
-    return (
-        len(code) == 6
-        and code.isdigit()
-        and pyotp.TOTP(secret).verify(code, for_time=at, valid_window=1)
-    )
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(at)
+    for step in (now, now - 1, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def totp_now(secret: str, at: datetime) -> str:

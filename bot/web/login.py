@@ -92,9 +92,11 @@ async def second_factor(request: web.Request) -> web.StreamResponse:
     async with db.write() as tx:
         now = tx.now()
         refused = _refusal(account, now)
+        step = accounts.totp_step(account.totp_secret, code, now)
         passed = not refused and (
-            accounts.totp_ok(account.totp_secret, code, now)
-            or await tx.staff.use_recovery_code(account.id, accounts.code_hash(code))
+            await tx.staff.use_totp_step(account.id, step)
+            if step is not None
+            else await tx.staff.use_recovery_code(account.id, accounts.code_hash(code))
         )
     if not passed:
         return await _failed(request, account, account.name, refused or "wrong", step="code")

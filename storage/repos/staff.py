@@ -98,6 +98,19 @@ class StaffRepo(Repo):
         await self.change(account_id, recovery_codes=codes)
         return True
 
+    async def use_totp_step(self, account_id: int, step: int) -> bool:
+        """Spend a TOTP code's time step: False when it (or a later one) was used already,
+        so a code seen over someone's shoulder, or sent twice at once, works only once."""
+        result = await self.conn.execute(
+            a.update()
+            .where(
+                a.c.id == account_id,
+                sa.or_(a.c.totp_last_step.is_(None), a.c.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+        return bool(result.rowcount)
+
     # ---- sessions ---------------------------------------------------------------------------
 
     async def open_session(self, token_hash: str, account_id: int, csrf: str, stage: str) -> None:

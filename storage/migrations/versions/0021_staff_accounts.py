@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("totp_secret", sa.String(64), nullable=False),
         sa.Column("recovery_codes", sa.JSON, nullable=False),
+        sa.Column("totp_last_step", sa.Integer),
         sa.Column("failed_logins", sa.Integer, nullable=False),
         sa.Column("locked_until", Ts),
         sa.Column("disabled_at", Ts),

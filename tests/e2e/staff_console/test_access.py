@@ -155,6 +155,20 @@ async def test_failures_lock_for_a_growing_while_and_are_audited(
     assert len(failed) >= 6
 
 
+async def test_a_totp_code_works_once(console: ConsoleBot, browser: Browsers) -> None:
+    """A code seen over a shoulder (or sent twice) does not open a second session."""
+    await console.add_account("li", "staff")
+    code = console.code("li")
+    outcomes = []
+    for _ in range(2):
+        b = await browser()
+        _, page = await b.get("/login")
+        _, page, _ = await b.post("/login", {"name": "li", "password": PASSWORD}, page=page)
+        _, page, url = await b.post("/login/code", {"code": code}, page=page)
+        outcomes.append(url.endswith("/desk"))
+    assert outcomes == [True, False]
+
+
 async def test_a_recovery_code_works_once(console: ConsoleBot, browser: Browsers) -> None:
     li = await console.add_account("li", "staff")
     for attempt in range(2):
