@@ -5,7 +5,7 @@ towards a growing delay; every sign-in, failure and sign-out is in the audit log
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -15,6 +15,7 @@ from bot.web.guard import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
     VISITOR,
+    Visitor,
     config,
     database,
     new_token,
@@ -27,6 +28,7 @@ from bot.web.guard import (
 from storage.records import StaffAccount
 
 routes = web.RouteTableDef()
+SECOND_STEP = timedelta(minutes=5)  # the code must follow the password this soon
 
 
 def _page(request: web.Request, template: str, **context: object) -> web.Response:
@@ -73,20 +75,26 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.get("/login/code")
-async def code_page(request: web.Request) -> web.Response:
+async def _halfway(request: web.Request) -> Visitor:
+    """Who passed the password step lately; else back to the start."""
     who = await visitor(request)
     if who is None or who.session.stage != "password":
         raise web.HTTPSeeOther(config(request).path + "/login")
+    if database(request).clock() - who.session.created_at > SECOND_STEP:
+        raise web.HTTPSeeOther(config(request).path + "/login")
+    return who
+
+
+@routes.get("/login/code")
+async def code_page(request: web.Request) -> web.Response:
+    await _halfway(request)
     return _page(request, "login.html", step="code")
 
 
 @routes.post("/login/code")
 async def second_factor(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
-    who = await visitor(request)
-    if who is None or who.session.stage != "password":
-        raise web.HTTPSeeOther(config(request).path + "/login")
+    who = await _halfway(request)
     account, code = who.account, form.get("code", "").strip()[:40]
     db = database(request)
     async with db.write() as tx:

@@ -39,6 +39,9 @@ async def test_the_password_alone_opens_nothing(console: ConsoleBot, browser: Br
     await b.post("/login", {"name": "li", "password": PASSWORD}, page=page)
     async with b.http.get(console.base + "/desk", allow_redirects=False) as r:
         assert r.status == 303 and r.headers["Location"].endswith("/login")
+    console.clock.advance(minutes=6)  # the code must follow the password within 5 minutes
+    _, page = await b.get("/login/code")
+    assert 'name="password"' in page
 
 
 async def test_cross_site_and_tokenless_changes_are_refused(
