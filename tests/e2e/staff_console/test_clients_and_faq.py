@@ -4,8 +4,11 @@ the chat command it is (`/client …`, `/faq …`), so the chat's role checks an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+from bot.core.commands import text_event
 from storage.records import Client
 from tests.e2e.staff_console.conftest import Browser, ConsoleBot
 
@@ -97,3 +100,89 @@ async def test_forged_client_ids_are_not_found_and_an_erased_client_shows_only_t
     assert status == 200 and "已按要求删除" in page and "13700000000" not in page
     _, page = await b.get("/clients", params={"q": "13700000000"})
     assert f'/clients/{gone.id}"' not in page
+
+
+# --- FAQ ------------------------------------------------------------------------------------
+
+
+async def test_the_faq_page_lists_the_shipped_knowledge_base_and_the_gaps(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    await console.add_account("li", "staff")
+    asked = await console.app.inbox.receive(
+        text_event("console", "console:bob", "console:bob", "你们食堂几点开饭<i>?</i>")
+    )
+    assert asked is not None
+    b = await browser()
+    await b.sign_in("li")
+    status, page = await b.get("/faq")
+    assert status == 200 and "open-account" in page and "怎么开户?" in page
+    assert "你们食堂几点开饭&lt;i&gt;" in page  # the gap, as text
+
+
+async def test_trying_a_question_tells_the_outcome_and_records_nothing(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    await console.add_account("li", "staff")
+    b = await browser()
+    await b.sign_in("li")
+    _, page = await b.get("/faq")
+    status, page, url = await b.post("/faq", {"action": "test", "text": "怎么开户"}, page=page)
+    assert status == 200 and "done=" in url
+    assert "会直接回答:open-account" in page, page
+    _, page, _ = await b.post("/faq", {"action": "test", "text": "火星上能开分店吗"}, page=page)
+    assert "没有把握回答" in page
+    async with console.app.db.read() as tx:
+        gaps = await tx.faq.unanswered_since(tx.now() - timedelta(days=1))
+    assert gaps == []
+
+
+async def test_staff_edit_an_entry_through_the_chat_steps_and_an_advisor_may_not(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    staff = await console.add_account("li", "staff")
+    await console.add_account("zhangwei", "advisor")
+    edit = {"action": "edit", "id": "open-account", "field": "answer", "value": "请下载App开户。"}
+
+    adviser = await browser()
+    await adviser.sign_in("zhangwei")
+    _, page = await adviser.get("/faq")
+    assert 'value="edit"' not in page  # no forms for what the chat refuses them
+    _, page, url = await adviser.post("/faq", edit, page=page)
+    assert "done=" in url and "这个指令需要工作人员权限" in page  # the chat's refusal
+    _, page, _ = await adviser.post("/faq", {"action": "test", "text": "怎么开户"}, page=page)
+    assert "这个指令需要工作人员权限" in page and "会直接回答" not in page
+    async with console.app.db.read() as tx:
+        assert (await tx.faq.get("open-account")).answer != edit["value"]  # type: ignore[union-attr]
+
+    b = await browser()
+    await b.sign_in("li")
+    _, page = await b.get("/faq")
+    status, page, _ = await b.post("/faq", edit, page=page)
+    assert status == 200 and "已保存问答" in page, page
+    bad = {**edit, "id": "no-such-entry", "value": "这句不能变成客户的问题"}
+    _, page, _ = await b.post("/faq", bad, page=page)
+    assert "没有编号为 no-such-entry 的问答" in page
+    promise = {**edit, "value": "保证月收益20%"}
+    _, page, _ = await b.post("/faq", promise, page=page)
+    assert "不允许的承诺用语" in page
+
+    async with console.app.db.read() as tx:
+        entry = await tx.faq.get("open-account")
+        audited = await tx.audit.recent("faq.edit", limit=5)
+        gaps = await tx.faq.unanswered_since(tx.now() - timedelta(days=1))
+    assert entry is not None and entry.answer == "请下载App开户。"
+    assert [(r["actor"], r["action"]) for r in audited] == [(staff.address, "faq.edit")]
+    assert gaps == []  # no step was ever taken for a client's question
+
+    _, page, _ = await b.post("/faq", {"action": "del", "id": "open-account"}, page=page)
+    assert "确定删除问答 open-account" in page
+    data = re.search(r'name="data" value="(faqs:del:[^"]+)"', page)
+    assert data is not None
+    await b.post(
+        "/press",
+        {"data": data.group(1), "back": console.settings.staff_console.path + "/faq"},
+        page=page,
+    )
+    async with console.app.db.read() as tx:
+        assert await tx.faq.get("open-account") is None
