@@ -175,6 +175,14 @@ async def test_staff_edit_an_entry_through_the_chat_steps_and_an_advisor_may_not
     assert [(r["actor"], r["action"]) for r in audited] == [(staff.address, "faq.edit")]
     assert gaps == []  # no step was ever taken for a client's question
 
+    new = {"action": "add", "question": "食堂几点开饭?", "variants": "几点吃饭\n午饭时间",
+           "answer": "中午 12 点。", "category": "其他"}  # fmt: skip
+    _, page, _ = await b.post("/faq", new, page=page)
+    assert "已保存问答 custom-1" in page
+    async with console.app.db.read() as tx:
+        added = await tx.faq.get("custom-1")
+    assert added is not None and added.variants == ("几点吃饭", "午饭时间")
+
     _, page, _ = await b.post("/faq", {"action": "del", "id": "open-account"}, page=page)
     assert "确定删除问答 open-account" in page
     data = re.search(r'name="data" value="(faqs:del:[^"]+)"', page)
