@@ -11,7 +11,9 @@ from bot.core.compliance import forbidden_in
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
+from bot.core.text import escape
 from bot.core.types import Button, Inbound, Outbound
+from handlers.faq.index_cache import FaqService
 from handlers.faq.kb_file import (
     ID_RE,
     MAX_ANSWER,
@@ -53,9 +55,11 @@ def _checked(entry: FaqEntry, t: Translator) -> FaqEntry | Outbound:
 
 @router.command("faq", roles=STAFF)
 async def faq_command(
-    event: Inbound, tx: Tx, t: Translator, fsm: StateControl, args: list[str]
+    event: Inbound, tx: Tx, t: Translator, fsm: StateControl, faq: FaqService, args: list[str]
 ) -> Outbound:
     action = args[0].lower() if args else ""
+    if action == "test" and len(args) > 1:
+        return Outbound(await _test(tx, t, faq, event.text.split(None, 2)[2].strip()))
     if action == "add":
         await fsm.set("faq.add.question", entry={})
         return Outbound(t("faqstaff.ask_question"), buttons=_cancel(t))
@@ -214,6 +218,34 @@ async def edit_value(
     await tx.audit.log(event.sender, "faq.edit", id=entry.id, field=field)
     await fsm.clear()
     return Outbound(t("faqstaff.saved", id=entry.id) + "\n\n" + _describe(entry, t))
+
+
+async def _test(tx: Tx, t: Translator, faq: FaqService, question: str) -> str:
+    """What a client asking `question` would get — an answer, a choice, or a hand-off — told
+    without answering it, and without recording it as a question nobody answered."""
+    match = await faq.match(tx, question)
+    if not any(ch.isalpha() for ch in match.normalized):
+        return t("faqstaff.test_no_words")
+    lines = []
+    if match.outcome == "answer" and match.best is not None:
+        entry = match.best.entry
+        score = f"{match.best.score:.2f}"
+        lines.append(t("faqstaff.test_answer", id=entry.id, question=entry.question, score=score))
+        lines.append(escape(entry.answer.replace("{firm}", t.firm).strip()))
+    elif match.outcome == "suggest":
+        lines.append(t("faqstaff.test_suggest"))
+    else:
+        lines.append(t("faqstaff.test_none"))
+    for c in match.candidates if match.outcome != "answer" else ():
+        lines.append(
+            t(
+                "faqstaff.test_candidate",
+                id=c.entry.id,
+                question=c.entry.question,
+                score=f"{c.score:.2f}",
+            )
+        )
+    return "\n".join(lines)
 
 
 def _group(rows: list[Unanswered]) -> list[list[Unanswered]]:

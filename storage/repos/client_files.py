@@ -81,6 +81,39 @@ class ClientFileRepo(Repo):
         )
         return [r.id for r in await self.conn.execute(query)]
 
+    async def search(self, text: str, limit: int = 50) -> list[Client]:
+        """Clients on file (not erased) whose name, phone, one of whose addresses or tags
+        holds `text` (any case; `%` and `_` are plain characters), newest first."""
+        text = text.strip()
+        if not text:
+            return []
+        by_address = sa.select(identities.c.client_id).where(
+            identities.c.address.icontains(text, autoescape=True)
+        )
+        by_tag = sa.select(client_tags.c.client_id).where(
+            client_tags.c.tag.icontains(text, autoescape=True)
+        )
+        query = (
+            sa.select(
+                clients.c.id, clients.c.display_name, clients.c.language, clients.c.created_at
+            )
+            .where(
+                clients.c.erased_at.is_(None),
+                sa.or_(
+                    clients.c.display_name.icontains(text, autoescape=True),
+                    clients.c.phone.contains(text, autoescape=True),
+                    clients.c.id.in_(by_address),
+                    clients.c.id.in_(by_tag),
+                ),
+            )
+            .order_by(clients.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            Client(r.id, r.display_name, r.language, aware(r.created_at))  # type: ignore[arg-type]
+            for r in await self.conn.execute(query)
+        ]
+
     async def preferred(self, client_id: int) -> str | None:
         """The address pushes go to when the client (or staff) chose one."""
         query = sa.select(clients.c.preferred).where(clients.c.id == client_id)

@@ -128,6 +128,14 @@ async def test_gaps_group_similar_questions(bot: Harness) -> None:
     assert gaps.index("3 次") < gaps.index("1 次")
 
 
+async def test_staff_try_a_question_without_answering_or_recording_it(bot: Harness) -> None:
+    await bot.say("/grant console:bob staff", user="admin")
+    tried = await bot.text("/faq test 怎么开户", user="bob")
+    assert "会直接回答:open-account" in tried
+    assert "没有把握回答" in await bot.text("/faq test 楼下的奶茶好喝吗", user="bob")
+    assert "近 7 天没有未能回答的问题" in await bot.text("/faq gaps", user="bob")
+
+
 async def test_stats_and_synonyms(bot: Harness) -> None:
     await bot.say("/grant console:bob staff", user="admin")
     [answer] = await bot.say("怎么开户")
