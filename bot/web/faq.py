@@ -12,9 +12,12 @@ from datetime import timedelta
 
 import aiohttp_jinja2
 from aiohttp import web
-from rapidfuzz import fuzz
 
+from bot.core.gaps import group_gaps
+from bot.core.middlewares import state_key
+from bot.core.types import Inbound
 from bot.web.acting import act, answers_to
+from bot.web.console import CHANNEL
 from bot.web.desk import who
 from bot.web.guard import Visitor, config, database, redirect
 from storage.records import Unanswered
@@ -102,21 +105,11 @@ async def _run(
 
 
 def _state_key(me: Visitor) -> str:
-    """Where the bot keeps the flow of this staff member's console chat (as the core does)."""
-    chat, sender = me.chat, me.account.address
-    return chat if chat == sender else f"{chat}/{sender}"
+    """Where the bot keeps the flow of this staff member's console chat."""
+    return state_key(Inbound(CHANNEL, me.chat, me.account.address))
 
 
 def group(rows: list[Unanswered]) -> list[tuple[int, int, Unanswered]]:
     """Near-identical questions together, as `/faq gaps` groups them: (times asked, handed
     to a person, the latest asking), the most asked first."""
-    groups: list[list[Unanswered]] = []
-    for row in rows:
-        for same in groups:
-            if fuzz.token_set_ratio(row.normalized, same[0].normalized) >= 80:
-                same.append(row)
-                break
-        else:
-            groups.append([row])
-    groups.sort(key=len, reverse=True)
-    return [(len(g), sum(r.handed_off for r in g), g[-1]) for g in groups]
+    return [(len(g), sum(r.handed_off for r in g), g[-1]) for g in group_gaps(rows)]

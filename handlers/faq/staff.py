@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from rapidfuzz import fuzz
-
 from bot.core.compliance import forbidden_in
+from bot.core.gaps import group_gaps
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.core.state import StateControl
@@ -24,7 +23,7 @@ from handlers.faq.kb_file import (
     check,
     parse_enabled,
 )
-from storage.records import FaqEntry, Unanswered
+from storage.records import FaqEntry
 from storage.tx import Tx
 
 router = Router("faq-staff")
@@ -248,25 +247,12 @@ async def _test(tx: Tx, t: Translator, faq: FaqService, question: str) -> str:
     return "\n".join(lines)
 
 
-def _group(rows: list[Unanswered]) -> list[list[Unanswered]]:
-    """Cluster near-identical questions (typos, punctuation, word order) greedily."""
-    groups: list[list[Unanswered]] = []
-    for row in rows:
-        for group in groups:
-            if fuzz.token_set_ratio(row.normalized, group[0].normalized) >= 80:
-                group.append(row)
-                break
-        else:
-            groups.append([row])
-    return sorted(groups, key=len, reverse=True)
-
-
 async def _gaps(tx: Tx, t: Translator, limit: int = 10) -> str:
     rows = await tx.faq.unanswered_since(tx.now() - timedelta(days=GAP_DAYS))
     if not rows:
         return t("faqstaff.no_gaps", days=GAP_DAYS)
     lines = [t("faqstaff.gaps_title", days=GAP_DAYS, count=len(rows))]
-    for group in _group(rows)[:limit]:
+    for group in group_gaps(rows)[:limit]:
         handed = sum(r.handed_off for r in group)
         lines.append(
             t(
