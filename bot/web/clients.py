@@ -12,13 +12,13 @@ from aiohttp import web
 
 from bot.web.acting import act, answers_to
 from bot.web.desk import who
-from bot.web.guard import config, database, redirect
+from bot.web.guard import ID_DIGITS, config, database, path_id, redirect
 
 routes = web.RouteTableDef()
 
 # Who may run /client in a chat (handlers/clients.py: advisor, staff; admins pass any check).
 CLIENT_ROLES = frozenset({"advisor", "staff", "admin"})
-CLIENT_ID_DIGITS = 9
+
 MAX_QUERY = 100
 SHOWN = 50
 # The page's edit forms and the /client command each one sends (the value comes last).
@@ -34,10 +34,7 @@ def _allowed(request: web.Request) -> None:
 
 
 def _client_id(request: web.Request) -> int:
-    raw = request.match_info["client"]
-    if not raw.isdigit() or len(raw) > CLIENT_ID_DIGITS:
-        raise web.HTTPNotFound(text="no such client")
-    return int(raw)
+    return path_id(request, "client")
 
 
 @routes.get("/clients")
@@ -48,7 +45,7 @@ async def clients_page(request: web.Request) -> web.Response:
     if q:
         async with database(request).read() as tx:
             found = await tx.files.search(q, SHOWN)
-            if q.isdigit() and len(q) <= CLIENT_ID_DIGITS and q.lstrip("0"):
+            if q.isdigit() and len(q) <= ID_DIGITS and q.lstrip("0"):
                 by_id = await tx.clients.get(int(q))
                 if by_id and by_id.erased_at is None and by_id.id not in {c.id for c in found}:
                     found.insert(0, by_id)

@@ -12,13 +12,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.web.acting import act, answers_to
-from bot.web.guard import VISITOR, Visitor, config, database, redirect
+from bot.web.guard import VISITOR, Visitor, config, database, path_id, redirect
 from bot.web.viewers import VIEWERS
 
 routes = web.RouteTableDef()
 
 VIEWS = ("open", "mine", "breached", "waiting")
-TICKET_ID_DIGITS = 9
 
 
 def who(request: web.Request) -> Visitor:
@@ -53,10 +52,7 @@ async def desk(request: web.Request) -> web.Response:
 
 
 def _ticket_id(request: web.Request) -> int:
-    raw = request.match_info["ticket"]
-    if not raw.isdigit() or len(raw) > TICKET_ID_DIGITS:
-        raise web.HTTPNotFound(text="no such ticket")
-    return int(raw)
+    return path_id(request, "ticket")
 
 
 @routes.get("/desk/ticket/{ticket}")

@@ -138,6 +138,17 @@ async def visitor(request: web.Request) -> Visitor | None:
     return Visitor(account, session, frozenset(roles))
 
 
+ID_DIGITS = 9  # ids in a path: a number the database's integer holds, else no such page
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the path's `name` part; 404 for anything but a plain number of ours."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > ID_DIGITS:
+        raise web.HTTPNotFound(text=f"no such {name}")
+    return int(raw)
+
+
 def redirect(location: str) -> web.Response:
     """303 See Other: after a form, the browser GETs the next page."""
     return web.Response(status=303, headers={"Location": location})
