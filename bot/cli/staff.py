@@ -17,6 +17,7 @@ from bot.cli.base import EXIT_OK, database, refuse
 from bot.config import Settings
 from bot.core.types import normalize_address
 from bot.web import accounts
+from bot.web.sessions import session_store
 
 NAME = "staff"
 QUIET = True
@@ -57,13 +58,19 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             except (accounts.WeakPassword, ValueError) as exc:
                 return refuse("staff", exc)
             await tx.staff.change(account.id, password_hash=hashed, failed_logins=0)
-            await tx.staff.close_sessions(account.id)
         elif action == "disable":
             await tx.staff.change(account.id, disabled_at=tx.now())
-            await tx.staff.close_sessions(account.id)
         else:
             await tx.staff.change(account.id, disabled_at=None, failed_logins=0, locked_until=None)
         await tx.audit.log(f"cli:{NAME}", f"staff.{action}", account=account.name)
+    if action in ("passwd", "disable"):  # signed in anywhere: signed out now
+        sc = settings.staff_console
+        async with database(settings) as db:
+            store = session_store(db, sc.staff_console_redis_url, sc.staff_console_max_hours)
+            try:
+                await store.close_account(account.id)
+            finally:
+                await store.aclose()
     print(f"{args.name}: {action} done")
     return EXIT_OK
 

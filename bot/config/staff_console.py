@@ -20,6 +20,8 @@ class StaffConsoleSettings(_Section):
     # The cookie's Secure flag: "auto" sets it when the request came over HTTPS (directly or
     # as the reverse proxy's X-Forwarded-Proto says).
     staff_console_secure_cookie: Literal["auto", "on", "off"] = "auto"
+    # Sessions in Redis (redis://host:6379/0) instead of the database.
+    staff_console_redis_url: str | None = None
 
     @property
     def on(self) -> bool:
@@ -28,6 +30,15 @@ class StaffConsoleSettings(_Section):
     @property
     def path(self) -> str:
         return self.staff_console_path
+
+    @field_validator("staff_console_redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value.strip()
 
     @field_validator("staff_console_path")
     @classmethod

@@ -47,6 +47,7 @@ class ConsoleSettings:
     secure_cookie: str
     admins: frozenset[str]
     timezone: str
+    redis_url: str | None = None
 
 
 class StaffConsole:
@@ -60,7 +61,7 @@ class StaffConsole:
         self.config = ConsoleSettings(
             sc.path, sc.staff_console_idle_minutes, sc.staff_console_max_hours,
             sc.staff_console_secure_cookie, frozenset(settings.core.bot_admins),
-            settings.core.timezone,
+            settings.core.timezone, sc.staff_console_redis_url,
         )  # fmt: skip
         self.senders = [StaffSender()]
 

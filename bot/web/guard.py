@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.web.accounts import code_hash
 from bot.web.console import ConsoleSettings
+from bot.web.sessions import SessionStore
 from storage.database import Database
 from storage.records import StaffAccount, StaffSession
 
@@ -29,6 +30,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What the console's pages share, on its application.
 APP: web.AppKey[Any] = web.AppKey("console_app")  # bot.app.App: db, inbox, translator
 SETTINGS = web.AppKey("console_settings", ConsoleSettings)
+SESSIONS: web.AppKey[Any] = web.AppKey("console_sessions")  # a sessions.SessionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,10 @@ def config(request: web.Request) -> ConsoleSettings:
 
 def database(request: web.Request) -> Database:
     return request.config_dict[APP].db
+
+
+def sessions(request: web.Request) -> SessionStore:
+    return request.config_dict[SESSIONS]
 
 
 def secure(request: web.Request) -> bool:
@@ -114,8 +120,8 @@ async def visitor(request: web.Request) -> Visitor | None:
     key = code_hash(token)
     cfg = config(request)
     db = database(request)
+    session = await sessions(request).get(key)
     async with db.read() as tx:
-        session = await tx.staff.session(key)
         account = await tx.staff.get(session.account_id) if session else None
         roles = await tx.roles.of(account.address) if account else set()
         now = tx.now()
@@ -127,12 +133,10 @@ async def visitor(request: web.Request) -> Visitor | None:
         or account.disabled_at is not None
     )
     if expired:
-        async with db.write() as tx:
-            await tx.staff.close_session(key)
+        await sessions(request).close(key)
         return None
     if now - session.seen_at > TOUCH_EVERY:
-        async with db.write() as tx:
-            await tx.staff.touch(key)
+        await sessions(request).touch(key)
     if account.address in cfg.admins:
         roles.add("admin")
     return Visitor(account, session, frozenset(roles))

@@ -21,6 +21,7 @@ from bot.web.guard import (
     new_token,
     redirect,
     secure,
+    sessions,
     set_session_cookie,
     tokens_match,
     visitor,
@@ -119,8 +120,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     who = request.get(VISITOR)
     response = redirect(config(request).path + "/login")
     if who is not None:
+        await sessions(request).close(who.session.token_hash)
         async with database(request).write() as tx:
-            await tx.staff.close_session(who.session.token_hash)
             await tx.audit.log(who.account.address, "staff.logout", account=who.account.name)
     response.del_cookie(COOKIE, path=config(request).path + "/")
     return response
@@ -164,14 +165,13 @@ async def _open(
     """A new session for this step, the old one (if any) gone: a token known before signing
     in is worth nothing after."""
     token = new_token()
-    async with database(request).write() as tx:
-        old = request.cookies.get(COOKIE)
-        if old:
-            await tx.staff.close_session(accounts.code_hash(old))
-        await tx.staff.open_session(
-            accounts.code_hash(token), account.id, secrets.token_urlsafe(24), stage
-        )
-        if stage == "in":
+    old = request.cookies.get(COOKIE)
+    if old:
+        await sessions(request).close(accounts.code_hash(old))
+    csrf = secrets.token_urlsafe(24)
+    await sessions(request).open(accounts.code_hash(token), account.id, csrf, stage)
+    if stage == "in":
+        async with database(request).write() as tx:
             await tx.staff.change(
                 account.id, failed_logins=0, locked_until=None, last_login_at=tx.now()
             )

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from bot.web import audit, broadcasts, clients, desk, faq, login, notes, reports, talk
 from bot.web.console import HERE, ConsoleSettings
-from bot.web.guard import APP, SETTINGS, VISITOR, guard
+from bot.web.guard import APP, SESSIONS, SETTINGS, VISITOR, guard
+from bot.web.sessions import session_store
 from bot.web.viewers import VIEWERS, Viewers
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ def build(app: App, config: ConsoleSettings) -> web.Application:
     site[APP] = app
     site[SETTINGS] = config
     site[VIEWERS] = Viewers()
+    site[SESSIONS] = session_store(app.db, config.redis_url, config.max_hours)
+
+    async def close_sessions(_: web.Application) -> None:
+        await site[SESSIONS].aclose()
+
+    site.on_cleanup.append(close_sessions)
     tz = ZoneInfo(config.timezone)
     env = aiohttp_jinja2.setup(
         site,
