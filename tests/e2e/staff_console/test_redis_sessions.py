@@ -5,6 +5,7 @@ local one)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -71,7 +72,8 @@ async def test_sessions_live_in_redis_and_end_with_the_account(
         environ.update(
             DATABASE_URL=console.settings.core.database_url, STAFF_CONSOLE_REDIS_URL=redis_url
         )
-        changed = subprocess.run(
+        changed = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "bot", "staff", "passwd", name, "--password-stdin"],
             input=PASSWORD + "?\n", env=environ, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
