@@ -47,12 +47,13 @@ class Figures:
         return self.total - self.waiting
 
     @property
-    def audience(self) -> str:
-        """The topics' keys or the segment, as staff wrote them."""
-        audience = self.broadcast.audience
-        if audience.get("topics"):
-            return ", ".join(audience["topics"])
-        segment = audience.get("segment") or {}
+    def topics(self) -> list[str]:
+        return list(self.broadcast.audience.get("topics") or [])
+
+    @property
+    def segment(self) -> str:
+        """The segment as staff write it (tier=vip,tag=黄金), or ""."""
+        segment = self.broadcast.audience.get("segment") or {}
         return ",".join(f"{k}={v}" for k, v in segment.items())
 
 
@@ -60,8 +61,9 @@ async def _figures(request: web.Request) -> dict[str, Any]:
     async with database(request).read() as tx:
         recent = await tx.broadcasts.recent(SHOWN)
         rows = [Figures(b, await tx.broadcasts.counts(b.id)) for b in recent]
+        topics = {tp.key: tp for tp in await tx.topics.list()}
     return {
-        "rows": rows, "live": any(r.broadcast.status in LIVE for r in rows),
+        "rows": rows, "live": any(r.broadcast.status in LIVE for r in rows), "topics": topics,
         "outcomes": OUTCOMES, "nonce": secrets.token_urlsafe(16),
     }  # fmt: skip
 
@@ -84,9 +86,13 @@ async def compose(request: web.Request) -> web.Response:
     preview = [
         Answer(a.text, []) for a in await answers_to(request, me, request.query.get("preview"))
     ]
+    # The time is the form's to give: the chat's "later" would ask for it in words.
+    answers = [
+        Answer(a.text, [b for b in a.buttons if b.data != "bc:later"])
+        for a in await answers_to(request, me, request.query.get("done"))
+    ]
     context = {
-        "topics": topics, "nonce": secrets.token_urlsafe(16),
-        "answers": preview + await answers_to(request, me, request.query.get("done")),
+        "topics": topics, "nonce": secrets.token_urlsafe(16), "answers": preview + answers,
         "back": config(request).path + "/broadcasts",
     }  # fmt: skip
     return aiohttp_jinja2.render_template("broadcast_new.html", request, context)
