@@ -14,8 +14,11 @@ from yarl import URL
 from tests.e2e.staff_console.conftest import PASSWORD, Browser, ConsoleBot
 from tests.fakes.clock import FakeTime
 
-PAGES = ("/", "/desk", "/desk?view=breached", "/desk/ticket/1", "/talk", "/audit")
-ACTIONS = ("/talk", "/press", "/desk/ticket/1", "/logout")
+PAGES = (
+    "/", "/desk", "/desk?view=breached", "/desk/ticket/1", "/talk", "/audit", "/broadcasts",
+    "/broadcasts/new", "/notes",
+)  # fmt: skip
+ACTIONS = ("/talk", "/press", "/desk/ticket/1", "/logout", "/broadcasts/new", "/notes")
 
 Browsers = Callable[[], Awaitable[Browser]]
 
