@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.web.acting import Answer, act, answers_to
 from bot.web.desk import who
-from bot.web.guard import config, database, redirect
+from bot.web.guard import config, database, redirect, staff_only
 
 routes = web.RouteTableDef()
 
@@ -70,6 +70,7 @@ async def _figures(request: web.Request) -> dict[str, Any]:
 
 @routes.get("/broadcasts")
 async def listing(request: web.Request) -> web.Response:
+    staff_only(request)
     context = await _figures(request)
     if request.headers.get("HX-Request"):
         return aiohttp_jinja2.render_template("broadcast_rows.html", request, context)
@@ -79,6 +80,7 @@ async def listing(request: web.Request) -> web.Response:
 
 @routes.get("/broadcasts/new")
 async def compose(request: web.Request) -> web.Response:
+    staff_only(request)
     me = who(request)
     async with database(request).read() as tx:
         topics = [tp for tp in await tx.topics.list() if tp.enabled]
@@ -103,6 +105,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     """The chat's steps in order — /broadcast, each topic's button and "next" (or
     /broadcast segment …), the text, and for a later time "later" and the time — each only
     when the answer before offered it; the page then shows the last answer."""
+    staff_only(request)
     form = await request.post()
     text = str(form.get("text", "")).strip()
     if not text:

@@ -142,6 +142,12 @@ async def visitor(request: web.Request) -> Visitor | None:
     return Visitor(account, session, frozenset(roles))
 
 
+def staff_only(request: web.Request) -> None:
+    """Pages whose chat commands are staff's (`/broadcast`, `/note`, reports): not advisors."""
+    if not request[VISITOR].is_staff:
+        raise web.HTTPForbidden(text="this page is for staff")
+
+
 ID_DIGITS = 9  # ids in a path: a number the database's integer holds, else no such page
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.web.acting import act, answers_to
 from bot.web.desk import who
-from bot.web.guard import APP, config, database, redirect
+from bot.web.guard import APP, config, database, redirect, staff_only
 from broadcasts import nfp
 from broadcasts.rhythm import SLOTS
 from broadcasts.trading_calendar import CalendarError, Day
@@ -77,6 +77,7 @@ def _state(day: Day, at: dt.datetime, note: Any, now: dt.datetime) -> str:
 
 @routes.get("/notes")
 async def notes_page(request: web.Request) -> web.Response:
+    staff_only(request)
     rhythm = request.config_dict[APP].rhythm
     async with database(request).read() as tx:
         now = tx.now()
@@ -133,6 +134,7 @@ def _date(text: str) -> dt.date | None:
 async def write(request: web.Request) -> web.StreamResponse:
     """`/note SLOT --date DAY TEXT`, as typed in a chat: the chat's rules decide (closed
     days, passed slots, the compliance screen, who may)."""
+    staff_only(request)
     form = await request.post()
     slot, text = str(form.get("slot", "")), str(form.get("text", "")).strip()
     day = _date(str(form.get("day", "")))

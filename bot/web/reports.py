@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.web.desk import who
-from bot.web.guard import APP, config, database
+from bot.web.guard import APP, config, database, staff_only
 from broadcasts import monthly, service_forms
 
 routes = web.RouteTableDef()
@@ -20,11 +19,6 @@ MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 FORMS = {"complaints": "complaint", "consultations": "consult"}
 # The report page is a document of its own: inline styles and SVG, never a script.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
-
-
-def _staff_only(request: web.Request) -> None:
-    if not who(request).is_staff:
-        raise web.HTTPForbidden(text="reports are for staff")
 
 
 def _month(request: web.Request, raw: str | None) -> str:
@@ -38,14 +32,14 @@ def _month(request: web.Request, raw: str | None) -> str:
 
 @routes.get("/reports")
 async def reports_page(request: web.Request) -> web.Response:
-    _staff_only(request)
+    staff_only(request)
     month = _month(request, request.query.get("month"))
     return aiohttp_jinja2.render_template("reports.html", request, {"month": month})
 
 
 @routes.get("/reports/{month}/monthly.html")
 async def monthly_page(request: web.Request) -> web.Response:
-    _staff_only(request)
+    staff_only(request)
     month = _month(request, request.match_info["month"])
     app = request.config_dict[APP]
     start, end = service_forms.bounds(month, ZoneInfo(config(request).timezone))
@@ -59,7 +53,7 @@ async def monthly_page(request: web.Request) -> web.Response:
 
 @routes.get("/reports/{month}/{name}.csv")
 async def download(request: web.Request) -> web.Response:
-    _staff_only(request)
+    staff_only(request)
     month = _month(request, request.match_info["month"])
     name = request.match_info["name"]
     tz = ZoneInfo(config(request).timezone)

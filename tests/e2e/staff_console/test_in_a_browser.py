@@ -6,11 +6,13 @@ fonts-wqy-microhei makes them readable); otherwise in the test's own folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.skipif(
 )
 REPO = Path(__file__).resolve().parents[3]
 ALICE = "console:alice"
+BEIJING = ZoneInfo("Asia/Shanghai")
 ARGS = [
     "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -111,10 +114,59 @@ async def test_the_main_pages_fit_a_phone(
     await page.click("button[type=submit]")
     await page.fill("input[name=code]", console.code("li"))
     await page.click("button[type=submit]")
-    for path in ("/desk?view=open", "/desk/ticket/1", "/talk", "/reports"):
+    pages = ("/desk?view=open", "/desk/ticket/1", "/talk", "/reports", "/clients?q=alice")
+    for path in (*pages, "/broadcasts", "/broadcasts/new", "/notes", "/faq"):
         await page.goto(console.base + path)
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 391, (path, width)
     shots = REPO / "docs" if os.environ.get("SCREENSHOTS") == "docs" else tmp_path
     await page.goto(console.base + "/desk/ticket/1")
     await page.screenshot(path=str(shots / "staff-console-phone.png"), full_page=True)
+
+
+async def test_staff_write_tomorrows_note_send_a_broadcast_and_open_the_report(
+    console: ConsoleBot, page: object, tmp_path: Path
+) -> None:
+    """The desk member's morning: tomorrow's morning note written ahead, a broadcast to the
+    morning topic previewed, sent and followed to the end, and the month's report opened."""
+    from playwright.async_api import Page, expect
+
+    assert isinstance(page, Page)
+    shots = REPO / "docs" if os.environ.get("SCREENSHOTS") == "docs" else tmp_path
+    client = RecordingSender()
+    console.senders.append(client)
+    await console.restart()
+    await console.add_account("li", "staff")
+    await console.app.inbox.receive(text_event("console", ALICE, ALICE, "订阅早盘"))
+    await page.goto(console.base + "/login")
+    await page.fill("input[name=name]", "li")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.fill("input[name=code]", console.code("li"))
+    await page.click("button[type=submit]")
+
+    tomorrow = (console.clock() + dt.timedelta(days=1)).astimezone(BEIJING).date()
+    await page.goto(console.base + "/notes")
+    await page.fill("input[name=day]", tomorrow.isoformat())
+    await page.select_option("select[name=slot]", "morning")
+    await page.fill("textarea[name=text]", "明日早盘:关注美联储议息结果。")
+    await page.click("#write button[type=submit]")
+    await expect(page.locator("main")).to_contain_text("关注美联储议息结果")
+    await page.screenshot(path=str(shots / "staff-console-notes.png"), full_page=True)
+
+    await page.goto(console.base + "/broadcasts/new")
+    await page.check("input[name=topic][value=morning]")
+    await page.fill("textarea[name=text]", "今日黄金震荡,注意控制仓位。")
+    await page.click("form.act button[type=submit]")
+    await expect(page.locator(".answers")).to_contain_text("1 位客户")
+    await page.screenshot(path=str(shots / "staff-console-broadcast.png"), full_page=True)
+    await page.click("button:has-text('立即发送')")
+    await expect(page.locator("main")).to_contain_text("已完成", timeout=15_000)
+
+    async def delivered() -> bool:
+        return any("注意控制仓位" in s.plain for s in client.sent if s.chat == ALICE)
+
+    await eventually(delivered, what="the broadcast on the client's channel")
+    await page.goto(console.base + "/reports")
+    frame = page.frame_locator("iframe.report")
+    await expect(frame.locator("svg").first).to_be_visible()
