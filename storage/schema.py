@@ -544,6 +544,16 @@ staff_sessions = sa.Table(
     sa.Column("seen_at", Ts, nullable=False),
 )
 
+# Who has a ticket open in the staff console (each open page says so every few seconds), so a
+# colleague about to answer it sees that, whichever process serves either of them.
+staff_viewing = sa.Table(
+    "staff_viewing",
+    metadata,
+    sa.Column("ticket_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("account", sa.String(40), primary_key=True),
+    sa.Column("seen_at", Ts, nullable=False),
+)
+
 # Every scheduled job's fire, claimed once: a restart or a second process never repeats it.
 schedule_runs = sa.Table(
     "schedule_runs",

@@ -13,7 +13,6 @@ from aiohttp import web
 
 from bot.web.acting import act, answers_to
 from bot.web.guard import VISITOR, Visitor, config, database, path_id, redirect
-from bot.web.viewers import VIEWERS
 
 routes = web.RouteTableDef()
 
@@ -66,7 +65,8 @@ async def ticket_page(request: web.Request) -> web.Response:
         client = await tx.clients.get(ticket.client_id)
         file = await tx.files.get(client) if client and client.erased_at is None else None
         now = tx.now()
-    viewers = request.config_dict[VIEWERS].seen(ticket.id, who(request).account.name, now)
+    async with database(request).write() as tx:
+        viewers = await tx.staff.viewing(ticket.id, who(request).account.name)
     context = {
         "ticket": ticket, "history": history, "client": client, "file": file, "now": now,
         "left": _left(ticket.due_at, now) if ticket.responded_at is None else None,

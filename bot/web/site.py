@@ -14,7 +14,6 @@ from bot.web import audit, broadcasts, clients, desk, faq, login, notes, reports
 from bot.web.console import HERE, ConsoleSettings
 from bot.web.guard import APP, SESSIONS, SETTINGS, VISITOR, guard
 from bot.web.sessions import session_store
-from bot.web.viewers import VIEWERS, Viewers
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -42,7 +41,6 @@ def build(app: App, config: ConsoleSettings) -> web.Application:
     site = web.Application(middlewares=[headers, guard])
     site[APP] = app
     site[SETTINGS] = config
-    site[VIEWERS] = Viewers()
     site[SESSIONS] = session_store(app.db, config.redis_url, config.max_hours)
 
     async def close_sessions(_: web.Application) -> None:

@@ -4,7 +4,7 @@ never sees a password, a session token or a recovery code in the clear."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,9 @@ from storage.records import StaffAccount, StaffSession, aware
 from storage.repos.base import Repo
 from storage.schema import staff_accounts as a
 from storage.schema import staff_sessions as s
+from storage.schema import staff_viewing as v
+
+FRESH = timedelta(seconds=30)  # a ticket page says it is open every 10 s
 
 
 def _account(row: Any) -> StaffAccount:
@@ -147,3 +150,17 @@ class StaffRepo(Repo):
             s.delete().where(sa.or_(s.c.seen_at < idle_before, s.c.created_at < created_before))
         )
         return int(result.rowcount or 0)
+
+    # ---- who has a ticket open --------------------------------------------------------------
+
+    async def viewing(self, ticket_id: int, account: str) -> list[str]:
+        """`account` has the ticket open now; the others who have it open too."""
+        now = self.now()
+        await self.upsert(v, {"ticket_id": ticket_id, "account": account}, {"seen_at": now})
+        await self.conn.execute(v.delete().where(v.c.seen_at < now - FRESH * 10))
+        rows = await self.conn.execute(
+            sa.select(v.c.account)
+            .where(v.c.ticket_id == ticket_id, v.c.account != account, v.c.seen_at >= now - FRESH)
+            .order_by(v.c.account)
+        )
+        return [r.account for r in rows]

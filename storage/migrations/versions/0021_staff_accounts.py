@@ -1,5 +1,5 @@
-"""Staff console accounts (password hash, TOTP secret, recovery codes, lockout) and their
-server-side sessions.
+"""Staff console accounts (password hash, TOTP secret, recovery codes, lockout), their
+server-side sessions, and who has which ticket open.
 
 Revision ID: 0021
 Revises: 0020
@@ -50,8 +50,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name="pk_staff_sessions"),
     )
     op.create_index("ix_staff_sessions_account_id", "staff_sessions", ["account_id"])
+    op.create_table(
+        "staff_viewing",
+        sa.Column("ticket_id", sa.Integer, nullable=False),
+        sa.Column("account", sa.String(40), nullable=False),
+        sa.Column("seen_at", Ts, nullable=False),
+        sa.PrimaryKeyConstraint("ticket_id", "account", name="pk_staff_viewing"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("staff_viewing")
     op.drop_table("staff_sessions")
     op.drop_table("staff_accounts")

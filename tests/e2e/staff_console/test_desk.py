@@ -64,3 +64,22 @@ async def test_an_advisor_answers_and_resolves_a_ticket_in_the_console(
     async with console.app.db.read() as tx:
         ticket = await tx.tickets.get(int(ticket_id))
     assert ticket is not None and ticket.status == "resolved"
+
+
+async def test_a_colleague_sees_who_else_has_the_ticket_open(
+    console: ConsoleBot, browser: Callable[[], Awaitable[Browser]]
+) -> None:
+    await console.add_account("zhangwei", "advisor")
+    await console.add_account("li", "staff")
+    await client_says(console, "/advisor")
+    await client_says(console, "请问出金多久到账?")
+    first, second = await browser(), await browser()
+    await first.sign_in("zhangwei")
+    await second.sign_in("li")
+    _, page = await first.get("/desk/ticket/1")
+    assert "也正在查看" not in page
+    _, page = await second.get("/desk/ticket/1")
+    assert "zhangwei 也正在查看这个工单" in page
+    console.clock.advance(seconds=40)  # zhangwei closed the page: nobody else now
+    _, page = await second.get("/desk/ticket/1")
+    assert "也正在查看" not in page
