@@ -81,21 +81,28 @@ async def listing(request: web.Request) -> web.Response:
 @routes.get("/broadcasts/new")
 async def compose(request: web.Request) -> web.Response:
     staff_only(request)
+    return await _compose(request, request.query.get("done"), request.query.get("preview"))
+
+
+async def _compose(
+    request: web.Request, done: str | None, shown: str | None, kept: dict[str, Any] | None = None
+) -> web.Response:
+    """The form, with the chat's answers; `kept`: what was typed, when the chat did not take
+    it (refused, or asked something else), so nothing is lost."""
     me = who(request)
     async with database(request).read() as tx:
         topics = [tp for tp in await tx.topics.list() if tp.enabled]
     # When scheduled: the preview again (its text as clients get it), without its buttons.
-    preview = [
-        Answer(a.text, []) for a in await answers_to(request, me, request.query.get("preview"))
-    ]
+    preview = [Answer(a.text, []) for a in await answers_to(request, me, shown)]
     # The time is the form's to give: the chat's "later" would ask for it in words.
     answers = [
         Answer(a.text, [b for b in a.buttons if b.data != "bc:later"])
-        for a in await answers_to(request, me, request.query.get("done"))
+        for a in await answers_to(request, me, done)
     ]
     context = {
         "topics": topics, "nonce": secrets.token_urlsafe(16), "answers": preview + answers,
         "back": config(request).path + "/broadcasts",
+        "kept": kept or {"topics": [], "segment": "", "text": "", "at": ""},
     }  # fmt: skip
     return aiohttp_jinja2.render_template("broadcast_new.html", request, context)
 
@@ -125,7 +132,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     if at:
         steps += [({"callback": "bc:later"}, "req:cancel"), ({"text": at}, "bc:confirm")]
     nonce = str(form.get("nonce", ""))[:40] or secrets.token_urlsafe(16)
-    me, done, preview = who(request), None, None
+    me, done, preview, taken = who(request), None, None, True
     for n, (step, offered) in enumerate(steps):
         done = await act(request, me, nonce=f"{nonce}:{n}", **step)
         if done is None:  # this form was sent before (a double click, a reload)
@@ -134,9 +141,13 @@ async def start(request: web.Request) -> web.StreamResponse:
             preview = done
         answers = await answers_to(request, me, str(done))
         if not any(b.data == offered for a in answers for b in a.buttons):
-            break  # refused, or the chat asks something else: show that answer
+            taken = False  # refused, or the chat asks something else: show that answer,
+            break  # and the form again as typed
     back = config(request).path + "/broadcasts/new"
     if done is None:
         return redirect(back + "?again=1")
+    if not taken:
+        kept = {"topics": topics, "segment": segment, "text": text, "at": str(form.get("at", ""))}
+        return await _compose(request, str(done), None, kept)
     shown = f"&preview={preview}" if at and preview is not None and preview != done else ""
     return redirect(f"{back}?done={done}{shown}")

@@ -15,6 +15,7 @@ import aiohttp_jinja2
 import chinese_calendar
 from aiohttp import web
 
+from bot.core.text import clean_input
 from bot.web.acting import act, answers_to
 from bot.web.desk import who
 from bot.web.guard import APP, config, database, redirect, staff_only
@@ -78,6 +79,14 @@ def _state(day: Day, at: dt.datetime, note: Any, now: dt.datetime) -> str:
 @routes.get("/notes")
 async def notes_page(request: web.Request) -> web.Response:
     staff_only(request)
+    return await _page(request, request.query.get("done"))
+
+
+async def _page(
+    request: web.Request, done: str | None, kept: tuple[str, str, str] | None = None
+) -> web.Response:
+    """The page; `kept`: the day, slot and text of a note the chat did not take, shown in
+    the form again so nothing typed is lost."""
     rhythm = request.config_dict[APP].rhythm
     async with database(request).read() as tx:
         now = tx.now()
@@ -114,11 +123,14 @@ async def notes_page(request: web.Request) -> web.Response:
     wanted_day = request.query.get("day", "")
     wanted_slot = request.query.get("slot", "")
     note = written.get((_date(wanted_day), wanted_slot)) if wanted_day else None
+    text = note.text if note else ""
+    if kept is not None:
+        wanted_day, wanted_slot, text = kept
     context = {
         "rows": rows, "slots": SLOTS, "broken": broken, "today": today, "holidays": HOLIDAYS_ZH,
         "day": wanted_day[:10], "slot": wanted_slot if wanted_slot in SLOTS else SLOTS[0],
-        "text": note.text if note else "", "nonce": secrets.token_urlsafe(16),
-        "answers": await answers_to(request, who(request), request.query.get("done")),
+        "text": text, "nonce": secrets.token_urlsafe(16),
+        "answers": await answers_to(request, who(request), done),
     }  # fmt: skip
     return aiohttp_jinja2.render_template("notes.html", request, context)
 
@@ -143,4 +155,10 @@ async def write(request: web.Request) -> web.StreamResponse:
     nonce = str(form.get("nonce", "")) or None
     done = await act(request, who(request), text=f"/note {slot} --date {day} {text}", nonce=nonce)
     back = config(request).path + "/notes"
-    return redirect(back + (f"?done={done}" if done else "?again=1"))
+    if done is None:
+        return redirect(back + "?again=1")
+    async with database(request).read() as tx:
+        saved = {(n.day, n.slot): n.text for n in await tx.rhythm.upcoming_notes(day, limit=4)}
+    if clean_input(saved.get((day, slot), "")) != clean_input(text):
+        return await _page(request, str(done), (day.isoformat(), slot, text))  # not taken
+    return redirect(f"{back}?done={done}")

@@ -214,3 +214,23 @@ async def test_the_notes_page_shows_the_coming_days_and_a_note_written_there(
     async with console.app.db.read() as tx:
         written = await tx.rhythm.upcoming_notes(console.clock().date())
     assert [(n.day.isoformat(), n.slot) for n in written] == [("2026-12-02", "morning")]
+
+
+async def test_what_was_typed_stays_in_the_form_when_the_chat_refuses_it(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    await subscribed_client(console)
+    await console.add_account("li", "staff")
+    b = await browser()
+    await b.sign_in("li")
+    _, page = await b.get("/broadcasts/new")
+    words = "本周黄金保证收益,机会难得。"
+    _, page, _ = await b.post("/broadcasts/new", {"topic": "morning", "text": words}, page=page)
+    assert "“保证收益”" in page and f">{words}</textarea>" in page
+    assert 'value="morning" checked' in page
+    _, page = await b.get("/notes")
+    note = "明早稳赚不赔的机会。"
+    _, page, _ = await b.post(
+        "/notes", {"day": "2026-12-02", "slot": "evening", "text": note}, page=page
+    )
+    assert f">{note}</textarea>" in page and 'value="evening" selected' in page
