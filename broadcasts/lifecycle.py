@@ -93,6 +93,23 @@ async def plan(
     if phrases:
         await tx.audit.log(author, "broadcast.blocked", phrases=phrases, text=text[:4000])
         raise BroadcastError(t(blocked, phrases="、".join(phrases)))
+    audience, advisory = await audience_for(tx, t, topics, segment, mass)
+    reach = await tx.broadcasts.reach(audience)
+    final = final_texts(text, t, advisory=advisory, header=header)
+    mass_ = await tx.broadcasts.mass_outlook(audience) if audience.get("wechat_mass") else {}
+    return Plan(audience, text, final, sum(reach.values()), advisory, reach, mass_)
+
+
+async def audience_for(
+    tx: Tx,
+    t: Translator,
+    topics: list[str] | None,
+    segment: dict[str, str] | None,
+    mass: bool | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Who a push reaches (the topics' subscribers, or a segment), and whether it is advice
+    (it then carries the risk warning). Shared by the plan and the staff console's live
+    audience count."""
     known = {tp.key: tp for tp in await tx.topics.list(include_disabled=True)}
     audience: dict[str, Any]
     if topics:
@@ -116,10 +133,7 @@ async def plan(
         advisory = True  # a segment message is advice to those clients: it carries the warning
     else:
         raise BroadcastError(t("broadcast.no_audience"))
-    reach = await tx.broadcasts.reach(audience)
-    final = final_texts(text, t, advisory=advisory, header=header)
-    mass_ = await tx.broadcasts.mass_outlook(audience) if audience.get("wechat_mass") else {}
-    return Plan(audience, text, final, sum(reach.values()), advisory, reach, mass_)
+    return audience, advisory
 
 
 async def create(

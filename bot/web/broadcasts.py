@@ -13,9 +13,14 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.core.i18n import Translator
+from bot.core.text import to_plain
 from bot.web.acting import Answer, act, answers_to
 from bot.web.desk import who
-from bot.web.guard import config, database, redirect, staff_only
+from bot.web.guard import APP, config, database, redirect, staff_only
+from broadcasts import lifecycle
+from broadcasts.lifecycle import BroadcastError
+from broadcasts.reach import routes_text
 
 routes = web.RouteTableDef()
 
@@ -105,6 +110,34 @@ async def _compose(
         "kept": kept or {"topics": [], "segment": "", "text": "", "at": ""},
     }  # fmt: skip
     return aiohttp_jinja2.render_template("broadcast_new.html", request, context)
+
+
+@routes.get("/broadcasts/audience")
+async def audience(request: web.Request) -> web.Response:
+    """Who the form's topics or segment would reach now, as the form is filled in (the
+    preview counts again when it is made)."""
+    staff_only(request)
+    t = await _translator(request)
+    topics = [k for k in request.query.getall("topic", []) if 0 < len(k) <= MAX_TOPIC]
+    raw = request.query.get("segment", "").strip()[:MAX_SEGMENT]
+    try:
+        segment = lifecycle.parse_segment(raw) if raw else None
+        async with database(request).read() as tx:
+            found, _ = await lifecycle.audience_for(tx, t, topics, segment)
+            reach = await tx.broadcasts.reach(found)
+        text = t("web_broadcasts.audience", count=sum(reach.values()))
+        text += "\n" + to_plain(routes_text(t, reach))
+    except BroadcastError as exc:
+        text = str(exc) if (topics or raw) else t("web_broadcasts.audience_none")
+    return aiohttp_jinja2.render_template("broadcast_audience.html", request, {"count": text})
+
+
+async def _translator(request: web.Request) -> Translator:
+    """The staff member's language, as the pages speak it."""
+    t = request.config_dict[APP].translator
+    async with database(request).read() as tx:
+        person = await tx.clients.by_address(who(request).account.address)
+    return t.with_lang(person.language) if person and person.language else t
 
 
 @routes.post("/broadcasts/new")

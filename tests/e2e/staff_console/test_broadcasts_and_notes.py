@@ -234,3 +234,20 @@ async def test_what_was_typed_stays_in_the_form_when_the_chat_refuses_it(
         "/notes", {"day": "2026-12-02", "slot": "evening", "text": note}, page=page
     )
     assert f">{note}</textarea>" in page and 'value="evening" selected' in page
+
+
+async def test_the_audience_is_counted_as_the_form_is_filled(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    await subscribed_client(console)
+    await console.add_account("li", "staff")
+    b = await browser()
+    await b.sign_in("li")
+    status, page = await b.get("/broadcasts/audience?topic=morning")
+    assert status == 200 and "1 位客户" in page
+    _, page = await b.get("/broadcasts/audience?topic=evening")
+    assert "0 位客户" in page
+    _, page = await b.get("/broadcasts/audience?segment=<b>tier</b>=vip")
+    assert "<b>" not in page and "&lt;b&gt;" in page  # the refusal, escaped
+    _, page = await b.get("/broadcasts/audience")
+    assert "选择栏目" in page

@@ -156,6 +156,7 @@ async def test_staff_write_tomorrows_note_send_a_broadcast_and_open_the_report(
 
     await page.goto(console.base + "/broadcasts/new")
     await page.check("input[name=topic][value=morning]")
+    await expect(page.locator("#audience")).to_contain_text("1 位客户")  # counted as it is picked
     await page.fill("textarea[name=text]", "今日黄金震荡,注意控制仓位。")
     await page.click("form.act button[type=submit]")
     await expect(page.locator(".answers")).to_contain_text("1 位客户")
