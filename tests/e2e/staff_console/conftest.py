@@ -126,3 +126,13 @@ async def browser(console: ConsoleBot) -> AsyncIterator[Callable[[], Awaitable[B
     yield make
     for b in made:
         await b.close()
+
+
+async def signed_in(
+    console: ConsoleBot, browser: Callable[[], Awaitable[Browser]], name: str, role: str
+) -> Browser:
+    """A new account with `role`, signed in on a browser of its own."""
+    await console.add_account(name, role)
+    b = await browser()
+    await b.sign_in(name)
+    return b

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from yarl import URL
 
-from tests.e2e.staff_console.conftest import PASSWORD, Browser, ConsoleBot
+from tests.e2e.staff_console.conftest import PASSWORD, Browser, ConsoleBot, signed_in
 from tests.fakes.clock import FakeTime
 
 PAGES = (
@@ -50,9 +50,7 @@ async def test_the_password_alone_opens_nothing(console: ConsoleBot, browser: Br
 async def test_cross_site_and_tokenless_changes_are_refused(
     console: ConsoleBot, browser: Browsers
 ) -> None:
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     _, page = await b.get("/talk")
     evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
     status, _, _ = await b.post("/talk", {"text": "/duty on"}, page=page, headers=evil)
@@ -116,22 +114,20 @@ async def test_sessions_time_out_when_idle_and_when_old(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     clock: FakeTime = console.clock
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     clock.advance(minutes=29)
     assert (await b.get("/desk"))[0] == 200
     clock.advance(minutes=31)  # idle for more than 30 minutes
     async with b.http.get(console.base + "/desk", allow_redirects=False) as r:
         assert r.status == 303
     await b.sign_in("li")
-    signed_in = clock()
+    since = clock()
     for _ in range(30):  # busy all along, yet 12 hours is the most a session lasts
         clock.advance(minutes=29)
         async with b.http.get(console.base + "/desk", allow_redirects=False) as r:
             if r.status == 303:
                 break
-    lasted = clock() - signed_in
+    lasted = clock() - since
     assert r.status == 303 and timedelta(hours=12) <= lasted < timedelta(hours=12, minutes=30)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot.core.commands import text_event
 from tests.conftest import SettingsFactory
-from tests.e2e.staff_console.conftest import Browser, ConsoleBot
+from tests.e2e.staff_console.conftest import Browser, ConsoleBot, signed_in
 from tests.fakes.clock import FakeTime
 from tests.harness import RecordingSender
 from tests.support import eventually, free_port
@@ -50,9 +50,7 @@ async def test_staff_compose_preview_confirm_and_follow_a_broadcast(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     client = await subscribed_client(console)
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     _, page = await b.get("/broadcasts/new")
     assert 'value="morning"' in page
     status, page, url = await b.post(
@@ -89,9 +87,7 @@ async def test_a_broadcast_scheduled_on_the_page_can_be_cancelled_there(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     await subscribed_client(console)
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     _, page = await b.get("/broadcasts/new")
     later = (console.clock() + timedelta(days=1)).astimezone(console.settings.core.tz)
     at = later.strftime("%Y-%m-%dT%H:%M")
@@ -121,9 +117,7 @@ async def test_a_promise_of_returns_is_refused_naming_the_phrase(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     await subscribed_client(console)
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     _, page = await b.get("/broadcasts/new")
     _, page, _ = await b.post(
         "/broadcasts/new", {"topic": "morning", "text": "跟着操作保证收益翻倍"}, page=page
@@ -138,9 +132,7 @@ async def test_an_advisor_may_not_broadcast_here_either(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     await subscribed_client(console)
-    await console.add_account("zhang", "advisor")
-    b = await browser()
-    await b.sign_in("zhang")
+    b = await signed_in(console, browser, "zhang", "advisor")
     for path in ("/broadcasts", "/broadcasts/new", "/notes"):  # staff's in the chat too
         assert (await b.get(path))[0] == 403, path
     _, page = await b.get("/talk")
@@ -178,9 +170,7 @@ async def test_the_notes_page_shows_the_coming_days_and_a_note_written_there(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     await subscribed_client(console)
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     status, page = await b.get("/notes")
     assert status == 200
     # Tuesday 1 December 2026, 09:00: the morning slot (08:30) has passed, the evening's
@@ -220,9 +210,7 @@ async def test_what_was_typed_stays_in_the_form_when_the_chat_refuses_it(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     await subscribed_client(console)
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     _, page = await b.get("/broadcasts/new")
     words = "本周黄金保证收益,机会难得。"
     _, page, _ = await b.post("/broadcasts/new", {"topic": "morning", "text": words}, page=page)
@@ -240,9 +228,7 @@ async def test_the_audience_is_counted_as_the_form_is_filled(
     console: ConsoleBot, browser: Browsers
 ) -> None:
     await subscribed_client(console)
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     status, page = await b.get("/broadcasts/audience?topic=morning")
     assert status == 200 and "1 位客户" in page
     _, page = await b.get("/broadcasts/audience?topic=evening")

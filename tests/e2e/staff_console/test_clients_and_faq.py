@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.core.commands import text_event
 from storage.records import Client
-from tests.e2e.staff_console.conftest import Browser, ConsoleBot
+from tests.e2e.staff_console.conftest import Browser, ConsoleBot, signed_in
 
 Browsers = Callable[[], Awaitable[Browser]]
 
@@ -123,9 +123,7 @@ async def test_the_faq_page_lists_the_shipped_knowledge_base_and_the_gaps(
 async def test_trying_a_question_tells_the_outcome_and_records_nothing(
     console: ConsoleBot, browser: Browsers
 ) -> None:
-    await console.add_account("li", "staff")
-    b = await browser()
-    await b.sign_in("li")
+    b = await signed_in(console, browser, "li", "staff")
     _, page = await b.get("/faq")
     status, page, url = await b.post("/faq", {"action": "test", "text": "怎么开户"}, page=page)
     assert status == 200 and "done=" in url

@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.core.commands import text_event
-from tests.e2e.staff_console.conftest import Browser, ConsoleBot
+from tests.e2e.staff_console.conftest import Browser, ConsoleBot, signed_in
 from tests.harness import RecordingSender
 from tests.support import eventually
 
@@ -26,9 +26,7 @@ async def test_an_advisor_answers_and_resolves_a_ticket_in_the_console(
     client = RecordingSender()
     console.senders.append(client)
     await console.restart()
-    await console.add_account("zhangwei", "advisor")
-    b = await browser()
-    await b.sign_in("zhangwei")
+    b = await signed_in(console, browser, "zhangwei", "advisor")
     _, page = await b.get("/talk")
     status, page, _ = await b.post("/talk", {"text": "/duty on"}, page=page)
     assert status == 200 and "值班" in page

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.core.commands import text_event
-from tests.e2e.staff_console.conftest import Browser, ConsoleBot
+from tests.e2e.staff_console.conftest import Browser, ConsoleBot, signed_in
 
 ALICE = "console:alice"
 
@@ -37,8 +37,6 @@ async def test_staff_read_and_download_the_months_reports(
 async def test_reports_are_for_staff_not_advisors(
     console: ConsoleBot, browser: Callable[[], Awaitable[Browser]]
 ) -> None:
-    await console.add_account("wang", "advisor")
-    b = await browser()
-    await b.sign_in("wang")
+    b = await signed_in(console, browser, "wang", "advisor")
     assert (await b.get("/reports"))[0] == 403
     assert (await b.get("/reports/2026-11/complaints.csv"))[0] == 403
