@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from bot.core.i18n import Translator
+from bot.core.phones import mobile
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.merging import merge_files
-from handlers.shared.phones import mobile
 from storage.records import Client
 from storage.repos.client_files import TIERS
 from storage.tx import Tx

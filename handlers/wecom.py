@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 from bot.core.i18n import Translator
+from bot.core.phones import mobile
 from bot.core.router import UNHANDLED, Router, Tier
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound, normalize_address
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.merging import merge_files
-from handlers.shared.phones import mobile
 from storage.records import Client, WecomQuestion
 from storage.tx import Tx
 

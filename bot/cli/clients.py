@@ -20,10 +20,10 @@ from bot.cli import client_links
 from bot.cli.base import EXIT_OK, database, refuse
 from bot.cli.client_csv import ListError, lines, split_list
 from bot.config import Settings
+from bot.core.phones import mobile
 from bot.core.text import sheet_cell
 from bot.core.types import normalize_address
 from handlers.clients import TAG
-from handlers.shared.phones import mobile
 from storage.database import Database
 from storage.repos.client_files import TIERS
 from storage.repos.client_import import ClientRow, LinksTaken, Taken

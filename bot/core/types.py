@@ -6,7 +6,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CHANNELS = ("telegram", "console", "wechat", "wecom", "qq", "qqgroup", "staff")
+from bot.core.phones import mobile
+
+CHANNELS = ("telegram", "console", "wechat", "wecom", "qq", "qqgroup", "staff", "sms")
 _NUMERIC_ID_CHANNELS = frozenset({"telegram", "qq", "qqgroup"})
 _NUMERIC_ID_RE = re.compile(r"-?[0-9]+")  # used with fullmatch(); ASCII digits only
 _TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # used with fullmatch()
@@ -20,12 +22,14 @@ def normalize_address(address: str) -> str:
     * The address is ``<channel>:<id>``, split at the first ``:``; whitespace around the
       channel and around the id is ignored.
     * The channel is one of telegram, qq, qqgroup, console, wechat, wecom, staff (the staff
-      console's chats), in any case; it becomes lower case.
+      console's chats), sms, in any case; it becomes lower case.
     * telegram, qq and qqgroup (a QQ group) ids are integers: an optional ``-`` (group
       chats) then ASCII digits 0-9.
       Canonical form is ``str(int(id))``: ``telegram:0123`` -> ``telegram:123``, ``-0`` -> ``0``.
     * console, wechat, wecom and staff ids are 1-64 characters of ``A-Z a-z 0-9 _ . @ -``, kept as
       given (case-sensitive).
+    * sms ids are mainland mobiles (11 digits starting 13-19); a +86, 0086 or 86 prefix and
+      spaces, dashes and brackets are dropped: ``sms:+86 139-1234-5678`` -> ``sms:13912345678``.
     * Anything else (other channels, ``+``, inner spaces, ``;`` etc.) is a ValueError whose
       message quotes the address.
     """
@@ -39,6 +43,11 @@ def normalize_address(address: str) -> str:
             digits = digits.lstrip("0") or "0"  # str(int(ident)) without int()'s size limit
             return f"{channel}:{'' if digits == '0' else sign}{digits}"
         problem = f"{channel} ids are whole numbers"
+    elif channel == "sms":
+        number = mobile(ident)
+        if number is not None:
+            return f"sms:{number}"
+        problem = "sms ids are mainland mobiles: 11 digits starting 13-19"
     elif _TEXT_ID_RE.fullmatch(ident):
         return f"{channel}:{ident}"
     else:
@@ -151,4 +160,10 @@ KNOWN_CAPABILITIES: dict[str, Capabilities] = {
     "qqgroup": Capabilities(max_text=1500, buttons=False),
     # The staff console's pages show a reply whole, its buttons as buttons.
     "staff": Capabilities(max_text=100_000, buttons=True),
+    # SMS: one part carries 70 Chinese characters; a longer text is sent as 67-character parts,
+    # each billed. 70 makes every row render() writes one part: one charge each (ceil(n/70)
+    # parts, never more than a long text's ceil(n/67)), and each readable alone on any phone.
+    # Options are numbered text. The sign name (【…】) and the template's words count too: the
+    # sender checks the whole text against the provider's limits and refuses, never cuts.
+    "sms": Capabilities(max_text=70, buttons=False),
 }

@@ -13,13 +13,13 @@ from typing import Any
 
 from bot.core.folding import fold
 from bot.core.i18n import Translator
+from bot.core.phones import mobile
 from bot.core.router import Router, SkipHandler
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.menus import main_menu
-from handlers.shared.phones import mobile
 from handlers.shared.privacy import private
 from handlers.tickets import workflow
 from storage.records import Client

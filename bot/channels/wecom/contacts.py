@@ -16,6 +16,7 @@ from bot.channels.wecom.api import ApiError, NoAnswer, Unreachable, WecomApi
 from bot.channels.wecom.convert import BIND_SCENE, CHANNEL, address
 from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
+from bot.core.phones import mobile
 from bot.core.text import to_plain
 from bot.core.types import Inbound, normalize_address
 from storage.database import Database
@@ -156,7 +157,7 @@ class ContactEvents:
         except (ApiError, Unreachable, NoAnswer, TimeoutError) as exc:  # a file of its own
             log.info("wecom: the new contact could not be read: %r", exc)
             return Contact()
-        phones = [p for p in (_mobile(n) for n in found.phones) if p]
+        phones = [p for p in (mobile(n) for n in found.phones) if p]
         return Contact(found.name, found.remark, phones)
 
     async def removed(self, fields: dict[str, str]) -> None:
@@ -175,11 +176,3 @@ class ContactEvents:
             await self.api.send_welcome(code, text)
         except (ApiError, Unreachable, NoAnswer) as exc:  # 20 seconds: no second chance
             log.warning("wecom: the welcome did not go out: %s", exc)
-
-
-def _mobile(raw: str) -> str | None:
-    """An 11-digit mainland mobile from what an advisor typed (+86, spaces, dashes)."""
-    digits = "".join(c for c in raw if c.isdigit())
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits if len(digits) == 11 and digits.startswith("1") else None

@@ -1,11 +1,12 @@
-"""Mainland mobile numbers as clients type them (a complaint's contact, a client's file)."""
+"""Mainland mobile numbers as people type them (a complaint's contact, a client's file, an
+import, an advisor's note) and as SMS addresses (``sms:13912345678``): one rule for all."""
 
 from __future__ import annotations
 
 import re
 
-# 11 digits starting 13-19; +86 / 0086 and separators allowed.
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# 11 digits starting 13-19; +86 / 0086 / 86 and separators allowed.
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # used with fullmatch(); ASCII digits only
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 
 
