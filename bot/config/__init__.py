@@ -3,8 +3,9 @@
 Use :func:`load_settings`; it returns a frozen :class:`Settings` or raises :class:`ConfigError`
 with a one-line message naming the offending environment variable.
 
-One module per section (core, telegram, http, desk, schedule, wechat, wecom, onebot); ``base``
-holds what they share and ``loading`` the container, the section list and the error wording.
+One module per section (core, telegram, http, desk, schedule, wechat, wecom, onebot, faq,
+staff console, sms); ``base`` holds what they share and ``loading`` the container, the section
+list and the error wording.
 """
 
 from bot.config.base import CHANNELS, ConfigError
@@ -19,6 +20,7 @@ from bot.config.loading import Settings, load_settings
 from bot.config.loading import _describe as _describe
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
+from bot.config.sms import SmsSettings
 from bot.config.staff_console import StaffConsoleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
@@ -35,6 +37,7 @@ __all__ = [
     "OnebotSettings",
     "ScheduleSettings",
     "Settings",
+    "SmsSettings",
     "StaffConsoleSettings",
     "TelegramSettings",
     "WechatSettings",

@@ -17,6 +17,7 @@ from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
+from bot.config.sms import SmsSettings
 from bot.config.staff_console import StaffConsoleSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.wechat import WechatSettings
@@ -45,6 +46,7 @@ class Settings(BaseModel):
     onebot: OnebotSettings
     faq: FaqSettings
     staff_console: StaffConsoleSettings
+    sms: SmsSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
@@ -107,6 +109,21 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _check_sms(self) -> Self:
+        sms = self.sms
+        if sms.provider == "aliyun":  # a text refused at the first send would be lost news
+            required = {
+                "SMS_ACCESS_KEY_ID": sms.access_key_id,
+                "SMS_ACCESS_KEY_SECRET": sms.access_key_secret,
+                "SMS_SIGN_NAME": sms.sign_name,
+                "SMS_TEMPLATE_NOTICE": sms.template_notice,
+            }
+            for variable, value in required.items():
+                if value is None:
+                    raise _cross_field_error(variable, "required when SMS_PROVIDER=aliyun")
+        return self
+
+    @model_validator(mode="after")
     def _check_paths(self) -> Self:
         """Channels share one HTTP server: each needs its own path, and none is /healthz."""
         mounted = [
@@ -114,6 +131,7 @@ class Settings(BaseModel):
             ("WECHAT_WEBHOOK_PATH", self.wechat.webhook_path, self.wechat.enabled),
             ("WECOM_WEBHOOK_PATH", self.wecom.webhook_path, self.wecom.enabled),
             ("ONEBOT_WS_PATH", self.onebot.ws_path, self.onebot.mode == "reverse"),
+            ("SMS_CALLBACK_PATH", self.sms.callback_path, self.sms.provider == "aliyun"),
         ]
         taken: dict[str, str] = {}
         for variable, path, used in mounted:

@@ -1,0 +1,164 @@
+"""SMS settings (prefix SMS_): the provider, its key pair, sign name and templates, receipts,
+the topics texts may carry, quiet hours, the opt-out words and per-number caps.
+
+SMS_PROVIDER=off (the default) sends nothing. aliyun (Alibaba Cloud SMS) needs the key pair,
+the sign name and at least the notice template (Settings refuses a partial set by name).
+Secrets are checked by shape only and never appear in an error message.
+"""
+
+import re
+from datetime import time as dt_time
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from bot.config.base import _check_http_url, _check_url_path, _Section
+from bot.config.wechat import _stripped
+
+_KEY_ID_RE = re.compile(r"^[A-Za-z0-9]{8,64}$")  # AccessKey ID, e.g. LTAI5t…
+_KEY_SECRET_RE = re.compile(r"^[A-Za-z0-9]{16,64}$")
+_TEMPLATE_RE = re.compile(r"^SMS_[0-9]{6,12}$")  # Alibaba's template codes: SMS_154950909
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_TOPIC_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+
+def _clock(text: str) -> dt_time:
+    hours, sep, minutes = text.strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(text)
+    return dt_time(int(hours), int(minutes))  # ValueError past 23:59
+
+
+class SmsSettings(_Section):
+    """SMS settings (prefix SMS_)."""
+
+    model_config = SettingsConfigDict(env_prefix="SMS_")
+
+    provider: Literal["off", "aliyun", "smpp"] = "off"
+    access_key_id: str | None = None
+    access_key_secret: SecretStr | None = None
+    sign_name: str | None = None  # 签名, as approved: 2-12 characters, without 【】
+    # Approved template codes, one per kind of message, each with one text variable.
+    template_notice: str | None = None  # the client's own account, tickets, training
+    template_alert: str | None = None  # risk warnings (consent needed)
+    template_marketing: str | None = None  # topic broadcasts (consent needed)
+    api_base: str = "https://dysmsapi.aliyuncs.com"
+    # Delivery reports and replies pushed by the provider, checked with ?token=.
+    callback_path: str = "/sms/aliyun"
+    callback_token: SecretStr | None = None
+    # Topics that may go by SMS (the firm's provider accepts their content); none by default.
+    topics: Annotated[frozenset[str], NoDecode] = frozenset()
+    # No marketing SMS in these hours (TIMEZONE); they wait for the end. 21:00-08:00 by default.
+    quiet_hours: str = "21:00-08:00"
+    # The words a marketing text ends with, as carriers require.
+    opt_out_text: str = "拒收请回复R"
+    # Texts one number may receive (the firm's caps; the provider's own are stricter or equal).
+    per_number_hour: int = Field(5, ge=1, le=100)
+    per_number_day: int = Field(10, ge=1, le=1_000)
+
+    @property
+    def enabled(self) -> bool:
+        return self.provider != "off"
+
+    @property
+    def quiet(self) -> tuple[dt_time, dt_time]:
+        start, _, end = self.quiet_hours.partition("-")
+        return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("access_key_id")
+    @classmethod
+    def _check_key_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not _KEY_ID_RE.match(value.strip()):
+            raise ValueError("must be the AccessKey ID from Alibaba Cloud (letters and digits)")
+        return value.strip()
+
+    @field_validator("access_key_secret")
+    @classmethod
+    def _check_key_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = _stripped(value)
+        if secret is None:
+            return None
+        if not _KEY_SECRET_RE.match(secret):
+            raise ValueError("must be the AccessKey Secret from Alibaba Cloud (letters, digits)")
+        return SecretStr(secret)
+
+    @field_validator("sign_name")
+    @classmethod
+    def _check_sign_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().removeprefix("【").removesuffix("】").strip()
+        if not 2 <= len(name) <= 12 or any(c in name for c in "【】[]"):
+            raise ValueError("must be the approved sign name (签名), 2-12 characters, without 【】")
+        return name
+
+    @field_validator("template_notice", "template_alert", "template_marketing")
+    @classmethod
+    def _check_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not _TEMPLATE_RE.match(value.strip()):
+            raise ValueError(f"{value.strip()[:30]!r} is not a template code like SMS_154950909")
+        return value.strip()
+
+    @field_validator("api_base")
+    @classmethod
+    def _check_api_base(cls, value: str) -> str:
+        return _check_http_url(value).rstrip("/")
+
+    @field_validator("callback_path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        return _check_url_path(value, "/sms/aliyun")
+
+    @field_validator("callback_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = _stripped(value)
+        if token is None:
+            return None
+        if not _TOKEN_RE.match(token):
+            raise ValueError("must be 16-128 characters of A-Z a-z 0-9 _ -")
+        return SecretStr(token)
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _topics(cls, value: object) -> frozenset[str]:
+        items = value.split(",") if isinstance(value, str) else value
+        topics = frozenset(str(i).strip().lower() for i in items if str(i).strip())  # type: ignore[union-attr]
+        for topic in sorted(topics):
+            if not _TOPIC_RE.match(topic):
+                raise ValueError(f"{topic[:30]!r} is not a topic code (a-z 0-9 _ -)")
+        return topics
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        start, sep, end = value.strip().partition("-")
+        try:
+            if not sep:
+                raise ValueError
+            times = _clock(start), _clock(end)
+        except ValueError:
+            raise ValueError(
+                f"{value.strip()[:30]!r}: use hours like 21:00-08:00 (empty: the default)"
+            ) from None
+        if times[0] == times[1]:
+            raise ValueError("start and end must differ, e.g. 21:00-08:00")
+        return "-".join(t.strftime("%H:%M") for t in times)
+
+    @field_validator("opt_out_text")
+    @classmethod
+    def _opt_out(cls, value: str) -> str:
+        text = value.strip()
+        if not 1 <= len(text) <= 20:
+            raise ValueError("must be 1-20 characters, e.g. 拒收请回复R")
+        return text
