@@ -143,6 +143,27 @@ class ClientFile:
     notes: tuple[tuple[datetime, str, str], ...]  # (at, author, text), newest first
     subscriptions: tuple[str, ...]
     last_contact: datetime | None
+    sms: SmsConsent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmsConsent:
+    """Whether a client agreed to topic texts and alerts by SMS, and when and how it was
+    said (import | chat | staff | reply); `consented` None: nobody asked yet."""
+
+    consented: bool | None
+    at: datetime | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmsOptOut:
+    """A number that asked for no more topic texts (a reply R/TD/T/N/退订, or staff)."""
+
+    number: str
+    at: datetime
+    source: str
+    word: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

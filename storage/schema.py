@@ -60,6 +60,22 @@ clients = sa.Table(
     sa.Column("phone", sa.String(20)),
     # The address the client (or staff) chose for pushes; otherwise the best one is picked.
     sa.Column("preferred", sa.String(200)),
+    # SMS consent (PIPL, carrier rules) for topic texts and alerts: None is "not known".
+    # When and how it was last given or withdrawn: import | chat | staff | reply.
+    sa.Column("sms_consent", sa.Boolean),
+    sa.Column("sms_consent_at", Ts),
+    sa.Column("sms_consent_source", sa.String(8)),
+)
+
+# Numbers that replied R, TD, T, N or 退订 (or were opted out for them): no topic text or
+# alert goes to them until the client says /sms on. By number, since a reply names no client.
+sms_opt_outs = sa.Table(
+    "sms_opt_outs",
+    metadata,
+    sa.Column("number", sa.String(20), primary_key=True),  # 11 digits, normalised
+    sa.Column("at", Ts, nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),  # reply | chat | staff | import
+    sa.Column("word", sa.String(20)),  # the reply's word, when it was a reply
 )
 
 client_tags = sa.Table(

@@ -24,6 +24,7 @@ from storage.repos.reroute import RerouteRepo
 from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
+from storage.repos.sms import SmsRepo
 from storage.repos.staff import StaffRepo
 from storage.repos.states import StateRepo
 from storage.repos.subscriptions import SubscriptionRepo
@@ -75,6 +76,7 @@ class Tx:
         self.leases = LeaseRepo(*args)
         self.files = ClientFileRepo(*args)
         self.client_lists = ClientImportRepo(*args)
+        self.sms = SmsRepo(*args)
         self.advisors = AdvisorRepo(*args)
         self.tickets = TicketRepo(*args)
         self.broadcasts = BroadcastRepo(*args)

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from storage.records import Client, ClientFile, Identity, aware
+from storage.records import Client, ClientFile, Identity, SmsConsent, aware
 from storage.repos.base import Repo
 from storage.schema import (
     client_notes,
@@ -26,9 +26,14 @@ class ClientFileRepo(Repo):
         client_id = client.id
         row = (
             await self.conn.execute(
-                sa.select(clients.c.tier, clients.c.advisor, clients.c.phone).where(
-                    clients.c.id == client_id
-                )
+                sa.select(
+                    clients.c.tier,
+                    clients.c.advisor,
+                    clients.c.phone,
+                    clients.c.sms_consent,
+                    clients.c.sms_consent_at,
+                    clients.c.sms_consent_source,
+                ).where(clients.c.id == client_id)
             )
         ).one()
         tags = await self.tags(client_id)
@@ -65,6 +70,7 @@ class ClientFileRepo(Repo):
             notes=tuple((aware(n.at), n.author, n.text) for n in notes),  # type: ignore[misc]
             subscriptions=tuple(r.topic_key for r in subs),
             last_contact=aware(last.scalar()),
+            sms=SmsConsent(row.sms_consent, aware(row.sms_consent_at), row.sms_consent_source),
         )
 
     async def fields(self, client_id: int) -> Any:
@@ -170,5 +176,13 @@ class ClientFileRepo(Repo):
             .values(comment=None)
         )
         await self.conn.execute(
-            clients.update().where(clients.c.id == client_id).values(phone=None, advisor=None)
+            clients.update()
+            .where(clients.c.id == client_id)
+            .values(
+                phone=None,
+                advisor=None,
+                sms_consent=None,
+                sms_consent_at=None,
+                sms_consent_source=None,
+            )
         )
