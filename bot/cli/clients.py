@@ -1,8 +1,9 @@
 """`python -m bot clients import|export|link|unlink|merge`: a firm's contact list in and out,
 as CSV; one client's several addresses joined, taken off, or two files merged into one.
 
-Columns: address, name, language, phone, tier, tags, topics, advisor, links (only `address`
-is required; tags, topics and links are separated by `;`). `links` are the client's other
+Columns: address, name, language, phone, tier, tags, topics, advisor, links, sms_consent
+(only `address` is required; tags, topics and links are separated by `;`; sms_consent is
+yes/no, 是/否 or 1/0, empty keeps what is recorded, and a client's own word stands). `links` are the client's other
 addresses: export writes one line per client, import joins them to the line's client, and an
 address that is another client's (on file, or on another line) stops the import. Import is
 all-or-nothing: the whole file is checked first (each problem named by line and column), then
@@ -31,7 +32,11 @@ from storage.tx import Tx
 
 NAME = "clients"
 QUIET = True
-COLUMNS = ("address", "name", "language", "phone", "tier", "tags", "topics", "advisor", "links")
+COLUMNS = (
+    "address", "name", "language", "phone", "tier", "tags", "topics", "advisor", "links",
+    "sms_consent",
+)  # fmt: skip
+CONSENT = {"yes": True, "no": False, "是": True, "否": False, "1": True, "0": False}
 ACTOR = "cli:clients-import"
 LANGUAGES = ("zh", "en")
 PAGE = 1000
@@ -96,7 +101,14 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     name = raw.get("name") or None
     if name is not None and len(name) > 200:
         raise bad("name", "longer than 200 characters")
-    return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links)
+    consent = None
+    if raw.get("sms_consent"):
+        consent = CONSENT.get(raw["sms_consent"].lower())
+        if consent is None:
+            raise bad(
+                "sms_consent", f"{raw['sms_consent'][:20]!r} is not yes, no, 是, 否, 1 or 0"
+            )
+    return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links, consent)
 
 
 def _links(value: str, address: str) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ class ClientRow:
     topics: tuple[str, ...] | None = None
     advisor: str | None = None
     links: tuple[str, ...] = ()  # the client's other addresses, added to the file
+    sms_consent: bool | None = None  # SMS consent as the firm recorded it (source "import")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,12 @@ def _taken(rows: Sequence[ClientRow], owners: dict[str, int]) -> list[Taken]:
             if owner is not None and owner != mine:
                 found.append(Taken(r.address, link, owner, mine))
     return found
+
+
+def _consent(row: ClientRow, now: Any) -> dict[str, Any]:
+    if row.sms_consent is None:  # every row the same keys: one executemany
+        return {"sms_consent": None, "sms_consent_at": None, "sms_consent_source": None}
+    return {"sms_consent": row.sms_consent, "sms_consent_at": now, "sms_consent_source": "import"}
 
 
 class ClientImportRepo(Repo):
@@ -93,6 +100,7 @@ class ClientImportRepo(Repo):
                     "tier": r.tier or "standard",
                     "advisor": r.advisor,
                     "phone": r.phone,
+                    **_consent(r, now),
                 }
                 for r in fresh
             ]
@@ -136,9 +144,44 @@ class ClientImportRepo(Repo):
                     .values({target: sa.bindparam("b_value"), "updated_at": now}),
                     changes,
                 )
+        await self._consent(known, ids)
         await self._replace_tags(rows, ids)
         await self._replace_topics(rows, ids, actor=actor)
         return len(fresh), len(known)
+
+    async def _consent(self, rows: Sequence[ClientRow], ids: dict[str, int]) -> None:
+        """SMS consent from the list, where it changes what an import recorded (or nothing
+        was): what the client said in a chat or a reply, or staff recorded, stands, so an
+        old list imported again never turns a client's "no" back into "yes"."""
+        changes = [
+            {"b_id": ids[r.address], "b_value": r.sms_consent}
+            for r in rows
+            if r.sms_consent is not None
+        ]
+        if not changes:
+            return
+        now = self.now()
+        await self.conn.execute(
+            clients.update()
+            .where(
+                clients.c.id == sa.bindparam("b_id"),
+                sa.or_(
+                    clients.c.sms_consent_source.is_(None),
+                    clients.c.sms_consent_source == "import",
+                ),
+                sa.or_(
+                    clients.c.sms_consent.is_(None),
+                    clients.c.sms_consent != sa.bindparam("b_value"),
+                ),
+            )
+            .values(
+                sms_consent=sa.bindparam("b_value"),
+                sms_consent_at=now,
+                sms_consent_source="import",
+                updated_at=now,
+            ),
+            changes,
+        )
 
     async def _insert_clients(self, values: list[dict[str, Any]]) -> list[int]:
         """New client ids in the order given (see MessageInsertRepo._insert_ids for SQLite)."""
@@ -247,6 +290,7 @@ class ClientImportRepo(Repo):
                     "topics": ";".join(topics.get(r.id, [])),
                     "advisor": r.advisor or "",
                     "links": ";".join(others),
+                    "sms_consent": {True: "yes", False: "no"}.get(r.sms_consent, ""),
                 }
             after = rows[-1].id
 

@@ -78,6 +78,7 @@ def test_import_export_and_reimport(env: Path, capsys: pytest.CaptureFixture[str
         "topics": "morning;news",
         "advisor": "console:adv1",
         "links": "",
+        "sms_consent": "",
     }
     changed = write(env / "again.csv", HEADER + "telegram:1001,张三,zh,,,,risk,\n")
     assert main(["clients", "import", str(changed)]) == 0
@@ -209,6 +210,82 @@ def test_an_exported_list_imports_into_a_fresh_database_as_it_was(
     assert "3 new" in capsys.readouterr().out
     assert main(["clients", "export", "-o", str(env / "again.csv")]) == 0
     assert (env / "again.csv").read_text(encoding="utf-8-sig") == exported
+
+
+CONSENTED = "address,phone,sms_consent\n"
+
+
+async def _consents(url: str) -> dict[str, tuple[bool | None, str | None]]:
+    db = Database(url)
+    try:
+        async with db.read() as tx:
+            found = {}
+            for address in ("telegram:1001", "telegram:1002", "telegram:1003", "telegram:1004"):
+                client = await tx.clients.by_address(address)
+                if client is not None:
+                    consent = await tx.sms.consent(client.id)
+                    found[address] = (consent.consented, consent.source)
+            return found
+    finally:
+        await db.close()
+
+
+def consents(env: Path) -> dict[str, tuple[bool | None, str | None]]:
+    return asyncio.run(_consents(f"sqlite:///{env / 'bot.db'}"))
+
+
+def test_sms_consent_is_imported_and_exported(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = (
+        CONSENTED
+        + "telegram:1001,13912345678,是\n"
+        + "telegram:1002,13912345679,No\n"
+        + "telegram:1003,,\n"
+        + "telegram:1004,13912345670,1\n"
+    )
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
+    assert consents(env) == {
+        "telegram:1001": (True, "import"),
+        "telegram:1002": (False, "import"),
+        "telegram:1003": (None, None),
+        "telegram:1004": (True, "import"),
+    }
+    capsys.readouterr()
+    assert main(["clients", "export"]) == 0
+    rows = {r["address"]: r["sms_consent"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows == {
+        "telegram:1001": "yes", "telegram:1002": "no", "telegram:1003": "", "telegram:1004": "yes"
+    }  # fmt: skip
+
+    # A newer list changes what an import recorded; an empty cell keeps it.
+    again = CONSENTED + "telegram:1001,,\ntelegram:1002,,yes\ntelegram:1004,,0\n"
+    assert main(["clients", "import", str(write(env / "again.csv", again))]) == 0
+    assert consents(env)["telegram:1001"] == (True, "import")
+    assert consents(env)["telegram:1002"] == (True, "import")
+    assert consents(env)["telegram:1004"] == (False, "import")
+
+
+def test_a_clients_own_word_on_sms_outlasts_an_old_list(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = CONSENTED + "telegram:1001,13912345678,yes\n"
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
+    assert main(["chat", "-m", "/sms off telegram:1001"]) == 0  # staff record the client's no
+    assert main(["clients", "import", str(env / "list.csv")]) == 0
+    assert consents(env)["telegram:1001"] == (False, "staff")
+
+
+@pytest.mark.parametrize("value", ["maybe", "y", "2", "同意吧"])
+def test_an_unknown_consent_value_is_named_by_line_and_column(
+    env: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    listing = CONSENTED + "telegram:1001,13912345678,yes\n" + f"telegram:1002,,{value}\n"
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 2
+    err = capsys.readouterr().err
+    assert f"line 3, column sms_consent: {value!r} is not yes, no, 是, 否, 1 or 0" in err
+    assert "nothing was imported" in err
+    assert counts(env)[0] == 0
 
 
 def audited(env: Path, actor: str) -> list[tuple[str, dict[str, object]]]:
