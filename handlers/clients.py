@@ -8,8 +8,10 @@ from bot.core.i18n import Translator
 from bot.core.phones import mobile
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
+from handlers.shared.client_lookup import find_client
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.merging import merge_files
+from handlers.shared.sms_consent import consent_line
 from storage.records import Client
 from storage.repos.client_files import TIERS
 from storage.tx import Tx
@@ -17,18 +19,6 @@ from storage.tx import Tx
 router = Router("clients")
 
 TAG = re.compile(r"[\w\u4e00-\u9fff-]{1,50}")
-
-
-async def find_client(tx: Tx, text: str) -> Client | None:
-    """By internal id (digits) or by any of the client's addresses."""
-    text = text.strip()
-    if text.isdigit() and len(text) < 10:
-        return await tx.clients.get(int(text))
-    try:
-        address = normalize_address(text)
-    except ValueError:
-        return None
-    return await tx.clients.by_address(address)
 
 
 @router.command("client", roles=("advisor", "staff"))
@@ -166,6 +156,7 @@ async def _show(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> str:
         t("clientfile.tier", tier=t(f"clientfile.tier_{file.tier}")),
         t("clientfile.advisor", advisor=file.advisor or "-"),
         t("clientfile.phone", phone=file.phone or "-"),
+        consent_line(t, file.sms, desk),
         t("clientfile.tags", tags=", ".join(file.tags) or "-"),
         t("clientfile.subscriptions", topics=", ".join(file.subscriptions) or "-"),
         t("clientfile.open_tickets", tickets=", ".join(tk.number for tk in open_tickets) or "-"),

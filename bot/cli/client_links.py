@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli.base import EXIT_OK, refuse
 from bot.core.types import normalize_address
-from handlers.clients import find_client
+from handlers.shared.client_lookup import find_client
 from storage.database import Database
 from storage.records import Client
 from storage.tx import Tx

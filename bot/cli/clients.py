@@ -3,8 +3,8 @@ as CSV; one client's several addresses joined, taken off, or two files merged in
 
 Columns: address, name, language, phone, tier, tags, topics, advisor, links, sms_consent
 (only `address` is required; tags, topics and links are separated by `;`; sms_consent is
-yes/no, 是/否 or 1/0, empty keeps what is recorded, and a client's own word stands). `links` are the client's other
-addresses: export writes one line per client, import joins them to the line's client, and an
+yes/no, 是/否 or 1/0, empty keeps what is recorded, and a client's own word stands). `links`
+are the client's other addresses: export writes one line per client, import joins them to the line's client, and an
 address that is another client's (on file, or on another line) stops the import. Import is
 all-or-nothing: the whole file is checked first (each problem named by line and column), then
 written in one transaction, a page at a time, so memory stays flat however long the list is."""
@@ -105,9 +105,7 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
     if raw.get("sms_consent"):
         consent = CONSENT.get(raw["sms_consent"].lower())
         if consent is None:
-            raise bad(
-                "sms_consent", f"{raw['sms_consent'][:20]!r} is not yes, no, 是, 否, 1 or 0"
-            )
+            raise bad("sms_consent", f"{raw['sms_consent'][:20]!r} is not yes, no, 是, 否, 1 or 0")
     return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links, consent)
 
 

@@ -253,7 +253,9 @@ def test_sms_consent_is_imported_and_exported(
     }
     capsys.readouterr()
     assert main(["clients", "export"]) == 0
-    rows = {r["address"]: r["sms_consent"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    rows = {
+        r["address"]: r["sms_consent"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))
+    }
     assert rows == {
         "telegram:1001": "yes", "telegram:1002": "no", "telegram:1003": "", "telegram:1004": "yes"
     }  # fmt: skip
