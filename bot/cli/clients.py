@@ -4,10 +4,11 @@ as CSV; one client's several addresses joined, taken off, or two files merged in
 Columns: address, name, language, phone, tier, tags, topics, advisor, links, sms_consent
 (only `address` is required; tags, topics and links are separated by `;`; sms_consent is
 yes/no, 是/否 or 1/0, empty keeps what is recorded, and a client's own word stands). `links`
-are the client's other addresses: export writes one line per client, import joins them to the line's client, and an
-address that is another client's (on file, or on another line) stops the import. Import is
-all-or-nothing: the whole file is checked first (each problem named by line and column), then
-written in one transaction, a page at a time, so memory stays flat however long the list is."""
+are the client's other addresses: export writes one line per client, import joins them to
+the line's client, and an address that is another client's (on file, or on another line)
+stops the import. Import is all-or-nothing: the whole file is checked first (each problem
+named by line and column), then written in one transaction, a page at a time, so memory stays
+flat however long the list is."""
 
 from __future__ import annotations
 
