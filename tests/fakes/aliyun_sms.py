@@ -29,6 +29,8 @@ the SendSms / SendBatchSms / QuerySendDetails references):
   and number, 1 a minute, 5 an hour, 10 a day, and 40 a day per number over all sign names;
   a notice or promotion template, per sign name, template and number, 50 a day. Over:
   isv.BUSINESS_LIMIT_CONTROL "触发分钟级流控Permits:1" (小时级, 天级). `limits` replaces them.
+- `latency`: seconds before an answer, the request already carried out (a client that
+  gives up sooner has sent it without knowing).
 - `refuse(code)` makes every send answer that code until `refuse(None)`: the balance
   (isv.AMOUNT_NOT_ENOUGH), a template or signature withdrawn, and so on.
 - QuerySendDetails: PhoneNumber, SendDate yyyyMMdd within the last 30 days, PageSize 1-50,
@@ -47,6 +49,7 @@ answers seen in the wild); the real QPS (Alibaba's docs give none for SendSms by
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -190,6 +193,7 @@ class FakeAliyunSms(FakeHttpServer):
         self.calls: list[Call] = []
         self.sent: list[Sms] = []
         self.refusing: str | None = None
+        self.latency = 0.0  # seconds before any answer (the request is carried out first)
         self.pushes: list[tuple[str, list[JSON], int, str]] = []  # url, body, status, answer
         self._nonces: dict[str, float] = {}
         self._recent: dict[str, deque[float]] = defaultdict(deque)  # action -> arrivals
@@ -282,6 +286,8 @@ class FakeAliyunSms(FakeHttpServer):
                 body["Recommend"] = "https://api.aliyun.com/troubleshoot"
             return web.json_response(body, status=refused.status, dumps=_dumps)
         self.calls.append(Call(self.clock(), request.method, params, "OK"))
+        if self.latency:
+            await asyncio.sleep(self.latency)
         return web.json_response(
             {"RequestId": request_id, "Code": "OK", "Message": "OK", **answer}, dumps=_dumps
         )

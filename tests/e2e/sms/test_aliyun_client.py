@@ -16,6 +16,7 @@ from bot.channels.sms.aliyun import (
     BadNumber,
     ChannelStopped,
     MessageRefused,
+    NoAnswer,
     RetryLater,
     SendDetail,
     Unreachable,
@@ -287,3 +288,19 @@ async def test_no_server_is_unreachable(clock: Clock) -> None:
             await client.send(ALICE, SIGN, NOTICE.code, {"text": "x"})
     finally:
         await client.close()
+
+
+async def test_an_answer_too_late_is_no_answer_though_the_text_went(
+    api: FakeAliyunSms, clock: Clock
+) -> None:
+    api.latency = 1.0
+    client = AliyunSms(
+        access_key_id=KEY_ID, access_key_secret=SECRET, base=api.base_url,
+        clock=clock.datetime, timeout=0.2,
+    )  # fmt: skip
+    try:
+        with pytest.raises(NoAnswer):
+            await client.send(ALICE, SIGN, NOTICE.code, {"text": "x"})
+    finally:
+        await client.close()
+    assert len(api.to(ALICE)) == 1  # carried out: a blind retry would send it twice
