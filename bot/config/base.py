@@ -1,9 +1,11 @@
 """What every settings section shares: the error type, the environ source and common checks."""
 
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
 from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
@@ -48,6 +50,21 @@ def _check_url_path(value: str, example: str) -> str:
     if any(ch.isspace() or ch in "?#" for ch in path):
         raise ValueError(f"must be a plain URL path such as {example}")
     return path
+
+
+def stripped(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value().strip()
+
+
+def secret_of_shape(value: SecretStr | None, shape: re.Pattern[str], why: str) -> SecretStr | None:
+    """A secret (a token, a key) stripped and checked against the shape the platform gives
+    it; the error says what it should be, never what was given."""
+    secret = stripped(value)
+    if secret is None:
+        return None
+    if not shape.match(secret):
+        raise ValueError(why)
+    return SecretStr(secret)
 
 
 def _cross_field_error(variable: str, reason: str) -> PydanticCustomError:

@@ -13,8 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from bot.config.base import _check_http_url, _check_url_path, _Section
-from bot.config.wechat import _stripped
+from bot.config.base import _check_http_url, _check_url_path, _Section, secret_of_shape
 
 _KEY_ID_RE = re.compile(r"^[A-Za-z0-9]{8,64}$")  # AccessKey ID, e.g. LTAI5t…
 _KEY_SECRET_RE = re.compile(r"^[A-Za-z0-9]{16,64}$")
@@ -83,12 +82,8 @@ class SmsSettings(_Section):
     @field_validator("access_key_secret")
     @classmethod
     def _check_key_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        secret = _stripped(value)
-        if secret is None:
-            return None
-        if not _KEY_SECRET_RE.match(secret):
-            raise ValueError("must be the AccessKey Secret from Alibaba Cloud (letters, digits)")
-        return SecretStr(secret)
+        why = "must be the AccessKey Secret from Alibaba Cloud (letters, digits)"
+        return secret_of_shape(value, _KEY_SECRET_RE, why)
 
     @field_validator("sign_name")
     @classmethod
@@ -122,12 +117,7 @@ class SmsSettings(_Section):
     @field_validator("callback_token")
     @classmethod
     def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
-        token = _stripped(value)
-        if token is None:
-            return None
-        if not _TOKEN_RE.match(token):
-            raise ValueError("must be 16-128 characters of A-Z a-z 0-9 _ -")
-        return SecretStr(token)
+        return secret_of_shape(value, _TOKEN_RE, "must be 16-128 characters of A-Z a-z 0-9 _ -")
 
     @field_validator("topics", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from bot.config.base import _check_http_url, _check_url_path, _Section
+from bot.config.base import _check_http_url, _check_url_path, _Section, secret_of_shape, stripped
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")  # the official account's rule for the Token
 _APP_ID_RE = re.compile(r"^wx[0-9A-Za-z]{16}$")
@@ -22,13 +22,9 @@ _TEMPLATE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _TEMPLATE_FIELD_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 
 
-def _stripped(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value().strip()
-
-
 def aes_key(value: SecretStr | None, where: str) -> SecretStr | None:
     """An EncodingAESKey (base64 of 32 bytes, "=" dropped), stripped; never echoed."""
-    key = _stripped(value)
+    key = stripped(value)
     if key is None:
         return None
     try:
@@ -93,15 +89,11 @@ class WechatSettings(_Section):
     @field_validator("token")
     @classmethod
     def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
-        token = _stripped(value)
-        if token is None:
-            return None
-        if not _TOKEN_RE.match(token):
-            raise ValueError(
-                "must be the Token from the official account's settings:"
-                " 3-32 characters of A-Z, a-z and 0-9"
-            )
-        return SecretStr(token)
+        return secret_of_shape(
+            value, _TOKEN_RE,
+            "must be the Token from the official account's settings:"
+            " 3-32 characters of A-Z, a-z and 0-9",
+        )  # fmt: skip
 
     @field_validator("app_id")
     @classmethod
@@ -119,15 +111,11 @@ class WechatSettings(_Section):
     @field_validator("app_secret")
     @classmethod
     def _check_app_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        secret = _stripped(value)
-        if secret is None:
-            return None
-        if not _APP_SECRET_RE.match(secret):
-            raise ValueError(
-                "must be the 32-character AppSecret (A-Z, a-z, 0-9)"
-                " from the official account's settings"
-            )
-        return SecretStr(secret)
+        return secret_of_shape(
+            value, _APP_SECRET_RE,
+            "must be the 32-character AppSecret (A-Z, a-z, 0-9) from the official account's"
+            " settings",
+        )  # fmt: skip
 
     @field_validator("encoding_aes_key")
     @classmethod

@@ -10,8 +10,8 @@ import re
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from bot.config.base import _check_http_url, _check_url_path, _Section
-from bot.config.wechat import _stripped, aes_key
+from bot.config.base import _check_http_url, _check_url_path, _Section, secret_of_shape
+from bot.config.wechat import aes_key
 
 _CORP_ID_RE = re.compile(r"^w[wx][0-9A-Za-z]{16}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -66,22 +66,14 @@ class WecomSettings(_Section):
     @field_validator("kf_secret", "contact_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        secret = _stripped(value)
-        if secret is None:
-            return None
-        if not _SECRET_RE.match(secret):
-            raise ValueError("must be the Secret from WeCom's admin pages (letters, digits, - _)")
-        return SecretStr(secret)
+        why = "must be the Secret from WeCom's admin pages (letters, digits, - _)"
+        return secret_of_shape(value, _SECRET_RE, why)
 
     @field_validator("token")
     @classmethod
     def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
-        token = _stripped(value)
-        if token is None:
-            return None
-        if not _TOKEN_RE.match(token):
-            raise ValueError("must be the callback's Token: 1-32 letters or digits")
-        return SecretStr(token)
+        why = "must be the callback's Token: 1-32 letters or digits"
+        return secret_of_shape(value, _TOKEN_RE, why)
 
     @field_validator("encoding_aes_key")
     @classmethod

@@ -112,17 +112,18 @@ class KfSync:
         while a servicer holds the session is the servicer's to answer in the WeCom app: it
         is archived, not answered by the bot. A client writing after a session ended starts
         a new one, the bot's. Returns the states to record."""
-        changes = [c for msg in messages if (c := session_change(msg)) is not None]
+        changes = [session_change(msg) for msg in messages]
+        chats = [c[0] for c in changes if c] + [e.chat for e, m in items if opens_window(m)]
+        if not chats:  # nothing a session state decides: no read at all
+            return {}
         async with self.db.read() as tx:
-            current = await tx.wecom_sessions.states(
-                [c[0] for c in changes] + [e.chat for e, m in items if opens_window(m)]
-            )
-        if not current and not changes:
+            current = await tx.wecom_sessions.states(chats)
+        if not current and not any(changes):
             return {}
         changed: dict[str, tuple[int, str | None]] = {}
         events = {id(msg): event for event, msg in items}
-        for msg in messages:
-            if (change := session_change(msg)) is not None:
+        for msg, change in zip(messages, changes, strict=True):
+            if change is not None:
                 chat, state, servicer = change
                 current[chat] = changed[chat] = (state, servicer)
                 continue
