@@ -10,7 +10,7 @@ import re
 from datetime import time as dt_time
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from bot.config.base import _check_http_url, _check_url_path, _Section, secret_of_shape
@@ -42,7 +42,13 @@ class SmsSettings(_Section):
     template_notice: str | None = None  # the client's own account, tickets, training
     template_alert: str | None = None  # risk warnings (consent needed)
     template_marketing: str | None = None  # topic broadcasts (consent needed)
+    # The name of each template's one variable (${content}) and its length limit: Alibaba's
+    # 35 characters unless the firm had it lifted for its templates.
+    variable: str = "content"
+    variable_max: int = Field(35, ge=10, le=500)
     api_base: str = "https://dysmsapi.aliyuncs.com"
+    # Texts a second, as the provider allows (Alibaba's QPS for the account, the gateway's).
+    rate: float = Field(20.0, gt=0, le=5_000)
     # Delivery reports and replies pushed by the provider, checked with ?token=.
     callback_path: str = "/sms/aliyun"
     callback_token: SecretStr | None = None
@@ -50,6 +56,10 @@ class SmsSettings(_Section):
     topics: Annotated[frozenset[str], NoDecode] = frozenset()
     # No marketing SMS in these hours (TIMEZONE); they wait for the end. 21:00-08:00 by default.
     quiet_hours: str = "21:00-08:00"
+    # Risk alerts are not marketing: they go at any hour unless hours are set here.
+    alert_quiet_hours: str = ""
+    # Without a callback token, receipts are asked for (QuerySendDetails) this often.
+    poll_seconds: int = Field(60, ge=10, le=3_600)
     # The words a marketing text ends with, as carriers require.
     opt_out_text: str = "拒收请回复R"
     # Texts one number may receive (the firm's caps; the provider's own are stricter or equal).
@@ -64,6 +74,21 @@ class SmsSettings(_Section):
     def quiet(self) -> tuple[dt_time, dt_time]:
         start, _, end = self.quiet_hours.partition("-")
         return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
+
+    @property
+    def alert_quiet(self) -> tuple[dt_time, dt_time] | None:
+        if not self.alert_quiet_hours:
+            return None
+        start, _, end = self.alert_quiet_hours.partition("-")
+        return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
+
+    @field_validator("variable")
+    @classmethod
+    def _check_variable(cls, value: str) -> str:
+        name = value.strip().removeprefix("${").removesuffix("}")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,31}", name):
+            raise ValueError("must be the template's variable name, e.g. content")
+        return name
 
     @field_validator("provider", mode="before")
     @classmethod
@@ -129,9 +154,11 @@ class SmsSettings(_Section):
                 raise ValueError(f"{topic[:30]!r} is not a topic code (a-z 0-9 _ -)")
         return topics
 
-    @field_validator("quiet_hours")
+    @field_validator("quiet_hours", "alert_quiet_hours")
     @classmethod
-    def _quiet_hours(cls, value: str) -> str:
+    def _quiet_hours(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "alert_quiet_hours" and not value.strip():
+            return ""
         start, sep, end = value.strip().partition("-")
         try:
             if not sep:

@@ -30,58 +30,21 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.channels.sms.errors import (
+    BadNumber,
+    ChannelStopped,
+    MessageRefused,
+    NoAnswer,
+    RetryLater,
+    SmsApiError,
+    Unreachable,
+)
+
 DEFAULT_BASE = "https://dysmsapi.aliyuncs.com"
 VERSION = "2017-05-25"
 REGION = "cn-hangzhou"
 BATCH_MAX = 100  # SendBatchSms: at most 100 numbers a call
 QUERY_PAGE_MAX = 50
-
-
-# ---- errors ---------------------------------------------------------------------------------
-
-
-class SmsApiError(Exception):
-    """Alibaba answered with a Code other than OK."""
-
-    def __init__(self, code: str, message: str, *, status: int = 200, request_id: str = "") -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-        self.request_id = request_id
-
-
-class RetryLater(SmsApiError):
-    """Throttled or over a frequency limit: the same request may go later.
-    `per_number`: only this number's limit was reached (others may go now);
-    `retry_after`: seconds until it may go again, as far as the answer tells."""
-
-    def __init__(self, *args: Any, per_number: bool = False, retry_after: float = 1.0, **kw: Any):
-        super().__init__(*args, **kw)
-        self.per_number = per_number
-        self.retry_after = retry_after
-
-
-class ChannelStopped(SmsApiError):
-    """The account cannot send at all (balance, template, signature, access key, quota set in
-    the console): stop the channel and tell staff; nothing goes until someone acts."""
-
-
-class BadNumber(SmsApiError):
-    """This recipient cannot be reached by SMS (an invalid or blocked number)."""
-
-
-class MessageRefused(SmsApiError):
-    """This message as written is refused (a missing or too long variable, bad JSON, content
-    Alibaba rejects): sending it again changes nothing."""
-
-
-class Unreachable(Exception):
-    """The API could not be reached (refused, 5xx): nothing was sent."""
-
-
-class NoAnswer(Exception):
-    """The request left but no answer came: it may have been carried out."""
 
 
 RETRY_LATER = frozenset({
