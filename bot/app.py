@@ -28,6 +28,7 @@ from handlers.faq.index_cache import FaqService
 from handlers.shared.desk_policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
+from storage.records import SmsPolicy
 from storage.sql_inbox import SqlInbox
 from storage.sql_outbox import SqlOutbox
 
@@ -56,6 +57,11 @@ class App:
         if wx.enabled:  # a service account sends to OpenID lists, a subscription one to tags
             self.db.mass_topics = wx.mass_topics
             self.db.mass_kind = "list" if wx.account_type == "service" else "tag"
+        if settings.sms.enabled:
+            sms = settings.sms
+            self.db.sms = SmsPolicy(
+                sms.topics, sms.variable_max, sms.opt_out_text, sms.sign_name or ""
+            )
         self.catalog = Catalog()
         self.http = HttpServer(settings.http.host, settings.http.port)
         self.translator = Translator(

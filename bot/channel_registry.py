@@ -26,6 +26,10 @@ def configured(settings: Settings, app: App) -> list[Channel]:
         from bot.channels.qq.channel import QQChannel
 
         channels.append(QQChannel(settings, app.inbox, app.delivery, app.db, app.translator))
+    if settings.sms.enabled:
+        from bot.channels.sms.channel import SmsChannel
+
+        channels.append(SmsChannel(settings, app.inbox, app.delivery, app.db, app.translator))
     if settings.staff_console.on:
         from bot.web.console import StaffConsole
 

@@ -13,6 +13,7 @@ from typing import Any
 from bot.core.compliance import forbidden_in
 from bot.core.folding import fold
 from bot.core.i18n import Markup, Translator
+from bot.core.text import escape
 from bot.core.types import Outbound, normalize_address
 from broadcasts.compose import MAX_INPUT, final_texts
 from broadcasts.reach import routes_text
@@ -37,10 +38,84 @@ class Plan:
     advisory: bool
     reach: dict[str, int]  # clients per route now ("telegram.direct", "wechat.outside", …)
     mass: dict[str, Any] = field(default_factory=dict)  # what a mass send would spend
+    sms: SmsPlan | None = None  # what goes by SMS (None: SMS is off)
 
     def routes(self, t: Translator) -> str:
-        """The reach plan in words, for previews."""
-        return routes_text(t, self.reach, self.mass)
+        """The reach plan in words, for previews (the SMS text and its cost too)."""
+        text = routes_text(t, self.reach, self.mass)
+        return f"{text}\n{self.sms.describe(t, self.reach)}" if self.sms else text
+
+
+@dataclass(frozen=True, slots=True)
+class SmsPlan:
+    """The short text a push carries by SMS (`text`, None when it does not go by SMS) and,
+    when it does not, why (a catalog key and its values)."""
+
+    kind: str  # alert | marketing
+    text: str | None
+    sign: str
+    why: tuple[str, dict[str, Any]] | None = None
+
+    def describe(self, t: Translator, reach: dict[str, int]) -> str:
+        if self.text is None:
+            key, values = self.why or ("sms.plan_none", {})
+            return t(key, **values)
+        shown = f"【{self.sign}】{self.text}" if self.sign else self.text
+        parts = sms_parts(len(shown))
+        n = reach.get("sms.sms", 0)
+        return t(
+            "sms.plan_line", text=shown, length=len(shown), parts=parts, n=f"{n:,}",
+            total=f"{n * parts:,}",
+        )  # fmt: skip
+
+
+def sms_parts(length: int) -> int:
+    """SMS parts billed for a text of `length` characters: one up to 70, else one per 67."""
+    return 0 if length <= 0 else 1 if length <= 70 else -(-length // 67)
+
+
+def sms_plan(
+    tx: Tx,
+    t: Translator,
+    text: str,
+    sms_text: str | None,
+    audience: dict[str, Any],
+    *,
+    advisory: bool,
+    kind: str,
+) -> SmsPlan | None:
+    """What the push carries by SMS, written into `audience["sms"]` for the fan-out: only
+    topics SMS_TOPICS names; the short text staff wrote, else the text itself when it fits
+    the template's variable; the risk words on advice, the opt-out words on marketing. A short
+    text that does not fit, or one for a push that cannot go by SMS, is refused by name."""
+    policy = tx.sms_policy
+    if policy is None:
+        if sms_text:
+            raise BroadcastError(t("sms.plan_off"))
+        return None
+    topics = set(audience.get("topics") or [])
+    audience["sms"] = {"kind": ""}
+    sms_kind = "alert" if kind == "alert" else "marketing"
+    if not topics & policy.topics:
+        if sms_text:
+            raise BroadcastError(
+                t("sms.plan_topic", topics=", ".join(sorted(policy.topics)) or "-")
+            )
+        return SmsPlan(sms_kind, None, policy.sign, ("sms.plan_topic_none", {}))
+    if sms_text and (phrases := forbidden_in(sms_text)):
+        raise BroadcastError(t("broadcast.blocked", phrases="、".join(phrases)))
+    body = " ".join((sms_text or text).split())
+    if advisory:
+        body = f"{body} {t.with_lang('zh')('sms.risk_words')}"
+    if sms_kind == "marketing":
+        body = f"{body} {policy.opt_out}"
+    if len(body) > policy.variable_max:
+        why = {"length": len(body), "limit": policy.variable_max}
+        if sms_text:
+            raise BroadcastError(t("sms.plan_too_long", **why))
+        return SmsPlan(sms_kind, None, policy.sign, ("sms.plan_write_short", why))
+    audience["sms"] = {"kind": sms_kind, "text": escape(body)}  # markup, like every row
+    return SmsPlan(sms_kind, body, policy.sign)
 
 
 def parse_segment(expr: str) -> dict[str, str]:
@@ -79,11 +154,14 @@ async def plan(
     header: str | None = None,
     blocked: str = "broadcast.blocked",
     mass: bool | None = None,
+    sms_text: str | None = None,
+    kind: str = "broadcast",
 ) -> Plan:
     """Check everything and say what would go out; nothing is written but a refusal's audit.
     `header`: catalog key of the first line clients read (an alert's); `blocked`: catalog key
     of the compliance refusal, so a note's refusal speaks of the note; `mass=False`: WeChat
-    followers outside the window are not reached by a mass send even where policy allows."""
+    followers outside the window are not reached by a mass send even where policy allows;
+    `sms_text`: the short text for SMS (`sms_plan`); `kind`: alert or broadcast."""
     text = text.strip()
     if not text:
         raise BroadcastError(t("broadcast.empty"))
@@ -94,10 +172,11 @@ async def plan(
         await tx.audit.log(author, "broadcast.blocked", phrases=phrases, text=text[:4000])
         raise BroadcastError(t(blocked, phrases="、".join(phrases)))
     audience, advisory = await audience_for(tx, t, topics, segment, mass)
+    sms = sms_plan(tx, t, text, sms_text, audience, advisory=advisory, kind=kind)
     reach = await tx.broadcasts.reach(audience)
     final = final_texts(text, t, advisory=advisory, header=header)
     mass_ = await tx.broadcasts.mass_outlook(audience) if audience.get("wechat_mass") else {}
-    return Plan(audience, text, final, sum(reach.values()), advisory, reach, mass_)
+    return Plan(audience, text, final, sum(reach.values()), advisory, reach, mass_, sms)
 
 
 async def audience_for(

@@ -8,6 +8,9 @@ from typing import Any
 
 from bot.core.i18n import Markup, Translator
 
+# Routes that reach nobody (storage.repos.routes.UNREACHED, by name).
+UNREACHED = frozenset({"outside", "full", "gone", "day", "group_day", "nosms", "consent", "optout"})
+
 
 def routes_text(t: Translator, reach: dict[str, int], mass: dict[str, Any] | None = None) -> str:
     """`reach` as from `BroadcastRepo.reach`: {"telegram.direct": n, "wechat.window": n,
@@ -27,7 +30,7 @@ def routes_text(t: Translator, reach: dict[str, int], mass: dict[str, Any] | Non
             used_by = mass.get("used_by")
             why = "reach.why_day_wechat" if used_by else "reach.why_day_spent_wechat"
             unreached.append(t(why, n=f"{n:,}", id=used_by or ""))
-        elif how in ("outside", "full", "group_day"):
+        elif how in ("outside", "full", "group_day", "nosms", "consent", "optout"):
             unreached.append(t(f"reach.why_{how}_{channel}", n=f"{n:,}"))
         elif how == "mass" and mass.get("kind") == "tag":
             parts.append(t(f"reach.tag_{channel}", n=f"{n:,}"))
@@ -37,11 +40,7 @@ def routes_text(t: Translator, reach: dict[str, int], mass: dict[str, Any] | Non
             parts.append(t(f"reach.{how}_{channel}", n=f"{n:,}"))
         else:
             parts.append(t("reach.direct", channel=channel_name(t, channel), n=f"{n:,}"))
-    lost = sum(
-        n
-        for k, n in reach.items()
-        if k.split(".", 1)[1] in ("outside", "full", "gone", "day", "group_day")
-    )
+    lost = sum(n for k, n in reach.items() if k.split(".", 1)[1] in UNREACHED)
     if lost:
         parts.append(
             t("reach.unreached", n=f"{lost:,}", why=t("common.list_separator").join(unreached))

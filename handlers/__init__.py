@@ -32,9 +32,9 @@ def build_router() -> Router:
         followup.router,
         ratings.router,  # a rating in words, whatever was said since the question
         menu.router,
+        sms.router,  # before subscriptions: by SMS, TD and 退订 end the texts, not the topics
         subscriptions.router,
         profile.router,
-        sms.router,
         linking.router,
         desk.router,
         clients.router,

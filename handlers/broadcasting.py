@@ -197,8 +197,9 @@ async def alert(
 async def _plan_alert(event: Inbound, t: Translator, tx: Tx, text: str) -> lifecycle.Plan:
     """To the `risk` topic, under a header that sets it apart from routine messages."""
     return await lifecycle.plan(
-        tx, t, author=event.sender, text=text, topics=["risk"], header="bcstaff.alert_header"
-    )
+        tx, t, author=event.sender, text=text, topics=["risk"], header="bcstaff.alert_header",
+        kind="alert",
+    )  # fmt: skip
 
 
 async def _double(tx: Tx, rhythm: Rhythm, text: str) -> int | None:

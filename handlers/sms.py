@@ -6,7 +6,7 @@ need none. Nothing is sent by SMS here: the consent is recorded for the channel.
 from __future__ import annotations
 
 from bot.core.i18n import Translator
-from bot.core.router import Router
+from bot.core.router import UNHANDLED, Router
 from bot.core.types import Inbound, Outbound
 from handlers.shared.client_lookup import find_client
 from handlers.shared.privacy import private_only
@@ -15,6 +15,10 @@ from storage.records import Client
 from storage.tx import Tx
 
 router = Router("sms")
+
+# What carriers take as "no more texts" (拒收请回复R, 回T退订, TD, N, 退订): by SMS only;
+# in a chat TD and 退订 stop the topic subscriptions (the subscriptions feature).
+OPT_OUT_WORDS = ("r", "td", "t", "n", "退订")
 
 STAFF = frozenset({"advisor", "staff", "admin"})
 WORDS = {"on": True, "off": False, "开": True, "关": False, "开启": True, "关闭": False}
@@ -48,6 +52,21 @@ async def sms(
         )  # fmt: skip
     await tx.sms.set_consent(client.id, wanted, "chat")
     return Outbound(t("sms.on" if wanted else "sms.off") + "\n" + _number(t, phone))
+
+
+@router.keyword(*OPT_OUT_WORDS, exact=True, anytime=True)
+async def opt_out_reply(event: Inbound, tx: Tx, client: Client) -> list[Outbound]:
+    """A reply R/TD/T/N/退订 to a text: no topic text or alert goes to this number by SMS
+    any more (notices about the client's account and tickets still do), recorded with its
+    word and time. Not answered: a reply costs the client nothing, a text back costs us and
+    is what they asked not to get."""
+    if event.channel != "sms":
+        return UNHANDLED
+    number = event.chat.split(":", 1)[1]
+    word = event.text.strip()[:20]
+    if await tx.sms.opt_out(number, "reply", word):
+        await tx.audit.log(event.sender, "client.sms_opt_out", client_id=client.id, word=word)
+    return []
 
 
 def _number(t: Translator, phone: str | None) -> str:

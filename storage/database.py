@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.inline import InlineConnection, in_thread
+from storage.records import SmsPolicy
 from storage.tx import Tx
 
 Clock = Callable[[], datetime]
@@ -107,11 +108,12 @@ class Database:
         self.mass_kind = "list"  # or "tag": a subscription account's sends to a topic's tag
         # How long an advisor has to confirm a WeCom group message: a push, an alert.
         self.group_confirm = (timedelta(hours=12), timedelta(minutes=30))
+        self.sms: SmsPolicy | None = None  # what SMS may carry; None: SMS is off
 
     def _tx(self, conn: Any) -> Tx:
         return Tx(
             conn, self.clock, self.cache, mass_topics=self.mass_topics, mass_kind=self.mass_kind,
-            group_confirm=self.group_confirm,
+            group_confirm=self.group_confirm, sms=self.sms,
         )  # fmt: skip
 
     @property

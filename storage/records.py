@@ -157,6 +157,18 @@ class SmsConsent:
 
 
 @dataclass(frozen=True, slots=True)
+class SmsPolicy:
+    """What SMS may carry, from the settings: pushes to `topics` (alerts among them), each
+    text at most `variable_max` characters (the template's variable), marketing texts ending
+    with `opt_out` (拒收请回复R)."""
+
+    topics: frozenset[str] = frozenset()
+    variable_max: int = 35
+    opt_out: str = "拒收请回复R"
+    sign: str = ""  # the sign name the phone shows as 【…】
+
+
+@dataclass(frozen=True, slots=True)
 class SmsOptOut:
     """A number that asked for no more topic texts (a reply R/TD/T/N/退订, or staff)."""
 

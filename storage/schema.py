@@ -78,6 +78,22 @@ sms_opt_outs = sa.Table(
     sa.Column("word", sa.String(20)),  # the reply's word, when it was a reply
 )
 
+# Carriers' delivery receipts, kept as they come: one may arrive before its send's outcome
+# is written, so it settles its outbox row (`row_id`) when both are there.
+sms_receipts = sa.Table(
+    "sms_receipts",
+    metadata,
+    sa.Column("message_id", sa.String(100), primary_key=True),  # the provider's id (BizId)
+    sa.Column("phone", sa.String(20), primary_key=True),  # 11 digits
+    sa.Column("delivered", sa.Boolean, nullable=False),
+    sa.Column("code", sa.String(60), nullable=False),  # DELIVERED, UNDELIV, MK:0001 …
+    sa.Column("at", Ts),  # when the carrier reported
+    sa.Column("parts", sa.Integer),  # parts billed, when told
+    sa.Column("row_id", sa.Integer),
+    sa.Column("received_at", Ts, nullable=False),
+    sa.Index("ix_sms_receipts_unmatched", "row_id", "received_at"),
+)
+
 client_tags = sa.Table(
     "client_tags",
     metadata,

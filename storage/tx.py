@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from storage.records import SmsPolicy
 from storage.repos.advisors import AdvisorRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.base import TxState
@@ -54,6 +55,7 @@ class Tx:
         mass_topics: frozenset[str] = frozenset(),
         mass_kind: str = "list",
         group_confirm: tuple[timedelta, timedelta] = (timedelta(hours=12), timedelta(minutes=30)),
+        sms: SmsPolicy | None = None,
     ) -> None:
         self.conn = conn
         self.now = clock
@@ -62,6 +64,7 @@ class Tx:
         self.mass_kind = mass_kind
         # How long an advisor has to confirm a WeCom group message: a push, an alert.
         self.group_confirm = group_confirm
+        self.sms_policy = sms  # None: SMS is off (no `sms:` address is a route)
         self.state = TxState(cache if cache is not None else {})
         args = (conn, clock, self.state)
         self.clients = ClientRepo(*args)

@@ -41,7 +41,9 @@ def split_text(markup: str, limit: int) -> list[str]:
     carry: list[str] = []  # tags reopened at the start of `rest`
     while rest:
         prefix = "".join(f"<{t}>" for t in carry)
-        budget = limit - len(prefix) - sum(len(t) + 3 for t in carry) - 16
+        # Room for the closing tags a cut may need (none in text without tags).
+        margin = 16 if carry or "<" in rest else 0
+        budget = limit - len(prefix) - sum(len(t) + 3 for t in carry) - margin
         if len(prefix) + len(rest) <= limit:
             parts.append(prefix + rest)
             break

@@ -147,6 +147,8 @@ class Capabilities:
     max_text: int = 4096
     buttons: bool = True
     can_edit: bool = False
+    # False: the text is split as the phone shows it (SMS: a tag would take a part's room).
+    markup: bool = True
 
 
 # What each platform renders, also for a process that writes rows it does not send itself
@@ -165,5 +167,5 @@ KNOWN_CAPABILITIES: dict[str, Capabilities] = {
     # parts, never more than a long text's ceil(n/67)), and each readable alone on any phone.
     # Options are numbered text. The sign name (【…】) and the template's words count too: the
     # sender checks the whole text against the provider's limits and refuses, never cuts.
-    "sms": Capabilities(max_text=70, buttons=False),
+    "sms": Capabilities(max_text=35, buttons=False, markup=False),  # Alibaba's template variable
 }

@@ -42,6 +42,27 @@ async def ask_a_person(
     return await consultation(tx, desk, t, event, client, record.text, record.id)
 
 
+def _by_sms(event: Inbound, _ctx: dict[str, Any]) -> dict[str, Any] | None:
+    return {} if event.kind == "text" and event.channel == "sms" else None
+
+
+@router.add(Tier.FALLBACK, _by_sms, ())
+async def texted(
+    event: Inbound, tx: Tx, client: Client, t: Translator, desk: DeskPolicy
+) -> list[Outbound]:
+    """A text by SMS that nothing else claimed goes to a person, never to the FAQ: every
+    answer by SMS costs money, so the bot texts back only for commands and tickets (the
+    acknowledgement, without the menu a text cannot show)."""
+    text = clean_input(event.text)
+    if not text:
+        return []
+    outs = await consultation(tx, desk, t, event, client, text)
+    for out in outs:
+        if out.chat in (None, event.chat):
+            out.buttons = []
+    return outs
+
+
 def _quoting(event: Inbound, _ctx: dict[str, Any]) -> dict[str, Any] | None:
     """Text sent as a reply to an earlier message; anything else costs nothing here."""
     return {} if event.kind == "text" and event.reply_to else None

@@ -22,7 +22,11 @@ from storage.repos.routes import (
     GROUP_DAY,
     LIST,
     MASS,
+    NO_CONSENT,
+    OPTED_OUT,
     OUTSIDE,
+    SMS,
+    SMS_NONE,
     TAG,
     WINDOW,
     WINDOWED,
@@ -78,14 +82,22 @@ def _broadcast(row: Any) -> Broadcast:
     )
 
 
+def sms_mode(audience: dict[str, Any]) -> str | None:
+    """The push's SMS mode (`routes`): None when SMS was off as it was planned, "" when SMS
+    is on but this push does not go by SMS, else the kind of template it goes through."""
+    sms = audience.get("sms")
+    return None if sms is None else str(sms.get("kind") or "")
+
+
 def _recipients(audience: dict[str, Any], now: datetime, mass: str | None) -> sa.Select[Any]:
     """(client id, address, channel, language, route) of everyone the audience names: one
     address per client (`routes.best_address`; a `channel` segment picks among that
     channel's), erased clients never. `mass` (routes.LIST, TAG or DAY): what WeChat
-    followers outside the window may be reached by."""
+    followers outside the window may be reached by; the audience's `sms` what SMS may carry."""
     segment = audience.get("segment") or {}
-    best = best_address(now, segment.get("channel"), mass=mass, group=True)
-    route = route_case(identities, now, mass=mass, group=True)
+    sms = sms_mode(audience)
+    best = best_address(now, segment.get("channel"), mass=mass, group=True, sms=sms)
+    route = route_case(identities, now, mass=mass, group=True, sms=sms)
     query = (
         sa.select(
             clients.c.id,
@@ -131,6 +143,12 @@ MONTH_SPENT = "wechat: the follower's 4 mass sends this month are used (本月�
 DAY_SPENT = "wechat: the account's one mass send of the day is used (今日群发已用)"
 GROUP_DAY_SPENT = "wecom: the client got a group message today already (今日已收到群发)"
 GONE_AWAY = "the client blocked the bot or unfollowed at this address (not tried)"
+SMS_CARRIER = "sms: the carrier reported"  # storage.repos.sms: a failed receipt
+SMS_WHY = {
+    SMS_NONE: "sms: this push does not go by SMS (SMS_TOPICS, or no SMS text that fits)",
+    NO_CONSENT: "sms: the client has not consented to topic texts by SMS (/sms on)",
+    OPTED_OUT: "sms: the number replied to opt out (R/TD/退订)",
+}
 
 # One recipient: the client, or the chat where there is none (a group).
 _recipient = sa.func.coalesce(sa.cast(m.c.client_id, sa.String), m.c.chat)
@@ -149,6 +167,7 @@ def _rows_from(
     *,
     status: str = "pending",
     error: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Any:
     """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
     `source` (a subquery with columns channel, chat and client_id). Buttons carry the
@@ -159,6 +178,7 @@ def _rows_from(
     }  # fmt: skip
     if buttons and lang:
         payload["lang"] = lang
+    payload.update(extra or {})
     select = sa.select(
         sa.literal("out"), source.c.channel, source.c.chat, source.c.client_id, sa.literal("text"),
         sa.literal(text), sa.literal(payload, sa.JSON), sa.literal(status), sa.literal(0),
@@ -306,6 +326,22 @@ class BroadcastRepo(Repo):
                 [r.chat for r in await self.conn.execute(sa.select(grouped.c.chat))],
                 group_confirm,
             )  # fmt: skip
+            sms = broadcast.audience.get("sms") or {}
+            if sms.get("text"):  # one short text, whatever the language
+                payload = {"template": sms["kind"]}
+                await self._pending(
+                    _rows_from(chats(SMS), broadcast, sms["text"], 0, now, extra=payload)
+                )
+            else:  # never written without a text (`lifecycle.plan`); kept as a failure if so
+                await self.conn.execute(
+                    _rows_from(chats(SMS), broadcast, parts[0], 0, now, status="failed",
+                               error=SMS_WHY[SMS_NONE])
+                )  # fmt: skip
+            for route, error in SMS_WHY.items():
+                await self.conn.execute(
+                    _rows_from(chats(route), broadcast, parts[0], 0, now, status="failed",
+                               error=error)
+                )  # fmt: skip
             for route, error in ((FULL, MONTH_SPENT), (DAY_USED, DAY_SPENT)):
                 if mass in (LIST, DAY):
                     await self.conn.execute(
@@ -432,6 +468,8 @@ class BroadcastRepo(Repo):
         ("mass": handed to a WeChat mass send, which reports totals only)."""
         route = sa.case(
             (m.c.error == GONE_AWAY, GONE),
+            *((m.c.error == error, why) for why, error in SMS_WHY.items()),
+            (m.c.channel == SMS, SMS),
             (m.c.channel.not_in(WINDOWED), DIRECT),
             (m.c.status == MASS_WAIT, MASS),
             (m.c.error == MONTH_SPENT, FULL),
@@ -469,9 +507,14 @@ class BroadcastRepo(Repo):
             .group_by(m.c.channel, m.c.status, m.c.error)
         )
         out: dict[str, dict[str, int]] = {}
+        sms_why = {error: why for why, error in SMS_WHY.items()}
         for channel, status, error, n in await self.conn.execute(query):
             why = (
-                "blocked"
+                sms_why[error]
+                if error in sms_why
+                else "carrier"
+                if (error or "").startswith(SMS_CARRIER)
+                else "blocked"
                 if status == "blocked"
                 else "window"
                 if "window" in (error or "")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from storage.records import Client, ClientFile, Identity, SmsConsent, aware
 from storage.repos.base import Repo
+from storage.repos.sms import SmsRepo
 from storage.schema import (
     client_notes,
     client_tags,
@@ -132,6 +133,8 @@ class ClientFileRepo(Repo):
             .where(clients.c.id == client_id)
             .values(updated_at=self.now(), **values)
         )
+        if "phone" in values:  # the phone is the client's sms: address
+            await SmsRepo(self.conn, self.now, self.state).sync_addresses([client_id])
 
     async def tags(self, client_id: int) -> list[str]:
         rows = await self.conn.execute(

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.repos.base import Repo
+from storage.repos.sms import SmsRepo
 from storage.schema import client_tags, clients, identities, subscription_events, subscriptions
 
 
@@ -145,6 +146,7 @@ class ClientImportRepo(Repo):
                     changes,
                 )
         await self._consent(known, ids)
+        await SmsRepo(self.conn, self.now, self.state).sync_addresses(list(ids.values()))
         await self._replace_tags(rows, ids)
         await self._replace_topics(rows, ids, actor=actor)
         return len(fresh), len(known)

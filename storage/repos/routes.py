@@ -12,7 +12,13 @@ while, a few messages), or, when the push may spend one (`mass`), by a mass send
 - TAG: a subscription account's one send a day, to everyone with the topic's WeChat tag. It
   reaches each tagged follower whatever their window, so it is their route for that push
   (anything else would be a second copy);
-- DAY: a subscription account's send of the day went to another push already."""
+- DAY: a subscription account's send of the day went to another push already.
+
+SMS (`sms:` addresses, a client's phone on file) costs money: it comes after every free route
+and the mass sends, unless the client chose it. A push goes by SMS only as its `sms` mode
+allows: None, SMS is off (the addresses are not routes at all); "", this push does not go by
+SMS; "notice", about the client's own account (no consent needed); "alert" or "marketing",
+a topic text, only to a client who consented whose number did not reply to opt out."""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from storage.schema import (
     clients,
     identities,
     messages,
+    sms_opt_outs,
     wechat_mass_counts,
     wechat_windows,
     wecom_contacts,
@@ -46,7 +53,11 @@ DAY_USED = "day"  # outside the window; the subscription account's send of the d
 # WeCom: an advisor's group message to their client (confirmed by the advisor), one a day.
 GROUP, GROUP_DAY = "group", "group_day"
 WECOM = "wecom"
-UNREACHED = (OUTSIDE, FULL, GONE, DAY_USED, GROUP_DAY)
+SMS = "sms"
+# SMS that cannot carry this push: not by SMS at all, no consent, or the number opted out.
+SMS_NONE, NO_CONSENT, OPTED_OUT = "nosms", "consent", "optout"
+SMS_KINDS = ("notice", "alert", "marketing")
+UNREACHED = (OUTSIDE, FULL, GONE, DAY_USED, GROUP_DAY, SMS_NONE, NO_CONSENT, OPTED_OUT)
 # What a push may spend on followers outside the window (the `mass` argument below).
 LIST, TAG, DAY = "list", "tag", "day"
 
@@ -127,17 +138,40 @@ def mass_mode(mass: object) -> str | None:
     return mass if mass in (LIST, TAG, DAY) else None  # type: ignore[return-value]
 
 
+def _sms_whens(identity: Any, owner: Any, sms: str | None) -> list[tuple[Any, str]]:
+    """How an `sms:` address carries a push of this SMS mode (see the module's words)."""
+    is_sms = identity.c.channel == SMS
+    if sms not in SMS_KINDS:
+        return [(is_sms, SMS_NONE)]
+    if sms == "notice":
+        return [(is_sms, SMS)]
+    number = sa.func.substr(identity.c.address, len(SMS) + 2)
+    opted = sa.select(sa.literal(1)).where(sms_opt_outs.c.number == number).exists()
+    return [
+        (sa.and_(is_sms, opted), OPTED_OUT),
+        (sa.and_(is_sms, owner.c.sms_consent.is_not(True)), NO_CONSENT),
+        (is_sms, SMS),
+    ]
+
+
 def route_case(
-    identity: Any, now: datetime, *, mass: object, owner: Any = clients, group: bool = False
+    identity: Any,
+    now: datetime,
+    *,
+    mass: object,
+    owner: Any = clients,
+    group: bool = False,
+    sms: str | None = None,
 ) -> Any:
-    """GONE, DIRECT, WINDOW, MASS, OUTSIDE, FULL, DAY_USED, GROUP or GROUP_DAY for one address
-    of `identity` (the identities table or an alias, its client `owner`), as an SQL
-    expression. `group`: a WeCom client outside the window may get an advisor's group
-    message (a push; not a reply)."""
+    """GONE, DIRECT, WINDOW, MASS, OUTSIDE, FULL, DAY_USED, GROUP, GROUP_DAY, SMS or why SMS
+    cannot carry it, for one address of `identity` (the identities table or an alias, its
+    client `owner`), as an SQL expression. `group`: a WeCom client outside the window may get
+    an advisor's group message (a push; not a reply). `sms`: the push's SMS mode."""
     address, channel = identity.c.address, identity.c.channel
     mode = mass_mode(mass)
     whens: list[tuple[Any, str]] = [
         (identity.c.gone_at.is_not(None), GONE),
+        *_sms_whens(identity, owner, sms),
         (channel.not_in(WINDOWED), DIRECT),
     ]
     if mode == TAG:
@@ -155,15 +189,21 @@ def route_case(
 
 
 def best_address(
-    now: datetime, channel: str | None = None, *, mass: object = None, group: bool = False
+    now: datetime,
+    channel: str | None = None,
+    *,
+    mass: object = None,
+    group: bool = False,
+    sms: str | None = None,
 ) -> Any:
     """The address a push to the client goes to: a scalar subquery correlated to `clients`
-    (only among `channel`'s addresses, when given)."""
+    (only among `channel`'s addresses, when given). With SMS off (`sms` None) a client's
+    `sms:` address is no route at all."""
     i = identities.alias("route")
     # The client's own row again, inside: SQLite cannot read an outer column in a correlated
     # subquery's ORDER BY.
     owner = clients.alias("route_owner")
-    route = route_case(i, now, mass=mass, owner=owner, group=group)
+    route = route_case(i, now, mass=mass, owner=owner, group=group, sms=sms)
     tagged = mass_mode(mass) == TAG
     query = (
         sa.select(i.c.address)
@@ -173,11 +213,13 @@ def best_address(
             # The client's choice if it can be reached; then a route that costs nothing
             # (a list mass send spends one of the follower's 4 a month); the unreachable
             # last. A tag's mass send reaches its followers anyway: it comes first.
+            # SMS costs money: after the mass sends, unless the client chose it.
             sa.case(
-                (route == GONE, 4),
-                (route.in_(UNREACHED), 3),
+                (route == GONE, 5),
+                (route.in_(UNREACHED), 4),
                 *([(route == MASS, -1)] if tagged else []),
                 (i.c.address == owner.c.preferred, 0),
+                (route == SMS, 3),
                 (route.in_((MASS, GROUP)), 2),
                 else_=1,
             ),
@@ -188,4 +230,6 @@ def best_address(
     )
     if channel is not None:
         query = query.where(i.c.channel == channel)
+    if sms is None:
+        query = query.where(i.c.channel != SMS)
     return query.correlate(clients).scalar_subquery()

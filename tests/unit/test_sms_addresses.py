@@ -58,6 +58,6 @@ def test_the_mobile_rule_is_one() -> None:
 
 def test_sms_carries_one_part_without_buttons() -> None:
     caps = KNOWN_CAPABILITIES["sms"]
-    assert caps.max_text == 70
+    assert caps.max_text == 35  # Alibaba's template variable
     assert caps.buttons is False
     assert caps.can_edit is False

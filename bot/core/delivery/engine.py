@@ -134,6 +134,11 @@ class Delivery:
             return worker.sender.capabilities
         return KNOWN_CAPABILITIES.get(channel, Capabilities())
 
+    def leads(self, channel: str) -> bool:
+        """Whether this process sends for `channel` now (holds its lease, where it needs one)."""
+        worker = self.workers.get(channel)
+        return worker is not None and worker.leader
+
     @property
     def sending(self) -> bool:
         """A platform call is under way on some channel."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.i18n import Translator
 from bot.core.numbered import menu_room, numbered_menu
-from bot.core.text import split_text
+from bot.core.text import escape, split_text, to_plain
 from bot.core.types import Button, Capabilities, Outbound
 
 
@@ -27,6 +27,8 @@ class OutMessage:
     ref: str | None = None  # what it is about ("ticket:12": a service notice)
     lang: str | None = None  # the language of its words (numbered options follow it)
     ends_session: bool = False  # a conversation with a person ends (see Outbound)
+    template: str | None = None  # SMS: notice (None), alert or marketing: which template
+    row: int | None = None  # the outbox row (SMS gives it to the provider to echo in receipts)
 
 
 def with_options(message: OutMessage, t: Translator) -> OutMessage:
@@ -65,7 +67,8 @@ def render(
         limit = caps.max_text
         if out.buttons and not caps.buttons:
             limit = max(caps.max_text // 2, limit - menu_room(out.buttons))
-        parts = split_text(out.text, limit)
+        text = out.text if caps.markup else escape(to_plain(out.text))
+        parts = split_text(text, limit)
         for i, part in enumerate(parts):
             payload: dict[str, Any] = out.payload()
             if out.buttons and t is not None:
@@ -97,6 +100,7 @@ def message_of(
     plain: bool = False,
     *,
     bulk: bool = False,
+    row: int | None = None,
 ) -> OutMessage:
     return OutMessage(
         chat,
@@ -109,6 +113,8 @@ def message_of(
         payload.get("ref"),
         payload.get("lang"),
         bool(payload.get("ends_session")),
+        payload.get("template"),
+        row,
     )
 
 
@@ -137,4 +143,4 @@ class Job:
 
     def message(self) -> OutMessage:
         payload = dict(self.payload, edit=None) if self.fresh else self.payload
-        return message_of(self.chat, self.text, payload, self.plain, bulk=self.bulk)
+        return message_of(self.chat, self.text, payload, self.plain, bulk=self.bulk, row=self.id)

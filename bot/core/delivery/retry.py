@@ -14,7 +14,9 @@ class SendFailure(Exception):
     - blocked: the person blocked us; rejected: the platform will never take it;
     - markup: the platform refused the formatting (send it again as plain text);
     - not_editable: the message to replace is gone (send a new one instead);
-    - moved: the chat has a new address (`moved_to`: a group became a supergroup).
+    - moved: the chat has a new address (`moved_to`: a group became a supergroup);
+    - later: not now for this message only (`wait` seconds: quiet hours, a number's daily
+      cap); unlike `retry_after`, the channel goes on with other chats meanwhile.
     """
 
     def __init__(
@@ -23,12 +25,14 @@ class SendFailure(Exception):
         detail: str = "",
         retry_after: float | None = None,
         moved_to: str | None = None,
+        wait: float | None = None,
     ) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.retry_after = retry_after
         self.moved_to = moved_to
+        self.wait = wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,5 +74,7 @@ class RetryPolicy:
             return Decision("retry", wait=self.backoff(tries))
         if age > self.give_up_after:
             return Decision("failed")
+        if reason == "later":
+            return Decision("retry", wait=failure.wait or self.backoff(tries))
         wait = failure.retry_after if failure.retry_after is not None else self.backoff(tries)
         return Decision("retry", wait=wait)

@@ -1,0 +1,232 @@
+"""SMS as a channel: its sender behind the delivery engine (one process sends, like Telegram:
+the provider's rate and each number's caps are the account's), the provider's receipts and
+the clients' replies.
+
+Receipts set a sent row `delivered` or `failed` with the carrier's code. Replies are messages
+like any other (recorded, then handled); the words R, TD, T, N and 退订 are handled as an
+opt-out by the SMS feature. Alibaba pushes both to SMS_CALLBACK_PATH when SMS_CALLBACK_TOKEN
+is set; without it receipts are asked for (QuerySendDetails) by the sending process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from bot.channels.sms.aliyun import AliyunSms
+from bot.channels.sms.aliyun_provider import BEIJING, AliyunProvider, parse_push
+from bot.channels.sms.provider import Receipt, Reply, Reports, SmsProvider
+from bot.channels.sms.sender import CHANNEL, Hours, SmsSender
+from bot.config import Settings
+from bot.core.commands import text_event
+from bot.core.delivery import Delivery, Limits
+from bot.core.i18n import Translator
+from bot.core.inbox import Inbox
+from bot.core.types import Outbound
+from storage.database import Database
+from storage.tx import Tx
+
+log = logging.getLogger(__name__)
+
+RECEIPT_GRACE = timedelta(minutes=2)  # a receipt usually comes within seconds
+STOPPED_KEY = "sms.stopped"  # meta: why the account cannot send ("" when it can)
+OK = {"code": 0, "msg": "接收成功"}
+
+
+def provider_from(settings: Settings, clock: Callable[[], datetime]) -> SmsProvider:
+    """The provider the settings name; `clock` signs Alibaba's requests (its Timestamp)."""
+    sms = settings.sms
+    if sms.provider == "smpp":
+        from bot.channels.sms.smpp import SmppSms
+
+        return SmppSms.from_settings(sms)
+    assert sms.access_key_id and sms.access_key_secret and sms.sign_name
+    client = AliyunSms(
+        access_key_id=sms.access_key_id,
+        access_key_secret=sms.access_key_secret.get_secret_value(),
+        base=sms.api_base,
+        clock=clock,
+    )
+    templates = {
+        "notice": sms.template_notice or "",
+        "alert": sms.template_alert or "",
+        "marketing": sms.template_marketing or "",
+    }
+    return AliyunProvider(
+        client, sign_name=sms.sign_name, templates=templates, variable=sms.variable
+    )
+
+
+class SmsChannel:
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: Inbox,
+        delivery: Delivery,
+        db: Database,
+        translator: Translator,
+        provider: SmsProvider | None = None,
+    ) -> None:
+        sms = settings.sms
+        self.name = CHANNEL
+        self.settings = settings
+        self.inbox = inbox
+        self.delivery = delivery
+        self.db = db
+        self.t = translator
+        self.provider = provider or provider_from(settings, db.clock)
+        alert_quiet = Hours(*sms.alert_quiet) if sms.alert_quiet else None
+        self.sender = SmsSender(
+            self.provider,
+            limits=Limits(rate=sms.rate),
+            variable_max=sms.variable_max,
+            clock=db.clock,
+            tz=settings.core.tz,
+            quiet=Hours(*sms.quiet),
+            alert_quiet=alert_quiet,
+            per_hour=sms.per_number_hour,
+            per_day=sms.per_number_day,
+            history=self._history,
+            on_stopped=self._stopped,
+            on_resumed=self._resumed,
+        )
+        self.senders = [self.sender]
+        self.concurrency = max(4, min(64, round(sms.rate)))
+        self.lead = True  # the account's rate and each number's caps are counted in one place
+        self.reports = Reports(self.receipt, self.reply)
+        token = sms.callback_token
+        self.token = token.get_secret_value() if token is not None else None
+        self.pushed = self.provider.name == "aliyun" and self.token is not None
+
+    def routes(self) -> list[web.RouteDef]:
+        if not self.pushed:
+            return []
+        return [web.post(self.settings.sms.callback_path, self._push)]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        tasks = [asyncio.create_task(self.provider.run(stop, self.reports), name="sms-provider")]
+        tasks.append(asyncio.create_task(self._upkeep(stop), name="sms-upkeep"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def close(self) -> None:
+        await self.provider.close()
+
+    # ---- receipts and replies -----------------------------------------------------------------
+
+    async def receipt(self, receipt: Receipt) -> None:
+        async with self.db.write() as tx:
+            await tx.sms.receipt(
+                message_id=receipt.message_id or f"row:{receipt.out_id}",
+                phone=receipt.phone,
+                delivered=receipt.delivered,
+                code=receipt.code,
+                at=receipt.at,
+                parts=receipt.parts,
+                out_id=receipt.out_id,
+            )
+
+    async def reply(self, reply: Reply) -> None:
+        """A client's text: recorded (a redelivery is recognised by its key), then handled."""
+        chat = f"{CHANNEL}:{reply.phone}"
+        event = text_event(CHANNEL, chat, chat, reply.text.strip(), dedupe_key=reply.key)
+        message_id = await self.inbox.record(event, {"key": reply.key})
+        if message_id is not None:
+            self.inbox.submit(message_id, event)
+
+    async def _push(self, request: web.Request) -> web.Response:
+        """Alibaba's batch push: answered {"code": 0} once everything in it is recorded;
+        anything else makes Alibaba push it again."""
+        given = request.query.get("token", "")
+        if self.token is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+            return web.json_response({"code": 1, "msg": "bad token"}, status=403)
+        try:
+            receipts, replies = parse_push(json.loads(await request.read()))
+        except ValueError as exc:
+            return web.json_response({"code": 1, "msg": str(exc)[:100]}, status=400)
+        for receipt in receipts:
+            await self.receipt(receipt)
+        for reply in replies:
+            await self.reply(reply)
+        return web.json_response(OK)
+
+    # ---- upkeep -------------------------------------------------------------------------------
+
+    async def _upkeep(self, stop: asyncio.Event) -> None:
+        """Every SMS_POLL_SECONDS: receipts that came early settle their rows, and without a
+        push the sending process asks for the receipts of what it sent."""
+        every = self.settings.sms.poll_seconds
+        while not stop.is_set():
+            try:
+                await self.upkeep()
+            except Exception:
+                log.exception("sms: upkeep failed; trying again later")
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except TimeoutError:
+                pass
+
+    async def upkeep(self) -> None:
+        async with self.db.write() as tx:
+            await tx.sms.settle_waiting()
+        self.sender.forget(self.db.clock())
+        if self.pushed or not self.delivery.leads(CHANNEL):
+            return
+        asking = getattr(self.provider, "receipts", None)
+        if asking is None:  # SMPP: receipts come over the connection
+            return
+        async with self.db.read() as tx:
+            waiting = await tx.sms.awaiting(RECEIPT_GRACE)
+        for item in waiting:
+            sent_on = item.sent_at.astimezone(BEIJING).date()
+            for found in await asking(item.phone, sent_on, item.message_id):
+                out_id = found.out_id or (None if item.message_id else str(item.row_id))
+                await self.receipt(
+                    Receipt(
+                        found.message_id or item.message_id or "",
+                        found.phone or item.phone,
+                        found.delivered,
+                        found.code,
+                        found.at,
+                        out_id,
+                    )
+                )
+
+    # ---- the account cannot send --------------------------------------------------------------
+
+    async def _history(self, phone: str, since: datetime) -> list[datetime]:
+        async with self.db.read() as tx:
+            return await tx.sms.sent_to(phone, since)
+
+    async def _stopped(self, why: str) -> None:
+        """Told once, whatever the number of processes and restarts, until it sends again."""
+        async with self.db.write() as tx:
+            told = await tx.meta.get(STOPPED_KEY)
+            if told or not await tx.meta.swap(STOPPED_KEY, told, why[:300] or "?"):
+                return
+            waiting = await tx.messages.count(channel=CHANNEL, status="pending")
+            await self._tell_staff(tx, self.t("sms.channel_stopped", why=why[:300], n=waiting))
+        self.delivery.notify()
+
+    async def _resumed(self) -> None:
+        async with self.db.write() as tx:
+            told = await tx.meta.get(STOPPED_KEY)
+            if not told or not await tx.meta.swap(STOPPED_KEY, told, ""):
+                return
+            waiting = await tx.messages.count(channel=CHANNEL, status="pending")
+            await self._tell_staff(tx, self.t("sms.channel_resumed", n=waiting))
+        self.delivery.notify()
+
+    async def _tell_staff(self, tx: Tx, text: str) -> None:
+        staff = self.settings.desk.staff_chat
+        targets = [staff] if staff else sorted(self.settings.core.bot_admins)
+        await self.delivery.enqueue(tx, [Outbound(text, chat=c) for c in targets])
