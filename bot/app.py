@@ -20,7 +20,7 @@ from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
 from bot.core.timer import Timer
 from bot.server import HttpServer
-from bot.startup import StartupError, database_problem, sqlite_path
+from bot.startup import StartupError, apply_policies, database_problem, sqlite_path
 from broadcasts import jobs, lifecycle, notes, training
 from broadcasts.rhythm import Rhythm
 from handlers import build_router, tickets
@@ -28,7 +28,6 @@ from handlers.faq.index_cache import FaqService
 from handlers.shared.desk_policy import DeskPolicy
 from storage.database import Clock, Database, utc_now
 from storage.migrate import upgrade
-from storage.records import SmsPolicy
 from storage.sql_inbox import SqlInbox
 from storage.sql_outbox import SqlOutbox
 
@@ -48,20 +47,7 @@ class App:
         except OSError as exc:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
-        wx = settings.wechat
-        wc = settings.wecom
-        self.db.group_confirm = (
-            dt.timedelta(hours=wc.group_confirm_hours),
-            dt.timedelta(minutes=wc.alert_confirm_minutes),
-        )
-        if wx.enabled:  # a service account sends to OpenID lists, a subscription one to tags
-            self.db.mass_topics = wx.mass_topics
-            self.db.mass_kind = "list" if wx.account_type == "service" else "tag"
-        if settings.sms.enabled:
-            sms = settings.sms
-            self.db.sms = SmsPolicy(
-                sms.topics, sms.variable_max, sms.opt_out_text, sms.sign_name or ""
-            )
+        apply_policies(self.db, settings)
         self.catalog = Catalog()
         self.http = HttpServer(settings.http.host, settings.http.port)
         self.translator = Translator(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from storage.database import Database
 from storage.migrate import current, upgrade
+from storage.records import SmsPolicy
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 class StartupError(Exception):
@@ -101,3 +107,18 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     return Path(parsed.database).expanduser().absolute()
+
+
+def apply_policies(db: Database, settings: Settings) -> None:
+    """What the settings decide about routes, for every transaction of `db` (the bot's and
+    the CLI's alike): WeChat mass sends, WeCom's confirmation times, what SMS may carry."""
+    wx, wc, sms = settings.wechat, settings.wecom, settings.sms
+    db.group_confirm = (
+        dt.timedelta(hours=wc.group_confirm_hours),
+        dt.timedelta(minutes=wc.alert_confirm_minutes),
+    )
+    if wx.enabled:  # a service account sends to OpenID lists, a subscription one to tags
+        db.mass_topics = wx.mass_topics
+        db.mass_kind = "list" if wx.account_type == "service" else "tag"
+    if sms.enabled:
+        db.sms = SmsPolicy(sms.topics, sms.variable_max, sms.opt_out_text, sms.sign_name or "")

@@ -69,6 +69,20 @@ class SmsPlan:
         )  # fmt: skip
 
 
+SMS_LABELS = ("短信:", "短信：", "sms:")
+
+
+def sms_part(text: str) -> tuple[str, str | None]:
+    """A broadcast's own text and the short text it carries by SMS: a last paragraph that
+    starts with 短信: (or SMS:) is the SMS text, on every channel and in the CLI alike."""
+    body, sep, last = text.rstrip().rpartition("\n\n")
+    candidate = last if sep else text.strip()
+    for label in SMS_LABELS:
+        if candidate[: len(label)].lower() == label:
+            return (body.strip() if sep else ""), candidate[len(label) :].strip() or None
+    return text, None
+
+
 def sms_parts(length: int) -> int:
     """SMS parts billed for a text of `length` characters: one up to 70, else one per 67."""
     return 0 if length <= 0 else 1 if length <= 70 else -(-length // 67)
@@ -163,6 +177,8 @@ async def plan(
     followers outside the window are not reached by a mass send even where policy allows;
     `sms_text`: the short text for SMS (`sms_plan`); `kind`: alert or broadcast."""
     text = text.strip()
+    if sms_text is None:
+        text, sms_text = sms_part(text)
     if not text:
         raise BroadcastError(t("broadcast.empty"))
     if len(text) > MAX_INPUT:

@@ -21,7 +21,18 @@ FONTS = (
 )
 
 
+SMS_KEYS = ("sent", "delivered", "failed", "parts")
+
+
 def text(t: Translator, month: str, f: dict[str, Any]) -> str:
+    body = _text(t, month, f)
+    sms = f.get("sms") or {}
+    if sms.get("sent") or sms.get("failed"):  # a firm without SMS reads no SMS line
+        body += "\n" + t("monthly.sms_line", **{k: sms.get(k, 0) for k in SMS_KEYS})
+    return body
+
+
+def _text(t: Translator, month: str, f: dict[str, Any]) -> str:
     by_cat: dict[str, int] = {}
     for row in f["complaints"]:
         by_cat[row["category"]] = by_cat.get(row["category"], 0) + row["n"]
@@ -91,6 +102,8 @@ def rows(f: dict[str, Any], missing: str = "-") -> list[tuple[str, str, str]]:
         (f"broadcast:{b['id']}", "sent/recipients", f"{b['sent']}/{b['recipients']}")
         for b in f["broadcasts"]
     ]
+    sms = f.get("sms") or {}
+    out += [("sms", key, str(sms.get(key, 0))) for key in SMS_KEYS]
     return out
 
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from bot.config import Settings
 from bot.core.i18n import Catalog, Translator
-from bot.startup import open_database
+from bot.startup import apply_policies, open_database
 from storage.database import Database
 
 EXIT_OK = 0
@@ -21,6 +21,7 @@ EXIT_USAGE = 2  # what was asked for cannot be done as given; also configuration
 async def database(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Database]:
     """The configured database, migrated (unless told not to), closed on the way out."""
     db = await open_database(settings.core.database_url, migrate=migrate)
+    apply_policies(db, settings)
     try:
         yield db
     finally:

@@ -34,6 +34,9 @@ def add_parser(sub: Any) -> None:
     who.add_argument("--topic", nargs="+", metavar="KEY", help="topics whose subscribers get it")
     who.add_argument("--segment", metavar="EXPR", help="e.g. tier=vip,tag=黄金,language=zh")
     send.add_argument("--text", required=True)
+    send.add_argument(
+        "--sms", metavar="TEXT", help="a short text for SMS (topics in SMS_TOPICS only)"
+    )
     send.add_argument("--at", metavar="ISO8601", help="when, e.g. 2026-12-02T08:30 (TIMEZONE)")
     send.add_argument("--yes", action="store_true", help="send without asking")
     send.add_argument(
@@ -77,8 +80,9 @@ async def _send(settings: Settings, args: argparse.Namespace, t: Translator) -> 
                 author = await _author(tx, settings, args.author)
                 segment = lifecycle.parse_segment(args.segment) if args.segment else None
                 plan = await lifecycle.plan(
-                    tx, t, author=author, text=args.text, topics=args.topic, segment=segment
-                )
+                    tx, t, author=author, text=args.text, topics=args.topic, segment=segment,
+                    sms_text=args.sms,
+                )  # fmt: skip
                 send_at = _when(args.at, settings, tx.now())
                 lifecycle.check_time(send_at, tx.now(), t)
             except BroadcastError as exc:

@@ -30,6 +30,7 @@ WAITING = ("pending", "queued", "sending")
 OUTCOMES = ("sent", "mass", "blocked", "failed", "ambiguous", "cancelled")
 MAX_TOPIC = 40
 MAX_SEGMENT = 200
+MAX_SMS = 500  # the longest SMS text Alibaba takes; the plan names the real limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ async def _compose(
     context = {
         "topics": topics, "nonce": secrets.token_urlsafe(16), "answers": preview + answers,
         "back": config(request).path + "/broadcasts",
-        "kept": kept or {"topics": [], "segment": "", "text": "", "at": ""},
+        "kept": kept or {"topics": [], "segment": "", "text": "", "sms": "", "at": ""},
     }  # fmt: skip
     return aiohttp_jinja2.render_template("broadcast_new.html", request, context)
 
@@ -150,6 +151,8 @@ async def start(request: web.Request) -> web.StreamResponse:
     text = str(form.get("text", "")).strip()
     if not text:
         raise web.HTTPBadRequest(text="nothing written")
+    sms = " ".join(str(form.get("sms", "")).split())[:MAX_SMS]
+    written_text = f"{text}\n\n短信:{sms}" if sms else text  # as typed in a chat
     segment = str(form.get("segment", "")).strip()[:MAX_SEGMENT]
     topics = [str(k) for k in form.getall("topic", []) if 0 < len(str(k)) <= MAX_TOPIC]
     at = str(form.get("at", "")).strip().replace("T", " ")[:32]
@@ -161,7 +164,7 @@ async def start(request: web.Request) -> web.StreamResponse:
         steps += [({"callback": f"bc:t:{key}"}, "bc:next") for key in topics]
         steps.append(({"callback": "bc:next"}, "req:cancel"))
     written = len(steps)  # the step whose answer is the preview
-    steps.append(({"text": text}, "bc:now"))
+    steps.append(({"text": written_text}, "bc:now"))
     if at:
         steps += [({"callback": "bc:later"}, "req:cancel"), ({"text": at}, "bc:confirm")]
     nonce = str(form.get("nonce", ""))[:40] or secrets.token_urlsafe(16)
@@ -180,7 +183,10 @@ async def start(request: web.Request) -> web.StreamResponse:
     if done is None:
         return redirect(back + "?again=1")
     if not taken:
-        kept = {"topics": topics, "segment": segment, "text": text, "at": str(form.get("at", ""))}
+        kept = {
+            "topics": topics, "segment": segment, "text": text, "sms": sms,
+            "at": str(form.get("at", "")),
+        }  # fmt: skip
         return await _compose(request, str(done), None, kept)
     shown = f"&preview={preview}" if at and preview is not None and preview != done else ""
     return redirect(f"{back}?done={done}{shown}")

@@ -26,6 +26,7 @@ EDITS = {
     "tier": "tier", "tag_add": "tag add", "tag_del": "tag del", "phone": "phone",
     "note": "note", "assign": "assign",
 }  # fmt: skip
+SMS_CONSENT = ("on", "off")  # `/sms on|off ID`, as staff type it in a chat
 
 
 def _allowed(request: web.Request) -> None:
@@ -60,7 +61,7 @@ async def clients_page(request: web.Request) -> web.Response:
 async def client_page(request: web.Request) -> web.Response:
     _allowed(request)
     client_id = _client_id(request)
-    file = tickets = visits = preferred = None
+    file = tickets = visits = preferred = consent = opted_out = None
     async with database(request).read() as tx:
         client = await tx.clients.get(client_id)
         if client is None:
@@ -70,8 +71,11 @@ async def client_page(request: web.Request) -> web.Response:
             tickets = await tx.tickets.of_client(client.id, limit=SHOWN)
             visits = await tx.return_visits.of(client.id)
             preferred = await tx.files.preferred(client.id)
+            consent = await tx.sms.consent(client.id)
+            opted_out = await tx.sms.opted_out(file.phone) if file.phone else None
     context = {
         "client": client, "file": file, "visits": visits, "preferred": preferred,
+        "consent": consent, "opted_out": opted_out,
         "open": [tk for tk in tickets or () if tk.active],
         "past": [tk for tk in tickets or () if not tk.active],
         "nonce": secrets.token_urlsafe(16),
@@ -82,13 +86,16 @@ async def client_page(request: web.Request) -> web.Response:
 
 @routes.post("/clients/{client}")
 async def client_action(request: web.Request) -> web.StreamResponse:
-    """tier, tag add/del, phone, note, assign: `/client ID …` as typed in a chat."""
+    """tier, tag add/del, phone, note, assign: `/client ID …` as typed in a chat; SMS
+    consent: `/sms on|off ID`."""
     _allowed(request)
     client_id = _client_id(request)
     form = await request.post()
     action, value = str(form.get("action", "")), str(form.get("value", "")).strip()
-    if action not in EDITS or not value:
+    if (action not in EDITS and action != "sms") or not value:
         raise web.HTTPBadRequest(text="unknown change, or nothing given")
+    if action == "sms" and value not in SMS_CONSENT:
+        raise web.HTTPBadRequest(text="SMS consent is on or off")
     async with database(request).read() as tx:
         client = await tx.clients.get(client_id)
     if client is None:
@@ -96,8 +103,11 @@ async def client_action(request: web.Request) -> web.StreamResponse:
     if action != "note":  # one line; more than one word gets the chat's usage answer
         value = " ".join(value.split())
     nonce = str(form.get("nonce", "")) or None
-    done = await act(
-        request, who(request), text=f"/client {client.id} {EDITS[action]} {value}", nonce=nonce
+    typed = (
+        f"/sms {value} {client.id}"
+        if action == "sms"
+        else f"/client {client.id} {EDITS[action]} {value}"
     )
+    done = await act(request, who(request), text=typed, nonce=nonce)
     back = f"{config(request).path}/clients/{client.id}"
     return redirect(back + (f"?done={done}" if done else "?again=1"))

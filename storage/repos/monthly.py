@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.repos.base import Repo
+from storage.repos.sms import SmsRepo
 from storage.schema import (
     broadcasts,
     faq_feedback,
@@ -154,6 +155,7 @@ class MonthlyRepo(Repo):
             },
             "subscriptions": subs,
             "broadcasts": casts,
+            "sms": await SmsRepo(self.conn, self.now, self.state).figures(start, end),
         }
 
 

@@ -87,3 +87,46 @@ async def test_consenting_leaves_out_unknown_refused_phoneless_and_erased(db: Da
         assert await tx.sms.consenting() == [(ids[0], "13912340000")]
         # Erasure takes the consent with the phone.
         assert await tx.sms.consent(ids[4]) == SmsConsent(None)
+
+
+async def test_a_phone_on_file_is_the_clients_sms_address_and_follows_it(db: Database) -> None:
+    alice = await new_client(db, "telegram:1", "Alice")
+    bob = await new_client(db, "telegram:2", "Bob")
+    async with db.write() as tx:
+        await tx.files.set(alice.id, phone="13912345678")
+        await tx.files.set(bob.id, phone="13912345678")  # a shared number: the first keeps it
+    async with db.read() as tx:
+        assert (await tx.clients.by_address("sms:13912345678")).id == alice.id  # type: ignore[union-attr]
+    async with db.write() as tx:
+        await tx.files.set(alice.id, phone="13800000000")
+        await tx.sms.sync_addresses()  # the number freed goes to the next client who has it
+    async with db.read() as tx:
+        addresses = {i.address for i in await tx.clients.identities(alice.id)}
+        assert addresses == {"telegram:1", "sms:13800000000"}
+        assert (await tx.clients.by_address("sms:13912345678")).id == bob.id  # type: ignore[union-attr]
+
+
+async def test_a_receipt_before_its_send_is_recorded_settles_it_later_and_once(
+    db: Database, clock: FakeTime
+) -> None:
+    async with db.write() as tx:
+        row = await tx.messages.add_outbound(
+            channel="sms", chat="sms:13912345678", text="您好", payload={}
+        )
+        # The carrier's word comes before the send's answer was written.
+        settled = await tx.sms.receipt(
+            message_id="biz-1", phone="13912345678", delivered=True, code="DELIVERED"
+        )
+        assert settled is None
+        await tx.messages.set_status(row, "sent", platform_id="biz-1")
+    async with db.write() as tx:
+        assert await tx.sms.settle_waiting() == 1
+        assert await tx.sms.settle_waiting() == 0
+        # The same receipt again, and a contrary one: the first word stands.
+        again = await tx.sms.receipt(
+            message_id="biz-1", phone="13912345678", delivered=False, code="UNDELIV"
+        )
+        assert again == row
+    async with db.read() as tx:
+        stored = await tx.messages.get(row)
+        assert stored is not None and stored.status == "delivered" and stored.error is None

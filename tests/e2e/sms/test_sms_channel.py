@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from broadcasts import lifecycle
+from bot.core.text import to_plain
+from broadcasts import lifecycle, monthly
 from tests.e2e.sms.conftest import ALERT, MARKETING, NOTICE, STAFF, SmsBot
 from tests.support import eventually
 
@@ -89,6 +90,12 @@ async def test_receipts_settle_rows_once_in_any_order_and_bad_pushes_are_refused
         figures = await tx.sms.figures(bot.app.db.clock() - timedelta(days=1),
                                        bot.app.db.clock() + timedelta(days=1))  # fmt: skip
     assert figures == {"sent": 2, "delivered": 1, "failed": 1, "parts": 2}
+    async with bot.app.db.read() as tx:
+        now = bot.app.db.clock()
+        report = await tx.monthly.figures(now - timedelta(days=1), now + timedelta(days=1))
+    line = to_plain(monthly.text(bot.app.translator, "2026-12", report)).splitlines()[-1]
+    assert line == "短信 发出 2 条:送达 1、失败 1,计费 2 条"
+    assert ("sms", "parts", "2") in monthly.rows(report)
 
 
 async def test_a_reply_r_ends_topic_texts_and_other_words_reach_a_person(
@@ -197,3 +204,26 @@ async def test_without_a_push_receipts_are_asked_for(
     await bot.channel.upkeep()
     [row] = await bot.rows(f"sms:{BOB}")
     assert row.status == "delivered"
+
+
+async def test_a_number_gets_no_more_than_its_cap_and_the_rest_waits(make_sms: Make) -> None:
+    bot = await make_sms(SMS_PER_NUMBER_HOUR="2")
+    await bot.client(f"sms:{BOB}", phone=BOB, consent=True, topics=("risk",))
+    for text in ("黄金急涨", "白银急跌", "原油跳空"):
+        await bot.staff(f"/alert {text}", settle=False)
+    await bot.sms_sent(2)
+
+    async def third_waits() -> bool:
+        rows = await bot.rows(f"sms:{BOB}")
+        return sorted(r.status for r in rows) == ["pending", "sent", "sent"]
+
+    await eventually(third_waits, what="the third text to wait for the hour")
+    assert len(bot.texts_to(BOB)) == 2
+    bot.clock.advance(hours=1)
+    bot.app.delivery.notify("sms")
+    await bot.sms_sent(3)
+    assert [s.params["content"][:4] for s in bot.texts_to(BOB)] == [
+        "黄金急涨",
+        "白银急跌",
+        "原油跳空",
+    ]
