@@ -262,7 +262,8 @@ class ClientImportRepo(Repo):
     async def export(self, page: int = 1000) -> AsyncIterator[dict[str, Any]]:
         """One row per client still on file, page by page, in client order: the address the
         file began with in `address` (the earliest linked; ties by address), the others in
-        `links`. A client without an address (none should be) has no row."""
+        `links`. A client without an address (none should be) has no row; one reached only
+        by SMS has the sms: address first."""
         after = 0
         while True:
             query = (
@@ -279,9 +280,12 @@ class ClientImportRepo(Repo):
             tags = await self._listed(client_tags, "tag", client_ids)
             topics = await self._listed(subscriptions, "topic_key", client_ids)
             for r in rows:
-                if not addresses.get(r.id):
+                # The phone's sms: address is the phone column again (made from it on import).
+                listed = addresses.get(r.id, [])
+                mine = [a for a in listed if a != f"sms:{r.phone}"] or listed
+                if not mine:
                     continue
-                first, *others = addresses[r.id]
+                first, *others = mine
                 yield {
                     "address": first,
                     "name": r.display_name or "",
