@@ -158,15 +158,20 @@ class SmsRepo(Repo):
 
     # ---- sends, receipts --------------------------------------------------------------------
 
-    async def sent_to(self, phone: str, since: datetime) -> list[datetime]:
-        """When texts to `phone` went since `since` (those that may have reached it too)."""
-        query = sa.select(m.c.updated_at).where(
-            m.c.chat == f"{SMS}:{phone}",
+    async def sent_since(self, since: datetime) -> dict[str, list[datetime]]:
+        """When texts went to each number since `since` (those that may have arrived too),
+        for the per-number caps: one read, by the (direction, status) index."""
+        query = sa.select(m.c.chat, m.c.updated_at).where(
             m.c.direction == "out",
+            m.c.status.in_(("sent", "delivered", "failed", "ambiguous")),
+            m.c.channel == SMS,
             m.c.updated_at >= utc(since),
             sa.or_(m.c.platform_id.is_not(None), m.c.status == "ambiguous"),
         )
-        return [aware(r.updated_at) for r in await self.conn.execute(query)]  # type: ignore[misc]
+        found: dict[str, list[datetime]] = {}
+        for r in await self.conn.execute(query):
+            found.setdefault(r.chat.split(":", 1)[1], []).append(aware(r.updated_at))  # type: ignore[arg-type]
+        return found
 
     async def receipt(
         self,

@@ -203,9 +203,9 @@ class SmsChannel:
 
     # ---- the account cannot send --------------------------------------------------------------
 
-    async def _history(self, phone: str, since: datetime) -> list[datetime]:
+    async def _history(self, since: datetime) -> dict[str, list[datetime]]:
         async with self.db.read() as tx:
-            return await tx.sms.sent_to(phone, since)
+            return await tx.sms.sent_since(since)
 
     async def _stopped(self, why: str) -> None:
         """Told once, whatever the number of processes and restarts, until it sends again."""

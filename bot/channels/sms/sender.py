@@ -4,7 +4,8 @@ template its kind names (notice, alert, marketing).
 Before each call, what only SMS has: the text must fit the template's variable (refused, never
 cut); marketing waits out the quiet hours (alerts their own, if set); a number gets at most
 the firm's caps an hour and a day (counted from this process's sends, seeded from the
-archive the first time a number is seen, so a new leader counts what the last one sent).
+archive in one read at the first send and after a pause, so a new leader counts what the
+last one sent).
 Provider answers become the engine's failures: a number's frequency limit waits for that
 number only, throttling holds the channel, an account problem (balance, template, signature)
 stops the channel until a probe goes through, and staff hear of it once.
@@ -38,7 +39,9 @@ STOPPED_PROBE = 300.0  # seconds between tries while the account cannot send
 KINDS: tuple[Kind, ...] = ("notice", "alert", "marketing")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
-History = Callable[[str, datetime], Awaitable[list[datetime]]]
+# Send times by number since a moment (the archive's, for numbers this process has not seen).
+History = Callable[[datetime], Awaitable[dict[str, list[datetime]]]]
+RESEED_AFTER = timedelta(minutes=1)  # idle this long, another process may have sent meanwhile
 Stopped = Callable[[str], Awaitable[None]]
 Resumed = Callable[[], Awaitable[None]]
 
@@ -93,6 +96,8 @@ class SmsSender:
         self.history = history
         self.on_stopped, self.on_resumed = on_stopped, on_resumed
         self.sent: dict[str, deque[datetime]] = {}  # number -> send times of the last day
+        self.seeded: datetime | None = None  # when the log was last read from the archive
+        self.last_send: datetime | None = None
         self.stopped: str | None = None  # the provider's code while the account cannot send
 
     def is_group(self, chat: str) -> bool:
@@ -132,6 +137,7 @@ class SmsSender:
         except NoAnswer as exc:
             raise SendFailure("ambiguous", str(exc)) from None
         self.sent.setdefault(phone, deque()).append(now)
+        self.last_send = now
         if self.stopped is not None:
             self.stopped = None
             await self.on_resumed()
@@ -139,9 +145,13 @@ class SmsSender:
 
     async def _cap_wait(self, phone: str, now: datetime) -> float:
         """Seconds until `phone` may get another text under the hourly and daily caps."""
-        times = self.sent.get(phone)
-        if times is None:
-            times = self.sent[phone] = deque(sorted(await self.history(phone, now - DAY)))
+        if self.seeded is None or (self.last_send or self.seeded) < now - RESEED_AFTER:
+            # One read of the day's sends for all numbers: the first send here, or after a
+            # pause in which another process may have held the channel.
+            found = await self.history(now - DAY)
+            self.sent = {p: deque(sorted(times)) for p, times in found.items()}
+            self.seeded = now
+        times = self.sent.setdefault(phone, deque())
         while times and times[0] <= now - DAY:
             times.popleft()
         waits = [0.0]
