@@ -10,8 +10,9 @@ Rules enforced:
 - bind_transceiver only (other binds: generic_nack ESME_RINVCMDID); system_id and password
   must match, else ESME_RBINDFAIL with no body; a second bind on one connection
   ESME_RALYBND. Before a bind, submit_sm answers ESME_RINVBNDSTS.
-- enquire_link answered (and counted); the gateway's own `enquire()` waits for the answer.
-  unbind answered, then the connection is closed.
+- enquire_link answered (and counted; not answered with `answer_enquiries = False`); the
+  gateway's own `enquire()` waits for the answer. unbind answered, then the connection is
+  closed; the gateway's own `unbind()` waits for unbind_resp and closes.
 - submit_sm: destination a mainland mobile (11 digits 1[3-9]…, or 86 and those with TON 1),
   else ESME_RINVDSTADR; source_addr our 106 number (an extension after it allowed), else
   ESME_RINVSRCADR; short_message at most 140 octets, else ESME_RINVMSGLEN; data_coding 8
@@ -187,6 +188,7 @@ class FakeSmppGateway:
         self.enquiries = 0  # enquire_link from the client
         self.unbinds = 0
         self.hold_submits = False
+        self.answer_enquiries = True  # False: a link that is up but no longer answers
         self.refusing: int | None = None
         self._drop_next = False
         self._recent: deque[float] = deque()
@@ -248,6 +250,15 @@ class FakeSmppGateway:
         session = await self._session()
         sequence = next(session.sequence)
         return await self._exchange(session, sequence, pdu(ENQUIRE_LINK, sequence))
+
+    async def unbind(self) -> int | None:
+        """Send unbind to the bound client (the gateway going down), wait for unbind_resp, close
+        that connection; the answer's status (None: no answer)."""
+        session = await self._session()
+        sequence = next(session.sequence)
+        answer = await self._exchange(session, sequence, pdu(UNBIND, sequence))
+        session.close()
+        return answer
 
     async def receipt(
         self, message_id: str, stat: str = "DELIVRD", err: str = "000", *, tlvs: bool = True,
@@ -351,7 +362,8 @@ class FakeSmppGateway:
             send(self._bind(session, seq, Body(body)))
         elif command == ENQUIRE_LINK:
             self.enquiries += 1
-            send(pdu(ENQUIRE_LINK | RESP, seq))
+            if self.answer_enquiries:
+                send(pdu(ENQUIRE_LINK | RESP, seq))
         elif command == UNBIND:
             self.unbinds += 1
             send(pdu(UNBIND | RESP, seq))

@@ -223,7 +223,7 @@ class SmppSms:
                 except (OSError, EOFError, TimeoutError, _Transient) as exc:
                     log.warning("SMPP %s:%s: cannot bind (%s)", self.host, self.port, exc)
                 else:
-                    delay = self._backoff[0]
+                    delay, self._stopped = self._backoff[0], None
                     await self._serve(link, stop, reports)
                 await self._pause(stop, delay)
                 delay = min(delay * 2, self._backoff[1])
@@ -253,15 +253,18 @@ class SmppSms:
         except BaseException:
             link.close("bind failed")
             raise
-        if frame.sequence != sequence or frame.command_id not in (0x80000009, wire.GENERIC_NACK):
+        status = frame.status
+        if frame.command_id == wire.GENERIC_NACK:
+            status = status or 0x08  # a nack without a status: the gateway's trouble (RSYSERR)
+        elif frame.sequence != sequence or frame.command_id != 0x80000009:
             link.close("bind failed")
             raise EOFError(f"unexpected answer to bind_transceiver: 0x{frame.command_id:08X}")
-        if frame.status != wire.OK:
+        if status != wire.OK:
             link.close("bind refused")
-            error = wire.error_for(frame.status)
-            if frame.status in wire.BIND_TRANSIENT:
+            error = wire.error_for(status)
+            if status in wire.BIND_TRANSIENT:
                 raise _Transient(str(error))
-            raise ChannelStopped(error.code, f"bind refused: {error.message}", status=frame.status)
+            raise ChannelStopped(error.code, f"bind refused: {error.message}", status=status)
         log.info("SMPP %s:%s bound as %s", self.host, self.port, self.system_id)
         return link
 
@@ -357,7 +360,7 @@ class SmppSms:
             else:
                 await self._reply(link, frame.sequence, pdu, reports)
         except Exception:
-            log.exception("SMPP deliver_sm %s: the callback failed; the gateway retries", pdu)
+            log.exception("SMPP deliver_sm %d not taken: the gateway retries", frame.sequence)
             return 0x64  # ESME_RX_T_APPN
         return wire.OK
 

@@ -162,7 +162,7 @@ async def test_submits_in_flight_are_matched_by_sequence_number_within_the_windo
         sends = [asyncio.create_task(client.send(p, "notice", f"第{p[-1]}条", "o")) for p in
                  (ALICE, BOB, "15000000002")]  # fmt: skip
         await eventually(lambda: len(gateway.submits) == 2, what="two submits in flight")
-        for _ in range(20):
+        for _ in range(20):  # let the loop run: a third submit would be written by now
             await asyncio.sleep(0)
         assert len(gateway.submits) == 2  # the window is full
         gateway.release(reverse=True)  # answered last first
@@ -260,6 +260,25 @@ async def test_the_client_binds_again_after_the_gateway_drops_it(
     await eventually(lambda: len(gateway.binds) == 2 and sms.bound, what="a new bind")
     await sms.send(ALICE, "notice", "二", "o")
     assert [m.text for m in gateway.messages] == ["【国瑞投资】一", "【国瑞投资】二"]
+
+
+async def test_the_gateways_unbind_is_answered_and_the_client_binds_again(
+    sms: SmppSms, gateway: FakeSmppGateway
+) -> None:
+    assert await gateway.unbind() == 0
+    await eventually(lambda: len(gateway.binds) == 2 and sms.bound, what="a new bind")
+    await sms.send(ALICE, "notice", "一", "o")
+
+
+async def test_a_link_that_stops_answering_enquire_link_is_bound_again(
+    gateway: FakeSmppGateway, clock: Clock, collected: Collected
+) -> None:
+    client = client_for(gateway, clock, enquire_seconds=0.02, timeout=0.1)
+    async with Running(client, collected):
+        gateway.answer_enquiries = False
+        await eventually(lambda: gateway.bound_sessions == 0, what="the client hanging up")
+        gateway.answer_enquiries = True
+        await eventually(lambda: len(gateway.binds) >= 2 and client.bound, what="a new bind")
 
 
 async def test_enquire_link_both_ways_and_unbind_on_close(
