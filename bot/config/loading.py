@@ -121,6 +121,17 @@ class Settings(BaseModel):
             for variable, value in required.items():
                 if value is None:
                     raise _cross_field_error(variable, "required when SMS_PROVIDER=aliyun")
+        if sms.provider == "smpp":  # the same: a bind that cannot happen loses every text
+            required = {
+                "SMS_SMPP_HOST": sms.smpp_host,
+                "SMS_SMPP_SYSTEM_ID": sms.smpp_system_id,
+                "SMS_SMPP_PASSWORD": sms.smpp_password,
+                "SMS_SMPP_SOURCE_ADDR": sms.smpp_source_addr,
+                "SMS_SIGN_NAME": sms.sign_name,
+            }
+            for variable, value in required.items():
+                if value is None:
+                    raise _cross_field_error(variable, "required when SMS_PROVIDER=smpp")
         return self
 
     @model_validator(mode="after")

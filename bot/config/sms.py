@@ -2,10 +2,13 @@
 the topics texts may carry, quiet hours, the opt-out words and per-number caps.
 
 SMS_PROVIDER=off (the default) sends nothing. aliyun (Alibaba Cloud SMS) needs the key pair,
-the sign name and at least the notice template (Settings refuses a partial set by name).
+the sign name and at least the notice template; smpp (a 106 gateway over SMPP 3.4) needs the
+gateway's host, system_id, password, our 106 number and the sign name (Settings refuses a
+partial set by name).
 Secrets are checked by shape only and never appear in an error message.
 """
 
+import ipaddress
 import re
 from datetime import time as dt_time
 from typing import Annotated, Literal
@@ -20,6 +23,12 @@ _KEY_SECRET_RE = re.compile(r"^[A-Za-z0-9]{16,64}$")
 _TEMPLATE_RE = re.compile(r"^SMS_[0-9]{6,12}$")  # Alibaba's template codes: SMS_154950909
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _TOPIC_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+# SMPP 3.4 C-octet strings, NUL included: system_id 16, password 9, system_type 13.
+_SMPP_SYSTEM_ID_RE = re.compile(r"^[\x21-\x7e]{1,15}$")
+_SMPP_PASSWORD_RE = re.compile(r"^[\x21-\x7e]{1,8}$")
+_SMPP_SYSTEM_TYPE_RE = re.compile(r"^[\x21-\x7e]{0,12}$")
+_SMPP_SOURCE_RE = re.compile(r"^[0-9]{3,20}$")  # source_addr: 21 octets, NUL included
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
 def _clock(text: str) -> dt_time:
@@ -65,6 +74,18 @@ class SmsSettings(_Section):
     # Texts one number may receive (the firm's caps; the provider's own are stricter or equal).
     per_number_hour: int = Field(5, ge=1, le=100)
     per_number_day: int = Field(10, ge=1, le=1_000)
+    # SMPP 3.4 (SMS_PROVIDER=smpp): the 106 gateway's address and our account there, the 106
+    # number texts go from, submits in flight at once, and how often the link is checked.
+    smpp_host: str | None = None
+    smpp_port: int = Field(2775, ge=1, le=65_535)
+    smpp_system_id: str | None = None
+    smpp_password: SecretStr | None = None
+    smpp_system_type: str = ""
+    smpp_source_addr: str | None = None
+    smpp_window: int = Field(10, ge=1, le=1_000)
+    smpp_enquire_seconds: int = Field(30, ge=5, le=600)
+    # Address handsets as 86 and the 11 digits (TON international), as some gateways want.
+    smpp_country_code: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -179,3 +200,48 @@ class SmsSettings(_Section):
         if not 1 <= len(text) <= 20:
             raise ValueError("must be 1-20 characters, e.g. 拒收请回复R")
         return text
+
+    @field_validator("smpp_host")
+    @classmethod
+    def _check_smpp_host(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        host = value.strip()
+        try:
+            return str(ipaddress.ip_address(host.removeprefix("[").removesuffix("]")))
+        except ValueError:
+            pass
+        if not _HOST_RE.match(host) or host.replace(".", "").isdigit():
+            raise ValueError("must be the gateway's host name or IP address, without a port")
+        return host
+
+    @field_validator("smpp_system_id")
+    @classmethod
+    def _check_smpp_system_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not _SMPP_SYSTEM_ID_RE.match(value.strip()):
+            raise ValueError("must be the gateway account's system_id, 1-15 ASCII characters")
+        return value.strip()
+
+    @field_validator("smpp_password")
+    @classmethod
+    def _check_smpp_password(cls, value: SecretStr | None) -> SecretStr | None:
+        why = "must be the gateway account's password, 1-8 ASCII characters (SMPP allows no more)"
+        return secret_of_shape(value, _SMPP_PASSWORD_RE, why)
+
+    @field_validator("smpp_system_type")
+    @classmethod
+    def _check_smpp_system_type(cls, value: str) -> str:
+        if not _SMPP_SYSTEM_TYPE_RE.match(value.strip()):
+            raise ValueError("must be 0-12 ASCII characters, as the gateway gives it (often empty)")
+        return value.strip()
+
+    @field_validator("smpp_source_addr")
+    @classmethod
+    def _check_smpp_source_addr(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not _SMPP_SOURCE_RE.match(value.strip()):
+            raise ValueError("must be the 106 number texts go from, digits only, e.g. 1069012345")
+        return value.strip()

@@ -1,4 +1,5 @@
-"""SMS settings (prefix SMS_): defaults, values refused by name, the aliyun cross-field rule."""
+"""SMS settings (prefix SMS_): defaults, values refused by name, the aliyun and smpp cross-field
+rules."""
 
 from datetime import time
 
@@ -16,6 +17,15 @@ ALIYUN = {
     "SMS_ACCESS_KEY_SECRET": KEY_SECRET,
     "SMS_SIGN_NAME": "国瑞投资",
     "SMS_TEMPLATE_NOTICE": "SMS_154950909",
+}
+SMPP_PASSWORD = "pw!8Ab3x"
+SMPP = {
+    "SMS_PROVIDER": "smpp",
+    "SMS_SMPP_HOST": "smpp.example.com",
+    "SMS_SMPP_SYSTEM_ID": "guorui",
+    "SMS_SMPP_PASSWORD": SMPP_PASSWORD,
+    "SMS_SMPP_SOURCE_ADDR": "1069012345",
+    "SMS_SIGN_NAME": "国瑞投资",
 }
 
 
@@ -68,7 +78,56 @@ def test_aliyun_with_everything_it_needs() -> None:
 
 
 def test_smpp_needs_no_alibaba_keys() -> None:
-    assert load(SMS_PROVIDER="smpp").sms.enabled
+    sms = load(**SMPP).sms
+    assert sms.enabled and sms.access_key_id is None and sms.template_notice is None
+    assert (sms.smpp_host, sms.smpp_port, sms.smpp_system_type) == ("smpp.example.com", 2775, "")
+    assert sms.smpp_password == SecretStr(SMPP_PASSWORD)
+    assert (sms.smpp_window, sms.smpp_enquire_seconds, sms.smpp_country_code) == (10, 30, False)
+
+
+def test_smpp_values_are_normalised() -> None:
+    sms = load(
+        **{**SMPP, "SMS_SMPP_HOST": " [::1] ", "SMS_SMPP_SOURCE_ADDR": " 10690123450001 "},
+        SMS_SMPP_PORT="2776", SMS_SMPP_SYSTEM_TYPE=" CMT ", SMS_SMPP_WINDOW="1",
+        SMS_SMPP_ENQUIRE_SECONDS="60", SMS_SMPP_COUNTRY_CODE="on",
+    ).sms  # fmt: skip
+    assert (sms.smpp_host, sms.smpp_port, sms.smpp_system_type) == ("::1", 2776, "CMT")
+    assert sms.smpp_source_addr == "10690123450001" and sms.smpp_country_code
+    assert (sms.smpp_window, sms.smpp_enquire_seconds) == (1, 60)
+
+
+@pytest.mark.parametrize("missing", sorted(set(SMPP) - {"SMS_PROVIDER"}))
+def test_smpp_names_what_is_missing(missing: str) -> None:
+    error = config_error({k: v for k, v in SMPP.items() if k != missing})
+    assert error.variable == missing
+    assert "required when SMS_PROVIDER=smpp" in str(error)
+    assert SMPP_PASSWORD not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("SMS_SMPP_HOST", "smpp.example.com:2775", "without a port"),
+        ("SMS_SMPP_HOST", "10.0.0.1:2775", "without a port"),
+        ("SMS_SMPP_HOST", "http://smpp.example.com", "host name or IP address"),
+        ("SMS_SMPP_PORT", "0", "at least 1"),
+        ("SMS_SMPP_PORT", "70000", "at most 65535"),
+        ("SMS_SMPP_SYSTEM_ID", "a-system-id-too-long", "1-15 ASCII"),
+        ("SMS_SMPP_SYSTEM_ID", "国瑞", "1-15 ASCII"),
+        ("SMS_SMPP_PASSWORD", "longer-than-8", "1-8 ASCII"),
+        ("SMS_SMPP_SYSTEM_TYPE", "thirteen-char", "0-12 ASCII"),
+        ("SMS_SMPP_SOURCE_ADDR", "106-9012", "digits only"),
+        ("SMS_SMPP_WINDOW", "0", "at least 1"),
+        ("SMS_SMPP_ENQUIRE_SECONDS", "1", "at least 5"),
+        ("SMS_SMPP_COUNTRY_CODE", "maybe", "on or off"),
+    ],
+)
+def test_bad_smpp_values_are_refused_by_name(variable: str, value: str, words: str) -> None:
+    error = config_error({**SMPP, variable: value})
+    assert error.variable == variable
+    assert words in error.reason, error.reason
+    if "PASSWORD" in variable:
+        assert value not in str(error)
 
 
 @pytest.mark.parametrize("missing", sorted(set(ALIYUN) - {"SMS_PROVIDER"}))
