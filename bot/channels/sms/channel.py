@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.channels.sms.aliyun import AliyunSms
 from bot.channels.sms.aliyun_provider import BEIJING, AliyunProvider, parse_push
+from bot.channels.sms.errors import ChannelStopped
 from bot.channels.sms.provider import Receipt, Reply, Reports, SmsProvider
 from bot.channels.sms.sender import CHANNEL, Hours, SmsSender
 from bot.config import Settings
@@ -45,7 +46,21 @@ def provider_from(settings: Settings, clock: Callable[[], datetime]) -> SmsProvi
     if sms.provider == "smpp":
         from bot.channels.sms.smpp import SmppSms
 
-        return SmppSms.from_settings(sms)
+        assert sms.smpp_host and sms.smpp_system_id and sms.smpp_password
+        assert sms.smpp_source_addr and sms.sign_name
+        return SmppSms(
+            host=sms.smpp_host,
+            port=sms.smpp_port,
+            system_id=sms.smpp_system_id,
+            password=sms.smpp_password.get_secret_value(),
+            system_type=sms.smpp_system_type,
+            source_addr=sms.smpp_source_addr,
+            sign_name=sms.sign_name,
+            window=sms.smpp_window,
+            enquire_seconds=sms.smpp_enquire_seconds,
+            clock=clock,
+            country_code=sms.smpp_country_code,
+        )
     assert sms.access_key_id and sms.access_key_secret and sms.sign_name
     client = AliyunSms(
         access_key_id=sms.access_key_id,
@@ -110,7 +125,7 @@ class SmsChannel:
         return [web.post(self.settings.sms.callback_path, self._push)]
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(self.provider.run(stop, self.reports), name="sms-provider")]
+        tasks = [asyncio.create_task(self._provider(stop), name="sms-provider")]
         tasks.append(asyncio.create_task(self._upkeep(stop), name="sms-upkeep"))
         try:
             await asyncio.gather(*tasks)
@@ -120,6 +135,15 @@ class SmsChannel:
 
     async def close(self) -> None:
         await self.provider.close()
+
+    async def _provider(self, stop: asyncio.Event) -> None:
+        """The provider's own upkeep (SMPP: the bind). A login the gateway refuses stops the
+        channel until the settings are fixed: staff hear it once, texts wait."""
+        try:
+            await self.provider.run(stop, self.reports)
+        except ChannelStopped as exc:
+            log.error("sms: the provider refused us: %s", exc)
+            await self._stopped(str(exc))
 
     # ---- receipts and replies -----------------------------------------------------------------
 
