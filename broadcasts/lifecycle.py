@@ -17,7 +17,7 @@ from bot.core.text import escape
 from bot.core.types import Outbound, normalize_address
 from broadcasts.compose import MAX_INPUT, final_texts
 from broadcasts.reach import routes_text
-from storage.records import MassJob
+from storage.records import MassJob, sms_parts
 from storage.repos.broadcasts import SEGMENT_KEYS, Broadcast
 from storage.repos.client_files import TIERS
 from storage.tx import Tx
@@ -81,11 +81,6 @@ def sms_part(text: str) -> tuple[str, str | None]:
         if candidate[: len(label)].lower() == label:
             return (body.strip() if sep else ""), candidate[len(label) :].strip() or None
     return text, None
-
-
-def sms_parts(length: int) -> int:
-    """SMS parts billed for a text of `length` characters: one up to 70, else one per 67."""
-    return 0 if length <= 0 else 1 if length <= 70 else -(-length // 67)
 
 
 def sms_plan(

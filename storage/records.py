@@ -156,6 +156,11 @@ class SmsConsent:
     source: str | None = None
 
 
+def sms_parts(length: int) -> int:
+    """SMS parts billed for a text of `length` characters: one up to 70, else one per 67."""
+    return 0 if length <= 0 else 1 if length <= 70 else -(-length // 67)
+
+
 @dataclass(frozen=True, slots=True)
 class SmsPolicy:
     """What SMS may carry, from the settings: pushes to `topics` (alerts among them), each

@@ -28,11 +28,12 @@ def clean_input(text: str) -> str:
     return INVISIBLE.sub("", text).strip()
 
 
-def split_text(markup: str, limit: int) -> list[str]:
+def split_text(markup: str, limit: int, *, margin: int = 16) -> list[str]:
     """Split at paragraph, then line, then word boundaries so each part fits `limit`.
 
     Parts are measured in raw markup, which is never shorter than what the platform
-    counts; a tag open at a cut is closed there and reopened in the next part.
+    counts; a tag open at a cut is closed there and reopened in the next part. `margin`
+    keeps room for closing tags (0 for plain text, where a part may fill the limit).
     """
     if len(markup) <= limit:
         return [markup]
@@ -41,8 +42,6 @@ def split_text(markup: str, limit: int) -> list[str]:
     carry: list[str] = []  # tags reopened at the start of `rest`
     while rest:
         prefix = "".join(f"<{t}>" for t in carry)
-        # Room for the closing tags a cut may need (none in text without tags).
-        margin = 16 if carry or "<" in rest else 0
         budget = limit - len(prefix) - sum(len(t) + 3 for t in carry) - margin
         if len(prefix) + len(rest) <= limit:
             parts.append(prefix + rest)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from storage.records import SmsConsent, SmsOptOut, aware
+from storage.records import SmsConsent, SmsOptOut, aware, sms_parts
 from storage.repos.base import Repo
 from storage.repos.message_rows import utc
 from storage.schema import Ts, clients, identities, sms_opt_outs, sms_receipts
@@ -295,11 +295,7 @@ class SmsRepo(Repo):
             went = r.platform_id is not None or r.status == "delivered"
             if went:
                 out["sent"] += 1
-                out["parts"] += r.parts or _parts(len(r.text or ""))
+                out["parts"] += r.parts or sms_parts(len(r.text or ""))
             if r.status in ("delivered", "failed"):
                 out[r.status] += 1
         return out
-
-
-def _parts(length: int) -> int:
-    return 0 if length <= 0 else 1 if length <= 70 else -(-length // 67)

@@ -1,5 +1,4 @@
-"""SMS: the Alibaba Cloud SMS client (`aliyun`, dysmsapi 2017-05-25) and the rules a text
-must meet before it is sent (`texts`: Alibaba's variable limit, parts of 70/67 characters).
-
-Nothing here is wired into the app yet: settings, consent and the channel come later. Like
-every channel package it imports no other channel; what SMS providers share lives here."""
+"""SMS as a channel (`channel`, `sender`): the providers behind one interface (`provider`):
+Alibaba Cloud SMS (`aliyun`, dysmsapi 2017-05-25, and `aliyun_provider`) and SMPP 3.4
+gateways (`smpp`); the rules a text must meet (`texts`); what a provider's answers mean
+(`errors`). Like every channel package it imports no other channel."""

@@ -11,10 +11,11 @@ Nothing is ever cut: a text over a limit raises `TextTooLong`, naming the limit.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from storage.records import sms_parts
 
 VARIABLE_MAX = 35
 TEXT_MAX = 500
@@ -38,10 +39,7 @@ def length(text: str) -> int:
 
 def parts(text: str) -> int:
     """Parts billed: one up to 70 characters, otherwise one per 67."""
-    n = length(text)
-    if n == 0:
-        return 0
-    return 1 if n <= SINGLE_PART else math.ceil(n / PER_PART)
+    return sms_parts(length(text))
 
 
 def check_variable(name: str, value: str, *, limit: int = VARIABLE_MAX) -> str:

@@ -67,8 +67,10 @@ def render(
         limit = caps.max_text
         if out.buttons and not caps.buttons:
             limit = max(caps.max_text // 2, limit - menu_room(out.buttons))
-        text = out.text if caps.markup else escape(to_plain(out.text))
-        parts = split_text(text, limit)
+        if caps.markup:
+            parts = split_text(out.text, limit)
+        else:  # as the phone shows it: every character of a part is the client's to read
+            parts = [escape(p) for p in split_text(to_plain(out.text), limit, margin=0)]
         for i, part in enumerate(parts):
             payload: dict[str, Any] = out.payload()
             if out.buttons and t is not None:
