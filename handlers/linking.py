@@ -1,5 +1,6 @@
 """A client's own channels: /bind gives a code, "绑定 123456" from another channel joins that
-address to the same client file, and /channel chooses where pushes go."""
+address to the same client file ("绑定 手机号" sends the code by SMS to the phone on file),
+and /channel chooses where pushes go."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import re
 
 from bot.core.i18n import Translator
 from bot.core.middlewares import Policy
+from bot.core.phones import mobile
 from bot.core.router import UNHANDLED, Router
 from bot.core.types import Button, Inbound, Outbound
 from broadcasts.reach import channel_name
 from handlers.shared.menus import main_menu
 from handlers.shared.privacy import private_only
+from handlers.shared.sms_consent import masked
 from storage.records import Client, Identity
 from storage.repos.linking import CODE_TTL
 from storage.tx import Tx
@@ -25,7 +28,7 @@ AUTO_WORDS = {"auto", "自动", "默认", "default"}
 @router.command("bind")
 async def bind_command(
     event: Inbound, tx: Tx, client: Client, t: Translator, args: list[str], policy: Policy
-) -> Outbound:
+) -> Outbound | list[Outbound]:
     return await _bind(event, tx, client, t, " ".join(args), policy)
 
 
@@ -34,17 +37,19 @@ async def bind_word(
     event: Inbound, tx: Tx, client: Client, t: Translator, rest: str, policy: Policy
 ) -> Outbound | object:
     code = rest.replace(" ", "")
-    if code and not CODE.fullmatch(code):
+    if code and not CODE.fullmatch(code) and mobile(code) is None:
         return UNHANDLED  # "绑定银行卡怎么操作" is a question, not a code
     return await _bind(event, tx, client, t, code, policy)
 
 
 async def _bind(
     event: Inbound, tx: Tx, client: Client, t: Translator, code: str, policy: Policy
-) -> Outbound:
+) -> Outbound | list[Outbound]:
     if refusal := private_only(event, t):
         return refusal
     code = code.strip()
+    if (phone := mobile(code)) is not None and tx.sms_policy is not None:
+        return await _code_by_sms(event, tx, client, t, phone)
     if not code:
         issued = await tx.links.issue(client.id, event.chat)
         await tx.audit.log(event.chat, "client.bind_code", client_id=client.id)
@@ -68,6 +73,26 @@ async def _bind(
     assert done.client_id is not None
     names = await _channel_names(tx, t, done.client_id)
     return Outbound(t("bind.linked", channels=names), buttons=main_menu(t))
+
+
+async def _code_by_sms(
+    event: Inbound, tx: Tx, client: Client, t: Translator, phone: str
+) -> Outbound | list[Outbound]:
+    """ "绑定 13912345678": the code goes by SMS to the phone on file, so only its owner can
+    join this address to that file. The answer is the same whether the number is on file or
+    not (nobody learns who is a client); the texts count against the number's SMS caps."""
+    address = f"sms:{phone}"
+    owner = await tx.clients.by_address(address)
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    said = Outbound(t("bind.sms_sent", phone=masked(phone), minutes=minutes))
+    if owner is None or owner.erased_at is not None:
+        return said
+    if owner.id == client.id:
+        return Outbound(t("bind.same"), buttons=main_menu(t))
+    issued = await tx.links.issue(owner.id, address)
+    await tx.audit.log(event.chat, "client.bind_code_sms", client_id=owner.id)
+    text = t.with_lang("zh")("bind.sms_code", code=issued, minutes=minutes)
+    return [said, Outbound(text, chat=address, ref=f"bind:{owner.id}")]
 
 
 async def _channel_names(tx: Tx, t: Translator, client_id: int) -> str:

@@ -5,11 +5,13 @@ stopping and resuming; every client reached once, on a route that exists, or tol
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from bot.core.commands import text_event
 from bot.core.text import to_plain
 from broadcasts import lifecycle, monthly
 from tests.e2e.sms.conftest import ALERT, MARKETING, NOTICE, STAFF, SmsBot
@@ -227,3 +229,26 @@ async def test_a_number_gets_no_more_than_its_cap_and_the_rest_waits(make_sms: M
         "白银急跌",
         "原油跳空",
     ]
+
+
+async def test_a_binding_code_goes_by_sms_to_the_phone_on_file(make_sms: Make) -> None:
+    bot = await make_sms()
+    bob = await bot.client(f"sms:{BOB}", phone=BOB)  # no consent needed: it is his own account
+
+    async def say(text: str) -> list[str]:
+        before = len(bot.console.sent)
+        await bot.app.inbox.receive(text_event("console", "console:bob", "console:bob", text))
+        await bot.settled()
+        return [s.text for s in bot.console.sent[before:] if s.chat == "console:bob"]
+
+    [answer] = await say(f"绑定 {BOB}")
+    assert "138****0001" in answer
+    [texted] = bot.texts_to(BOB)
+    assert texted.template == NOTICE.code
+    code = re.search(r"\d{6}", texted.params["content"]).group()  # type: ignore[union-attr]
+    [unknown] = await say("绑定 13911112222")  # not on file: the same words, no text sent
+    assert "139****2222" in unknown and bot.texts_to("13911112222") == []
+    [linked] = await say(f"绑定 {code}")
+    assert "绑定成功" in linked
+    async with bot.app.db.read() as tx:
+        assert (await tx.clients.by_address("console:bob")).id == bob  # type: ignore[union-attr]
