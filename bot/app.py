@@ -74,6 +74,7 @@ class App:
             intake_minutes=d.ticket_intake_minutes,
             reopen_days=d.ticket_reopen_days,
             timezone=settings.core.timezone,
+            onboarding_due=d.onboarding_due,
         )
         sched = settings.schedule
         self.rhythm = Rhythm(

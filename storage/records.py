@@ -156,6 +156,29 @@ class SmsConsent:
     source: str | None = None
 
 
+# The standard service flow (标准化流程), in the seed's order.
+ONBOARDING_STEPS = (
+    "opened",  # 公司开户
+    "custody",  # 银行三方托管
+    "software",  # 软件下载及使用指导
+    "coaching",  # 交易前的辅导
+    "advisor",  # 客户分配
+    "code_sent",  # 短信通知交易编码及投资顾问
+    "visit",  # 新开户客户回访
+    "file",  # 建立客户档案
+    "segment",  # 客户细分
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    step: str
+    state: str  # done | skipped
+    by: str
+    at: datetime
+    reason: str | None = None
+
+
 def sms_parts(length: int) -> int:
     """SMS parts billed for a text of `length` characters: one up to 70, else one per 67."""
     return 0 if length <= 0 else 1 if length <= 70 else -(-length // 67)

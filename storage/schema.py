@@ -65,6 +65,8 @@ clients = sa.Table(
     sa.Column("sms_consent", sa.Boolean),
     sa.Column("sms_consent_at", Ts),
     sa.Column("sms_consent_source", sa.String(8)),
+    # The trading code (交易编码) the client is told when their account is open: theirs only.
+    sa.Column("trading_code", sa.String(32)),
 )
 
 # Numbers that replied R, TD, T, N or 退订 (or were opted out for them): no topic text or
@@ -76,6 +78,19 @@ sms_opt_outs = sa.Table(
     sa.Column("at", Ts, nullable=False),
     sa.Column("source", sa.String(8), nullable=False),  # reply | chat | staff | import
     sa.Column("word", sa.String(20)),  # the reply's word, when it was a reply
+)
+
+# The standard service flow: a row per step done or skipped (a step without one is pending).
+onboarding_steps = sa.Table(
+    "onboarding_steps",
+    metadata,
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id"), primary_key=True),
+    sa.Column("step", sa.String(16), primary_key=True),  # storage.records.ONBOARDING_STEPS
+    sa.Column("state", sa.String(8), nullable=False),  # done | skipped
+    sa.Column("reason", sa.Text),  # why skipped
+    sa.Column("by", sa.String(200), nullable=False),  # a staff address, "import" or "bot"
+    sa.Column("at", Ts, nullable=False),
+    sa.Index("ix_onboarding_steps_step", "step", "at"),
 )
 
 # Carriers' delivery receipts, kept as they come: one may arrive before its send's outcome

@@ -21,6 +21,7 @@ from storage.repos.linking import LinkRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
 from storage.repos.monthly import MonthlyRepo
+from storage.repos.onboarding import OnboardingRepo
 from storage.repos.reroute import RerouteRepo
 from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
@@ -80,6 +81,7 @@ class Tx:
         self.files = ClientFileRepo(*args)
         self.client_lists = ClientImportRepo(*args)
         self.sms = SmsRepo(*args)
+        self.onboarding = OnboardingRepo(*args)
         self.advisors = AdvisorRepo(*args)
         self.tickets = TicketRepo(*args)
         self.broadcasts = BroadcastRepo(*args)

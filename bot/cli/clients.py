@@ -1,9 +1,11 @@
 """`python -m bot clients import|export|link|unlink|merge`: a firm's contact list in and out,
 as CSV; one client's several addresses joined, taken off, or two files merged into one.
 
-Columns: address, name, language, phone, tier, tags, topics, advisor, links, sms_consent
-(only `address` is required; tags, topics and links are separated by `;`; sms_consent is
-yes/no, 是/否 or 1/0, empty keeps what is recorded, and a client's own word stands). `links`
+Columns: address, name, language, phone, tier, tags, topics, advisor, links, sms_consent,
+stage (only `address` is required; tags, topics and links are separated by `;`; sms_consent
+is yes/no, 是/否 or 1/0, empty keeps what is recorded, and a client's own word stands; stage
+is the step of the service flow the client is at, by key (custody), number (2) or name
+(银行三方托管): the steps before it are recorded as done). `links`
 are the client's other addresses: export writes one line per client, import joins them to
 the line's client, and an address that is another client's (on file, or on another line)
 stops the import. Import is all-or-nothing: the whole file is checked first (each problem
@@ -22,11 +24,14 @@ from bot.cli import client_links
 from bot.cli.base import EXIT_OK, database, refuse
 from bot.cli.client_csv import ListError, lines, split_list
 from bot.config import Settings
+from bot.core.i18n import Catalog, Translator
 from bot.core.phones import mobile
 from bot.core.text import sheet_cell
 from bot.core.types import normalize_address
 from handlers.clients import TAG
+from handlers.shared.flow_steps import step_of
 from storage.database import Database
+from storage.records import ONBOARDING_STEPS
 from storage.repos.client_files import TIERS
 from storage.repos.client_import import ClientRow, LinksTaken, Taken
 from storage.tx import Tx
@@ -35,12 +40,13 @@ NAME = "clients"
 QUIET = True
 COLUMNS = (
     "address", "name", "language", "phone", "tier", "tags", "topics", "advisor", "links",
-    "sms_consent",
+    "sms_consent", "stage",
 )  # fmt: skip
 CONSENT = {"yes": True, "no": False, "是": True, "否": False, "1": True, "0": False}
 ACTOR = "cli:clients-import"
 LANGUAGES = ("zh", "en")
 PAGE = 1000
+_NAMES = Translator(Catalog(), "zh", "")  # the steps' names, for the stage column
 
 
 def add_parser(sub: Any) -> None:
@@ -107,7 +113,15 @@ def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -
         consent = CONSENT.get(raw["sms_consent"].lower())
         if consent is None:
             raise bad("sms_consent", f"{raw['sms_consent'][:20]!r} is not yes, no, 是, 否, 1 or 0")
-    return ClientRow(address, name, language, phone, tier, tags, listed, advisor, links, consent)
+    stage = None
+    if raw.get("stage"):
+        stage = step_of(_NAMES, raw["stage"])
+        if stage is None:
+            known = ", ".join(ONBOARDING_STEPS)
+            raise bad("stage", f"{raw['stage'][:30]!r} is not a step of the flow ({known})")
+    return ClientRow(
+        address, name, language, phone, tier, tags, listed, advisor, links, consent, stage
+    )
 
 
 def _links(value: str, address: str) -> tuple[str, ...]:

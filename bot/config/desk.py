@@ -4,6 +4,10 @@ from pydantic import Field, field_validator
 
 from bot.config.base import _Section
 from bot.core.types import normalize_address as normalise_address
+from storage.records import ONBOARDING_STEPS
+
+# Days after the account is opened by which each later step of the service flow is due.
+ONBOARDING_DUE = "custody=1,software=2,coaching=3,advisor=1,code_sent=1,visit=10,file=14,segment=14"
 
 
 class DeskSettings(_Section):
@@ -20,6 +24,31 @@ class DeskSettings(_Section):
     ticket_intake_minutes: int = Field(30, ge=1, le=1_440)
     # A resolved ticket may be reopened by the client this long, then closes by itself.
     ticket_reopen_days: int = Field(7, ge=1, le=90)
+    # The service flow's due days per step after the account is opened (STEP=DAYS, …).
+    onboarding_due_days: str = ONBOARDING_DUE
+
+    @property
+    def onboarding_due(self) -> dict[str, int]:
+        pairs = (item.split("=") for item in self.onboarding_due_days.split(",") if item)
+        return {step.strip(): int(days) for step, days in pairs}
+
+    @field_validator("onboarding_due_days")
+    @classmethod
+    def _due_days(cls, value: str) -> str:
+        later = ONBOARDING_STEPS[1:]
+        found: dict[str, int] = {}
+        for item in (i.strip() for i in value.replace("，", ",").split(",") if i.strip()):
+            step, sep, days = item.partition("=")
+            step = step.strip().lower()
+            if not sep or step not in later or not days.strip().isdigit():
+                raise ValueError(
+                    f"{item[:30]!r}: use STEP=DAYS with STEP one of {', '.join(later)}"
+                )
+            if not 0 <= int(days) <= 365:
+                raise ValueError(f"{item[:30]!r}: 0 to 365 days")
+            found[step] = int(days)
+        defaults = dict(i.split("=") for i in ONBOARDING_DUE.split(","))
+        return ",".join(f"{s}={found.get(s, defaults[s])}" for s in later)
 
     @field_validator("staff_chat")
     @classmethod

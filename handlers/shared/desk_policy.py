@@ -23,6 +23,8 @@ class DeskPolicy:
     intake_minutes: int = 30
     reopen_days: int = 7
     timezone: str = "Asia/Shanghai"
+    # The service flow: days after the account is opened by which each step is due.
+    onboarding_due: dict[str, int] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -89,6 +89,27 @@ async def consult(event: Inbound, t: Translator, fsm: StateControl, tx: Tx) -> O
     return await start_consult(t, fsm, tx)
 
 
+@router.keyword("开户咨询", "我要开户", "办理开户", "open account", exact=True)
+async def open_account(
+    event: Inbound, t: Translator, tx: Tx, client: Client, desk: DeskPolicy
+) -> Outbound | list[Outbound]:
+    """The start of the service flow for someone who first appears in a chat: a person
+    contacts them about opening an account (a consultation ticket)."""
+    if not private(event):
+        return Outbound(t("errors.private_only"))
+    return await workflow.consultation(tx, desk, t, event, client, t("onboard.open_request"))
+
+
+@router.keyword("预约辅导", "交易前辅导", "预约交易前辅导", "coaching", exact=True)
+async def coaching(
+    event: Inbound, t: Translator, tx: Tx, client: Client, desk: DeskPolicy
+) -> Outbound | list[Outbound]:
+    """The offer of coaching before the first trade, taken up: a ticket for the advisor."""
+    if not private(event):
+        return Outbound(t("errors.private_only"))
+    return await workflow.consultation(tx, desk, t, event, client, t("onboard.coaching_request"))
+
+
 def expired(
     data: dict[str, Any], desk: DeskPolicy, now: datetime, minutes: int | None = None
 ) -> bool:

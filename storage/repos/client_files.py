@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from storage.records import Client, ClientFile, Identity, SmsConsent, aware
 from storage.repos.base import Repo
+from storage.repos.onboarding import OnboardingRepo
 from storage.repos.sms import SmsRepo
 from storage.schema import (
     client_notes,
@@ -135,6 +136,20 @@ class ClientFileRepo(Repo):
         )
         if "phone" in values:  # the phone is the client's sms: address
             await SmsRepo(self.conn, self.now, self.state).sync_addresses([client_id])
+        await self._flow(client_id, values)
+
+    async def _flow(self, client_id: int, values: dict[str, Any]) -> None:
+        """What a change to the file does to the service flow: an advisor assigned (客户分配),
+        a tier set (客户细分), the file complete with tier, advisor and phone (建立客户档案).
+        Noticed steps never undo what staff recorded."""
+        flow = OnboardingRepo(self.conn, self.now, self.state)
+        if values.get("advisor"):
+            await flow.mark(client_id, "advisor", "done", "bot", overwrite=False)
+        if values.get("tier"):
+            await flow.mark(client_id, "segment", "done", "bot", overwrite=False)
+        row = await self.fields(client_id)
+        if row is not None and row.tier and row.advisor and row.phone:
+            await flow.mark(client_id, "file", "done", "bot", overwrite=False)
 
     async def tags(self, client_id: int) -> list[str]:
         rows = await self.conn.execute(
@@ -145,7 +160,11 @@ class ClientFileRepo(Repo):
         return [r.tag for r in rows]
 
     async def add_tag(self, client_id: int, tag: str) -> bool:
-        return await self.insert_new(client_tags.insert().values(client_id=client_id, tag=tag))
+        added = await self.insert_new(client_tags.insert().values(client_id=client_id, tag=tag))
+        if added:  # a tag places the client in a segment (客户细分)
+            flow = OnboardingRepo(self.conn, self.now, self.state)
+            await flow.mark(client_id, "segment", "done", "bot", overwrite=False)
+        return added
 
     async def del_tag(self, client_id: int, tag: str) -> bool:
         result = await self.conn.execute(

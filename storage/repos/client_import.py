@@ -13,9 +13,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from storage.records import ONBOARDING_STEPS
 from storage.repos.base import Repo
+from storage.repos.onboarding import OnboardingRepo
 from storage.repos.sms import SmsRepo
-from storage.schema import client_tags, clients, identities, subscription_events, subscriptions
+from storage.schema import (
+    client_tags,
+    clients,
+    identities,
+    onboarding_steps,
+    subscription_events,
+    subscriptions,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,7 @@ class ClientRow:
     advisor: str | None = None
     links: tuple[str, ...] = ()  # the client's other addresses, added to the file
     sms_consent: bool | None = None  # SMS consent as the firm recorded it (source "import")
+    stage: str | None = None  # the service flow's step the client is at (those before: done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +157,10 @@ class ClientImportRepo(Repo):
                 )
         await self._consent(known, ids)
         await SmsRepo(self.conn, self.now, self.state).sync_addresses(list(ids.values()))
+        flow = OnboardingRepo(self.conn, self.now, self.state)
+        for stage in sorted({r.stage for r in rows if r.stage}):  # type: ignore[type-var]
+            at = [ids[r.address] for r in rows if r.stage == stage]
+            await flow.start_at(at, stage, by=actor)
         await self._replace_tags(rows, ids)
         await self._replace_topics(rows, ids, actor=actor)
         return len(fresh), len(known)
@@ -279,6 +293,7 @@ class ClientImportRepo(Repo):
             addresses = await self._listed(identities, "address", client_ids)
             tags = await self._listed(client_tags, "tag", client_ids)
             topics = await self._listed(subscriptions, "topic_key", client_ids)
+            steps = await self._listed(onboarding_steps, "step", client_ids)
             for r in rows:
                 # The phone's sms: address is the phone column again (made from it on import).
                 listed = addresses.get(r.id, [])
@@ -297,6 +312,7 @@ class ClientImportRepo(Repo):
                     "advisor": r.advisor or "",
                     "links": ";".join(others),
                     "sms_consent": {True: "yes", False: "no"}.get(r.sms_consent, ""),
+                    "stage": _stage(steps.get(r.id, [])),
                 }
             after = rows[-1].id
 
@@ -311,3 +327,10 @@ class ClientImportRepo(Repo):
         ):
             listed.setdefault(row.client_id, []).append(row[1])
         return listed
+
+
+def _stage(recorded: list[str]) -> str:
+    """The step a client is at: the first not recorded ("" before the flow, or after it)."""
+    if not recorded:
+        return ""
+    return next((s for s in ONBOARDING_STEPS if s not in recorded), "")

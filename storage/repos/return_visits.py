@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from storage.records import aware
 from storage.repos.base import Repo
+from storage.repos.onboarding import OnboardingRepo
 from storage.repos.routes import best_address
 from storage.schema import clients, identities, return_visits, roles
 
@@ -86,6 +87,9 @@ class ReturnVisitRepo(Repo):
             .where(rv.c.client_id == client_id, rv.c.wave == wave, rv.c.score.is_(None))
             .values(score=score, answered_at=self.now())
         )
+        if result.rowcount:  # the return visit step of the service flow (新开户客户回访)
+            flow = OnboardingRepo(self.conn, self.now, self.state)
+            await flow.mark(client_id, "visit", "done", "bot", overwrite=False)
         return bool(result.rowcount)
 
     async def comment(self, client_id: int, wave: int, text: str) -> None:

@@ -79,6 +79,7 @@ def test_import_export_and_reimport(env: Path, capsys: pytest.CaptureFixture[str
         "advisor": "console:adv1",
         "links": "",
         "sms_consent": "",
+        "stage": "",
     }
     changed = write(env / "again.csv", HEADER + "telegram:1001,张三,zh,,,,risk,\n")
     assert main(["clients", "import", str(changed)]) == 0
@@ -288,6 +289,20 @@ def test_an_unknown_consent_value_is_named_by_line_and_column(
     assert f"line 3, column sms_consent: {value!r} is not yes, no, 是, 否, 1 or 0" in err
     assert "nothing was imported" in err
     assert counts(env)[0] == 0
+
+
+def test_a_list_places_clients_at_their_step_of_the_service_flow(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = "address,stage\ntelegram:1001,银行三方托管\ntelegram:1002,5\ntelegram:1003,\n"
+    assert main(["clients", "import", str(write(env / "list.csv", listing))]) == 0
+    capsys.readouterr()
+    assert main(["clients", "export"]) == 0
+    rows = {r["address"]: r["stage"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows == {"telegram:1001": "custody", "telegram:1002": "advisor", "telegram:1003": ""}
+    bad = "address,stage\ntelegram:1004,开户以后\n"
+    assert main(["clients", "import", str(write(env / "bad.csv", bad))]) == 2
+    assert "line 2, column stage: '开户以后' is not a step of the flow" in capsys.readouterr().err
 
 
 def audited(env: Path, actor: str) -> list[tuple[str, dict[str, object]]]:

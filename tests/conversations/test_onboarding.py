@@ -1,0 +1,64 @@
+"""The standard service flow in the chat: staff open an account and the client gets the
+guides, steps are marked or noticed, the trading code goes to the client alone, overdue
+steps come first on the board, and a newcomer can ask to open an account."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import Harness
+
+pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
+
+
+async def alice_id(bot: Harness) -> int:
+    await bot.say("/start")
+    async with bot.app.db.read() as tx:
+        client = await tx.clients.by_address("console:alice")
+        assert client is not None
+        return client.id
+
+
+async def test_a_client_goes_through_the_flow_step_by_step(bot: Harness) -> None:
+    cid = await alice_id(bot)
+    shown = await bot.text(f"/onboard {cid}", user="admin")
+    assert "公司开户" in shown and "还没有开户" in shown
+
+    sent = await bot.say(f"/onboard {cid} open", user="admin")
+    to_alice = [s.plain for s in sent if s.chat == "console:alice"]
+    assert len(to_alice) == 3 and "三方存管" in to_alice[0] and "预约辅导" in to_alice[2]
+    # Opened again: nothing is sent twice.
+    again = await bot.say(f"/onboard {cid} 1 done", user="admin")
+    assert not [s for s in again if s.chat == "console:alice"]
+
+    await bot.text(f"/onboard {cid} custody done", user="admin")
+    assert "请写明原因" in await bot.text(f"/onboard {cid} 4 skip", user="admin")
+    shown = await bot.text(f"/onboard {cid} 交易前的辅导 skip 客户已有交易经验", user="admin")
+    assert "✅ 银行三方托管" in shown and "⏭ 交易前的辅导:已跳过(客户已有交易经验" in shown
+    await bot.text(f"/client {cid} tier vip", user="admin")  # noticed: 客户细分
+    assert "✅ 客户细分" in await bot.text(f"/onboard {cid}", user="admin")
+
+    sent = await bot.say(f"/onboard {cid} code AB123456", user="admin")
+    [notice] = [s.plain for s in sent if s.chat == "console:alice"]
+    [said] = [s.plain for s in sent if s.chat == "console:admin"]
+    assert "交易编码AB123456" in notice
+    assert "AB123456" not in said and "3456" in said  # staff see it masked
+    async with bot.app.db.read() as tx:
+        audited = await tx.audit.recent("onboard.code_sent", limit=1)
+        flow = await tx.onboarding.of(cid)
+    assert "AB123456" not in str(audited)
+    assert flow.steps["code_sent"].state == "done"
+
+    bot.clock.advance(days=3)  # the software guide was due within two days
+    board = await bot.text("/onboard", user="admin")
+    assert f"#{cid}" in board and "逾期" in board and "软件下载及使用指导" in board
+
+
+async def test_a_newcomer_asks_to_open_an_account_and_a_person_takes_it(bot: Harness) -> None:
+    said = await bot.text("开户咨询")
+    assert "编号" in said
+    async with bot.app.db.read() as tx:
+        client = await tx.clients.by_address("console:alice")
+        assert client is not None
+        [ticket] = await tx.tickets.of_client(client.id)
+    assert ticket.kind == "consult"
