@@ -112,6 +112,7 @@ class App:
                     report_at=dt.time.fromisoformat(sched.report_at),
                     report_recipients=sched.report_recipients,
                     firm_name=settings.core.firm_name,
+                    onboarding_due=settings.desk.onboarding_due,
                 )
             )
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -36,6 +36,7 @@ class Context:
     report_at: dt.time
     report_recipients: frozenset[str]
     firm_name: str
+    onboarding_due: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,9 @@ async def _monthly(c: Context, tx: Tx, now: dt.datetime) -> list[Any]:
     last = end - dt.timedelta(days=1)
     start = dt.datetime(last.year, last.month, 1, tzinfo=tz)
     targets = sorted({*c.report_recipients, *c.rhythm.staff})
-    return await monthly.send(tx, c.t, f"{start:%Y-%m}", start, end, targets, c.firm_name)
+    return await monthly.send(
+        tx, c.t, f"{start:%Y-%m}", start, end, targets, c.firm_name, c.onboarding_due
+    )
 
 
 async def _training(c: Context, tx: Tx, now: dt.datetime) -> list[Any]:

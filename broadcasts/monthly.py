@@ -13,6 +13,7 @@ from typing import Any
 from bot.core.i18n import Translator
 from bot.core.text import sheet_cell, to_plain
 from bot.core.types import Outbound
+from storage.records import ONBOARDING_STEPS
 
 # Whatever CJK font the reader's system has; no web font is fetched.
 FONTS = (
@@ -29,7 +30,22 @@ def text(t: Translator, month: str, f: dict[str, Any]) -> str:
     sms = f.get("sms") or {}
     if sms.get("sent") or sms.get("failed"):  # a firm without SMS reads no SMS line
         body += "\n" + t("monthly.sms_line", **{k: sms.get(k, 0) for k in SMS_KEYS})
+    flow = f.get("onboarding") or {}
+    if flow.get("opened"):
+        body += "\n" + flow_text(t, flow)
     return body
+
+
+def flow_text(t: Translator, flow: dict[str, Any]) -> str:
+    """The service flow of the clients who opened an account in the month, in one line."""
+    steps = t("common.list_separator").join(
+        t("monthly.flow_step", step=t(f"onboard.step_{s}"), n=flow["reached"][s])
+        for s in ONBOARDING_STEPS[1:]
+    )
+    return t(
+        "monthly.flow_line", opened=flow["opened"], steps=steps,
+        overdue=sum(flow["overdue"].values()),
+    )  # fmt: skip
 
 
 def _text(t: Translator, month: str, f: dict[str, Any]) -> str:
@@ -104,6 +120,39 @@ def rows(f: dict[str, Any], missing: str = "-") -> list[tuple[str, str, str]]:
     ]
     sms = f.get("sms") or {}
     out += [("sms", key, str(sms.get(key, 0))) for key in SMS_KEYS]
+    return out + flow_rows(f.get("onboarding") or {}, missing)
+
+
+def flow_table(t: Translator, flow: dict[str, Any]) -> str:
+    """The service flow report: a line per step (reached, skipped, median days from the step
+    before, overdue now)."""
+    lines = [t("monthly.flow_title", opened=flow["opened"])]
+    for n, step in enumerate(ONBOARDING_STEPS, 1):
+        days = flow["median_days"].get(step)
+        lines.append(
+            t(
+                "monthly.flow_row", n=n, step=t(f"onboard.step_{step}"),
+                reached=flow["reached"][step], skipped=flow["skipped"][step],
+                days="-" if days is None else f"{days:g}",
+                overdue=flow["overdue"].get(step, 0),
+            )
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
+def flow_rows(flow: dict[str, Any], missing: str = "-") -> list[tuple[str, str, str]]:
+    if not flow:
+        return []
+    out = [("onboarding", "opened", str(flow["opened"]))]
+    for step in ONBOARDING_STEPS:
+        days = flow["median_days"].get(step)
+        out += [
+            (f"onboarding:{step}", "reached", str(flow["reached"][step])),
+            (f"onboarding:{step}", "skipped", str(flow["skipped"][step])),
+            (f"onboarding:{step}", "median_days_from_previous",
+             missing if days is None else f"{days:g}"),
+            (f"onboarding:{step}", "overdue", str(flow["overdue"].get(step, 0))),
+        ]  # fmt: skip
     return out
 
 
@@ -189,14 +238,21 @@ def to_html(t: Translator, month: str, firm: str, f: dict[str, Any]) -> str:
 
 
 async def send(
-    tx: Any, t: Translator, month: str, start: Any, end: Any, targets: list[str], firm: str = ""
+    tx: Any,
+    t: Translator,
+    month: str,
+    start: Any,
+    end: Any,
+    targets: list[str],
+    firm: str = "",
+    onboarding_due: dict[str, int] | None = None,
 ) -> list[Any]:
     """Last month's report to each target, once per month: the message, then the figures as
     CSV and the page with the charts as documents."""
     key = start.astimezone(dt.UTC)
     if not targets or not await tx.rhythm.claim_fire("monthly.report", key, "done"):
         return []
-    figures = await tx.monthly.figures(start, end)
+    figures = await tx.monthly.figures(start, end, onboarding_due)
     csv_file = {"name": f"monthly-{month}.csv", "text": "\ufeff" + to_csv(figures)}
     html_file = {"name": f"monthly-{month}.html", "text": to_html(t, month, firm, figures)}
     outs = []

@@ -4,6 +4,7 @@ handling forms (客户投诉处理单) and call record forms (客户来电记录
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import sys
@@ -14,6 +15,7 @@ from bot.cli.base import EXIT_OK, database, translator
 from bot.config import Settings
 from bot.core.text import to_plain
 from broadcasts import monthly, service_forms
+from storage.repos.onboarding import flow_figures
 
 NAME = "report"
 QUIET = True
@@ -36,6 +38,11 @@ def add_parser(sub: Any) -> None:
         one = kinds.add_parser(name, help=f"the month's {what}")
         one.add_argument("--month", required=True, type=_month, help="YYYY-MM, in TIMEZONE")
         one.add_argument("--format", choices=["csv", "json"], default="csv")
+    flow = kinds.add_parser(
+        "onboarding", help="the service flow of the clients who opened an account in the month"
+    )
+    flow.add_argument("--month", required=True, type=_month, help="YYYY-MM, in TIMEZONE")
+    flow.add_argument("--format", choices=["text", "csv", "json"], default="text")
     monthly_ = kinds.add_parser("monthly", help="the month's feedback report (text, CSV, HTML)")
     monthly_.add_argument("--month", required=True, type=_month, help="YYYY-MM, in TIMEZONE")
     monthly_.add_argument(
@@ -47,7 +54,7 @@ async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
     t = translator(settings)
     start, end = service_forms.bounds(args.month, settings.core.tz)
     async with database(settings) as db, db.read() as tx:
-        figures = await tx.monthly.figures(start, end)
+        figures = await tx.monthly.figures(start, end, settings.desk.onboarding_due)
     args.output.mkdir(parents=True, exist_ok=True)
     base = args.output / f"monthly-{args.month}"
     base.with_suffix(".csv").write_text(monthly.to_csv(figures), "utf-8-sig")
@@ -58,9 +65,30 @@ async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _onboarding(settings: Settings, args: argparse.Namespace) -> int:
+    """Clients who reached each step, median days between steps, overdue counts (now)."""
+    t = translator(settings)
+    start, end = service_forms.bounds(args.month, settings.core.tz)
+    async with database(settings) as db, db.read() as tx:
+        flows = await tx.onboarding.opened_between(start, end)
+        figures = flow_figures(flows, settings.desk.onboarding_due, tx.now())
+    if args.format == "json":
+        json.dump(figures, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["section", "item", "value"])
+        writer.writerows(monthly.flow_rows(figures, missing=""))
+    else:
+        print(to_plain(monthly.flow_table(t, figures)))
+    return EXIT_OK
+
+
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.report_kind == "monthly":
         return await _monthly(settings, args)
+    if args.report_kind == "onboarding":
+        return await _onboarding(settings, args)
     kind = "complaint" if args.report_kind == "complaints" else "consult"
     async with database(settings) as db, db.read() as tx:
         rows = await service_forms.rows(tx, kind, args.month, settings.core.tz)

@@ -44,7 +44,7 @@ async def monthly_page(request: web.Request) -> web.Response:
     app = request.config_dict[APP]
     start, end = service_forms.bounds(month, ZoneInfo(config(request).timezone))
     async with database(request).read() as tx:
-        figures = await tx.monthly.figures(start, end)
+        figures = await tx.monthly.figures(start, end, app.settings.desk.onboarding_due)
     page = monthly.to_html(app.translator, month, app.settings.core.firm_name, figures)
     response = web.Response(text=page, content_type="text/html")
     response.headers["Content-Security-Policy"] = REPORT_CSP
@@ -60,7 +60,8 @@ async def download(request: web.Request) -> web.Response:
     async with database(request).read() as tx:
         if name == "monthly":
             start, end = service_forms.bounds(month, tz)
-            text = monthly.to_csv(await tx.monthly.figures(start, end))
+            due = request.config_dict[APP].settings.desk.onboarding_due
+            text = monthly.to_csv(await tx.monthly.figures(start, end, due))
         elif name in FORMS:
             found = await service_forms.rows(tx, FORMS[name], month, tz)
             text = service_forms.to_csv(FORMS[name], found)

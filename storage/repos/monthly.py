@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.repos.base import Repo
+from storage.repos.onboarding import OnboardingRepo, flow_figures
 from storage.repos.sms import SmsRepo
 from storage.schema import (
     broadcasts,
@@ -26,7 +27,11 @@ def _hours(values: list[tuple[Any, Any]]) -> float | None:
 
 
 class MonthlyRepo(Repo):
-    async def figures(self, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    async def figures(
+        self, start: dt.datetime, end: dt.datetime, onboarding_due: dict[str, int] | None = None
+    ) -> dict[str, Any]:
+        """The month's figures; `onboarding_due`: the service flow's due days (overdue counts
+        are as of now)."""
         start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         c = self.conn
         in_month = sa.and_(tickets.c.created_at >= start, tickets.c.created_at < end)
@@ -156,6 +161,11 @@ class MonthlyRepo(Repo):
             "subscriptions": subs,
             "broadcasts": casts,
             "sms": await SmsRepo(self.conn, self.now, self.state).figures(start, end),
+            "onboarding": flow_figures(
+                await OnboardingRepo(self.conn, self.now, self.state).opened_between(start, end),
+                onboarding_due or {},
+                self.now(),
+            ),
         }
 
 

@@ -4,9 +4,11 @@ the account was opened, so they are worked out by the caller, not stored."""
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -139,3 +141,37 @@ class OnboardingRepo(Repo):
         for r in rows:  # type: ignore[attr-defined]
             flows.setdefault(r.client_id, {})[r.step] = _record(r)
         return [Flow(c, steps) for c, steps in sorted(flows.items())]
+
+
+def flow_figures(flows: list[Flow], due: dict[str, int], now: datetime) -> dict[str, object]:
+    """Of the clients whose account was opened in a period: how many reached each step (done
+    or skipped), the median days from each step to the next, and how many are overdue at
+    each step now."""
+    reached = {s: sum(1 for f in flows if s in f.steps) for s in ONBOARDING_STEPS}
+    skipped = {
+        s: sum(1 for f in flows if (r := f.steps.get(s)) and r.state == "skipped")
+        for s in ONBOARDING_STEPS
+    }
+    median_days: dict[str, float | None] = {}
+    for before, step in itertools.pairwise(ONBOARDING_STEPS):
+        spans = sorted(
+            (f.steps[step].at - f.steps[before].at).total_seconds() / 86400
+            for f in flows
+            if step in f.steps and before in f.steps
+        )
+        median_days[step] = round(statistics.median(spans), 1) if spans else None
+    overdue = {
+        s: sum(
+            1
+            for f in flows
+            if s not in f.steps
+            and f.opened_at is not None
+            and s in due
+            and f.opened_at + timedelta(days=due[s]) < now
+        )
+        for s in ONBOARDING_STEPS[1:]
+    }
+    return {
+        "opened": len(flows), "reached": reached, "skipped": skipped,
+        "median_days": median_days, "overdue": overdue,
+    }  # fmt: skip

@@ -4,6 +4,8 @@ steps come first on the board, and a newcomer can ask to open an account."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.harness import Harness
@@ -62,3 +64,26 @@ async def test_a_newcomer_asks_to_open_an_account_and_a_person_takes_it(bot: Har
         assert client is not None
         [ticket] = await tx.tickets.of_client(client.id)
     assert ticket.kind == "consult"
+
+
+async def test_the_flow_report_counts_steps_days_and_overdue(bot: Harness) -> None:
+    from broadcasts import monthly
+
+    cid = await alice_id(bot)
+    await bot.say(f"/onboard {cid} open", user="admin")
+    bot.clock.advance(days=1)
+    await bot.say(f"/onboard {cid} custody done", user="admin")
+    bot.clock.advance(days=3)  # software (due in 2 days) and coaching (3) are overdue now
+    now = bot.clock()
+    async with bot.app.db.read() as tx:
+        figures = await tx.monthly.figures(
+            now - dt.timedelta(days=30), now + dt.timedelta(days=1),
+            bot.app.desk.onboarding_due,
+        )  # fmt: skip
+    flow = figures["onboarding"]
+    assert flow["opened"] == 1 and flow["reached"]["custody"] == 1
+    assert flow["median_days"]["custody"] == 1.0
+    assert flow["overdue"]["software"] == 1 and flow["overdue"]["coaching"] == 1
+    text = monthly.text(bot.app.translator, "2026-12", figures)
+    assert "开户流程:本月开户 1 位" in text
+    assert ("onboarding:custody", "median_days_from_previous", "1") in monthly.rows(figures)

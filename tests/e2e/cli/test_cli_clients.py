@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -291,6 +293,7 @@ def test_an_unknown_consent_value_is_named_by_line_and_column(
     assert counts(env)[0] == 0
 
 
+@pytest.mark.dated  # the report's month is today's
 def test_a_list_places_clients_at_their_step_of_the_service_flow(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -300,6 +303,11 @@ def test_a_list_places_clients_at_their_step_of_the_service_flow(
     assert main(["clients", "export"]) == 0
     rows = {r["address"]: r["stage"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
     assert rows == {"telegram:1001": "custody", "telegram:1002": "advisor", "telegram:1003": ""}
+    month = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    assert main(["report", "onboarding", "--month", month]) == 0
+    report = capsys.readouterr().out
+    assert "本期开户 2 位" in report and "2. 银行三方托管:完成 1" in report
+    assert "5. 客户分配:完成 0" in report and "4. 交易前的辅导:完成 1" in report
     bad = "address,stage\ntelegram:1004,开户以后\n"
     assert main(["clients", "import", str(write(env / "bad.csv", bad))]) == 2
     assert "line 2, column stage: '开户以后' is not a step of the flow" in capsys.readouterr().err
