@@ -14,7 +14,6 @@ complete, a tier or tag set); what it notices never undoes what staff recorded.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 
 from bot.core.i18n import Translator
 from bot.core.router import Router
@@ -23,7 +22,6 @@ from handlers.shared.client_lookup import find_client
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.flow_steps import step_of
 from storage.records import ONBOARDING_STEPS, Client
-from storage.repos.onboarding import Flow
 from storage.tx import Tx
 
 router = Router("onboarding")
@@ -34,22 +32,6 @@ CODE = re.compile(r"[A-Za-z0-9-]{4,32}")
 DONE_WORDS = {"done": "done", "完成": "done", "已完成": "done", "ok": "done"}
 SKIP_WORDS = {"skip": "skipped", "跳过": "skipped"}
 UNDO_WORDS = {"undo", "撤销", "pending", "未完成"}
-
-
-def due_at(flow: Flow, step: str, desk: DeskPolicy) -> datetime | None:
-    opened = flow.opened_at
-    if opened is None or step not in desk.onboarding_due:
-        return None
-    return opened + timedelta(days=desk.onboarding_due[step])
-
-
-def overdue(flow: Flow, desk: DeskPolicy, now: datetime) -> list[str]:
-    """Pending steps whose due time has passed."""
-    return [
-        s
-        for s in ONBOARDING_STEPS
-        if s not in flow.steps and (due := due_at(flow, s, desk)) is not None and due < now
-    ]
 
 
 @router.command("onboard", roles=STAFF)
@@ -156,7 +138,7 @@ async def steps_text(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) ->
                 by=record.by,
             )  # fmt: skip
         else:
-            due = due_at(flow, step, desk)
+            due = flow.due_at(step, desk.onboarding_due)
             if due is None:
                 line = t("onboard.line_pending", n=n, step=name)
             elif due < now:
@@ -172,21 +154,14 @@ async def steps_text(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) ->
 
 async def board(tx: Tx, t: Translator, desk: DeskPolicy) -> str:
     """Clients in the flow by their next step, those with overdue steps first."""
-    now = tx.now()
-    flows = await tx.onboarding.started()
-    if not flows:
+    rows = await tx.onboarding.board(desk.onboarding_due, tx.now())
+    if not rows:
         return t("onboard.board_empty")
-    rows = []
-    for flow in flows:
-        late = overdue(flow, desk, now)
-        step = flow.next_step()
-        due = due_at(flow, step, desk) if step else None
-        rows.append((not late, due or now, flow, step, late))
-    rows.sort(key=lambda r: (r[0], r[1]))
     lines = [t("onboard.board_title", n=len(rows))]
-    for _, _, flow, step, late in rows[:SHOWN]:
+    for flow, late in rows[:SHOWN]:
         client = await tx.clients.get(flow.client_id)
         name = (client.display_name if client else None) or "-"
+        step = flow.next_step()
         next_name = t(f"onboard.step_{step}") if step else "-"
         key = "onboard.board_late" if late else "onboard.board_line"
         lines.append(t(key, id=flow.client_id, name=name, step=next_name, n=len(late)))

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from bot.web.acting import act, answers_to
 from bot.web.desk import who
-from bot.web.guard import ID_DIGITS, config, database, path_id, redirect
+from bot.web.guard import APP, ID_DIGITS, config, database, path_id, redirect
+from storage.records import ONBOARDING_STEPS
 
 routes = web.RouteTableDef()
 
@@ -61,7 +62,7 @@ async def clients_page(request: web.Request) -> web.Response:
 async def client_page(request: web.Request) -> web.Response:
     _allowed(request)
     client_id = _client_id(request)
-    file = tickets = visits = preferred = consent = opted_out = None
+    file = tickets = visits = preferred = consent = opted_out = flow = None
     async with database(request).read() as tx:
         client = await tx.clients.get(client_id)
         if client is None:
@@ -73,9 +74,11 @@ async def client_page(request: web.Request) -> web.Response:
             preferred = await tx.files.preferred(client.id)
             consent = await tx.sms.consent(client.id)
             opted_out = await tx.sms.opted_out(file.phone) if file.phone else None
+            flow = await tx.onboarding.of(client.id)
     context = {
         "client": client, "file": file, "visits": visits, "preferred": preferred,
-        "consent": consent, "opted_out": opted_out,
+        "consent": consent, "opted_out": opted_out, "flow": flow, "steps": ONBOARDING_STEPS,
+        "due": request.config_dict[APP].settings.desk.onboarding_due,
         "open": [tk for tk in tickets or () if tk.active],
         "past": [tk for tk in tickets or () if not tk.active],
         "nonce": secrets.token_urlsafe(16),

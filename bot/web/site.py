@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import audit, broadcasts, clients, desk, faq, login, notes, reports, talk
+from bot.web import audit, broadcasts, clients, desk, faq, flow, login, notes, reports, talk
 from bot.web.console import HERE, ConsoleSettings
 from bot.web.guard import APP, SESSIONS, SETTINGS, VISITOR, guard
 from bot.web.sessions import session_store
@@ -60,6 +60,7 @@ def build(app: App, config: ConsoleSettings) -> web.Application:
     site.add_routes(talk.routes)
     site.add_routes(audit.routes)
     site.add_routes(clients.routes)
+    site.add_routes(flow.routes)
     site.add_routes(broadcasts.routes)
     site.add_routes(notes.routes)
     site.add_routes(faq.routes)

@@ -37,6 +37,21 @@ class Flow:
     def next_step(self) -> str | None:
         return next((s for s in ONBOARDING_STEPS if s not in self.steps), None)
 
+    def due_at(self, step: str, due: dict[str, int]) -> datetime | None:
+        """When `step` is due: `due[step]` days after the account was opened."""
+        opened = self.opened_at
+        if opened is None or step not in due:
+            return None
+        return opened + timedelta(days=due[step])
+
+    def overdue(self, due: dict[str, int], now: datetime) -> list[str]:
+        """Pending steps whose due time has passed."""
+        return [
+            s
+            for s in ONBOARDING_STEPS
+            if s not in self.steps and (at := self.due_at(s, due)) is not None and at < now
+        ]
+
 
 def _record(row: sa.Row[tuple[object, ...]]) -> StepRecord:
     return StepRecord(row.step, row.state, row.by, aware(row.at), row.reason)  # type: ignore[arg-type]
@@ -83,6 +98,18 @@ class OnboardingRepo(Repo):
     async def of(self, client_id: int) -> Flow:
         query = sa.select(onboarding_steps).where(onboarding_steps.c.client_id == client_id)
         return Flow(client_id, {r.step: _record(r) for r in await self.conn.execute(query)})
+
+    async def board(self, due: dict[str, int], now: datetime) -> list[tuple[Flow, list[str]]]:
+        """Clients in the flow with their overdue steps: those with any first, then by when
+        their next step is due."""
+        rows = []
+        for flow in await self.started():
+            late = flow.overdue(due, now)
+            step = flow.next_step()
+            at = (flow.due_at(step, due) if step else None) or now
+            rows.append((not late, at, flow, late))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return [(flow, late) for _, _, flow, late in rows]
 
     async def started(self) -> list[Flow]:
         """Every client on file whose account was opened and whose flow is not complete."""
@@ -160,17 +187,8 @@ def flow_figures(flows: list[Flow], due: dict[str, int], now: datetime) -> dict[
             if step in f.steps and before in f.steps
         )
         median_days[step] = round(statistics.median(spans), 1) if spans else None
-    overdue = {
-        s: sum(
-            1
-            for f in flows
-            if s not in f.steps
-            and f.opened_at is not None
-            and s in due
-            and f.opened_at + timedelta(days=due[s]) < now
-        )
-        for s in ONBOARDING_STEPS[1:]
-    }
+    late = [f.overdue(due, now) for f in flows]
+    overdue = {s: sum(1 for steps in late if s in steps) for s in ONBOARDING_STEPS[1:]}
     return {
         "opened": len(flows), "reached": reached, "skipped": skipped,
         "median_days": median_days, "overdue": overdue,

@@ -195,3 +195,28 @@ async def test_staff_edit_an_entry_through_the_chat_steps_and_an_advisor_may_not
     )
     async with console.app.db.read() as tx:
         assert await tx.faq.get("open-account") is None
+
+
+async def test_the_service_flow_is_marked_on_the_client_page_and_listed_on_the_board(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    await console.add_account("zhangwei", "advisor")
+    x = await on_file(console, "telegram:555", "Alice")
+    b = await browser()
+    await b.sign_in("zhangwei")
+    path = f"/clients/{x.id}"
+    _, page = await b.get(path)
+    assert "服务流程" in page and "已开户,开始流程" in page
+    _, page, _ = await b.post(f"{path}/flow", {"action": "open"}, page=page)
+    assert "✅ 公司开户" in page
+    _, page, _ = await b.post(
+        f"{path}/flow", {"step": "custody", "action": "done", "reason": ""}, page=page
+    )
+    assert "✅ 银行三方托管" in page
+    _, page, _ = await b.post(f"{path}/flow", {"step": "coaching", "action": "skip"}, page=page)
+    assert "请写明原因" in page  # the chat's own answer, on the page
+    _, board = await b.get("/onboarding")
+    assert f"#{x.id} Alice" in board and "软件下载及使用指导" in board
+    async with console.app.db.read() as tx:
+        flow = await tx.onboarding.of(x.id)
+    assert set(flow.steps) == {"opened", "custody"}
