@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from storage.database import Database
 from storage.migrate import current, upgrade
-from storage.records import SmsPolicy
+from storage.records import Hours, SmsPolicy
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -121,4 +121,10 @@ def apply_policies(db: Database, settings: Settings) -> None:
         db.mass_topics = wx.mass_topics
         db.mass_kind = "list" if wx.account_type == "service" else "tag"
     if sms.enabled:
-        db.sms = SmsPolicy(sms.topics, sms.variable_max, sms.opt_out_text, sms.sign_name or "")
+        quiet = {"marketing": Hours(*sms.quiet)}
+        if sms.alert_quiet:
+            quiet["alert"] = Hours(*sms.alert_quiet)
+        db.sms = SmsPolicy(
+            sms.topics, sms.variable_max, sms.opt_out_text, sms.sign_name or "", quiet,
+            settings.core.timezone,
+        )  # fmt: skip

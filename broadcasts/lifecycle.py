@@ -257,9 +257,19 @@ async def create(
     )
     if broadcast.send_at <= now:
         await tx.broadcasts.start(
-            broadcast, buttons=buttons, group_confirm=group_confirm(tx, broadcast)
-        )
+            broadcast, buttons=buttons, group_confirm=group_confirm(tx, broadcast),
+            sms_not_before=sms_not_before(tx, broadcast),
+        )  # fmt: skip
     return await tx.broadcasts.get(broadcast.id) or broadcast
+
+
+def sms_not_before(tx: Tx, broadcast: Broadcast) -> datetime | None:
+    """Texts of a push started in quiet hours wait for their end in the outbox (not tried
+    and put back one by one)."""
+    kind = (broadcast.audience.get("sms") or {}).get("kind")
+    if not kind or tx.sms_policy is None:
+        return None
+    return tx.sms_policy.not_before(kind, tx.now())
 
 
 def group_confirm(tx: Tx, broadcast: Broadcast) -> timedelta:
@@ -379,7 +389,9 @@ async def tick(tx: Tx, t: Translator, now: datetime) -> tuple[int, list[Outbound
     recipients of what started and the reports."""
     started = 0
     for due in await tx.broadcasts.due(now):
-        started += await tx.broadcasts.start(due, group_confirm=group_confirm(tx, due))
+        started += await tx.broadcasts.start(
+            due, group_confirm=group_confirm(tx, due), sms_not_before=sms_not_before(tx, due)
+        )
     outs = []
     for done in await tx.broadcasts.finished():
         author = await tx.clients.by_address(done.author)

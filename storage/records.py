@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -185,15 +187,44 @@ def sms_parts(length: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Hours:
+    """A daily window in local time; `start` after `end` spans midnight (21:00-08:00)."""
+
+    start: dt_time
+    end: dt_time
+
+    def wait(self, now: datetime) -> float:
+        """Seconds from `now` (aware, in the window's timezone) until the window ends; 0
+        outside it."""
+        t = now.timetz().replace(tzinfo=None)
+        overnight = self.start > self.end
+        inside = (t >= self.start or t < self.end) if overnight else self.start <= t < self.end
+        if not inside:
+            return 0.0
+        end = now.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+        if end <= now:
+            end += timedelta(days=1)
+        return (end - now).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
 class SmsPolicy:
     """What SMS may carry, from the settings: pushes to `topics` (alerts among them), each
     text at most `variable_max` characters (the template's variable), marketing texts ending
-    with `opt_out` (拒收请回复R)."""
+    with `opt_out` (拒收请回复R); the hours marketing (and, if set, alerts) wait out."""
 
     topics: frozenset[str] = frozenset()
     variable_max: int = 35
     opt_out: str = "拒收请回复R"
     sign: str = ""  # the sign name the phone shows as 【…】
+    quiet: dict[str, Hours] = field(default_factory=dict)  # kind -> hours it waits out
+    timezone: str = "Asia/Shanghai"
+
+    def not_before(self, kind: str, now: datetime) -> datetime | None:
+        """When a text of `kind` may go, if not now (the end of its quiet hours)."""
+        hours = self.quiet.get(kind)
+        wait = hours.wait(now.astimezone(ZoneInfo(self.timezone))) if hours else 0.0
+        return now + timedelta(seconds=wait) if wait else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,6 +168,7 @@ def _rows_from(
     status: str = "pending",
     error: str | None = None,
     extra: dict[str, Any] | None = None,
+    not_before: datetime | None = None,
 ) -> Any:
     """INSERT … SELECT of one part's delivery rows for every (channel, chat, client) of
     `source` (a subquery with columns channel, chat and client_id). Buttons carry the
@@ -184,9 +185,9 @@ def _rows_from(
         sa.literal(text), sa.literal(payload, sa.JSON), sa.literal(status), sa.literal(0),
         sa.false(), sa.literal(now, stamp), sa.literal(now, stamp), sa.true(),
         sa.literal(broadcast.priority), sa.literal(broadcast.id), sa.literal(part),
-        sa.literal(error, sa.Text),
+        sa.literal(error, sa.Text), sa.literal(not_before, stamp),
     )  # fmt: skip
-    return m.insert().from_select(COLUMNS, select)
+    return m.insert().from_select([*COLUMNS, "next_attempt_at"], select)
 
 
 class BroadcastRepo(Repo):
@@ -257,6 +258,7 @@ class BroadcastRepo(Repo):
         buttons: dict[str, list[list[dict[str, Any]]]] | None = None,
         *,
         group_confirm: timedelta = timedelta(hours=12),
+        sms_not_before: datetime | None = None,
     ) -> int:
         """scheduled -> running, and its delivery rows written; returns the recipients (0 when
         another process started it first). One INSERT … SELECT per language and part; the
@@ -330,8 +332,11 @@ class BroadcastRepo(Repo):
             if sms.get("text"):  # one short text, whatever the language
                 payload = {"template": sms["kind"]}
                 await self._pending(
-                    _rows_from(chats(SMS), broadcast, sms["text"], 0, now, extra=payload)
-                )
+                    _rows_from(
+                        chats(SMS), broadcast, sms["text"], 0, now, extra=payload,
+                        not_before=sms_not_before,
+                    )
+                )  # fmt: skip
             else:  # never written without a text (`lifecycle.plan`); kept as a failure if so
                 await self.conn.execute(
                     _rows_from(chats(SMS), broadcast, parts[0], 0, now, status="failed",

@@ -23,7 +23,7 @@ from bot.channels.sms.aliyun import AliyunSms
 from bot.channels.sms.aliyun_provider import BEIJING, AliyunProvider, parse_push
 from bot.channels.sms.errors import ChannelStopped
 from bot.channels.sms.provider import Receipt, Reply, Reports, SmsProvider
-from bot.channels.sms.sender import CHANNEL, Hours, SmsSender
+from bot.channels.sms.sender import CHANNEL, SmsSender
 from bot.config import Settings
 from bot.core.commands import text_event
 from bot.core.delivery import Delivery, Limits
@@ -31,6 +31,7 @@ from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
 from bot.core.types import Outbound
 from storage.database import Database
+from storage.records import Hours
 from storage.tx import Tx
 
 log = logging.getLogger(__name__)

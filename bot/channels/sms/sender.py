@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from bot.channels.sms.errors import (
     BadNumber,
@@ -31,6 +30,7 @@ from bot.channels.sms.provider import Kind, SmsProvider
 from bot.core.delivery import Limits, OutMessage, SendFailure
 from bot.core.text import to_plain
 from bot.core.types import Capabilities
+from storage.records import Hours
 
 log = logging.getLogger(__name__)
 
@@ -44,26 +44,6 @@ History = Callable[[datetime], Awaitable[dict[str, list[datetime]]]]
 RESEED_AFTER = timedelta(minutes=1)  # idle this long, another process may have sent meanwhile
 Stopped = Callable[[str], Awaitable[None]]
 Resumed = Callable[[], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Hours:
-    """A daily window in local time; `start` after `end` spans midnight (21:00-08:00)."""
-
-    start: time
-    end: time
-
-    def wait(self, now: datetime) -> float:
-        """Seconds from `now` (aware, local) until the window ends; 0 outside it."""
-        t = now.timetz().replace(tzinfo=None)
-        overnight = self.start > self.end
-        inside = (t >= self.start or t < self.end) if overnight else self.start <= t < self.end
-        if not inside:
-            return 0.0
-        end = now.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
-        if end <= now:
-            end += DAY
-        return (end - now).total_seconds()
 
 
 class SmsSender:

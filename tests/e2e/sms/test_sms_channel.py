@@ -149,11 +149,10 @@ async def test_marketing_waits_for_the_end_of_the_quiet_hours(
     assert "短信 1" in preview and "× 1 位 = 1 条" in preview  # the SMS text, its parts, its cost
     bot.app.delivery.notify("sms")
 
-    async def waiting() -> bool:
-        rows = await bot.rows(f"sms:{BOB}")
-        return len(rows) == 1 and rows[0].status == "pending" and rows[0].attempts >= 1
-
-    await eventually(waiting, what="the text to wait for the morning")
+    # Written to wait for 08:00 in the outbox: not even tried before.
+    [row] = await bot.rows(f"sms:{BOB}")
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert row.next_attempt_at == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 08:00 in Beijing
     assert bot.texts_to(BOB) == []
     bot.clock.set(datetime(2026, 12, 2, 0, 0, 30, tzinfo=UTC))  # 08:00:30 in Beijing
     bot.app.delivery.notify("sms")
