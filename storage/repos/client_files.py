@@ -206,5 +206,6 @@ class ClientFileRepo(Repo):
                 sms_consent=None,
                 sms_consent_at=None,
                 sms_consent_source=None,
+                trading_code=None,
             )
         )

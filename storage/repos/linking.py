@@ -20,6 +20,7 @@ from storage.schema import (
     faq_unanswered,
     identities,
     messages,
+    onboarding_steps,
     return_visits,
     subscription_events,
     subscriptions,
@@ -35,9 +36,10 @@ LOCK_SPAN = timedelta(hours=1)
 MOVED = (identities, subscription_events, client_notes, tickets, messages, faq_feedback,
          faq_unanswered)  # fmt: skip
 KEYED = ((subscriptions, "topic_key"), (client_tags, "tag"), (return_visits, "wave"),
-         (training_rsvps, "day"))  # fmt: skip
+         (training_rsvps, "day"), (onboarding_steps, "step"))  # fmt: skip
 NOTED = ("tier", "advisor", "phone")  # a difference here is noted on the surviving file
-FILLED = ("display_name", "preferred")  # taken from the other file only where missing
+# Taken from the other file only where missing.
+FILLED = ("display_name", "preferred", "trading_code")
 
 
 @dataclass(frozen=True, slots=True)
