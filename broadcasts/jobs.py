@@ -36,6 +36,7 @@ class Context:
     report_at: dt.time
     report_recipients: frozenset[str]
     firm_name: str
+    report_emails: tuple[str, ...] = ()  # the report by e-mail too (a mail outbox row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,9 @@ async def _monthly(c: Context, tx: Tx, now: dt.datetime) -> list[Any]:
     last = end - dt.timedelta(days=1)
     start = dt.datetime(last.year, last.month, 1, tzinfo=tz)
     targets = sorted({*c.report_recipients, *c.rhythm.staff})
-    return await monthly.send(tx, c.t, f"{start:%Y-%m}", start, end, targets, c.firm_name)
+    return await monthly.send(
+        tx, c.t, f"{start:%Y-%m}", start, end, targets, c.firm_name, c.report_emails
+    )
 
 
 async def _training(c: Context, tx: Tx, now: dt.datetime) -> list[Any]:
