@@ -18,7 +18,9 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
-from bot.core.timer import Timer
+from bot.core.timer import RealTimer, Timer
+from bot.mail import Mailer
+from bot.mail.outbox import MailOutbox
 from bot.server import HttpServer
 from bot.startup import StartupError, apply_policies, database_problem, sqlite_path
 from broadcasts import jobs, lifecycle, notes, training
@@ -113,6 +115,7 @@ class App:
                     report_recipients=sched.report_recipients,
                     firm_name=settings.core.firm_name,
                     onboarding_due=settings.desk.onboarding_due,
+                    report_emails=sched.report_emails,
                 )
             )
         }
@@ -138,7 +141,27 @@ class App:
         )
         self.delivery.on_blocked(lambda tx, chats: tx.subscriptions.end_for_blocked(chats))
         self._clock: asyncio.Task[None] | None = None
+        self.mail = self._mail_outbox(timer)
+        self._mail_stop = asyncio.Event()
+        self._mail_task: asyncio.Task[None] | None = None
         self.started = False
+
+    def _mail_outbox(self, timer: Timer | None) -> MailOutbox | None:
+        """The worker that sends queued e-mail (the monthly report), where SMTP is set."""
+        mail = self.settings.mail
+        if not mail.enabled or mail.sender is None:
+            return None
+        return MailOutbox(
+            self.db,
+            Mailer(mail),
+            mail.sender,
+            t=self.translator,
+            staff=self.rhythm.staff,
+            enqueue=lambda tx, outs: self.delivery.enqueue(tx, outs),
+            notify=self.delivery.notify,
+            owner=self.delivery.owner,
+            timer=timer or RealTimer(),
+        )
 
     def add_sender(
         self,
@@ -170,6 +193,8 @@ class App:
         await self.delivery.start()
         self.inbox.start()
         self._clock = asyncio.create_task(self._desk_clock(), name="desk-clock")
+        if self.mail is not None:
+            self._mail_task = asyncio.create_task(self.mail.run(self._mail_stop), name="mail")
         await self._write(
             lambda tx: notes.catch_up(tx, self.translator, self.rhythm, self.db.clock())
         )
@@ -206,7 +231,10 @@ class App:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
         job = self.jobs[jobs.job_id(kind, slot)]
-        return await self._write(lambda tx: job.run(tx, now))
+        written = await self._write(lambda tx: job.run(tx, now))
+        if self.mail is not None:  # the job may have queued an e-mail
+            self.mail.wake()
+        return written
 
     async def _write(self, job: Any) -> int:
         """Run a job's transaction and queue the notices it returns; the senders are woken
@@ -261,6 +289,12 @@ class App:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._clock
                 self._clock = None
+            if self._mail_task is not None:  # a send under way ends; its row's lease expires
+                self._mail_stop.set()
+                self._mail_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._mail_task
+                self._mail_task = None
             if self.started:
                 self.started = False
                 await self.inbox.stop(grace)

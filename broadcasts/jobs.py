@@ -37,6 +37,7 @@ class Context:
     report_recipients: frozenset[str]
     firm_name: str
     onboarding_due: dict[str, int] = field(default_factory=dict)
+    report_emails: tuple[str, ...] = ()  # the report by e-mail too (a mail outbox row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,15 @@ async def _monthly(c: Context, tx: Tx, now: dt.datetime) -> list[Any]:
     start = dt.datetime(last.year, last.month, 1, tzinfo=tz)
     targets = sorted({*c.report_recipients, *c.rhythm.staff})
     return await monthly.send(
-        tx, c.t, f"{start:%Y-%m}", start, end, targets, c.firm_name, c.onboarding_due
+        tx,
+        c.t,
+        f"{start:%Y-%m}",
+        start,
+        end,
+        targets,
+        c.firm_name,
+        c.report_emails,
+        onboarding_due=c.onboarding_due,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -237,6 +238,27 @@ def to_html(t: Translator, month: str, firm: str, f: dict[str, Any]) -> str:
     )
 
 
+def files(t: Translator, month: str, firm: str, f: dict[str, Any]) -> list[dict[str, str]]:
+    """The figures as CSV (with a BOM: Excel then reads the Chinese right) and the page with
+    the charts, as `{"name", "type", "text"}`: a chat's document or an e-mail's attachment."""
+    return [
+        {"name": f"monthly-{month}.csv", "type": "text/csv", "text": "\ufeff" + to_csv(f)},
+        {"name": f"monthly-{month}.html", "type": "text/html", "text": to_html(t, month, firm, f)},
+    ]
+
+
+def mail(t: Translator, month: str, firm: str, f: dict[str, Any]) -> dict[str, Any]:
+    """The report as an e-mail: subject, the text as a plain body, both files attached."""
+    attached = files(t, month, firm, f)
+    body = (
+        to_plain(text(t, month, f))
+        + "\n\n"
+        + to_plain(t("mail.monthly_files", csv=attached[0]["name"], html=attached[1]["name"]))
+    )
+    subject = to_plain(t("mail.monthly_subject", month=month))
+    return {"subject": subject, "body": body, "attachments": attached}
+
+
 async def send(
     tx: Any,
     t: Translator,
@@ -245,16 +267,21 @@ async def send(
     end: Any,
     targets: list[str],
     firm: str = "",
+    emails: Sequence[str] = (),
     onboarding_due: dict[str, int] | None = None,
 ) -> list[Any]:
     """Last month's report to each target, once per month: the message, then the figures as
-    CSV and the page with the charts as documents."""
+    CSV and the page with the charts as documents; and one e-mail to `emails`, queued in the
+    mail outbox in this transaction (so it is claimed with the month, and kept until sent)."""
     key = start.astimezone(dt.UTC)
-    if not targets or not await tx.rhythm.claim_fire("monthly.report", key, "done"):
+    if not (targets or emails) or not await tx.rhythm.claim_fire("monthly.report", key, "done"):
         return []
     figures = await tx.monthly.figures(start, end, onboarding_due)
-    csv_file = {"name": f"monthly-{month}.csv", "text": "\ufeff" + to_csv(figures)}
-    html_file = {"name": f"monthly-{month}.html", "text": to_html(t, month, firm, figures)}
+    if emails:
+        await tx.mail.add(f"monthly:{month}", emails, **mail(t, month, firm, figures))
+    csv_file, html_file = (
+        {"name": f["name"], "text": f["text"]} for f in files(t, month, firm, figures)
+    )
     outs = []
     for target in targets:
         outs.append(Outbound(text(t, month, figures), chat=target))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.core.i18n import Translator
+from bot.core.mailboxes import email_address
 from bot.core.phones import mobile
 from bot.core.router import Router
 from bot.core.types import Inbound, Outbound, normalize_address
@@ -77,6 +78,8 @@ async def client_file(
         await tx.files.set(client.id, phone=phone)
         await tx.audit.log(who, "client.phone", client_id=client.id)
         return Outbound(t("clientfile.phone_set", id=client.id))
+    if action == "email" and len(rest) == 1:
+        return await _email(event, tx, t, client, rest[0])
     if action in ("link", "unlink", "channel") and len(rest) == 1:
         return await _addresses(event, tx, t, client, action, rest[0])
     if action == "note" and rest:
@@ -91,6 +94,18 @@ async def client_file(
         await tx.audit.log(who, "client.note", client_id=client.id)
         return Outbound(t("clientfile.noted", id=client.id))
     return Outbound(t("clientfile.usage"))
+
+
+async def _email(event: Inbound, tx: Tx, t: Translator, client: Client, given: str) -> Outbound:
+    """Where documents for the client go by e-mail (`none` takes it off)."""
+    address = None if given.lower() == "none" else email_address(given)
+    if address is None and given.lower() != "none":
+        return Outbound(t("mail.email_invalid", email=given[:60]))
+    await tx.files.set(client.id, email=address)
+    await tx.audit.log(event.sender, "client.email", client_id=client.id)
+    if address is None:
+        return Outbound(t("mail.email_cleared", id=client.id))
+    return Outbound(t("mail.email_set", id=client.id, email=address))
 
 
 async def _addresses(
@@ -156,6 +171,7 @@ async def _show(tx: Tx, t: Translator, client: Client, desk: DeskPolicy) -> str:
         t("clientfile.tier", tier=t(f"clientfile.tier_{file.tier}")),
         t("clientfile.advisor", advisor=file.advisor or "-"),
         t("clientfile.phone", phone=file.phone or "-"),
+        t("mail.client_email", email=file.email or "-"),
         consent_line(t, file.sms, desk),
         t("clientfile.tags", tags=", ".join(file.tags) or "-"),
         t("clientfile.subscriptions", topics=", ".join(file.subscriptions) or "-"),

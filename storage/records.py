@@ -146,6 +146,7 @@ class ClientFile:
     subscriptions: tuple[str, ...]
     last_contact: datetime | None
     sms: SmsConsent | None = None
+    email: str | None = None  # where documents for the client go by e-mail
 
 
 @dataclass(frozen=True, slots=True)

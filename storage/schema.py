@@ -67,6 +67,8 @@ clients = sa.Table(
     sa.Column("sms_consent_source", sa.String(8)),
     # The trading code (交易编码) the client is told when their account is open: theirs only.
     sa.Column("trading_code", sa.String(32)),
+    # Where documents for the client go by e-mail (staff set it on the file).
+    sa.Column("email", sa.String(254)),
 )
 
 # Numbers that replied R, TD, T, N or 退订 (or were opted out for them): no topic text or
@@ -704,6 +706,29 @@ faq_unanswered = sa.Table(
     sa.Column("handed_off", sa.Boolean, nullable=False),
     sa.Column("locked", sa.Boolean, nullable=False),
     sa.Column("at", Ts, nullable=False, index=True),
+)
+
+# E-mail waiting to go (the monthly report to REPORT_EMAILS): kept until the relay took it, so
+# an outage or a refusal delays it but loses nothing; one process at a time holds a row (lease).
+mail_outbox = sa.Table(
+    "mail_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(100), nullable=False, unique=True),  # "monthly:2026-11"
+    sa.Column("recipients", sa.JSON, nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attachments", sa.JSON, nullable=False),  # [{"name", "type", "text"}]
+    sa.Column("status", sa.String(10), nullable=False),  # pending | sent | failed
+    sa.Column("tries", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("next_at", Ts, nullable=False),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", Ts),
+    sa.Column("error", sa.Text),
+    sa.Column("told_at", Ts),  # staff were told it failed (once)
+    sa.Column("created_at", Ts, nullable=False),
+    sa.Column("sent_at", Ts),
+    sa.Index("ix_mail_outbox_due", "status", "next_at"),
 )
 
 # Small facts about the installation itself, e.g. which default data has been loaded.

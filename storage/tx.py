@@ -18,6 +18,7 @@ from storage.repos.clients import ClientRepo
 from storage.repos.faq import FaqRepo
 from storage.repos.leases import LeaseRepo
 from storage.repos.linking import LinkRepo
+from storage.repos.mail import MailRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.meta import MetaRepo
 from storage.repos.monthly import MonthlyRepo
@@ -99,6 +100,7 @@ class Tx:
         self.wecom_questions = WecomQuestionRepo(*args)
         self.wecom_sessions = WecomSessionRepo(*args)
         self.reroute = RerouteRepo(*args)
+        self.mail = MailRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

@@ -1,5 +1,6 @@
-"""`python -m bot clients import|export|link|unlink|merge`: a firm's contact list in and out,
-as CSV; one client's several addresses joined, taken off, or two files merged into one.
+"""`python -m bot clients import|export|link|unlink|merge|email`: a firm's contact list in and
+out, as CSV; one client's several addresses joined, taken off, or two files merged into one;
+a document e-mailed to a client (`client_email`).
 
 Columns: address, name, language, phone, tier, tags, topics, advisor, links, sms_consent,
 stage (only `address` is required; tags, topics and links are separated by `;`; sms_consent
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.cli import client_links
+from bot.cli import client_email, client_links
 from bot.cli.base import EXIT_OK, database, refuse
 from bot.cli.client_csv import ListError, lines, split_list
 from bot.config import Settings
@@ -62,6 +63,7 @@ def add_parser(sub: Any) -> None:
     exp = actions.add_parser("export", help="write every client as CSV")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     client_links.add_parsers(actions)
+    client_email.add_parser(actions)
 
 
 def _row(line: int, raw: dict[str, str], topics: set[str], advisors: set[str]) -> ClientRow:
@@ -212,6 +214,8 @@ async def _export(db: Database, out: TextIO) -> int:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     async with database(settings) as db:
+        if args.clients_command == "email":
+            return await client_email.run(db, settings, args)
         if args.clients_command in client_links.ACTIONS:
             return await client_links.run(db, args)
         if args.clients_command == "import":

@@ -1,5 +1,7 @@
 """`python -m bot report complaints|consultations --month YYYY-MM`: the month's complaint
-handling forms (客户投诉处理单) and call record forms (客户来电记录单), as CSV or JSON."""
+handling forms (客户投诉处理单) and call record forms (客户来电记录单), as CSV or JSON.
+`report monthly --month YYYY-MM [--email] [--to ADDRESS …]`: the feedback report, written
+to files and, with --email, sent at once to REPORT_EMAILS (or the --to addresses)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli.base import EXIT_OK, database, translator
+from bot.cli import mailing
+from bot.cli.base import EXIT_OK, database, refuse, translator
 from bot.config import Settings
 from bot.core.text import to_plain
+from bot.mail import Attachment
 from broadcasts import monthly, service_forms
 from storage.repos.onboarding import flow_figures
 
@@ -48,10 +52,22 @@ def add_parser(sub: Any) -> None:
     monthly_.add_argument(
         "-o", "--output", type=Path, default=Path("."), help="directory for the CSV and HTML"
     )
+    monthly_.add_argument(
+        "--email", action="store_true", help="e-mail it now to REPORT_EMAILS (or --to)"
+    )
+    monthly_.add_argument(
+        "--to", action="append", default=[], metavar="ADDRESS", help="e-mail it here (repeat)"
+    )
 
 
 async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
     t = translator(settings)
+    emailing = args.email or bool(args.to)
+    to = mailing.recipients(args.to or settings.schedule.report_emails)
+    if isinstance(to, str):
+        return refuse("report monthly --to", to)
+    if emailing and not settings.mail.enabled:  # before the work, not after it
+        return refuse("report monthly --email", "e-mail is not configured (set SMTP_HOST)")
     start, end = service_forms.bounds(args.month, settings.core.tz)
     async with database(settings) as db, db.read() as tx:
         figures = await tx.monthly.figures(start, end, settings.desk.onboarding_due)
@@ -62,7 +78,14 @@ async def _monthly(settings: Settings, args: argparse.Namespace) -> int:
     base.with_suffix(".html").write_text(page, "utf-8")
     print(to_plain(monthly.text(t, args.month, figures)))
     print(f"wrote {base}.csv and {base}.html", file=sys.stderr)
-    return EXIT_OK
+    if not emailing:
+        return EXIT_OK
+    firm = settings.core.firm_name
+    mail = monthly.mail(t, args.month, firm, figures)
+    files = [Attachment.of(f) for f in mail["attachments"]]
+    return await mailing.send(
+        settings, "report monthly --email", to, mail["subject"], mail["body"], files
+    )
 
 
 async def _onboarding(settings: Settings, args: argparse.Namespace) -> int:

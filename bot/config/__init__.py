@@ -4,7 +4,7 @@ Use :func:`load_settings`; it returns a frozen :class:`Settings` or raises :clas
 with a one-line message naming the offending environment variable.
 
 One module per section (core, telegram, http, desk, schedule, wechat, wecom, onebot, faq,
-staff console, sms); ``base`` holds what they share and ``loading`` the container, the section
+staff console, sms, mail); ``base`` holds what they share and ``loading`` the container, the section
 list and the error wording.
 """
 
@@ -18,6 +18,7 @@ from bot.config.http import HttpSettings
 from bot.config.loading import _MESSAGES as _MESSAGES
 from bot.config.loading import Settings, load_settings
 from bot.config.loading import _describe as _describe
+from bot.config.mail import MailSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.sms import SmsSettings
@@ -34,6 +35,7 @@ __all__ = [
     "DeskSettings",
     "FaqSettings",
     "HttpSettings",
+    "MailSettings",
     "OnebotSettings",
     "ScheduleSettings",
     "Settings",

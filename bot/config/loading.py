@@ -15,6 +15,7 @@ from bot.config.core import CoreSettings
 from bot.config.desk import DeskSettings
 from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
+from bot.config.mail import MailSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.sms import SmsSettings
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     faq: FaqSettings
     staff_console: StaffConsoleSettings
     sms: SmsSettings
+    mail: MailSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
@@ -132,6 +134,19 @@ class Settings(BaseModel):
             for variable, value in required.items():
                 if value is None:
                     raise _cross_field_error(variable, "required when SMS_PROVIDER=smpp")
+        return self
+
+    @model_validator(mode="after")
+    def _check_mail(self) -> Self:
+        mail = self.mail
+        if self.schedule.report_emails and not mail.enabled:  # reports would go nowhere
+            raise _cross_field_error("REPORT_EMAILS", "needs SMTP_HOST (e-mail is off without it)")
+        if mail.enabled and mail.sender is None:
+            raise _cross_field_error("SMTP_FROM", "required when SMTP_HOST is set")
+        if (mail.user is None) != (mail.password is None):
+            missing = "SMTP_PASSWORD" if mail.password is None else "SMTP_USER"
+            given = "SMTP_USER" if mail.password is None else "SMTP_PASSWORD"
+            raise _cross_field_error(missing, f"required when {given} is set")
         return self
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from bot.config.base import _Section
+from bot.core.mailboxes import email_address
 from bot.core.types import normalize_address as normalise_address
 
 
@@ -53,12 +54,27 @@ class ScheduleSettings(_Section):
     # The monthly feedback report goes to these addresses (and the staff chat) on the 1st.
     report_recipients: Annotated[frozenset[str], NoDecode] = frozenset()
     report_at: str = "09:00"
+    # ... and by e-mail to these (comma-separated), with the CSV and the page attached.
+    report_emails: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("report_recipients", mode="before")
     @classmethod
     def _recipients(cls, value: object) -> frozenset[str]:
         items = value.split(",") if isinstance(value, str) else value
         return frozenset(normalise_address(str(i)) for i in items if str(i).strip())  # type: ignore[union-attr]
+
+    @field_validator("report_emails", mode="before")
+    @classmethod
+    def _emails(cls, value: object) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        found: list[str] = []
+        for item in (str(i).strip() for i in items if str(i).strip()):  # type: ignore[union-attr]
+            address = email_address(item)
+            if address is None:
+                raise ValueError(f"{item[:60]!r} is not an e-mail address like boss@example.com")
+            if address not in found:
+                found.append(address)
+        return tuple(found)
 
     # Return-visit surveys: days after a client's first contact, and the time of day they go.
     return_visit_days: Annotated[tuple[int, ...], NoDecode] = (3, 30)

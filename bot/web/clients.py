@@ -25,7 +25,7 @@ SHOWN = 50
 # The page's edit forms and the /client command each one sends (the value comes last).
 EDITS = {
     "tier": "tier", "tag_add": "tag add", "tag_del": "tag del", "phone": "phone",
-    "note": "note", "assign": "assign",
+    "email": "email", "note": "note", "assign": "assign",
 }  # fmt: skip
 SMS_CONSENT = ("on", "off")  # `/sms on|off ID`, as staff type it in a chat
 
@@ -89,7 +89,7 @@ async def client_page(request: web.Request) -> web.Response:
 
 @routes.post("/clients/{client}")
 async def client_action(request: web.Request) -> web.StreamResponse:
-    """tier, tag add/del, phone, note, assign: `/client ID …` as typed in a chat; SMS
+    """tier, tag add/del, phone, e-mail, note, assign: `/client ID …` as typed in a chat; SMS
     consent: `/sms on|off ID`."""
     _allowed(request)
     client_id = _client_id(request)

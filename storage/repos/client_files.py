@@ -35,6 +35,7 @@ class ClientFileRepo(Repo):
                     clients.c.sms_consent,
                     clients.c.sms_consent_at,
                     clients.c.sms_consent_source,
+                    clients.c.email,
                 ).where(clients.c.id == client_id)
             )
         ).one()
@@ -73,6 +74,7 @@ class ClientFileRepo(Repo):
             subscriptions=tuple(r.topic_key for r in subs),
             last_contact=aware(last.scalar()),
             sms=SmsConsent(row.sms_consent, aware(row.sms_consent_at), row.sms_consent_source),
+            email=row.email,
         )
 
     async def fields(self, client_id: int) -> Any:
@@ -128,7 +130,7 @@ class ClientFileRepo(Repo):
         return (await self.conn.execute(query)).scalar()
 
     async def set(self, client_id: int, **values: Any) -> None:
-        """Change tier, advisor, phone and/or the preferred address."""
+        """Change tier, advisor, phone, e-mail and/or the preferred address."""
         await self.conn.execute(
             clients.update()
             .where(clients.c.id == client_id)
@@ -202,6 +204,7 @@ class ClientFileRepo(Repo):
             .where(clients.c.id == client_id)
             .values(
                 phone=None,
+                email=None,
                 advisor=None,
                 sms_consent=None,
                 sms_consent_at=None,

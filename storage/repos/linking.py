@@ -39,7 +39,7 @@ KEYED = ((subscriptions, "topic_key"), (client_tags, "tag"), (return_visits, "wa
          (training_rsvps, "day"), (onboarding_steps, "step"))  # fmt: skip
 NOTED = ("tier", "advisor", "phone")  # a difference here is noted on the surviving file
 # Taken from the other file only where missing.
-FILLED = ("display_name", "preferred", "trading_code")
+FILLED = ("display_name", "preferred", "trading_code", "email")
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,8 @@ async def test_an_edit_on_the_page_is_the_chat_command_changes_the_file_and_is_a
     _, page, _ = await b.post(path, {"action": "note", "value": "偏好电话联系\n下午"}, page=page)
     _, page, _ = await b.post(path, {"action": "phone", "value": "12345"}, page=page)
     assert "手机号" in page  # the chat's own refusal, shown on the page
+    _, page, _ = await b.post(path, {"action": "email", "value": "li@Example.com"}, page=page)
+    assert "邮箱</dt><dd>li@example.com" in page
     assert "短信推送</dt><dd>未表态" in page
     _, page, _ = await b.post(path, {"action": "sms", "value": "on"}, page=page)
     assert "短信推送</dt><dd>同意 (" in page and "工作人员登记" in page  # when and how
