@@ -20,6 +20,9 @@ class DeskSettings(_Section):
     ticket_intake_minutes: int = Field(30, ge=1, le=1_440)
     # A resolved ticket may be reopened by the client this long, then closes by itself.
     ticket_reopen_days: int = Field(7, ge=1, le=90)
+    # A channel failing this long without a break (Telegram unreachable, WeChat's token
+    # refused, OneBot gone, the SMS provider erroring) is announced to staff on another one.
+    health_down_after_seconds: int = Field(120, ge=10, le=86_400)
 
     @field_validator("staff_chat")
     @classmethod
