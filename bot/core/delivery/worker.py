@@ -292,7 +292,7 @@ class Worker:
     def _failed(self, job: Job, failure: SendFailure) -> Outcome | None:
         now = self.timer.now()
         if self.health is not None and failure.reason in OUTAGE and failure.retry_after is None:
-            self.health.failed(self.channel, str(failure))
+            self.health.failed(self.channel, failure.detail or str(failure))
         if failure.reason == "moved" and failure.moved_to and failure.moved_to != job.chat:
             # Back to the database under the new address, due at once; the outcome's writer
             # moves the chat's other rows and its identity too.
