@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.core.delivery import Delivery, Sender
 from bot.core.dispatcher import Dispatcher
+from bot.core.health.notices import OutageNotices
 from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
 from bot.core.middlewares import DEFAULT_MIDDLEWARES, Policy
@@ -62,6 +63,16 @@ class App:
         )
         self.delivery = Delivery(SqlOutbox(self.db), timer=timer, translator=self.translator)
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
+        self.outages = OutageNotices(
+            self.delivery.health,
+            self.db,
+            self.delivery,
+            self.translator,
+            after=settings.desk.health_down_after_seconds,
+            staff_chat=settings.desk.staff_chat,
+            admins=settings.core.bot_admins,
+            tz=settings.core.tz,
+        )
         self.faq = FaqService(semantic_on=settings.faq.faq_semantic, db=self.db)
         d = settings.desk
         self.desk = DeskPolicy(
@@ -133,6 +144,8 @@ class App:
                 "desk": self.desk,
                 "rhythm": self.rhythm,
                 "training_policy": self.training,
+                "health": self.delivery.health,
+                "sends_for": self.delivery.leads,
             },
             prepare=self.faq.prepare,
         )
@@ -144,6 +157,7 @@ class App:
         self.mail = self._mail_outbox(timer)
         self._mail_stop = asyncio.Event()
         self._mail_task: asyncio.Task[None] | None = None
+        self._outages: asyncio.Task[None] | None = None
         self.started = False
 
     def _mail_outbox(self, timer: Timer | None) -> MailOutbox | None:
@@ -190,11 +204,13 @@ class App:
             if problem is None:
                 raise
             raise StartupError("DATABASE_URL", problem) from None
+        await self.outages.load()  # before any send can say a channel is back
         await self.delivery.start()
         self.inbox.start()
         self._clock = asyncio.create_task(self._desk_clock(), name="desk-clock")
         if self.mail is not None:
             self._mail_task = asyncio.create_task(self.mail.run(self._mail_stop), name="mail")
+        self._outages = asyncio.create_task(self.outages.run(), name="outage-notices")
         await self._write(
             lambda tx: notes.catch_up(tx, self.translator, self.rhythm, self.db.clock())
         )
@@ -295,6 +311,11 @@ class App:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._mail_task
                 self._mail_task = None
+            if self._outages is not None:
+                self._outages.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._outages
+                self._outages = None
             if self.started:
                 self.started = False
                 await self.inbox.stop(grace)

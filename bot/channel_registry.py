@@ -40,6 +40,8 @@ def configured(settings: Settings, app: App) -> list[Channel]:
 def attach(app: App, channels: list[Channel]) -> None:
     """Each channel's sender behind the delivery engine, its routes on the HTTP server."""
     for channel in channels:
+        # Before the senders: a route of the channel's (QQ groups) is tracked as the channel.
+        app.delivery.health.track(channel.name, tuple(s.channel for s in channel.senders))
         for sender in channel.senders:
             app.add_sender(sender, concurrency=channel.concurrency, lead=channel.lead)
         app.http.mount(channel.routes())

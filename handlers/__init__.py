@@ -8,6 +8,7 @@ from handlers import (
     broadcasting,
     clients,
     fallback,
+    health,
     linking,
     menu,
     notes,
@@ -46,6 +47,7 @@ def build_router() -> Router:
         training.router,
         wecom.router,
         admin.router,
+        health.router,
         faq_staff.router,
         smalltalk.router,
         handover.router,  # a quoted ticket message goes back to the desk, before the FAQ

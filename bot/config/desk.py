@@ -50,6 +50,10 @@ class DeskSettings(_Section):
         defaults = dict(i.split("=") for i in ONBOARDING_DUE.split(","))
         return ",".join(f"{s}={found.get(s, defaults[s])}" for s in later)
 
+    # A channel failing this long without a break (Telegram unreachable, WeChat's token
+    # refused, OneBot gone, the SMS provider erroring) is announced to staff on another one.
+    health_down_after_seconds: int = Field(120, ge=10, le=86_400)
+
     @field_validator("staff_chat")
     @classmethod
     def _staff_address(cls, value: str | None) -> str | None:

@@ -235,3 +235,29 @@ class OutboxQueries(Repo):
             .distinct()
         )
         return {r.lease_owner for r in rows}
+
+    # ---- what waits (staff's /status, outage notices) -------------------------------------------
+
+    async def waiting(self) -> dict[str, tuple[int, datetime]]:
+        """Outbound rows not final yet, by channel: how many, and when the oldest was written."""
+        rows = await self.conn.execute(
+            sa.select(m.c.channel, sa.func.count(), sa.func.min(m.c.created_at))
+            .where(OUT, m.c.status.in_(OPEN))
+            .group_by(m.c.channel)
+        )
+        return {channel: (int(n), aware(oldest)) for channel, n, oldest in rows}  # type: ignore[misc]
+
+    async def waited(self, channels: Sequence[str], until: datetime) -> int:
+        """Outbound rows of `channels` written before `until` and not final then: open now,
+        or finished since (what waited out an outage that ended at `until`)."""
+        at = utc(until)
+        query = sa.select(sa.func.count()).where(
+            OUT,
+            m.c.channel.in_(list(channels)),
+            m.c.created_at <= at,
+            sa.or_(m.c.status.in_(OPEN), m.c.updated_at >= at),
+        )
+        return int((await self.conn.execute(query)).scalar_one())
+
+
+OPEN = ("pending", "queued", "sending")

@@ -414,6 +414,10 @@ class FakeTelegram(FakeHttpServer):
         error = ApiError(status, description, retry_after)
         self._failures[method.lower()].extend([error] * count)
 
+    def stop_failing(self, method: str) -> None:
+        """Drop the failures still scripted for `method`: the outage is over."""
+        self._failures[method.lower()].clear()
+
     def stall_next(self, method: str, seconds: float) -> None:
         """Delay the next call's response; the call itself takes effect immediately."""
         self._stalls[method.lower()].append(seconds)

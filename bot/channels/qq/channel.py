@@ -47,6 +47,7 @@ class QQChannel:
             max_frame=ob.max_frame_bytes,
             on_event=self._event,
             on_gap=self._gap,
+            on_links=self._links,
         )
         people = Limits(rate=ob.private_rate, chat_interval=ob.private_interval_seconds)
         groups = Limits(
@@ -69,6 +70,7 @@ class QQChannel:
 
     async def run(self, stop: asyncio.Event) -> None:
         ob = self.settings.onebot
+        self._links()  # not connected yet: down until the implementation connects
         if ob.mode == "forward" and ob.ws_url:
             await self.hub.forward(ob.ws_url, stop)
         else:
@@ -121,6 +123,13 @@ class QQChannel:
             key = "qq.friend_request" if request_type == "friend" else "qq.group_invite"
             comment = str(data.get("comment") or "")[:200]
             await self._tell_staff(self.t(key, user=who, group=group, comment=comment or "-"))
+
+    def _links(self) -> None:
+        """The channel's health: up while a link takes actions (sends can go)."""
+        if self.hub.api() is None:
+            self.delivery.health.down(CHANNEL, "OneBot is not connected", source="link")
+        else:
+            self.delivery.health.up(CHANNEL, source="link")
 
     async def _gap(self, account: str, down: float, up: float) -> None:
         if up - down < GAP_WORTH_TELLING:

@@ -34,12 +34,14 @@ class Hub:
         max_frame: int,
         on_event: EventHandler,
         on_gap: GapHandler | None = None,
+        on_links: Callable[[], None] | None = None,
     ) -> None:
         self.token = token
         self.heartbeat_timeout = heartbeat_timeout
         self.max_frame = max_frame
         self.on_event = on_event
         self.on_gap = on_gap
+        self.on_links = on_links or (lambda: None)  # a link came or went
         self.links: dict[tuple[str, str], Link] = {}
         self.down_since: dict[str, float] = {}  # account -> when its last link went (epoch)
 
@@ -59,6 +61,7 @@ class Hub:
             await old.close()
         since = self.down_since.pop(link.self_id, None)
         log.info("onebot %s: connected (%s)", link.self_id, link.role)
+        self.on_links()
         if since is not None and self.on_gap is not None:
             await self.on_gap(link.self_id, since, time.time())
 
@@ -68,6 +71,7 @@ class Hub:
             if not any(a == link.self_id for a, _ in self.links):
                 self.down_since[link.self_id] = time.time()
                 log.warning("onebot %s: disconnected; events are not coming in", link.self_id)
+            self.on_links()
 
     async def serve(self, link: Link) -> None:
         await self.attach(link)

@@ -233,7 +233,10 @@ class SmsChannel:
             return await tx.sms.sent_since(since)
 
     async def _stopped(self, why: str) -> None:
-        """Told once, whatever the number of processes and restarts, until it sends again."""
+        """Told once, whatever the number of processes and restarts, until it sends again.
+        The channel's health shows it too, as told already (staff hear it here, at once,
+        with what to do: an account problem no waiting fixes)."""
+        self.delivery.health.down(CHANNEL, why, source="account", quiet=True)
         async with self.db.write() as tx:
             told = await tx.meta.get(STOPPED_KEY)
             if told or not await tx.meta.swap(STOPPED_KEY, told, why[:300] or "?"):
@@ -243,6 +246,7 @@ class SmsChannel:
         self.delivery.notify()
 
     async def _resumed(self) -> None:
+        self.delivery.health.up(CHANNEL, source="account")
         async with self.db.write() as tx:
             told = await tx.meta.get(STOPPED_KEY)
             if not told or not await tx.meta.swap(STOPPED_KEY, told, ""):

@@ -27,6 +27,9 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response
 
+from bot.channels.telegram.convert import CHANNEL
+from bot.core.health import Health
+
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
@@ -49,7 +52,9 @@ async def poll(
     *,
     timeout: int = 25,
     max_backoff: float = 30.0,
+    health: Health | None = None,
 ) -> None:
+    """Fetch and hand over updates until `stop`; `health` hears whether getUpdates works."""
     offset: int | None = None
     backoff = 1.0
     while not stop.is_set():
@@ -59,6 +64,8 @@ async def poll(
             if updates is None:
                 return  # stopped mid-poll; anything in flight was not acknowledged
         except TelegramUnauthorizedError:
+            if health is not None:
+                health.down(CHANNEL, "getUpdates: the Bot API rejected TELEGRAM_BOT_TOKEN")
             raise
         except TelegramRetryAfter as exc:
             await _pause(stop, float(exc.retry_after))
@@ -68,10 +75,14 @@ async def poll(
             await _pause(stop, 5.0)
             continue
         except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
+            if health is not None:
+                health.down(CHANNEL, f"getUpdates: {exc}")
             log.warning("getUpdates failed: %s; retrying in %.0fs", exc, backoff)
             await _pause(stop, backoff)
             backoff = min(backoff * 2, max_backoff)
             continue
+        if health is not None:
+            health.up(CHANNEL)
         if not updates:
             backoff = 1.0
             continue

@@ -157,8 +157,9 @@ class TelegramRunner:
         delay = 1.0
         while not stop.is_set():
             try:
-                return await call()
+                result = await call()
             except TelegramUnauthorizedError:
+                self.delivery.health.down(CHANNEL, "the Bot API rejected TELEGRAM_BOT_TOKEN")
                 raise TokenRejected(
                     f"TELEGRAM_BOT_TOKEN: rejected by {self.settings.telegram.api_base}"
                 ) from None
@@ -167,6 +168,10 @@ class TelegramRunner:
             except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
                 problem, wait = str(exc), delay
                 delay = min(delay * 2, 60.0)
+                self.delivery.health.down(CHANNEL, f"Bot API: {problem}")
+            else:
+                self.delivery.health.up(CHANNEL)
+                return result
             log.warning("Bot API not available (%s); retrying in %.0fs", problem, wait)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
@@ -185,7 +190,7 @@ class TelegramRunner:
             elif await self._call(
                 lambda: self.bot.delete_webhook(drop_pending_updates=False), stop
             ):
-                await poll(self.bot, self.accept_many, stop)
+                await poll(self.bot, self.accept_many, stop, health=self.delivery.health)
         finally:
             await self._drain()
 

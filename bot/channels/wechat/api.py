@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +63,8 @@ class WechatApi:
         self._token: tuple[str, datetime] | None = None
         self._fetching = asyncio.Lock()
         self.owner = f"wechat-{os.getpid()}-{id(self):x}"
+        # Told what went wrong getting a token (None: a token was got): the channel's health.
+        self.on_token: Callable[[str | None], None] = lambda _: None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -86,15 +89,21 @@ class WechatApi:
                 now = self.db.clock()
                 if stored and stored[0] != stale and stored[1] - now > REFRESH_BEFORE:
                     self._token = stored
+                    self.on_token(None)
                     return stored[0]
                 async with self.db.write() as tx:
                     mine = await tx.leases.acquire(self.token_key, self.owner, now + FETCH_LEASE)
                 if mine:
                     try:
-                        return await self._fetch()
+                        token = await self._fetch()
+                    except (ApiError, Unreachable) as exc:
+                        self.on_token(f"access token: {exc}")
+                        raise
                     finally:
                         async with self.db.write() as tx:
                             await tx.leases.release(self.token_key, self.owner)
+                    self.on_token(None)
+                    return token
                 await asyncio.sleep(0.25)  # another process is fetching it
             raise Unreachable("access token: another process has held the fetch for too long")
 

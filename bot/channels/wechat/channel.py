@@ -4,6 +4,7 @@ sender behind the delivery engine, and the API session they share."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from aiohttp import web
@@ -17,8 +18,22 @@ from bot.channels.wechat.sender import Templates, WechatSender
 from bot.channels.wechat.webhook import WechatWebhook, Windows
 from bot.config import Settings
 from bot.core.delivery import Delivery, Limits
+from bot.core.health import Health
 from bot.core.inbox import Inbox
 from storage.database import Database
+
+
+def token_health(health: Health, channel: str) -> Callable[[str | None], None]:
+    """What the API says of its access token, as the channel's health (no token, no sends)."""
+
+    def said(problem: str | None) -> None:
+        if problem is None:
+            health.up(channel, source="token")
+        else:
+            health.down(channel, problem, source="token")
+
+    return said
+
 
 # No spacing per client: a passive reply is written the moment it is handed over, before
 # any API call for what follows it can reach WeChat.
@@ -35,6 +50,7 @@ class WechatChannel:
         self.api = WechatApi(
             db, base=wx.api_base, app_id=wx.app_id, secret=wx.app_secret.get_secret_value()
         )
+        self.api.on_token = token_health(delivery.health, CHANNEL)
         passive = PassiveReplies()
         self.sender = WechatSender(
             self.api,

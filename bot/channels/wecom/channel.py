@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bot.channels.wechat.channel import token_health
 from bot.channels.wechat.crypto import Envelope, Guard
 from bot.channels.wecom.api import WecomApi
 from bot.channels.wecom.contacts import ContactApi, ContactEvents
@@ -43,6 +44,7 @@ class WecomChannel:
             db, base=wc.api_base, corp_id=wc.corp_id, secret=wc.kf_secret.get_secret_value(),
             kf_id=wc.kf_id,
         )  # fmt: skip
+        self.api.on_token = token_health(delivery.health, CHANNEL)
         self.sync = KfSync(
             self.api, db, inbox, Window(timedelta(hours=wc.window_hours), wc.window_messages)
         )

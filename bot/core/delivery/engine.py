@@ -23,6 +23,7 @@ from bot.core.delivery.retry import RetryPolicy
 from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Sender, Worker
 from bot.core.delivery.writer import Blocked, OutcomeWriter, Undelivered
+from bot.core.health.state import Health
 from bot.core.i18n import Translator
 from bot.core.owner import Tenure, is_dead, new_owner
 from bot.core.timer import RealTimer, Timer
@@ -47,8 +48,11 @@ class Delivery:
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
         translator: Translator | None = None,
+        health: Health | None = None,
     ) -> None:
         self.store = store
+        # Each channel's health, fed by every send's outcome and by the channels themselves.
+        self.health = health or Health(store.now)
         self.translator = translator  # numbered options on channels without buttons
         self.timer: Timer = timer or RealTimer()
         self.tenure = Tenure(owner or new_owner(), lease_seconds)
@@ -97,7 +101,9 @@ class Delivery:
             lead=chats is None if lead is None else lead,
             concurrency=concurrency,
             translator=self.translator,
+            health=self.health,
         )
+        self.health.track(self.health.channel_of(sender.channel))
 
     @property
     def owner(self) -> str:

@@ -18,6 +18,7 @@ from bot.core.delivery.outbox import Job, OutMessage, with_options
 from bot.core.delivery.retry import RetryPolicy, SendFailure
 from bot.core.delivery.schedule import ChatQueues
 from bot.core.delivery.store import OutboxStore
+from bot.core.health.state import Health
 from bot.core.i18n import Translator, default_translator
 from bot.core.owner import Tenure
 from bot.core.timer import Timer
@@ -27,6 +28,10 @@ from storage.records import Outcome, StoredMessage
 log = logging.getLogger(__name__)
 
 IN_MEMORY_WAIT = 10.0  # longer retry waits go back to the database as `pending`
+# Failures that say the platform is not answering (a 429's `retry_after` says it is). Only a
+# send that went through says it is back: a refusal may be the sender's own, made without
+# any call (outside WeChat's window, say), and would hide an outage behind it.
+OUTAGE = frozenset({"retry", "ambiguous"})
 
 
 class Sender(Protocol):
@@ -59,8 +64,10 @@ class Worker:
         lead: bool,
         concurrency: int,
         translator: Translator | None = None,
+        health: Health | None = None,
     ) -> None:
         self.store = store
+        self.health = health
         self.timer = timer
         self.policy = policy
         self.tenure = tenure  # the engine's: owner id and lease length
@@ -260,6 +267,8 @@ class Worker:
             # that left before the 429 came back says nothing.
             if started >= self.pacer.hold_until:
                 self._probing = False
+            if self.health is not None:
+                self.health.answered(self.channel)
             outcome = self._final(job, "sent", None, platform_id)
         finally:
             self._sending.pop(job.id, None)
@@ -282,6 +291,8 @@ class Worker:
 
     def _failed(self, job: Job, failure: SendFailure) -> Outcome | None:
         now = self.timer.now()
+        if self.health is not None and failure.reason in OUTAGE and failure.retry_after is None:
+            self.health.failed(self.channel, failure.detail or str(failure))
         if failure.reason == "moved" and failure.moved_to and failure.moved_to != job.chat:
             # Back to the database under the new address, due at once; the outcome's writer
             # moves the chat's other rows and its identity too.
