@@ -78,7 +78,9 @@ class SmsSender:
         self.sent: dict[str, deque[datetime]] = {}  # number -> send times of the last day
         self.seeded: datetime | None = None  # when the log was last read from the archive
         self.last_send: datetime | None = None
-        self.stopped: str | None = None  # the provider's code while the account cannot send
+        # The provider's code while the account cannot send. Unknown at start: an earlier
+        # process may have stopped, so the first text that goes asks whether to say it is back.
+        self.stopped: str | None = "?"
 
     def is_group(self, chat: str) -> bool:
         return False
@@ -106,7 +108,7 @@ class SmsSender:
                 raise SendFailure("later", str(exc), wait=exc.retry_after) from None
             raise SendFailure("retry", str(exc), retry_after=exc.retry_after) from None
         except ChannelStopped as exc:
-            if self.stopped is None:
+            if self.stopped in (None, "?"):
                 self.stopped = exc.code
                 await self.on_stopped(str(exc))
             raise SendFailure("retry", str(exc), retry_after=STOPPED_PROBE) from None
