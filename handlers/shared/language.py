@@ -15,6 +15,8 @@ import opencc
 from cantonesedetect.Detector import CantoneseDetector
 from cantonesedetect.JudgementTypes import JudgementType
 
+from bot.core.folding import fold
+
 Language = Literal["mandarin", "cantonese", "english", "other"]
 LANGUAGES: tuple[Language, ...] = ("mandarin", "cantonese", "english", "other")
 
@@ -75,3 +77,25 @@ def _cantonese(text: str) -> bool:
         return True
     judgement = _DETECTOR.judge(_S2HK.convert(MANDARIN_COLLISIONS.sub("", text)))
     return judgement in (JudgementType.CANTONESE, JudgementType.MIXED)
+
+
+# What an advisor may write after `/duty langs` (folded: case and script do not matter).
+NAMES: dict[str, Language] = {
+    **dict.fromkeys(("粤语", "广东话", "白话", "cantonese", "yue"), "cantonese"),
+    **dict.fromkeys(("英语", "英文", "english", "en"), "english"),
+    **dict.fromkeys(("普通话", "国语", "中文", "mandarin", "zh"), "mandarin"),
+}
+SEPARATORS = re.compile(r"[\s,,、;;/]+")
+
+
+def parse_languages(text: str) -> tuple[list[Language], list[str]]:
+    """("粤语, English" -> ["cantonese", "english"], words not understood)."""
+    found: list[Language] = []
+    unknown: list[str] = []
+    for word in filter(None, SEPARATORS.split(text)):
+        language = NAMES.get(fold(word).strip())
+        if language is None:
+            unknown.append(word)
+        elif language not in found:
+            found.append(language)
+    return found, unknown
