@@ -6,7 +6,8 @@ tests/data/upset.yaml and tests/data/dialect.yaml.
 Upset: recall over messages labelled upset; false alarms over the others (ordinary questions
 that mention losses or money, and neutral ones), each part shown too. `--snownlp` also
 scores the variant that adds SnowNLP's sentiment (a model trained on Chinese reviews) to the
-lexicon at several cut-offs, to judge whether it earns its place on the hot path.
+lexicon at several cut-offs, to judge whether it earns its place on the hot path (it is
+not a dependency: `pip install snownlp` first).
 Dialect: each language's recall, and Mandarin read as anything else (the false alarm that
 sends a kind "please write in Mandarin" to someone who did).
 """
