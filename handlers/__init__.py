@@ -23,6 +23,7 @@ from handlers import (
 )
 from handlers.faq import answers as faq_answers
 from handlers.faq import staff as faq_staff
+from handlers.mood import calm, dialect
 from handlers.tickets import desk, followup, handover, intake, ratings
 
 
@@ -51,7 +52,9 @@ def build_router() -> Router:
         faq_staff.router,
         smalltalk.router,
         handover.router,  # a quoted ticket message goes back to the desk, before the FAQ
+        calm.router,  # an upset client is calmed, never told "not sure" by the FAQ
         faq_answers.router,  # every free text not claimed (or declined) above: the FAQ
+        dialect.router,  # Cantonese, English or other text the FAQ declined: a kind reply
         fallback.router,
     )
     return root

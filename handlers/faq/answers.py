@@ -17,6 +17,7 @@ from bot.core.types import Button, Inbound, Outbound
 from handlers.faq.engine import Candidate, Match
 from handlers.faq.index_cache import FaqService
 from handlers.shared.handoff import TO_PERSON, to_person
+from handlers.shared.language import language_of
 from handlers.shared.menus import main_menu
 from storage.records import Client, FaqEntry
 from storage.tx import Tx
@@ -95,6 +96,13 @@ def _suggest(match: Match, t: Translator, message_id: int) -> Outbound:
     return Outbound(t("faq.did_you_mean"), buttons=rows, ref=SUGGESTED)
 
 
+def _served(text: str, client: Client) -> bool:
+    """Whether "not sure, a person will answer" suits the language of `text`: Mandarin, or
+    English from a client who chose English."""
+    language = language_of(text)
+    return language == "mandarin" or (language == "english" and client.language == "en")
+
+
 @router.fallback("text")
 async def ask(
     event: Inbound,
@@ -114,6 +122,8 @@ async def ask(
         return answer(await in_language(tx, match.best.entry, client.language), t, message_id)
     if match.outcome == "suggest":
         return _suggest(match, t, message_id)
+    if not _served(text, client):
+        return UNHANDLED  # not "not sure": the dialect route asks kindly and offers a reader
     return await _hand_over(tx, t, event, client, text, message_id, match.best, match.normalized)
 
 

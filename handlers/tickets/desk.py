@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.compliance import forbidden_in
+from bot.core.folding import fold
 from bot.core.i18n import Markup, Translator
 from bot.core.router import UNHANDLED, Router, Tier
 from bot.core.state import StateControl
@@ -13,6 +14,7 @@ from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound, normalize_address
 from handlers.shared import ticket_notices as notices
 from handlers.shared.desk_policy import DeskPolicy
+from handlers.shared.language import parse_languages
 from handlers.tickets import ratings, workflow
 from handlers.tickets.followup import my_tickets
 from storage.records import Client, Ticket
@@ -23,6 +25,7 @@ router = Router("tickets.desk")
 DESK = ("advisor", "staff")
 PENDING = ("desk.reply", "desk.resolve")
 PENDING_MINUTES = 30  # a reply button pressed and forgotten must not catch a later message
+CLEAR = frozenset({"无", "none", "-"})  # /duty langs 无: reads no language in particular
 
 
 def _is_desk(roles: frozenset[str]) -> bool:
@@ -406,14 +409,14 @@ async def duty(
     choice = args[0].lower() if args else ""
     if not await tx.advisors.is_advisor(event.sender):  # an admin passes role checks, not this
         return Outbound(t("desk.duty_advisors_only"))
+    if choice in ("langs", "languages", "语言"):
+        return await languages(event, t, tx, " ".join(args[1:]))
     if choice not in ("on", "off"):
         current = await tx.advisors.get(event.sender)
-        return Outbound(
-            t(
-                "desk.duty_usage",
-                state=t("desk.duty_on" if current and current.on_duty else "desk.duty_off"),
-            )
-        )
+        state = t("desk.duty_on" if current and current.on_duty else "desk.duty_off")
+        reads = (await tx.advisors.languages()).get(event.sender, [])
+        langs = t("mood.langs_line", langs=_language_names(t, reads))
+        return Outbound(f"{t('desk.duty_usage', state=state)}\n{langs}")
     await tx.advisors.save(event.sender, on_duty=choice == "on")
     await tx.audit.log(event.sender, f"duty.{choice}")
     done = Outbound(t(f"desk.duty_{choice}_now"))
@@ -428,6 +431,24 @@ async def duty(
         client = await tx.clients.get(waiting.client_id)
         outs.append(notices.to(notices.notice(t, desk, fresh, client, why="new"), event.sender))  # type: ignore[arg-type]
     return outs
+
+
+def _language_names(t: Translator, languages: list[str]) -> str:
+    return "、".join(t(f"mood.lang_{x}") for x in languages) or t("mood.langs_none")
+
+
+async def languages(event: Inbound, t: Translator, tx: Tx, words: str) -> Outbound:
+    """/duty langs 粤语,English: tickets written in those go to this advisor first;
+    /duty langs 无 clears them, /duty langs alone shows them."""
+    current = (await tx.advisors.languages()).get(event.sender, [])
+    if not words.strip():
+        return Outbound(t("mood.langs_usage", langs=_language_names(t, current)))
+    found, unknown = ([], []) if fold(words).strip() in CLEAR else parse_languages(words)
+    if unknown:
+        return Outbound(t("mood.langs_unknown", words="、".join(unknown)))
+    await tx.advisors.set_languages(event.sender, list(found))
+    await tx.audit.log(event.sender, "duty.langs", languages=list(found))
+    return Outbound(t("mood.langs_set", langs=_language_names(t, list(found))))
 
 
 @router.command("sign", roles=("advisor",))

@@ -70,8 +70,9 @@ async def open_ticket(
     vip = file is not None and file.tier == "vip"
     now = tx.now()
     number = await tx.tickets.next_number(PREFIX[kind], now.astimezone(desk.tz).strftime("%Y%m%d"))
-    # An advisor filing a ticket of their own never gets it.
-    advisor = await route(tx, file.advisor if file else None, avoid=actor)
+    # An advisor filing a ticket of their own never gets it; one in Cantonese or English goes
+    # to an advisor who reads it, when one is on duty.
+    advisor = await route(tx, file.advisor if file else None, avoid=actor, text=text)
     ticket = await tx.tickets.create(
         actor=actor,
         number=number,

@@ -1,12 +1,19 @@
-"""Advisors' desk: who is on duty, and how their replies are signed."""
+"""Advisors' desk: who is on duty, which languages they read, and how their replies are
+signed."""
 
 from __future__ import annotations
+
+import json
 
 import sqlalchemy as sa
 
 from storage.records import Advisor
 from storage.repos.base import Repo
-from storage.schema import advisors, roles
+from storage.schema import advisors, meta, roles
+
+# Which languages each advisor reads: one JSON map in `meta` rather than a column, so the
+# feature needs no migration while others are adding theirs; only this repo knows where.
+LANGUAGES_KEY = "advisors.languages"
 
 
 class AdvisorRepo(Repo):
@@ -59,3 +66,20 @@ class AdvisorRepo(Repo):
     async def is_advisor(self, address: str) -> bool:
         query = sa.select(roles.c.role).where(roles.c.address == address, roles.c.role == "advisor")
         return (await self.conn.execute(query)).first() is not None
+
+    async def languages(self) -> dict[str, list[str]]:
+        """Every advisor who said which languages they read: address -> languages."""
+        query = sa.select(meta.c.value).where(meta.c.key == LANGUAGES_KEY)
+        raw = (await self.conn.execute(query)).scalar()
+        return json.loads(raw) if raw else {}
+
+    async def set_languages(self, address: str, languages: list[str]) -> None:
+        """Read and written in the caller's write transaction (which takes the lock up front
+        on SQLite), so two advisors saving at once do not lose each other's."""
+        current = await self.languages()
+        if languages:
+            current[address] = languages
+        else:
+            current.pop(address, None)
+        value = json.dumps(current, ensure_ascii=False, sort_keys=True)
+        await self.upsert(meta, {"key": LANGUAGES_KEY}, {"value": value})
