@@ -10,7 +10,7 @@ from storage.records import aware
 from storage.repos.base import Repo
 from storage.repos.onboarding import OnboardingRepo
 from storage.repos.routes import best_address
-from storage.schema import clients, identities, return_visits, roles
+from storage.schema import clients, identities, onboarding_steps, return_visits, roles
 
 WINDOW = dt.timedelta(days=7)  # first contacts older than the wave plus this are not surveyed
 
@@ -19,18 +19,29 @@ class ReturnVisitRepo(Repo):
     async def due(
         self, wave: int, now: dt.datetime, *, exclude: tuple[str, ...] = (), limit: int = 500
     ) -> list[tuple[int, str, str]]:
-        """(client id, address, language) of clients whose first contact was `wave` days ago
-        (within a week), who hold no role (nor an address in `exclude`: the admins), and who
-        were not asked this wave yet; each is recorded as asked once, in one statement."""
+        """(client id, address, language) of clients whose account was opened (the service
+        flow's first step), else whose first contact was, `wave` days ago (within a week), who
+        hold no role (nor an address in `exclude`: the admins), and who were not asked this
+        wave yet; each is recorded as asked once, in one statement."""
         rv = return_visits
         first = best_address(now)
         cutoff = now - dt.timedelta(days=wave)
+        opened = (
+            sa.select(onboarding_steps.c.at)
+            .where(
+                onboarding_steps.c.client_id == clients.c.id,
+                onboarding_steps.c.step == "opened",
+                onboarding_steps.c.state == "done",
+            )
+            .scalar_subquery()
+        )
+        since = sa.func.coalesce(opened, clients.c.created_at)
         query = (
             sa.select(clients.c.id, first.label("address"), clients.c.language)
             .where(
                 clients.c.erased_at.is_(None),
-                clients.c.created_at <= cutoff,
-                clients.c.created_at > cutoff - WINDOW,
+                since <= cutoff,
+                since > cutoff - WINDOW,
                 ~sa.exists().where(rv.c.client_id == clients.c.id, rv.c.wave == wave),
                 ~sa.exists().where(
                     identities.c.client_id == clients.c.id, identities.c.address.in_(exclude)

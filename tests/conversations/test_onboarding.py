@@ -87,3 +87,15 @@ async def test_the_flow_report_counts_steps_days_and_overdue(bot: Harness) -> No
     text = monthly.text(bot.app.translator, "2026-12", figures)
     assert "开户流程:本月开户 1 位" in text
     assert ("onboarding:custody", "median_days_from_previous", "1") in monthly.rows(figures)
+
+
+async def test_the_return_visit_counts_from_the_account_opening(bot: Harness) -> None:
+    cid = await alice_id(bot)
+    bot.clock.advance(days=30)  # first contact a month ago: its visit window has passed
+    await bot.say(f"/onboard {cid} open", user="admin")
+    async with bot.app.db.write() as tx:
+        assert await tx.return_visits.due(7, tx.now()) == []
+    bot.clock.advance(days=7)
+    async with bot.app.db.write() as tx:
+        [(client, address, _)] = await tx.return_visits.due(7, tx.now())
+    assert (client, address) == (cid, "console:alice")
