@@ -88,6 +88,7 @@ class App:
             reopen_days=d.ticket_reopen_days,
             timezone=settings.core.timezone,
             onboarding_due=d.onboarding_due,
+            coaching_times=d.coaching_times,
         )
         sched = settings.schedule
         self.rhythm = Rhythm(

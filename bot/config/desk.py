@@ -1,5 +1,7 @@
 """Tickets and the advisors' desk (no prefix)."""
 
+from datetime import time as dt_time
+
 from pydantic import Field, field_validator
 
 from bot.config.base import _Section
@@ -24,6 +26,8 @@ class DeskSettings(_Section):
     ticket_intake_minutes: int = Field(30, ge=1, le=1_440)
     # A resolved ticket may be reopened by the client this long, then closes by itself.
     ticket_reopen_days: int = Field(7, ge=1, le=90)
+    # Times of day coaching before the first trade is offered at, on trading days.
+    onboarding_coaching_times: str = "10:00,19:30"
     # The service flow's due days per step after the account is opened (STEP=DAYS, …).
     onboarding_due_days: str = ONBOARDING_DUE
 
@@ -31,6 +35,24 @@ class DeskSettings(_Section):
     def onboarding_due(self) -> dict[str, int]:
         pairs = (item.split("=") for item in self.onboarding_due_days.split(",") if item)
         return {step.strip(): int(days) for step, days in pairs}
+
+    @property
+    def coaching_times(self) -> tuple[dt_time, ...]:
+        return tuple(dt_time.fromisoformat(x) for x in self.onboarding_coaching_times.split(","))
+
+    @field_validator("onboarding_coaching_times")
+    @classmethod
+    def _coaching_times(cls, value: str) -> str:
+        times = []
+        for item in (i.strip() for i in value.replace("，", ",").split(",") if i.strip()):
+            try:
+                hours, minutes = item.split(":")
+                times.append(dt_time(int(hours), int(minutes)))
+            except ValueError:
+                raise ValueError(f"{item[:20]!r}: use times like 10:00,19:30") from None
+        if not 1 <= len(times) <= 8:
+            raise ValueError("give one to eight times, like 10:00,19:30")
+        return ",".join(x.strftime("%H:%M") for x in sorted(set(times)))
 
     @field_validator("onboarding_due_days")
     @classmethod

@@ -4,7 +4,7 @@ commands that tell the staff chat)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -25,6 +25,8 @@ class DeskPolicy:
     timezone: str = "Asia/Shanghai"
     # The service flow: days after the account is opened by which each step is due.
     onboarding_due: dict[str, int] = field(default_factory=dict)
+    # Times of day (local) coaching before the first trade is offered at, on trading days.
+    coaching_times: tuple[time, ...] = (time(10, 0), time(19, 30))
 
     @property
     def tz(self) -> ZoneInfo:

@@ -18,6 +18,7 @@ from bot.core.router import Router, SkipHandler
 from bot.core.state import StateControl
 from bot.core.text import clean_input
 from bot.core.types import Button, Inbound, Outbound
+from broadcasts.rhythm import Rhythm
 from handlers.shared.desk_policy import DeskPolicy
 from handlers.shared.menus import main_menu
 from handlers.shared.privacy import private
@@ -102,12 +103,56 @@ async def open_account(
 
 @router.keyword("预约辅导", "交易前辅导", "预约交易前辅导", "coaching", exact=True)
 async def coaching(
-    event: Inbound, t: Translator, tx: Tx, client: Client, desk: DeskPolicy
-) -> Outbound | list[Outbound]:
-    """The offer of coaching before the first trade, taken up: a ticket for the advisor."""
+    event: Inbound, t: Translator, tx: Tx, desk: DeskPolicy, rhythm: Rhythm
+) -> Outbound:
+    """The offer of coaching before the first trade, taken up: the next free times to pick
+    from (on trading days, ONBOARDING_COACHING_TIMES), or another time to arrange."""
     if not private(event):
         return Outbound(t("errors.private_only"))
-    return await workflow.consultation(tx, desk, t, event, client, t("onboard.coaching_request"))
+    buttons = [
+        [Button(desk.local(at), f"coach:{at.astimezone(desk.tz):%Y%m%d%H%M}")]
+        for at in coaching_slots(rhythm, desk, tx.now())
+    ]
+    buttons.append([Button(t("onboard.coach_other"), "coach:other")])
+    return Outbound(t("onboard.coach_pick"), buttons=buttons)
+
+
+@router.callback("coach")
+async def coaching_picked(
+    event: Inbound, t: Translator, tx: Tx, client: Client, desk: DeskPolicy, rhythm: Rhythm,
+    data: str,
+) -> Outbound | list[Outbound]:  # fmt: skip
+    """A time picked (or "another time"): a ticket for the advisor to confirm it."""
+    if data == "other":
+        return await workflow.consultation(
+            tx, desk, t, event, client, t("onboard.coaching_request")
+        )
+    offered = {
+        f"{at.astimezone(desk.tz):%Y%m%d%H%M}": at for at in coaching_slots(rhythm, desk, tx.now())
+    }
+    if data not in offered:  # an old message's time, gone by now: the times again
+        return await coaching(event, t, tx, desk, rhythm)
+    text = t("onboard.coach_booked", at=desk.local(offered[data]))
+    return await workflow.consultation(tx, desk, t, event, client, text)
+
+
+def coaching_slots(
+    rhythm: Rhythm, desk: DeskPolicy, now: datetime, count: int = 4
+) -> list[datetime]:
+    """The next `count` coaching times on trading days, at least two hours ahead."""
+    calendar, found = rhythm.calendar(), []
+    today = now.astimezone(desk.tz).date()
+    for offset in range(14):
+        day = today + timedelta(days=offset)
+        if not calendar.is_trading(day):
+            continue
+        for clock in desk.coaching_times:
+            at = datetime.combine(day, clock, tzinfo=desk.tz)
+            if at >= now + timedelta(hours=2):
+                found.append(at)
+            if len(found) == count:
+                return found
+    return found
 
 
 def expired(

@@ -97,7 +97,18 @@ async def test_the_return_visit_counts_from_the_account_opening(bot: Harness) ->
         assert await tx.return_visits.due(7, tx.now(), exclude=("console:admin",)) == []
     bot.clock.advance(days=7)
     async with bot.app.db.write() as tx:
-        [(client, address, _)] = await tx.return_visits.due(
-            7, tx.now(), exclude=("console:admin",)
-        )
+        [(client, address, _)] = await tx.return_visits.due(7, tx.now(), exclude=("console:admin",))
     assert (client, address) == (cid, "console:alice")
+
+
+async def test_coaching_is_booked_at_an_offered_time_or_another(bot: Harness) -> None:
+    cid = await alice_id(bot)
+    [offer] = await bot.say("预约辅导")
+    times = [b.label for row in offer.buttons for b in row][:-1]
+    assert len(times) == 4 and times[0] == "2026-12-01 19:30"  # two hours ahead at least
+    await bot.press(offer.buttons[1][0].data)
+    async with bot.app.db.read() as tx:
+        [ticket] = await tx.tickets.of_client(cid)
+    assert ticket.kind == "consult" and "2026-12-02 10:00" in (ticket.text or "")
+    stale = await bot.press("coach:202611301000")
+    assert any("请选择方便的时间" in s.plain for s in stale)  # gone by: the times again
