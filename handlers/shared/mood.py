@@ -125,7 +125,8 @@ def upset(text: str, recent: Sequence[Recent] = (), lexicon: Lexicon | None = No
     score, reasons = 0.0, []
     insults = lex.insult.findall(folded)
     accusations = lex.accuse.findall(folded)
-    if accusations and lex.doubt.search(folded):  # "你们不是骗子吧?" asks; it does not accuse
+    asking = bool(lex.doubt.search(folded))
+    if accusations and asking:  # "你们不是骗子吧?" asks; it does not accuse
         share = lex.w("doubt")
         reasons.append("doubt")
     else:
@@ -142,7 +143,9 @@ def upset(text: str, recent: Sequence[Recent] = (), lexicon: Lexicon | None = No
         reasons += [f"anger:{w}" for w in anger]
     threats = list(dict.fromkeys(lex.threat.findall(folded)))
     if threats:
-        score += lex.w("threat") + lex.w("threat_more") * min(len(threats) - 1, 2)
+        full = lex.w("threat") + lex.w("threat_more") * min(len(threats) - 1, 2)
+        # "12315 一般怎么处理?" asks about it; it threatens no one.
+        score += full * (lex.w("doubt") if asking else 1.0)
         reasons += [f"threat:{w}" for w in threats]
     accusing = bool(insults) or (bool(accusations) and share == 1.0)
     if (accusing or anger or threats) and lex.loss.search(folded):
