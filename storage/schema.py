@@ -706,6 +706,10 @@ faq_unanswered = sa.Table(
     sa.Column("handed_off", sa.Boolean, nullable=False),
     sa.Column("locked", sa.Boolean, nullable=False),
     sa.Column("at", Ts, nullable=False, index=True),
+    # Taught by staff (/faq teach): made a phrasing of this entry; no longer a gap.
+    sa.Column("taught_entry", sa.String(64)),
+    sa.Column("taught_by", sa.String(200)),
+    sa.Column("taught_at", Ts),
 )
 
 # E-mail waiting to go (the monthly report to REPORT_EMAILS): kept until the relay took it, so

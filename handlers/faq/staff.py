@@ -86,6 +86,8 @@ async def faq_command(
         )
     if action == "gaps":
         return Outbound(await _gaps(tx, t))
+    if action == "teach":
+        return await _teach_ask(tx, t, args[1:])
     if action == "stats":
         return Outbound(await _stats(tx, t))
     if action == "syn":
@@ -175,6 +177,8 @@ async def staff_button(
             event.sender, "faq.delete", id=entry.id, question=entry.question, answer=entry.answer
         )
         return Outbound(t("faqstaff.deleted", id=entry.id), replace=True)
+    if action == "teach":
+        return await _teach(event, tx, t, rest)
     if action == "field" and rest in EDITABLE and fsm.name == "faq.edit" and fsm.current:
         await fsm.set("faq.edit.value", id=fsm.current.data["id"], field=rest)
         return Outbound(t(f"faqstaff.new_{rest}"), buttons=_cancel(t))
@@ -252,7 +256,8 @@ async def _gaps(tx: Tx, t: Translator, limit: int = 10) -> str:
     if not rows:
         return t("faqstaff.no_gaps", days=GAP_DAYS)
     lines = [t("faqstaff.gaps_title", days=GAP_DAYS, count=len(rows))]
-    for group in group_gaps(rows)[:limit]:
+    groups = group_gaps(rows)
+    for group in groups[:limit]:
         handed = sum(r.handed_off for r in group)
         lines.append(
             t(
@@ -263,7 +268,44 @@ async def _gaps(tx: Tx, t: Translator, limit: int = 10) -> str:
                 ref=group[-1].id,
             )
         )
+    lines.append(t("faqstaff.gap_teach_hint"))
     return "\n".join(lines)
+
+
+async def _teach_ask(tx: Tx, t: Translator, args: list[str]) -> Outbound:
+    """/faq teach GAP ENTRY: a question the FAQ could not answer, to become one of the entry's
+    phrasings once staff confirm (one tap, or "1" where there are no buttons)."""
+    gap_ref = args[0].lstrip("#") if args else ""
+    if len(args) != 2 or not (gap_ref.isdigit() and len(gap_ref) < 10):
+        return Outbound(t("faqstaff.teach_usage"))
+    gap = await tx.faq.unanswered(int(gap_ref))
+    entry = await tx.faq.get(args[1])
+    if gap is None:
+        return Outbound(t("faqstaff.teach_no_gap", ref=gap_ref))
+    if entry is None:
+        return Outbound(t("faqstaff.unknown_id", id=args[1][:40]))
+    data = f"faqs:teach:{gap.id}:{entry.id}"
+    buttons = [[Button(t("faqstaff.teach_yes"), data), Button(t("common.cancel"), "faqs:cancel")]]
+    said = t("faqstaff.teach_confirm", text=gap.text[:200], id=entry.id, question=entry.question)
+    return Outbound(said, buttons=buttons)
+
+
+async def _teach(event: Inbound, tx: Tx, t: Translator, rest: str) -> Outbound:
+    gap_ref, _, entry_id = rest.partition(":")
+    gap = await tx.faq.unanswered(int(gap_ref)) if gap_ref.isdigit() else None
+    entry = await tx.faq.get(entry_id) if entry_id else None
+    if gap is None or entry is None:
+        return Outbound(t("errors.stale_button"))
+    phrasing = " ".join(gap.text.split())[:MAX_PHRASING]
+    known = {" ".join(p.split()) for p in (entry.question, *entry.variants)}
+    if phrasing not in known:
+        checked = _checked(replace(entry, variants=(*entry.variants, phrasing)), t)
+        if isinstance(checked, Outbound):
+            return checked
+        await tx.faq.save(checked, by=event.sender)
+    count = await tx.faq.taught(gap.normalized, entry.id, by=event.sender)
+    await tx.audit.log(event.sender, "faq.teach", id=entry.id, gap=gap.id, text=phrasing)
+    return Outbound(t("faqstaff.taught", text=phrasing, id=entry.id, n=count), replace=True)
 
 
 async def _stats(tx: Tx, t: Translator) -> str:

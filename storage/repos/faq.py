@@ -241,10 +241,27 @@ class FaqRepo(Repo):
         return _unanswered(row) if row else None
 
     async def unanswered_since(self, since: datetime) -> list[Unanswered]:
+        """The gaps: questions not answered since `since`, not taught since."""
         rows = await self.conn.execute(
-            sa.select(un).where(un.c.at >= since, un.c.locked.is_(False)).order_by(un.c.id)
+            sa.select(un)
+            .where(un.c.at >= since, un.c.locked.is_(False), un.c.taught_entry.is_(None))
+            .order_by(un.c.id)
         )
         return [_unanswered(r) for r in rows]
+
+    async def unanswered(self, unanswered_id: int) -> Unanswered | None:
+        row = (await self.conn.execute(sa.select(un).where(un.c.id == unanswered_id))).first()
+        return _unanswered(row) if row else None
+
+    async def taught(self, normalized: str, entry_id: str, *, by: str) -> int:
+        """Every untaught record of this question (as normalised) taught as `entry_id`'s
+        phrasing; how many."""
+        result = await self.conn.execute(
+            un.update()
+            .where(un.c.normalized == normalized, un.c.taught_entry.is_(None))
+            .values(taught_entry=entry_id, taught_by=by, taught_at=self.now())
+        )
+        return int(result.rowcount)
 
 
 def _unanswered(row: Any) -> Unanswered:

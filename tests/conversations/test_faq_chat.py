@@ -212,3 +212,27 @@ async def test_hand_off_button_of_another_chat_changes_nothing(bot: Harness) -> 
     async with bot.app.db.read() as tx:
         [gap] = await tx.faq.unanswered_since(tx.now().replace(year=2000))
     assert not gap.handed_off
+
+
+async def test_staff_teach_a_gap_and_the_same_question_is_answered_directly(
+    bot: Harness,
+) -> None:
+    question = "客服小姐姐周六周日也在线吗"
+    [reply] = await bot.say(question)
+    assert "没有把握" in reply.plain
+    gaps = await bot.text("/faq gaps", user="admin")
+    assert question in gaps and "#1" in gaps and "/faq teach" in gaps
+    assert "没有编号为 #9" in await bot.text("/faq teach 9 office-address-hours", user="admin")
+    [ask] = await bot.say("/faq teach 1 office-address-hours", user="admin")
+    assert question in ask.plain and ask.callbacks[0] == "faqs:teach:1:office-address-hours"
+    [done] = await bot.press("faqs:teach:1:office-address-hours", user="admin")
+    assert "已把" in done.plain
+    async with bot.app.db.read() as tx:
+        entry = await tx.faq.get("office-address-hours")
+        assert entry is not None and question in entry.variants
+        assert await tx.faq.unanswered_since(tx.now().replace(year=2000)) == []
+        [audit] = await tx.audit.recent("faq.teach")
+    assert audit["actor"] == "console:admin"
+    [again] = await bot.say(question, user="bob")  # answered now, not "not sure"
+    assert "没有把握" not in again.plain
+    assert "没有编号" not in await bot.text("/faq gaps", user="admin")
