@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.procs import serve_until_term
 from tests.fakes.telegram_api import FakeTelegram, peak
 
 
@@ -53,12 +53,7 @@ async def main() -> None:
             rate=float(os.environ["RATE"]),
             chat_interval=float(os.environ.get("CHAT_INTERVAL", "1")),
         )
-    await fake.start()
-    print(fake.base_url, flush=True)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await fake.stop()
+    await serve_until_term(fake)
 
 
 if __name__ == "__main__":

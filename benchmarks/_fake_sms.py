@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,6 +19,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.procs import serve_until_term
 from tests.fakes.aliyun_sms import PROMO, FakeAliyunSms, Template
 from tests.fakes.telegram_api import peak
 
@@ -59,12 +59,7 @@ async def main() -> None:
     qps = os.environ.get("QPS")
     fake = BenchSms({KEY_ID: SECRET}, sign_names=[SIGN], templates=TEMPLATES,
                     qps=int(qps) if qps else None)  # fmt: skip
-    await fake.start()
-    print(fake.base_url, flush=True)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await fake.stop()
+    await serve_until_term(fake)
 
 
 if __name__ == "__main__":

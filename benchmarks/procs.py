@@ -76,3 +76,13 @@ def peak(times: list[float], span: float = 1.0) -> int:
             first += 1
         best = max(best, i - first + 1)
     return best
+
+
+async def serve_until_term(fake: Any) -> None:
+    """Start a fake server, print its base URL for the driver, serve until SIGTERM."""
+    await fake.start()
+    print(fake.base_url, flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await fake.stop()

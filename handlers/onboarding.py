@@ -159,8 +159,7 @@ async def board(tx: Tx, t: Translator, desk: DeskPolicy) -> str:
         return t("onboard.board_empty")
     lines = [t("onboard.board_title", n=len(rows))]
     for flow, late in rows[:SHOWN]:
-        client = await tx.clients.get(flow.client_id)
-        name = (client.display_name if client else None) or "-"
+        name = flow.name or "-"
         step = flow.next_step()
         next_name = t(f"onboard.step_{step}") if step else "-"
         key = "onboard.board_late" if late else "onboard.board_line"

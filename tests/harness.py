@@ -33,6 +33,11 @@ class Sent:
         return [b.data for row in self.buttons for b in row if b.data]
 
 
+def to(sent: list[Sent], chat: str) -> list[Sent]:
+    """What went to `chat`."""
+    return [s for s in sent if s.chat == chat]
+
+
 @dataclass
 class RecordingSender:
     """Speaks for the console channel; `buttons` decides whether options are numbered."""

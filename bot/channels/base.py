@@ -6,6 +6,10 @@ import asyncio
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.delivery import Sender
+from bot.core.types import Outbound
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 if TYPE_CHECKING:  # routes are aiohttp's; importing it is left to the channels that serve
     from aiohttp import web
@@ -27,3 +31,10 @@ class Channel(Protocol):
 
     async def close(self) -> None:
         """Release the platform session, after the delivery engine stopped."""
+
+
+def staff_notices(settings: Settings, text: str) -> list[Outbound]:
+    """`text` for staff: to the staff chat, or to every admin when there is none."""
+    staff = settings.desk.staff_chat
+    targets = [staff] if staff else sorted(settings.core.bot_admins)
+    return [Outbound(text, chat=c) for c in targets]

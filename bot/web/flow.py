@@ -35,9 +35,8 @@ async def board_page(request: web.Request) -> web.Response:
     async with database(request).read() as tx:
         now = tx.now()
         for flow, late in (await tx.onboarding.board(due, now))[:SHOWN]:
-            client = await tx.clients.get(flow.client_id)
             step = flow.next_step()
-            rows.append((client, flow, step, flow.due_at(step, due) if step else None, late))
+            rows.append((flow, step, flow.due_at(step, due) if step else None, late))
     return aiohttp_jinja2.render_template(
         "onboarding.html", request, {"rows": rows, "steps": ONBOARDING_STEPS}
     )

@@ -23,6 +23,10 @@ from storage.schema import (
 TIERS = ("standard", "vip")
 
 
+# The file's fields the service flow notices (客户分配, 客户细分, 建立客户档案).
+FLOW_FIELDS = frozenset({"advisor", "tier", "phone"})
+
+
 class ClientFileRepo(Repo):
     async def get(self, client: Client) -> ClientFile:
         client_id = client.id
@@ -138,7 +142,8 @@ class ClientFileRepo(Repo):
         )
         if "phone" in values:  # the phone is the client's sms: address
             await SmsRepo(self.conn, self.now, self.state).sync_addresses([client_id])
-        await self._flow(client_id, values)
+        if values.keys() & FLOW_FIELDS:
+            await self._flow(client_id, values)
 
     async def _flow(self, client_id: int, values: dict[str, Any]) -> None:
         """What a change to the file does to the service flow: an advisor assigned (客户分配),

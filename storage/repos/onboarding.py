@@ -28,6 +28,7 @@ class Flow:
 
     client_id: int
     steps: dict[str, StepRecord]
+    name: str | None = None  # the client's, where the query had it (the board)
 
     @property
     def opened_at(self) -> datetime | None:
@@ -120,7 +121,7 @@ class OnboardingRepo(Repo):
             .having(sa.func.count() < len(ONBOARDING_STEPS))
         )
         query = (
-            sa.select(onboarding_steps)
+            sa.select(onboarding_steps, clients.c.display_name)
             .join(clients, clients.c.id == onboarding_steps.c.client_id)
             .where(
                 clients.c.erased_at.is_(None),
@@ -165,9 +166,11 @@ class OnboardingRepo(Repo):
     @staticmethod
     def _flows(rows: object) -> list[Flow]:
         flows: dict[int, dict[str, StepRecord]] = {}
+        names: dict[int, str | None] = {}
         for r in rows:  # type: ignore[attr-defined]
             flows.setdefault(r.client_id, {})[r.step] = _record(r)
-        return [Flow(c, steps) for c, steps in sorted(flows.items())]
+            names[r.client_id] = getattr(r, "display_name", None)
+        return [Flow(c, steps, names[c]) for c, steps in sorted(flows.items())]
 
 
 def flow_figures(flows: list[Flow], due: dict[str, int], now: datetime) -> dict[str, object]:

@@ -11,26 +11,10 @@ import pytest
 
 from storage.records import Ticket
 from tests.conftest import SettingsFactory
-from tests.harness import Harness, Sent
+from tests.conversations.conftest import STAFF
+from tests.harness import Harness, Sent, to
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
-
-STAFF = "console:staffroom"
-
-
-@pytest.fixture
-async def desk(make_settings: SettingsFactory) -> Harness:
-    harness = Harness(make_settings(STAFF_CHAT=STAFF))
-    await harness.start()
-    for advisor in ("adv1", "adv2"):
-        await harness.say(f"/grant console:{advisor} advisor", user="admin")
-        await harness.say("/duty on", user=advisor)
-    yield harness  # type: ignore[misc]
-    await harness.stop()
-
-
-def to(sent: list[Sent], chat: str) -> list[Sent]:
-    return [s for s in sent if s.chat == chat]
 
 
 async def file_complaint(

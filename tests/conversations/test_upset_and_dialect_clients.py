@@ -6,28 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.conftest import SettingsFactory
-from tests.harness import Harness, Sent
+from tests.conversations.conftest import STAFF
+from tests.harness import Harness, to
 
-STAFF = "console:staffroom"
 UPSET = "我亏了好多钱,你们的分析师就是骗子!!!"
-
-
-@pytest.fixture
-async def desk(make_settings: SettingsFactory) -> Harness:
-    harness = Harness(make_settings(STAFF_CHAT=STAFF))
-    await harness.start()
-    for advisor in ("adv1", "adv2"):
-        await harness.say(f"/grant console:{advisor} advisor", user="admin")
-        await harness.say("/duty on", user=advisor)
-    yield harness  # type: ignore[misc]
-    await harness.stop()
-
-
-def to(sent: list[Sent], chat: str) -> list[Sent]:
-    return [s for s in sent if s.chat == chat]
 
 
 async def test_an_upset_client_is_calmed_never_told_not_sure(desk: Harness) -> None:

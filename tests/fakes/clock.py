@@ -24,6 +24,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 IDLE = 0.003  # real seconds without activity before time jumps
@@ -105,3 +106,17 @@ def earlier_run() -> str:
     earlier run of the program (what a crash before a restart leaves behind)."""
     host = socket.gethostname().replace(":", "-")[:40] or "host"
     return f"{host}:{os.getpid()}:00000000:000000"
+
+
+@dataclass
+class ManualClock:
+    """Seconds since the epoch, shared by a fake server and the client under test; moved by
+    hand (`now += …`)."""
+
+    now: float = field(default_factory=START.timestamp)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.base import staff_notices
 from bot.channels.qq.convert import CHANNEL, GROUPS, message_event
 from bot.channels.qq.hub import Hub
 from bot.channels.qq.link import ActionTimeout, Link, LinkClosed
@@ -19,7 +20,6 @@ from bot.config import Settings
 from bot.core.delivery import Delivery, Limits
 from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
-from bot.core.types import Outbound
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,6 @@ class QQChannel:
         )  # fmt: skip
 
     async def _tell_staff(self, text: str) -> None:
-        staff = self.settings.desk.staff_chat
-        targets = [staff] if staff else sorted(self.settings.core.bot_admins)
         async with self.db.write() as tx:
-            await self.delivery.enqueue(tx, [Outbound(text, chat=c) for c in targets])
+            await self.delivery.enqueue(tx, staff_notices(self.settings, text))
         self.delivery.notify()

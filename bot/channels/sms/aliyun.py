@@ -30,14 +30,13 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.channels.http_json import request_json
 from bot.channels.sms.errors import (
     BadNumber,
     ChannelStopped,
     MessageRefused,
-    NoAnswer,
     RetryLater,
     SmsApiError,
-    Unreachable,
 )
 
 DEFAULT_BASE = "https://dysmsapi.aliyuncs.com"
@@ -297,25 +296,9 @@ class AliyunSms:
         params = self.signed(action, request, "POST")
         body = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-        try:
-            async with self.session.post(
-                self.base + "/", data=body.encode(), headers=headers
-            ) as response:
-                raw = await response.read()
-                status = response.status
-        except aiohttp.ClientConnectorError as exc:
-            raise Unreachable(f"cannot connect: {exc}") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # The request may have reached Alibaba: the caller decides what that means.
-            raise NoAnswer(f"no answer ({type(exc).__name__})") from None
-        if status >= 500:
-            raise Unreachable(f"HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise Unreachable(f"HTTP {status}, not JSON") from None
-        if not isinstance(answer, dict):
-            raise Unreachable(f"HTTP {status}, not a JSON object")
+        status, answer = await request_json(
+            self.session, "POST", self.base + "/", data=body.encode(), headers=headers
+        )
         code = str(answer.get("Code", ""))
         if code != "OK":
             raise error_for(

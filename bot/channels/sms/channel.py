@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from bot.channels.base import staff_notices
 from bot.channels.sms.aliyun import AliyunSms
 from bot.channels.sms.aliyun_provider import BEIJING, AliyunProvider, parse_push
 from bot.channels.sms.errors import ChannelStopped
@@ -29,10 +30,8 @@ from bot.core.commands import text_event
 from bot.core.delivery import Delivery, Limits
 from bot.core.i18n import Translator
 from bot.core.inbox import Inbox
-from bot.core.types import Outbound
 from storage.database import Database
 from storage.records import Hours
-from storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +241,8 @@ class SmsChannel:
             if told or not await tx.meta.swap(STOPPED_KEY, told, why[:300] or "?"):
                 return
             waiting = await tx.messages.count(channel=CHANNEL, status="pending")
-            await self._tell_staff(tx, self.t("sms.channel_stopped", why=why[:300], n=waiting))
+            text = self.t("sms.channel_stopped", why=why[:300], n=waiting)
+            await self.delivery.enqueue(tx, staff_notices(self.settings, text))
         self.delivery.notify()
 
     async def _resumed(self) -> None:
@@ -252,10 +252,6 @@ class SmsChannel:
             if not told or not await tx.meta.swap(STOPPED_KEY, told, ""):
                 return
             waiting = await tx.messages.count(channel=CHANNEL, status="pending")
-            await self._tell_staff(tx, self.t("sms.channel_resumed", n=waiting))
+            text = self.t("sms.channel_resumed", n=waiting)
+            await self.delivery.enqueue(tx, staff_notices(self.settings, text))
         self.delivery.notify()
-
-    async def _tell_staff(self, tx: Tx, text: str) -> None:
-        staff = self.settings.desk.staff_chat
-        targets = [staff] if staff else sorted(self.settings.core.bot_admins)
-        await self.delivery.enqueue(tx, [Outbound(text, chat=c) for c in targets])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.channels.http_json import NoAnswer, Unreachable
+
 
 class SmsApiError(Exception):
     """The provider refused: Alibaba's `Code` other than OK, or SMPP's command_status."""
@@ -43,9 +45,7 @@ class MessageRefused(SmsApiError):
     Alibaba rejects): sending it again changes nothing."""
 
 
-class Unreachable(Exception):
-    """The API could not be reached (refused, 5xx): nothing was sent."""
-
-
-class NoAnswer(Exception):
-    """The request left but no answer came: it may have been carried out."""
+__all__ = [
+    "BadNumber", "ChannelStopped", "MessageRefused", "NoAnswer", "RetryLater", "SmsApiError",
+    "Unreachable",
+]  # fmt: skip

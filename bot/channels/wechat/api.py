@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.http_json import NoAnswer, Unreachable, request_json
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,6 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-class Unreachable(Exception):
-    """The API could not be reached (refused, 5xx): nothing was sent."""
-
-
-class NoAnswer(Exception):
-    """The request left but no answer came: it may have been carried out."""
 
 
 class WechatApi:
@@ -211,25 +204,9 @@ class WechatApi:
         # WeChat wants the characters themselves, not \\u escapes (they count against limits).
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         headers = {"Content-Type": "application/json; charset=utf-8"} if data else None
-        try:
-            async with self.session.request(
-                method, self.base + path, params=params, data=data, headers=headers
-            ) as response:
-                raw = await response.read()
-                status = response.status
-        except aiohttp.ClientConnectorError as exc:
-            raise Unreachable(f"cannot connect: {exc}") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # The request may have reached WeChat: the caller decides what that means.
-            raise NoAnswer(f"no answer ({type(exc).__name__})") from None
-        if status >= 500:
-            raise Unreachable(f"HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise Unreachable(f"HTTP {status}, not JSON") from None
-        if not isinstance(answer, dict):
-            raise Unreachable(f"HTTP {status}, not a JSON object")
+        status, answer = await request_json(
+            self.session, method, self.base + path, params=params, data=data, headers=headers
+        )
         code = answer.get("errcode", 0)
         if code:
             number = code if isinstance(code, int) else -1

@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
 
-from bot.channels.sms.aliyun import (
-    AliyunSms,
+from bot.channels.sms.aliyun import AliyunSms, SendDetail
+from bot.channels.sms.errors import (
     BadNumber,
     ChannelStopped,
     MessageRefused,
     NoAnswer,
     RetryLater,
-    SendDetail,
     Unreachable,
 )
 from tests.fakes.aliyun_sms import VERIFY, FakeAliyunSms, Template
-from tests.fakes.clock import START
+from tests.fakes.clock import ManualClock as Clock
 from tests.fakes.http_base import FakeHttpServer
 from tests.support import free_port
 
@@ -31,19 +28,6 @@ SIGN = "国瑞投资"
 NOTICE = Template("SMS_400100001", "您好，${text}")
 CODE = Template("SMS_400100002", "您的绑定验证码为${code}，5分钟内有效。", VERIFY)
 ALICE, BOB, CAROL = "13912345678", "13800000001", "15000000002"
-
-
-@dataclass
-class Clock:
-    """Seconds since the epoch, shared by the fake and the client; moved by hand."""
-
-    now: float = field(default_factory=START.timestamp)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
 
 
 @pytest.fixture

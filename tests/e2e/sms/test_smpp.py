@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -22,25 +22,12 @@ from bot.channels.sms.errors import (
 from bot.channels.sms.provider import Receipt, Reply, Reports
 from bot.channels.sms.smpp import SmppSms
 from bot.channels.sms.smpp_receipts import BEIJING
-from tests.fakes.clock import START
+from tests.fakes.clock import ManualClock as Clock
 from tests.fakes.smpp_gateway import RBINDFAIL, RX_T_APPN, FakeSmppGateway
 from tests.support import eventually
 
 SYSTEM_ID, PASSWORD, SOURCE, SIGN = "guorui", "s3cret", "1069012345", "国瑞投资"
 ALICE, BOB = "13912345678", "13800000001"
-
-
-@dataclass
-class Clock:
-    """Seconds since the epoch, shared by the fake and the client; moved by hand."""
-
-    now: float = field(default_factory=START.timestamp)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
 
 
 @dataclass
