@@ -28,6 +28,13 @@ from bot.core.types import normalize_address as normalise_address
 # --- container ----------------------------------------------------------------------------------
 
 
+def _require(values: dict[str, object], when: str) -> None:
+    """The first of `values` (setting name -> value) that is unset, refused by name."""
+    for variable, value in values.items():
+        if value is None:
+            raise _cross_field_error(variable, f"required when {when}")
+
+
 class Settings(BaseModel):
     """All settings, one attribute per section.
 
@@ -59,9 +66,7 @@ class Settings(BaseModel):
                 "TELEGRAM_WEBHOOK_URL": tg.webhook_url,
                 "TELEGRAM_WEBHOOK_SECRET": tg.webhook_secret,
             }
-            for variable, value in required.items():
-                if value is None:
-                    raise _cross_field_error(variable, "required when TELEGRAM_MODE=webhook")
+            _require(required, "TELEGRAM_MODE=webhook")
         return self
 
     @model_validator(mode="after")
@@ -120,9 +125,7 @@ class Settings(BaseModel):
                 "SMS_SIGN_NAME": sms.sign_name,
                 "SMS_TEMPLATE_NOTICE": sms.template_notice,
             }
-            for variable, value in required.items():
-                if value is None:
-                    raise _cross_field_error(variable, "required when SMS_PROVIDER=aliyun")
+            _require(required, "SMS_PROVIDER=aliyun")
         if sms.provider == "smpp":  # the same: a bind that cannot happen loses every text
             required = {
                 "SMS_SMPP_HOST": sms.smpp_host,
@@ -131,9 +134,7 @@ class Settings(BaseModel):
                 "SMS_SMPP_SOURCE_ADDR": sms.smpp_source_addr,
                 "SMS_SIGN_NAME": sms.sign_name,
             }
-            for variable, value in required.items():
-                if value is None:
-                    raise _cross_field_error(variable, "required when SMS_PROVIDER=smpp")
+            _require(required, "SMS_PROVIDER=smpp")
         return self
 
     @model_validator(mode="after")

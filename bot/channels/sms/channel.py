@@ -232,26 +232,25 @@ class SmsChannel:
             return await tx.sms.sent_since(since)
 
     async def _stopped(self, why: str) -> None:
-        """Told once, whatever the number of processes and restarts, until it sends again.
-        The channel's health shows it too, as told already (staff hear it here, at once,
+        """The channel's health shows it too, as told already (staff hear it here, at once,
         with what to do: an account problem no waiting fixes)."""
         self.delivery.health.down(CHANNEL, why, source="account", quiet=True)
-        async with self.db.write() as tx:
-            told = await tx.meta.get(STOPPED_KEY)
-            if told or not await tx.meta.swap(STOPPED_KEY, told, why[:300] or "?"):
-                return
-            waiting = await tx.messages.count(channel=CHANNEL, status="pending")
-            text = self.t("sms.channel_stopped", why=why[:300], n=waiting)
-            await self.delivery.enqueue(tx, staff_notices(self.settings, text))
-        self.delivery.notify()
+        await self._announce(why[:300] or "?")
 
     async def _resumed(self) -> None:
         self.delivery.health.up(CHANNEL, source="account")
+        await self._announce("")
+
+    async def _announce(self, stopped: str) -> None:
+        """Staff hear that the account stopped (`stopped`: why) or sends again (""), once
+        per change whatever the number of processes and restarts: the state is kept in the
+        database, and only the process that changes it speaks."""
         async with self.db.write() as tx:
             told = await tx.meta.get(STOPPED_KEY)
-            if not told or not await tx.meta.swap(STOPPED_KEY, told, ""):
+            if bool(told) == bool(stopped) or not await tx.meta.swap(STOPPED_KEY, told, stopped):
                 return
             waiting = await tx.messages.count(channel=CHANNEL, status="pending")
-            text = self.t("sms.channel_resumed", n=waiting)
+            key = "sms.channel_stopped" if stopped else "sms.channel_resumed"
+            text = self.t(key, why=stopped, n=waiting)
             await self.delivery.enqueue(tx, staff_notices(self.settings, text))
         self.delivery.notify()
