@@ -73,7 +73,9 @@ class App:
             admins=settings.core.bot_admins,
             tz=settings.core.tz,
         )
-        self.faq = FaqService(semantic_on=settings.faq.faq_semantic, db=self.db)
+        self.faq = FaqService(
+            semantic_on=settings.faq.faq_semantic, judge_on=settings.faq.faq_judge, db=self.db
+        )
         d = settings.desk
         self.desk = DeskPolicy(
             staff_chat=d.staff_chat,

@@ -712,6 +712,26 @@ faq_unanswered = sa.Table(
     sa.Column("taught_at", Ts),
 )
 
+# What the FAQ learns from use (handlers.faq.learning): a client's question behind a chosen
+# suggestion they said answered it (`variant`, pending until staff confirm), a 👎 on an answer
+# (`negative`), a question staff marked as not the FAQ's (`outside`). The judge trains on them.
+faq_learning = sa.Table(
+    "faq_learning",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | confirmed | rejected
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.String(64)),
+    sa.Column("message_id", sa.Integer),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id")),
+    sa.Column("at", Ts, nullable=False),
+    sa.Column("decided_by", sa.String(200)),
+    sa.Column("decided_at", Ts),
+    sa.UniqueConstraint("kind", "message_id", name="uq_faq_learning_message"),
+    sa.Index("ix_faq_learning_status", "kind", "status"),
+)
+
 # E-mail waiting to go (the monthly report to REPORT_EMAILS): kept until the relay took it, so
 # an outage or a refusal delays it but loses nothing; one process at a time holds a row (lease).
 mail_outbox = sa.Table(

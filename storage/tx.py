@@ -16,6 +16,7 @@ from storage.repos.client_files import ClientFileRepo
 from storage.repos.client_import import ClientImportRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.faq import FaqRepo
+from storage.repos.faq_learning import FaqLearningRepo
 from storage.repos.leases import LeaseRepo
 from storage.repos.linking import LinkRepo
 from storage.repos.mail import MailRepo
@@ -77,6 +78,7 @@ class Tx:
         self.roles = RoleRepo(*args)
         self.audit = AuditRepo(*args)
         self.faq = FaqRepo(*args)
+        self.faq_learning = FaqLearningRepo(*args)
         self.meta = MetaRepo(*args)
         self.leases = LeaseRepo(*args)
         self.files = ClientFileRepo(*args)

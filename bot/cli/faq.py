@@ -54,10 +54,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 async def _knowledge_base(settings: Settings) -> AsyncIterator[tuple[Database, FaqService]]:
     """The database with the shipped entries in place, and the service over it."""
     async with database(settings) as db:
-        service = FaqService(semantic_on=settings.faq.faq_semantic, db=db)
+        service = FaqService(
+            semantic_on=settings.faq.faq_semantic, judge_on=settings.faq.faq_judge, db=db
+        )
         async with db.write() as tx:
             await service.ensure_defaults(tx, load=settings.faq.faq_defaults)
-        yield db, service
+        try:
+            yield db, service
+        finally:
+            await service.close()
+
+
+async def _judge(db: Database, service: FaqService) -> None:
+    """Train the answer judge now where the base has none yet (the bot would, in the
+    background, at its first question)."""
+    async with db.read() as tx:
+        await service.index(tx)
+    if service.training:
+        print("training the FAQ's answer judge (seconds) …", file=sys.stderr)
+        await service.trained()
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -85,6 +100,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 + (f", {disabled} others disabled (kept for history)" if args.replace else "")
             )
             await service.fill(told=_embedding)
+            await _judge(db, service)
         elif args.faq_command == "export":
             async with db.read() as tx:
                 entries = await tx.faq.entries()
@@ -97,6 +113,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 sys.stdout.write(text)
         else:
             await service.fill(told=_embedding)
+            await _judge(db, service)
             async with db.read() as tx:
                 result = await service.match(tx, args.text)
             _print_match(result, args.json, settings.core.firm_name)

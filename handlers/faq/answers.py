@@ -50,16 +50,20 @@ async def in_language(tx: Tx, entry: FaqEntry, language: str) -> FaqEntry:
 ANSWERED, CHOSEN, SUGGESTED, UNKNOWN, NONE_FIT = (
     "faq:answer", "faq:chosen", "faq:suggest", "faq:unknown", "faq:none",
 )  # fmt: skip
+CHOSEN_MARK = ":c"
 
 
 def answer(entry: FaqEntry, t: Translator, message_id: int, how: str = ANSWERED) -> Outbound:
-    """The entry's answer, then "did this solve it?" with yes / no."""
+    """The entry's answer, then "did this solve it?" with yes / no. `message_id`: the
+    client's question (for a chosen suggestion, ":c" marks the rating as one that may teach
+    the FAQ the question's wording)."""
     body = escape(entry.answer.replace("{firm}", t.firm).strip())
+    chosen = CHOSEN_MARK if how == CHOSEN else ""
     buttons = [
         *_entry_buttons(entry),
         [
-            Button(t("faq.yes"), f"faq:y:{entry.id}:{message_id}"),
-            Button(t("faq.no"), f"faq:n:{entry.id}:{message_id}"),
+            Button(t("faq.yes"), f"faq:y:{entry.id}:{message_id}{chosen}"),
+            Button(t("faq.no"), f"faq:n:{entry.id}:{message_id}{chosen}"),
         ],
     ]
     return Outbound(t("faq.answer", answer=Markup(body)), buttons=buttons, ref=how)
@@ -91,7 +95,10 @@ async def _hand_over(
 
 
 def _suggest(match: Match, t: Translator, message_id: int) -> Outbound:
-    rows = [[Button(c.entry.question[:60], f"faq:a:{c.entry.id}")] for c in match.candidates]
+    rows = [
+        [Button(c.entry.question[:60], f"faq:a:{c.entry.id}:{message_id}")]
+        for c in match.candidates
+    ]
     rows.append([Button(t("faq.none_of_these"), f"faq:x:{message_id}")])
     return Outbound(t("faq.did_you_mean"), buttons=rows, ref=SUGGESTED)
 
@@ -140,11 +147,18 @@ async def on_button(
     action, _, rest = data.partition(":")
     if f"faq:{action}" == TO_PERSON:
         return UNHANDLED  # "ask a person": the tickets feature opens the consultation
-    if action == "a" and (entry := await tx.faq.get(rest)) and entry.enabled:
-        return answer(await in_language(tx, entry, client.language), t, message_id, CHOSEN)
+    if action == "a":
+        entry_id, _, asked = rest.partition(":")  # asked: the question (older buttons lack it)
+        entry = await tx.faq.get(entry_id)
+        if entry is not None and entry.enabled:
+            asked_id = int(asked) if asked.isdigit() else message_id
+            return answer(await in_language(tx, entry, client.language), t, asked_id, CHOSEN)
     if action in ("y", "n"):
-        entry_id, _, asked = rest.rpartition(":")
-        return await _rate(event, tx, client, t, entry_id, asked, helpful=action == "y")
+        chosen = rest.endswith(CHOSEN_MARK)
+        entry_id, _, asked = rest.removesuffix(CHOSEN_MARK).rpartition(":")
+        return await _rate(
+            event, tx, client, t, entry_id, asked, helpful=action == "y", chosen=chosen
+        )
     if action == "x" and rest.isdigit():
         asked = await tx.messages.get(int(rest))
         if asked is not None and asked.chat == event.chat and asked.direction == "in":
@@ -165,19 +179,27 @@ async def _rate(
     asked: str,
     *,
     helpful: bool,
+    chosen: bool = False,
 ) -> Outbound:
     message = await tx.messages.get(int(asked)) if asked.isdigit() else None
     entry = await tx.faq.get(entry_id)
     if entry is None or message is None or message.chat != event.chat:
         return Outbound(t("errors.stale_button"), buttons=main_menu(t))
     fresh = await tx.faq.feedback(entry_id, message.id, client_id=client.id, helpful=helpful)
+    typed = message.text or ""
+    # A pressed button or a typed option number is not the client's question.
+    words = message.kind != "callback" and not typed.isdigit() and bool(typed.strip())
+    if fresh and words and (chosen or not helpful):
+        # Learning from use: a chosen suggestion that solved it proposes the wording as a
+        # phrasing (staff confirm, /faq learn); a 👎 teaches the judge not to pair them.
+        kind = "variant" if helpful else "negative"
+        await tx.faq_learning.add(kind, typed[:500], entry_id=entry.id, message_id=message.id,
+                                  client_id=client.id)  # fmt: skip
     if helpful:
         return Outbound(t("faq.thanks" if fresh else "faq.already_rated"))
     if not fresh:
         return Outbound(t("faq.already_rated"))
-    typed = message.text or ""
-    # A pressed button or a typed option number is not the client's question: use the entry's.
-    question = entry.question if message.kind == "callback" or typed.isdigit() else typed
+    question = typed if words else entry.question
     return await _hand_over(
         tx, t, event, client, question or entry.question, message.id, None, entry.question
     )

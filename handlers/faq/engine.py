@@ -20,7 +20,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -30,6 +30,16 @@ from handlers.faq.semantic import Vector, key
 from storage.records import FaqEntry
 
 Outcome = Literal["answer", "suggest", "none"]
+
+
+class Decider(Protocol):
+    """A learned judge (`handlers.faq.judge.Judge`): how sure it is that the best candidate
+    is the answer, and what to do, given what the thresholds (`rule`) would do."""
+
+    def belief(self, signals: tuple[float, ...]) -> float: ...
+
+    def outcome(self, belief: float, rule: Outcome) -> Outcome: ...
+
 
 # Calibrated with benchmarks/faq.py --calibrate on tests/data/faq_dev.yaml.
 ANSWER_AT = 0.48
@@ -65,6 +75,10 @@ class Match:
     outcome: Outcome
     candidates: list[Candidate] = field(default_factory=list)
     normalized: str = ""
+    # What the judge reads (`handlers.faq.judge.SIGNALS`); empty when nothing matched.
+    signals: tuple[float, ...] = ()
+    # The judge's belief that the best candidate is the answer (None: no judge decided).
+    belief: float | None = None
 
     @property
     def best(self) -> Candidate | None:
@@ -108,9 +122,11 @@ class FaqIndex:
         vectors: Mapping[str, Vector] | None = None,
         reuse: FaqIndex | None = None,
         tuning: Tuning | None = None,
+        judge: Decider | None = None,
     ) -> None:
         self.synonyms = Synonyms(synonyms or {})
         self.tuning = tuning or Tuning()
+        self.judge = judge
         self.entries = [e for e in entries if e.enabled]
         same = reuse is not None and reuse.synonyms.table == self.synonyms.table
         self._analysed: dict[str, tuple[str, frozenset[str]] | None] = (
@@ -186,15 +202,18 @@ class FaqIndex:
     def normalize(self, text: str) -> str:
         return normalize(text, self.synonyms)
 
-    def _closeness(self, vector: Vector | None) -> dict[int, float]:
-        """entry -> its best phrasing's cosine with the question, rescaled to [0, 1]."""
+    def _closeness(self, vector: Vector | None) -> tuple[dict[int, float], dict[int, float]]:
+        """entry -> its best phrasing's cosine with the question, rescaled to [0, 1]; and
+        the raw cosines of the closest few (the judge reads them)."""
         if vector is None or self.matrix is None:
-            return {}
+            return {}, {}
         cosines = self.matrix @ vector
         best = np.maximum.reduceat(cosines, self._starts)
         t = self.tuning
         scaled = np.clip((best - t.cos_floor) / (t.cos_ceil - t.cos_floor), 0.0, 1.0)
-        return dict(zip(self._embedded, scaled.tolist(), strict=True))
+        near = np.argsort(best)[-SHORTLIST:]
+        raw = {self._embedded[j]: float(best[j]) for j in near.tolist()}
+        return dict(zip(self._embedded, scaled.tolist(), strict=True)), raw
 
     def match(self, text: str, *, limit: int = 3, vector: Vector | None = None) -> Match:
         """`vector`: the question's embedding (`semantic.Embedder.query`), if there is one."""
@@ -206,7 +225,7 @@ class FaqIndex:
         top = max(bm25.values())
         q_weight = sum(self.idf.get(t, self.unknown_idf) for t in query)
         compact = norm.replace(" ", "")
-        meaning = self._closeness(vector)
+        meaning, cosines = self._closeness(vector)
         shortlist = sorted(bm25, key=bm25.__getitem__, reverse=True)[:SHORTLIST]
         if meaning:
             shortlist += sorted(meaning, key=meaning.__getitem__, reverse=True)[:SHORTLIST]
@@ -223,16 +242,63 @@ class FaqIndex:
             candidate = Candidate(
                 self.entries[i], round(confidence, 4), phrasing, round(similarity, 4)
             )
-            ranked.append((order, candidate))
-        ranked.sort(key=lambda pair: pair[0], reverse=True)
-        candidates = [c for _, c in ranked]
+            ranked.append((order, i, candidate))
+        ranked.sort(key=lambda r: r[0], reverse=True)
+        candidates = [c for _, _, c in ranked]
+        signals = self._signals(ranked, query, q_weight, compact, bm25, top, cosines)
         if meaning:
             outcome = self._outcome(
                 candidates, tune.semantic_answer_at, tune.semantic_suggest_at, tune.semantic_tie
             )
         else:
             outcome = self._outcome(candidates, tune.answer_at, tune.suggest_at, tune.tie)
-        return Match(outcome, candidates[:limit], norm)
+        if self.judge is None:
+            return Match(outcome, candidates[:limit], norm, signals)
+        belief = self.judge.belief(signals)
+        outcome = self.judge.outcome(belief, outcome)
+        return Match(outcome, candidates[:limit], norm, signals, belief)
+
+    def _signals(
+        self,
+        ranked: list[tuple[float, int, Candidate]],
+        query: frozenset[str],
+        q_weight: float,
+        compact: str,
+        bm25: dict[int, float],
+        top: float,
+        cosines: dict[int, float],
+    ) -> tuple[float, ...]:
+        """What the judge reads about the best candidate against its rivals (the order is
+        `handlers.faq.judge.SIGNALS`)."""
+        order, i, best = ranked[0]
+        rival_order, _, rival = ranked[1] if len(ranked) > 1 else (0.0, -1, None)
+        phrase = next((p for p in self.phrasings[i] if p.text == best.phrasing), None)
+        shared = sum(self.idf[t] for t in query & phrase.terms) if phrase else 0.0
+        known = sum(self.idf[t] for t in query if t in self.idf)
+        by_bm25 = sorted(bm25.values(), reverse=True)
+        cosine = cosines.get(i, 0.0)
+        others = [c for k, c in cosines.items() if k != i]
+        near = min(len(compact), len(best.phrasing.replace(" ", ""))) or 1
+        far = max(len(compact), len(best.phrasing.replace(" ", ""))) or 1
+        agree = not cosines or max(cosines, key=cosines.__getitem__) == i
+        return (
+            best.score,
+            best.similarity,
+            order - rival_order,
+            best.score - (rival.score if rival else 0.0),
+            best.similarity - (rival.similarity if rival else 0.0),
+            bm25.get(i, 0.0) / top,
+            (by_bm25[1] / top) if len(by_bm25) > 1 else 0.0,
+            cosine,
+            cosine - max(others, default=cosine - 0.1) if cosines else 0.0,
+            float(bool(cosines)),
+            float(agree),
+            1.0 - known / q_weight if q_weight else 1.0,
+            shared / q_weight if q_weight else 0.0,
+            math.log1p(len(query)),
+            near / far,
+            float(best.similarity >= 0.999),
+        )
 
     def _spell(self, term: str) -> str:
         if term in self.idf or not term.isascii() or not term.isalpha() or len(term) < 4:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import yaml
 
 from bot.core.types import Inbound
-from handlers.faq import default_vectors, semantic
+from handlers.faq import default_vectors, judging, semantic
 from handlers.faq.engine import FaqIndex, Match
 from handlers.faq.kb_file import read_file
 from handlers.faq.semantic import Vector
@@ -71,13 +71,18 @@ class FaqService:
     # most of a build; FaqIndex keeps it only while the synonyms are the same.
     _latest: ClassVar[FaqIndex | None] = None
 
-    def __init__(self, *, semantic_on: bool = True, db: Database | None = None) -> None:
+    def __init__(
+        self, *, semantic_on: bool = True, judge_on: bool = False, db: Database | None = None
+    ) -> None:
         self._index: FaqIndex | None = None
+        self.judge_on = judge_on
+        self._training: asyncio.Task[Any] | None = None
         self._version: str | None = None  # the config version the index was checked against
         self._content: Any = None  # the knowledge base's own fingerprint
         self._lock = asyncio.Lock()
         self.db = db
         self.embedder: semantic.Embedder | None = None
+        self._vectors: dict[str, Vector] | None = None
         self._fill: asyncio.Task[int] | None = None
         if semantic_on:
             problem = semantic.installed()
@@ -101,14 +106,57 @@ class FaqService:
                 synonyms = await tx.faq.synonyms()
                 self._index = await self._build(tx, entries, synonyms)
                 self._content = content
+                if self.judge_on:
+                    await self._judge(tx, content, entries, synonyms)
             self._version = version
         return self._index
+
+    async def _judge(
+        self, tx: Tx, content: Any, entries: list[FaqEntry], synonyms: dict[str, str]
+    ) -> None:
+        """Use the judge stored for this base; with none, train one in the background once
+        every phrasing is embedded (the judge reads the semantic signals it will see)."""
+        index = self._index
+        assert index is not None
+        wanted = await judging.fingerprint(tx, content)
+        trained, judge = await judging.stored(tx, wanted)
+        index.judge = judge
+        if trained or self.db is None or (self.embedder is not None and index.missing()):
+            return
+        if self._training is not None and not self._training.done():
+            return
+        vectors = self._vectors if index.semantic else None
+        work = judging.train_and_store(self.db, wanted, entries, synonyms, vectors, self.embedder)
+        try:
+            self._training = asyncio.get_running_loop().create_task(work, name="faq-judge")
+        except RuntimeError:
+            work.close()
+            return
+        self._training.add_done_callback(self._trained)
+
+    def _trained(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("training the FAQ judge failed: %r", task.exception())
+            return
+        self._content = self._version = None  # the next question picks the judge up
+
+    @property
+    def training(self) -> bool:
+        return self._training is not None and not self._training.done()
+
+    async def trained(self) -> None:
+        """Wait for the judge's training under way, if any."""
+        if self._training is not None:
+            await asyncio.shield(self._training)
 
     async def _build(self, tx: Tx, entries: list[FaqEntry], synonyms: dict[str, str]) -> FaqIndex:
         previous = self._index or FaqService._latest
         vectors = None
         if self.embedder is not None:
             vectors = await _known(self.embedder, set(semantic.forms(entries)), tx)
+        self._vectors = vectors
         index = FaqIndex(entries, synonyms, vectors=vectors, reuse=previous)
         FaqService._latest = index
         if self.embedder is not None and index.missing():
@@ -217,7 +265,13 @@ class FaqService:
             self._content = self._version = None  # rebuild without vectors
 
     async def close(self) -> None:
-        """Stop the background embedding (what is stored stays; the next start resumes)."""
+        """Stop the background embedding and training (what is stored stays; the next start
+        resumes)."""
+        if self._training is not None and not self._training.done():
+            self._training.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._training
+        self._training = None
         if self._fill is not None and not self._fill.done():
             self._fill.cancel()
             with contextlib.suppress(asyncio.CancelledError):

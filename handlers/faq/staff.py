@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.compliance import forbidden_in
 from bot.core.gaps import group_gaps
@@ -12,6 +13,8 @@ from bot.core.router import Router
 from bot.core.state import StateControl
 from bot.core.text import escape
 from bot.core.types import Button, Inbound, Outbound
+from broadcasts.rhythm import Rhythm
+from handlers.faq import learning
 from handlers.faq.index_cache import FaqService
 from handlers.faq.kb_file import (
     ID_RE,
@@ -54,7 +57,13 @@ def _checked(entry: FaqEntry, t: Translator) -> FaqEntry | Outbound:
 
 @router.command("faq", roles=STAFF)
 async def faq_command(
-    event: Inbound, tx: Tx, t: Translator, fsm: StateControl, faq: FaqService, args: list[str]
+    event: Inbound,
+    tx: Tx,
+    t: Translator,
+    fsm: StateControl,
+    faq: FaqService,
+    args: list[str],
+    rhythm: Rhythm,
 ) -> Outbound:
     action = args[0].lower() if args else ""
     if action == "test" and len(args) > 1:
@@ -88,8 +97,12 @@ async def faq_command(
         return Outbound(await _gaps(tx, t))
     if action == "teach":
         return await _teach_ask(tx, t, args[1:])
+    if action == "learn":
+        return await learning.learn(event, tx, t, args[1:])
+    if action == "notours":
+        return await learning.not_ours(event, tx, t, args[1:])
     if action == "stats":
-        return Outbound(await _stats(tx, t))
+        return Outbound(await _stats(tx, t, rhythm.tz))
     if action == "syn":
         return Outbound(await _synonyms(event, tx, t, args[1:]))
     return Outbound(t("faqstaff.usage"))
@@ -179,6 +192,8 @@ async def staff_button(
         return Outbound(t("faqstaff.deleted", id=entry.id), replace=True)
     if action == "teach":
         return await _teach(event, tx, t, rest)
+    if action == "learn":
+        return await learning.button(event, tx, t, rest)
     if action == "field" and rest in EDITABLE and fsm.name == "faq.edit" and fsm.current:
         await fsm.set("faq.edit.value", id=fsm.current.data["id"], field=rest)
         return Outbound(t(f"faqstaff.new_{rest}"), buttons=_cancel(t))
@@ -296,24 +311,22 @@ async def _teach(event: Inbound, tx: Tx, t: Translator, rest: str) -> Outbound:
     entry = await tx.faq.get(entry_id) if entry_id else None
     if gap is None or entry is None:
         return Outbound(t("errors.stale_button"))
-    phrasing = " ".join(gap.text.split())[:MAX_PHRASING]
-    known = {" ".join(p.split()) for p in (entry.question, *entry.variants)}
-    if phrasing not in known:
-        checked = _checked(replace(entry, variants=(*entry.variants, phrasing)), t)
-        if isinstance(checked, Outbound):
-            return checked
-        await tx.faq.save(checked, by=event.sender)
+    phrasing = learning.phrasing_of(gap.text)
+    refused = await learning.add_phrasing(event, tx, t, entry, phrasing)
+    if refused is not None:
+        return refused
     count = await tx.faq.taught(gap.normalized, entry.id, by=event.sender)
     await tx.audit.log(event.sender, "faq.teach", id=entry.id, gap=gap.id, text=phrasing)
     return Outbound(t("faqstaff.taught", text=phrasing, id=entry.id, n=count), replace=True)
 
 
-async def _stats(tx: Tx, t: Translator) -> str:
+async def _stats(tx: Tx, t: Translator, timezone: ZoneInfo) -> str:
     counts = await tx.faq.feedback_counts()
+    lines = await learning.stats(tx, t, timezone)
     if not counts:
-        return t("faqstaff.no_stats")
+        return "\n".join([*lines, t("faqstaff.no_stats")])
     ranked = sorted(counts.items(), key=lambda kv: (kv[1][1], kv[1][0]), reverse=True)
-    lines = [t("faqstaff.stats_title")]
+    lines.append(t("faqstaff.stats_title"))
     lines += [t("faqstaff.stats_line", id=k, yes=y, no=n) for k, (y, n) in ranked[:30]]
     return "\n".join(lines)
 

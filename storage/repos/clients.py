@@ -11,6 +11,7 @@ from storage.records import Client, Context, ConversationState, Identity, aware
 from storage.repos.base import VERSION_KEY, Repo, is_duplicate
 from storage.repos.broadcasts import BroadcastRepo
 from storage.repos.client_files import ClientFileRepo
+from storage.repos.faq_learning import FaqLearningRepo
 from storage.repos.tickets import TicketRepo
 from storage.repos.wecom_questions import WecomQuestionRepo
 from storage.repos.wecom_sessions import WecomSessionRepo
@@ -222,6 +223,7 @@ class ClientRepo(Repo):
         await self.conn.execute(identities.delete().where(identities.c.client_id == client_id))
         await self.conn.execute(bind_codes.delete().where(bind_codes.c.client_id == client_id))
         await ClientFileRepo(self.conn, self.now, self.state).erase(client_id)
+        await FaqLearningRepo(self.conn, self.now, self.state).forget(client_id)
         await WecomQuestionRepo(self.conn, self.now, self.state).forget(client_id, addresses)
         await WecomSessionRepo(self.conn, self.now, self.state).forget(addresses)
         await TicketRepo(self.conn, self.now, self.state).lock_client(client_id)

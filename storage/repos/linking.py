@@ -17,6 +17,7 @@ from storage.schema import (
     client_tags,
     clients,
     faq_feedback,
+    faq_learning,
     faq_unanswered,
     identities,
     messages,
@@ -34,7 +35,7 @@ LOCK_SPAN = timedelta(hours=1)
 # Tables whose rows simply follow the client; those keyed by (client, something) are merged
 # key by key (the surviving file's row wins where both have one).
 MOVED = (identities, subscription_events, client_notes, tickets, messages, faq_feedback,
-         faq_unanswered)  # fmt: skip
+         faq_unanswered, faq_learning)  # fmt: skip
 KEYED = ((subscriptions, "topic_key"), (client_tags, "tag"), (return_visits, "wave"),
          (training_rsvps, "day"), (onboarding_steps, "step"))  # fmt: skip
 NOTED = ("tier", "advisor", "phone")  # a difference here is noted on the surviving file

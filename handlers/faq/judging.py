@@ -1,0 +1,96 @@
+"""Keeping a judge with its knowledge base: trained in the background when the base (or what
+it learned from use) changed, stored in `meta` under the base's fingerprint, so every
+process, and every restart, uses the same one and trains it once."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from handlers.faq import semantic
+from handlers.faq.judge import Judge, examples, shipped_outside, train
+from handlers.faq.semantic import Vector
+from storage.records import FaqEntry
+from storage.tx import Tx
+
+if TYPE_CHECKING:
+    from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+JUDGE_KEY = "faq.judge"
+
+
+async def fingerprint(tx: Tx, content: Any) -> str:
+    """The base's content version and what it learned from use, in one string."""
+    _, _, learned = await tx.faq_learning.for_training()
+    return hashlib.sha1(repr((content, learned)).encode()).hexdigest()[:16]
+
+
+async def stored(tx: Tx, wanted: str) -> tuple[bool, Judge | None]:
+    """(whether a judge was trained for `wanted`, the judge if one could be)."""
+    raw = await tx.meta.get(JUDGE_KEY)
+    if not raw:
+        return False, None
+    data = json.loads(raw)
+    if data.get("fingerprint") != wanted:
+        return False, None
+    return True, Judge.loads(data["judge"]) if data.get("judge") else None
+
+
+async def last_training(tx: Tx) -> dict[str, Any] | None:
+    raw = await tx.meta.get(JUDGE_KEY)
+    return json.loads(raw) if raw else None
+
+
+async def train_and_store(
+    db: Database,
+    wanted: str,
+    entries: Sequence[FaqEntry],
+    synonyms: Mapping[str, str],
+    vectors: Mapping[str, Vector] | None,
+    embedder: semantic.Embedder | None,
+) -> Judge | None:
+    """Train on the base and its lessons (off the event loop) and store the result, a
+    judge or the fact that the base cannot teach one yet."""
+    async with db.read() as tx:
+        disliked, outside, _ = await tx.faq_learning.for_training()
+    questions = [*shipped_outside(), *outside]
+    started = time.perf_counter()
+
+    def work() -> Judge | None:
+        texts = list(dict.fromkeys([*questions, *(q for q, _ in disliked)]))
+        found: dict[str, Vector | None] = dict.fromkeys(texts)
+        if embedder is not None and vectors:
+            made = embedder.embed([semantic.embed_form(q) for q in texts])
+            found = dict(zip(texts, made, strict=True))
+        lessons = examples(
+            entries,
+            synonyms,
+            vectors,
+            outside=[(q, found[q]) for q in questions],
+            disliked=[(q, e, found[q]) for q, e in disliked],
+        )
+        return train(lessons)
+
+    judge = await asyncio.to_thread(work)
+    seconds = round(time.perf_counter() - started, 2)
+    async with db.write() as tx:
+        record = {
+            "fingerprint": wanted,
+            "trained_at": tx.now().isoformat(),
+            "seconds": seconds,
+            "judge": judge.dumps() if judge else None,
+            "figures": judge.figures if judge else {},
+        }
+        await tx.meta.set(JUDGE_KEY, json.dumps(record))
+    if judge is None:
+        log.info("FAQ judge: the knowledge base is too small to learn from; thresholds decide")
+    else:
+        log.info("FAQ judge trained in %.1f s: %s", seconds, judge.figures)
+    return judge
