@@ -17,6 +17,12 @@ embedding, and of both. Then an index rebuild after one edit, and memory.
 Another base: tests/data/faq_broker_kb.yaml (a securities and futures broker's account FAQ)
 with tests/data/faq_broker_questions.yaml, written from its entries' meanings: the same three
 figures with the shipped thresholds, on a base nothing was tuned on.
+
+The answer judge (handlers/faq/judge.py) is trained on each base as the bot trains it (its
+own phrasings, the shipped out-of-scope questions), never on the questions it is scored on:
+rows "+ judge". "learned from use": the calibration part's questions adopted as phrasings and
+its out-of-scope questions marked "not ours", then the held-out part. Speed: training after
+one edit at 2,000 entries, and the match latency with the judge.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from handlers.faq import default_vectors, semantic  # noqa: E402
 from handlers.faq.engine import FaqIndex, Tuning  # noqa: E402
 from handlers.faq.index_cache import DEFAULT_KB, default_synonyms  # noqa: E402
+from handlers.faq.judge import Judge, examples, shipped_outside, train  # noqa: E402
 from handlers.faq.kb_file import read_file  # noqa: E402
 from storage.records import FaqEntry  # noqa: E402
 
@@ -242,26 +249,64 @@ def main() -> None:
         print(lexical_cal.row("lexical, calibration part"))
         tuning = calibrate(entries, syn, vectors, cal, queries, lexical_cal)
 
+    outside = [(q, embedder.query_sync(q)) for q in shipped_outside()]
     for condition, kb in (("full", entries), ("sparse", sparse(entries))):
         print(f"\n{condition} knowledge base")
+        judge, seconds = trained(kb, syn, vectors, outside)
+        print(f"  judge: trained in {seconds:.1f} s on {judge_line(judge)}")
         print(HEADER)
         lexical = FaqIndex(kb, syn)
         blended = FaqIndex(kb, syn, vectors=vectors, tuning=tuning)
+        judged = FaqIndex(kb, syn, vectors=vectors, tuning=tuning, judge=judge)
         for label, part in (("held out", held), ("calibration", cal)):
             print(evaluate(lexical, part, None).row(f"lexical, {label}"))
             print(evaluate(blended, part, queries).row(f"lexical + semantic, {label}"))
+            print(evaluate(judged, part, queries).row(f"  + judge, {label}"))
+        print(learned(kb, syn, vectors, outside, cal, held, queries, tuning).row(
+            "  + judge, learned from use, held out"))  # fmt: skip
         print(baseline(kb, held).row(f"baseline (ratio>={BASELINE_THRESHOLD:.0f}), held out"))
-        pairs = (("lexical", lexical, None), ("lexical + semantic", blended, queries))
+        pairs = (("lexical", lexical, None), ("lexical + semantic", blended, queries),
+                 ("+ judge", judged, queries))  # fmt: skip
         for name, index, q in pairs:
             hit, alone = offered(index, held, q)
             print(f"  {name}, held out: right entry answered or offered {hit:.1%}, "
                   f"out of scope handed to a person {alone:.1%}")  # fmt: skip
 
-    other_base(embedder, syn, tuning)
-    speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model)
+    other_base(embedder, syn, tuning, outside)
+    speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model, outside)
 
 
-def other_base(embedder: semantic.Embedder, syn: object, tuning: Tuning) -> None:
+def trained(kb, syn, vectors, outside) -> tuple[Judge | None, float]:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    judge = train(examples(kb, syn, vectors, outside=outside))
+    return judge, time.perf_counter() - start
+
+
+def judge_line(judge: Judge | None) -> str:
+    if judge is None:
+        return "too few examples: thresholds decide"
+    f = judge.figures
+    return (
+        f"{f['examples']} examples (cross-validated: direct {f['direct']:.1%}, wrong "
+        f"{f['wrong']:.1%}, out of scope answered {f['outside_answered']:.1%}); answer at "
+        f"{judge.answer_at:.3f}, the thresholds' answers kept from {judge.veto_at:.3f}"
+    )
+
+
+def learned(kb, syn, vectors, outside, cal: Part, held: Part, queries, tuning) -> Scores:  # type: ignore[no-untyped-def]
+    """The calibration part as a month of use: its questions adopted as phrasings of their
+    entries (/faq learn), its out-of-scope ones marked not ours (/faq notours)."""
+    taught: dict[str, list[str]] = {}
+    for question, entry_id in cal.inside:
+        taught.setdefault(entry_id, []).append(question)
+    kb = [replace(e, variants=(*e.variants, *taught.get(e.id, []))) for e in kb]
+    vectors = dict(vectors) | {semantic.key(q): queries[q] for q, _ in cal.inside}
+    ours = [*outside, *((q, queries[q]) for q in cal.outside)]
+    judge, _ = trained(kb, syn, vectors, ours)
+    return evaluate(FaqIndex(kb, syn, vectors=vectors, tuning=tuning, judge=judge), held, queries)
+
+
+def other_base(embedder: semantic.Embedder, syn: object, tuning: Tuning, outside) -> None:  # type: ignore[no-untyped-def]
     """A base the matcher was not developed on (a securities and futures broker's account
     FAQ) with questions written from its entries' meanings: the shipped thresholds, no
     tuning, all of its questions."""
@@ -281,14 +326,19 @@ def other_base(embedder: semantic.Embedder, syn: object, tuning: Tuning) -> None
     for condition, kb in (("full", entries), ("sparse", sparse(entries))):
         lexical = FaqIndex(kb, syn)  # type: ignore[arg-type]
         blended = FaqIndex(kb, syn, vectors=vectors, tuning=tuning)  # type: ignore[arg-type]
+        judge, seconds = trained(kb, syn, vectors, outside)
+        judged = FaqIndex(kb, syn, vectors=vectors, tuning=tuning, judge=judge)  # type: ignore[arg-type]
         print(evaluate(lexical, part, None).row(f"lexical, {condition}"))
         print(evaluate(blended, part, queries).row(f"lexical + semantic, {condition}"))
-        hit, alone = offered(blended, part, queries)
-        print(f"  lexical + semantic, {condition}: right entry answered or offered {hit:.1%}, "
-              f"out of scope handed to a person {alone:.1%}")  # fmt: skip
+        print(evaluate(judged, part, queries).row(f"  + judge, {condition}"))
+        print(f"  judge ({condition}): trained in {seconds:.1f} s on {judge_line(judge)}")
+        for name, index in (("lexical + semantic", blended), ("+ judge", judged)):
+            hit, alone = offered(index, part, queries)
+            print(f"  {name}, {condition}: right entry answered or offered {hit:.1%}, "
+                  f"out of scope handed to a person {alone:.1%}")  # fmt: skip
 
 
-def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model) -> None:  # type: ignore[no-untyped-def]
+def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model, outside) -> None:  # type: ignore[no-untyped-def]
     big = synthetic(entries, 2000)
     rng = np.random.default_rng(7)
     big_vectors = dict(vectors)
@@ -315,16 +365,22 @@ def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model
     start = time.perf_counter()
     FaqIndex(edited, syn, vectors=big_vectors, reuse=index, tuning=tuning)
     rebuild = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    judge = train(examples(edited, syn, big_vectors, outside=outside))
+    training = time.perf_counter() - start
+    index.use(judge)
     phrasings = sum(len(p) for p in index.phrasings)
     matrix = index.matrix.nbytes / 2**20 if index.matrix is not None else 0.0
     print(
         f"\n2,000 entries ({phrasings} phrasings, {index.matrix.shape[0]} vectors): "
         f"build {build:.0f} ms (first, nothing reused); rebuild after one edit {rebuild:.0f} ms "
-        f"+ embedding the new phrasing {embed_edit:.0f} ms"
+        f"+ embedding the new phrasing {embed_edit:.0f} ms; training the judge after it "
+        f"{training:.1f} s (in the background; {judge_line(judge)})"
     )
     print(
         f"memory: the index holds {held / 2**20:.0f} MB (its vectors {matrix:.1f} MB), "
-        f"{peak / 2**20:.0f} MB at the peak of building it; process peak RSS "
+        f"{peak / 2**20:.0f} MB at the peak of building it; the judge as stored "
+        f"{len(judge.dumps()) / 1024 if judge else 0:.0f} KB; process peak RSS "
         f"{peak_rss_mb():.0f} MB ({rss_model:.0f} MB of it came with the model)"
     )
     texts = list(queries)
@@ -352,7 +408,7 @@ def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model
     for name, times in (
         ("lexical only", lex),
         ("semantic: embedding the question", emb),
-        ("semantic: matching, given it", blend),
+        ("semantic + judge: matching", blend),
         ("semantic: both (what a client waits)", total),
         ("baseline (rapidfuzz)", base),
     ):

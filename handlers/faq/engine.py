@@ -16,6 +16,7 @@ judged on the lexical scores alone.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,9 @@ Outcome = Literal["answer", "suggest", "none"]
 class Decider(Protocol):
     """A learned judge (`handlers.faq.judge.Judge`): how sure it is that the best candidate
     is the answer, and what to do, given what the thresholds (`rule`) would do."""
+
+    @property
+    def outside(self) -> np.ndarray | None: ...
 
     def belief(self, signals: tuple[float, ...]) -> float: ...
 
@@ -126,7 +130,11 @@ class FaqIndex:
     ) -> None:
         self.synonyms = Synonyms(synonyms or {})
         self.tuning = tuning or Tuning()
-        self.judge = judge
+        # Embeddings of questions that are not the FAQ's (the judge's): how much closer the
+        # question is to the best entry than to any of them is one of the judge's signals.
+        self.outside: np.ndarray | None = None
+        self.judge: Decider | None = None
+        self.use(judge)
         self.entries = [e for e in entries if e.enabled]
         same = reuse is not None and reuse.synonyms.table == self.synonyms.table
         self._analysed: dict[str, tuple[str, frozenset[str]] | None] = (
@@ -183,6 +191,11 @@ class FaqIndex:
                 rows.extend(found)
         self.matrix = np.vstack(rows).astype(np.float32) if rows else None
         self._starts = np.array(starts, dtype=np.intp)
+
+    def use(self, judge: Decider | None) -> None:
+        """Decide with `judge` from now on (None: the thresholds alone)."""
+        self.judge = judge
+        self.outside = judge.outside if judge is not None else None
 
     @property
     def semantic(self) -> bool:
@@ -245,7 +258,8 @@ class FaqIndex:
             ranked.append((order, i, candidate))
         ranked.sort(key=lambda r: r[0], reverse=True)
         candidates = [c for _, _, c in ranked]
-        signals = self._signals(ranked, query, q_weight, compact, bm25, top, cosines)
+        away = self._outside(vector)
+        signals = self._signals(ranked, query, q_weight, compact, bm25, top, cosines, away)
         if meaning:
             outcome = self._outcome(
                 candidates, tune.semantic_answer_at, tune.semantic_suggest_at, tune.semantic_tie
@@ -267,6 +281,7 @@ class FaqIndex:
         bm25: dict[int, float],
         top: float,
         cosines: dict[int, float],
+        away: float | None,
     ) -> tuple[float, ...]:
         """What the judge reads about the best candidate against its rivals (the order is
         `handlers.faq.judge.SIGNALS`)."""
@@ -275,7 +290,7 @@ class FaqIndex:
         phrase = next((p for p in self.phrasings[i] if p.text == best.phrasing), None)
         shared = sum(self.idf[t] for t in query & phrase.terms) if phrase else 0.0
         known = sum(self.idf[t] for t in query if t in self.idf)
-        by_bm25 = sorted(bm25.values(), reverse=True)
+        by_bm25 = heapq.nlargest(2, bm25.values())
         cosine = cosines.get(i, 0.0)
         others = [c for k, c in cosines.items() if k != i]
         near = min(len(compact), len(best.phrasing.replace(" ", ""))) or 1
@@ -298,7 +313,15 @@ class FaqIndex:
             math.log1p(len(query)),
             near / far,
             float(best.similarity >= 0.999),
+            away if away is not None else 0.0,
+            cosine - away if away is not None and cosines else 0.0,
         )
+
+    def _outside(self, vector: Vector | None) -> float | None:
+        """The question's cosine with the closest question known not to be the FAQ's."""
+        if vector is None or self.outside is None or not len(self.outside):
+            return None
+        return float(np.max(self.outside @ vector))
 
     def _spell(self, term: str) -> str:
         if term in self.idf or not term.isascii() or not term.isalpha() or len(term) < 4:

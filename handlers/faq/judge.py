@@ -10,13 +10,15 @@ regression over what the matcher already computes for the best candidate and its
 - what clients said of answers (a 👎 on an answer is a negative for that pairing).
 
 The answer threshold is set from cross-validated beliefs so that wrong answers stay below
-`WRONG_AT_MOST` of the in-scope examples and out-of-scope answers below `OUTSIDE_AT_MOST`.
+`WRONG_AT_MOST` of the in-scope examples and out-of-scope answers below `OUTSIDE_AT_MOST`;
+what the matcher's thresholds would answer goes through unless the judge doubts it.
 Training needs scikit-learn; deciding is a dot product, so a trained judge is plain numbers
 (JSON, stored with the base) and costs nothing per question.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
@@ -30,22 +32,30 @@ import numpy as np
 import yaml
 
 from handlers.faq.engine import FaqIndex, Match, Outcome
-from handlers.faq.semantic import Vector, key
+from handlers.faq.semantic import DIM, Vector, key
 from storage.records import FaqEntry
 
 SIGNALS = (
     "confidence", "similarity", "order_margin", "confidence_margin", "similarity_margin",
     "bm25_share", "bm25_rival", "cosine", "cosine_margin", "embedded", "rankings_agree",
     "unknown_words", "phrasing_coverage", "query_terms", "length_ratio", "verbatim",
+    "outside_cosine", "outside_margin",
 )  # fmt: skip
 OUT_OF_SCOPE = Path(__file__).with_name("out_of_scope.yaml")
+VERBATIM = 0.9  # a "not ours" question this close to a phrasing of the base is the base's
 FOLDS = 8  # rounds of holding one phrasing per entry out
-MAX_EXAMPLES = 1500  # held-out phrasings matched per training (bounds its time at any size)
+MAX_EXAMPLES = 1000  # held-out phrasings matched per training (bounds its time at any size)
 MIN_EXAMPLES = 40  # below this a base teaches nothing reliable: thresholds decide
+# Bounds on the cross-validated examples, chosen on the calibration part of
+# tests/data/faq_dev.yaml (benchmarks/faq.py): held-out phrasings of a base are harder than
+# clients' questions (its confusable pairs), so these bounds are looser than the targets.
 WRONG_AT_MOST = 0.02  # of the in-scope examples answered with the wrong entry
 OUTSIDE_AT_MOST = 0.06  # of the out-of-scope examples answered at all
+# The thresholds' own answers are vetoed only where the judge doubts them: the bounds for
+# letting them through are this much looser (the thresholds were tuned on clients' questions).
+VETO_SLACK = 2.0
 SUGGEST_SHARE = 0.5  # suggestions from this share of the answer threshold's belief
-VERSION = 1
+VERSION = 2
 
 
 @cache
@@ -63,6 +73,7 @@ class Judge:
     suggest_at: float
     veto_at: float
     figures: dict[str, Any] = field(default_factory=dict)
+    outside: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_w", np.asarray(self.weights) / np.asarray(self.scale))
@@ -84,6 +95,8 @@ class Judge:
     def dumps(self) -> str:
         body = {k: getattr(self, k) for k in ("mean", "scale", "weights", "bias")}
         body |= {k: getattr(self, k) for k in ("answer_at", "suggest_at", "veto_at")}
+        if self.outside is not None:
+            body["outside"] = base64.b64encode(self.outside.astype(np.float16).tobytes()).decode()
         return json.dumps({"version": VERSION, "signals": SIGNALS, **body, **self.figures})
 
     @classmethod
@@ -93,15 +106,21 @@ class Judge:
         if data.get("version") != VERSION or tuple(data.get("signals", ())) != SIGNALS:
             return None
         fixed = ("mean", "scale", "weights", "bias", "answer_at", "suggest_at", "veto_at")
-        figures = {k: v for k, v in data.items() if k not in (*fixed, "version", "signals")}
+        figures = {k: v for k, v in data.items()
+                   if k not in (*fixed, "version", "signals", "outside")}  # fmt: skip
+        outside = None
+        if data.get("outside"):
+            flat = np.frombuffer(base64.b64decode(data["outside"]), dtype=np.float16)
+            outside = flat.reshape(-1, DIM).astype(np.float32)
         return cls(
             tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]), data["bias"],
-            data["answer_at"], data["suggest_at"], data["veto_at"], figures,
+            data["answer_at"], data["suggest_at"], data["veto_at"], figures, outside,
         )  # fmt: skip
 
 
 @dataclass
 class Examples:
+    outside: np.ndarray | None = None  # embeddings of the "not ours" questions
     signals: list[tuple[float, ...]] = field(default_factory=list)
     right: list[int] = field(default_factory=list)  # the best candidate is the answer
     inside: list[bool] = field(default_factory=list)  # the question has an answer
@@ -129,16 +148,24 @@ def examples(
     embedding)."""
     rng = random.Random(seed)
     entries = [e for e in entries if e.enabled]
+    full = FaqIndex(entries, synonyms, vectors=vectors)
+    # A shipped "not ours" question that this base answers (one of its phrasings) is its.
+    outside = [
+        (q, v)
+        for q, v in outside
+        if (m := full.match(q, vector=v)).best is None or m.best.similarity < VERBATIM
+    ]
+    found = Examples(outside=_matrix([v for _, v in outside]))
     order = {e.id: rng.sample(list(dict.fromkeys(e.phrasings)), len(set(e.phrasings)))
              for e in entries}  # fmt: skip
-    rounds = []
-    for fold in range(FOLDS):
-        held = {e.id: order[e.id][fold] for e in entries if len(order[e.id]) > fold + 1}
-        rounds.append(held)
+    several = sum(len(o) > 1 for o in order.values())
+    folds = min(FOLDS, max(1, math.ceil(limit / several))) if several else 0
+    rounds = [
+        {e.id: order[e.id][fold] for e in entries if len(order[e.id]) > fold + 1}
+        for fold in range(folds)
+    ]
     pending = sum(len(h) for h in rounds)
     keep = min(1.0, limit / pending) if pending else 0.0
-    found = Examples()
-    full = FaqIndex(entries, synonyms, vectors=vectors)
     previous = full
     for held in rounds:
         chosen = {i: p for i, p in held.items() if rng.random() < keep}
@@ -146,21 +173,32 @@ def examples(
             continue
         kept = [_without(e, chosen.get(e.id)) for e in entries]
         index = FaqIndex(kept, synonyms, vectors=vectors, reuse=previous)
+        index.outside = found.outside
         previous = index
         for entry_id, phrasing in chosen.items():
             vector = vectors.get(key(phrasing)) if vectors else None
             match = index.match(phrasing, vector=vector)
             if match.best is not None:
                 found.add(match, match.best.entry.id == entry_id, True)
-    for question, vector in outside:
-        match = full.match(question, vector=vector)
-        if match.best is not None:
-            found.add(match, False, False)
+    # Each half of the "not ours" questions is judged against the other half.
+    halves = (outside[0::2], outside[1::2])
+    for mine, other in (halves, halves[::-1]):
+        full.outside = _matrix([v for _, v in other])
+        for question, vector in mine:
+            match = full.match(question, vector=vector)
+            if match.best is not None:
+                found.add(match, False, False)
+    full.outside = found.outside
     for question, entry_id, vector in disliked:
         match = full.match(question, vector=vector)
         if match.best is not None and match.best.entry.id == entry_id:
             found.add(match, False, True)
     return found
+
+
+def _matrix(vectors: Sequence[Vector | None]) -> np.ndarray | None:
+    rows = [v for v in vectors if v is not None]
+    return np.vstack(rows).astype(np.float32) if rows else None
 
 
 def _without(entry: FaqEntry, phrasing: str | None) -> FaqEntry:
@@ -192,6 +230,7 @@ def train(found: Examples) -> Judge | None:
     return Judge(
         tuple(mean.tolist()), tuple(scale.tolist()), tuple(model.coef_[0].tolist()),
         float(model.intercept_[0]), at.answer, at.answer * SUGGEST_SHARE, at.veto, at.figures,
+        found.outside,
     )  # fmt: skip
 
 
@@ -211,10 +250,10 @@ def thresholds(
     n_in, n_out = max(int(inside.sum()), 1), max(int((~inside).sum()), 1)
     levels = sorted(set(np.round(beliefs, 4).tolist()), reverse=True)
 
-    def fits(answered: np.ndarray) -> bool:
+    def fits(answered: np.ndarray, slack: float = 1.0) -> bool:
         wrong = int((answered & inside & (right == 0)).sum())
-        return wrong <= WRONG_AT_MOST * n_in and int((answered & ~inside).sum()) <= (
-            OUTSIDE_AT_MOST * n_out
+        return wrong <= slack * WRONG_AT_MOST * n_in and int((answered & ~inside).sum()) <= (
+            slack * OUTSIDE_AT_MOST * n_out
         )
 
     answer = 1.0
@@ -226,7 +265,7 @@ def thresholds(
     for at in levels:
         if at >= answer:
             continue
-        if not fits((beliefs >= answer) | (rule & (beliefs >= at))):
+        if not fits((beliefs >= answer) | (rule & (beliefs >= at)), VETO_SLACK):
             break
         veto = at
     answered = (beliefs >= answer) | (rule & (beliefs >= veto))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+from handlers.faq.judge import VETO_SLACK, WRONG_AT_MOST
 from handlers.faq.judging import JUDGE_KEY
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
@@ -104,7 +105,7 @@ async def test_the_judge_is_trained_once_per_base_and_kept(make_settings: Settin
         async with bot.app.db.read() as tx:
             first = json.loads(await tx.meta.get(JUDGE_KEY) or "{}")
         assert first["judge"] and first["figures"]["examples"] > 100
-        assert first["figures"]["wrong"] <= 0.02
+        assert first["figures"]["wrong"] <= VETO_SLACK * WRONG_AT_MOST
         [reply] = await bot.say("怎么开户", user="bob")
         assert reply.callbacks[-2].startswith("faq:y:open-account:")
         async with bot.app.db.read() as tx:
