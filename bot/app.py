@@ -62,6 +62,7 @@ class App:
             timezone=settings.core.timezone,
         )
         self.delivery = Delivery(SqlOutbox(self.db), timer=timer, translator=self.translator)
+        self._operations()
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.outages = OutageNotices(
             self.delivery.health,
@@ -162,6 +163,21 @@ class App:
         self._mail_task: asyncio.Task[None] | None = None
         self._outages: asyncio.Task[None] | None = None
         self.started = False
+
+    def _operations(self) -> None:
+        """/readyz always; /metrics with METRICS=on (prometheus-client loads only then)."""
+        from bot.ops.health import Readiness
+
+        self.readiness = Readiness(self.db, self.delivery.health)
+        self.http.page("/readyz", self.readiness.handle)
+        self.metrics: Any = None  # bot.ops.metrics.Metrics with METRICS=on
+        ops = self.settings.ops
+        if ops.metrics_on:
+            from bot.ops.metrics import Metrics
+
+            token = ops.metrics_token.get_secret_value() if ops.metrics_token else None
+            self.metrics = Metrics(self.db, self.delivery, token=token)
+            self.http.page("/metrics", self.metrics.handle, serve=True)
 
     def _mail_outbox(self, timer: Timer | None) -> MailOutbox | None:
         """The worker that sends queued e-mail (the monthly report), where SMTP is set."""

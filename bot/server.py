@@ -1,12 +1,14 @@
 """The process's one HTTP server: each channel mounts its routes on it (the Telegram webhook,
-WeChat, OneBot's WebSocket), next to /healthz. Idle and half-open connections are closed
-after a while and their number is capped."""
+WeChat, OneBot's WebSocket), next to the operator's pages: /healthz (the process answers),
+/readyz and /metrics (`bot/ops`). Idle and half-open connections are closed after a while
+and their number is capped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +23,9 @@ KEEPALIVE = 15.0  # seconds an idle (or never-speaking) connection stays open
 MAX_CONNECTIONS = 1000
 
 
+Page = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+
+
 class PortUnavailable(Exception):
     """The server cannot listen where HTTP_HOST/HTTP_PORT say."""
 
@@ -31,6 +36,8 @@ class HttpServer:
         self.port = port
         self.routes: list[web.RouteDef] = []
         self.apps: list[tuple[str, web.Application]] = []  # (path prefix, its own app)
+        self.pages: dict[str, Page] = {"/healthz": _health}  # the operator's GET pages
+        self.wanted = False  # serve even when no channel receives over HTTP (/metrics)
         self._runner: web.AppRunner | None = None
         self._sockets: list[socket.socket] = []
 
@@ -43,16 +50,23 @@ class HttpServer:
         of its own), before `start`."""
         self.apps.append((prefix, app))
 
+    def page(self, path: str, handler: Page, *, serve: bool = False) -> None:
+        """An operator's GET page (before `start`); `serve`: listen for it even when no
+        channel needs the server."""
+        self.pages[path] = handler
+        self.wanted |= serve
+
     @property
     def needed(self) -> bool:
-        """Whether any channel receives over HTTP."""
-        return bool(self.routes or self.apps)
+        """Whether any channel receives over HTTP, or a page asked to be served."""
+        return bool(self.routes or self.apps or self.wanted)
 
     def application(self) -> web.Application:
         from aiohttp import web
 
         app = web.Application(client_max_size=MAX_BODY)
-        app.add_routes([*self.routes, web.get("/healthz", _health)])
+        pages = [web.get(path, handler) for path, handler in self.pages.items()]
+        app.add_routes([*self.routes, *pages])
         for prefix, sub in self.apps:
             app.add_subapp(prefix, sub)
         return app

@@ -41,7 +41,12 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
+def applied_revision(connection: Any) -> str | None:
+    """The revision applied in the database, read on a (sync) connection."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 async def current(db: Database) -> tuple[str | None, str]:
     """(revision applied in the database, newest revision in the code)."""
-    rev = await db.run_sync(lambda s: MigrationContext.configure(s).get_current_revision())
+    rev = await db.run_sync(applied_revision)
     return rev, head_revision()

@@ -54,10 +54,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _logging(settings: Settings, quiet: bool) -> None:
+    """LOG_LEVEL, LOG_FORMAT (text or one JSON object a line) and LOG_PERSONAL."""
+    from bot.core import log_context
+    from bot.ops.logs import formatter
+
     level = settings.core.log_level if not quiet else "ERROR"
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    ops = settings.ops
+    log_context.personal = ops.personal
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(ops.log_format, personal=ops.personal))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("aiogram").setLevel(max(logging.getLevelName(level), logging.INFO))
     logging.getLogger("alembic").setLevel(max(logging.getLevelName(level), logging.WARNING))
 

@@ -17,6 +17,7 @@ from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
 from bot.config.mail import MailSettings
 from bot.config.onebot import OnebotSettings
+from bot.config.ops import OpsSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.sms import SmsSettings
 from bot.config.staff_console import StaffConsoleSettings
@@ -56,6 +57,7 @@ class Settings(BaseModel):
     staff_console: StaffConsoleSettings
     sms: SmsSettings
     mail: MailSettings
+    ops: OpsSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
@@ -152,7 +154,8 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _check_paths(self) -> Self:
-        """Channels share one HTTP server: each needs its own path, and none is /healthz."""
+        """Channels share one HTTP server: each needs its own path, and none is /healthz,
+        /readyz or /metrics."""
         mounted = [
             ("TELEGRAM_WEBHOOK_PATH", self.telegram.webhook_path, self.telegram.mode == "webhook"),
             ("WECHAT_WEBHOOK_PATH", self.wechat.webhook_path, self.wechat.enabled),
@@ -165,8 +168,8 @@ class Settings(BaseModel):
             if not used:
                 continue
             path = path.rstrip("/")
-            if path == "/healthz":
-                raise _cross_field_error(variable, "/healthz is the health check")
+            if path in ("/healthz", "/readyz", "/metrics"):
+                raise _cross_field_error(variable, f"{path} is the server's own (health, metrics)")
             if path in taken:
                 raise _cross_field_error(
                     variable, f"must differ from {taken[path]} (one HTTP server)"

@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.core import log_context
 from bot.core.delivery import Delivery
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
@@ -78,7 +80,8 @@ class Inbox:
         self.prepare = prepare
         self.translator = translator.with_lang(policy.default_language)
         self.tenure = tenure  # the leases events are recorded and taken over under
-        self.recorder = Recorder(db, tenure)
+        self.stats = delivery.stats  # one set of counts per app, for /metrics
+        self.recorder = Recorder(db, tenure, self.stats)
         self._queue: deque[Work] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -239,9 +242,13 @@ class Inbox:
         rows: list[dict[str, Any]] = []
         spans: list[tuple[int, int]] = []
         handled: list[tuple[int, int | None]] = []
+        stats = self.stats
         async with self.db.write() as tx:
             for work in batch:
                 start = len(rows)
+                event = work.event
+                about = log_context.about(event.channel, event.chat)
+                began = time.perf_counter()
                 try:
                     async with asyncio.timeout(HANDLER_TIMEOUT), tx.savepoint():
                         client_id, out = await self._dispatch(tx, work)
@@ -249,6 +256,9 @@ class Inbox:
                 except Exception as exc:
                     log.error("handling message %s failed", work.message_id, exc_info=exc)
                     out = await self._apologise(tx, work, exc)
+                finally:
+                    log_context.done(about)
+                stats.handled(event.channel, time.perf_counter() - began)
                 rows += out
                 spans.append((start, len(rows)))
             # Rows a handler wrote for other chats (a broadcast started now, an alert):
@@ -274,6 +284,9 @@ class Inbox:
         }
         # Edits, joins and other platform events are archived but need no answer.
         outs = [] if event.kind == "other" else await self.dispatcher.dispatch(event, ctx)
+        for out in outs:
+            if out.ref is not None:
+                self.stats.faq_reply(out.ref)
         client = ctx.get("client")
         if client is not None and client.id in tx.state.touched:  # /lang, /deleteme
             client = await tx.clients.get(client.id)

@@ -19,6 +19,7 @@ from typing import Any
 from bot.core.batching import Batcher
 from bot.core.owner import Tenure
 from bot.core.sanitize import clean, clean_text
+from bot.core.stats import Stats
 from bot.core.types import Inbound
 from storage.database import Database
 
@@ -28,9 +29,10 @@ RECORD_TRIES = 3  # failures to record one update before it is kept in quarantin
 
 
 class Recorder:
-    def __init__(self, db: Database, tenure: Tenure) -> None:
+    def __init__(self, db: Database, tenure: Tenure, stats: Stats | None = None) -> None:
         self.db = db
         self.tenure = tenure  # whose owner id and lease length the rows carry
+        self.stats = stats if stats is not None else Stats()  # events recorded, by channel
         self._batcher: Batcher[dict[str, Any], int | None] = Batcher(self._write)
         self._failures: OrderedDict[str, int] = OrderedDict()
 
@@ -87,7 +89,10 @@ class Recorder:
         for (event, raw), future in zip(items, futures, strict=True):
             error = future.exception()
             if error is None:
-                results.append(future.result())
+                result = future.result()
+                if result is not None:  # not a redelivery
+                    self.stats.updates[event.channel] += 1
+                results.append(result)
                 continue
             results.append(await self._record_failed(event, raw, error))  # type: ignore[arg-type]
         return results

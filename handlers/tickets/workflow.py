@@ -5,6 +5,7 @@ lose nor double it."""
 from __future__ import annotations
 
 from bot.core.i18n import Markup, Translator
+from bot.core.log_context import about_ticket
 from bot.core.types import Button, Inbound, Outbound
 from handlers.shared.assignment import route
 from handlers.shared.desk_policy import DeskPolicy
@@ -89,6 +90,7 @@ async def open_ticket(
         created_at=now,
         updated_at=now,
     )
+    about_ticket(number)
     if advisor is not None:
         await tx.tickets.event(ticket.id, "system", "routed", advisor)
     await tx.audit.log(actor, "ticket.open", ticket=number, client_id=client.id, advisor=advisor)
@@ -136,6 +138,7 @@ async def relay_to_client(
 ) -> list[Outbound]:
     """An advisor's words, signed, to the client on the client's own channel; the client's
     next messages go back to the ticket."""
+    about_ticket(ticket.number)  # its log lines name the ticket
     client = await tx.clients.get(ticket.client_id)
     tc = t.with_lang(client.language if client else "zh")
     profile = await tx.advisors.get(advisor)
@@ -171,6 +174,7 @@ async def answered_in_app(
 ) -> None:
     """An advisor answered the client themselves, on the platform (WeCom's app): the ticket
     is answered as if through the bot, with nothing more sent."""
+    about_ticket(ticket.number)  # its log lines name the ticket
     await tx.tickets.update(
         ticket.id,
         status="waiting",
@@ -206,6 +210,7 @@ async def relay_to_desk(
     message_id: int,
 ) -> list[Outbound]:
     """The client's words added to the ticket and passed to whoever holds it."""
+    about_ticket(ticket.number)  # its log lines name the ticket
     await tx.tickets.event(ticket.id, ticket.chat, "client", text, message_id)
     if ticket.status == "waiting":
         await tx.tickets.update(ticket.id, status="claimed")
@@ -232,6 +237,7 @@ async def relay_to_desk(
 async def resolve(
     tx: Tx, desk: DeskPolicy, t: Translator, ticket: Ticket, *, actor: str, result: str
 ) -> list[Outbound]:
+    about_ticket(ticket.number)  # its log lines name the ticket
     now = tx.now()
     await tx.tickets.update(
         ticket.id,

@@ -47,6 +47,7 @@ from bot.channels.sms import smpp_codec as wire
 from bot.channels.sms.errors import ChannelStopped, NoAnswer, SmsApiError, Unreachable
 from bot.channels.sms.provider import Kind, Receipt, Reply, Reports
 from bot.channels.sms.smpp_receipts import STATES, id_keys, id_lookups, parse_receipt
+from bot.core.log_context import shown
 
 log = logging.getLogger(__name__)
 PARTS_KEPT = 300_000  # keys of part ids remembered for receipts (later parts -> the first)
@@ -352,7 +353,8 @@ class SmppSms:
             pdu = wire.decode(frame.raw)
         except Exception:
             # The same bytes would fail the same way: a permanent error, so no redelivery loop.
-            log.exception("SMPP deliver_sm not readable: %s", frame.raw.hex())
+            # The PDU holds a phone number and maybe a text: only with LOG_PERSONAL=on.
+            log.exception("SMPP deliver_sm not readable: %s", shown(frame.raw.hex()))
             return 0x65  # ESME_RX_P_APPN
         try:
             if (pdu.esm_class or 0) & wire.RECEIPT:
@@ -369,7 +371,7 @@ class SmppSms:
         parsed = parse_receipt(body.decode("utf-8", errors="replace"))
         message_id = wire.text(pdu.receipted_message_id) or (parsed.message_id if parsed else "")
         if not message_id:
-            log.warning("SMPP receipt without a message id: %r", body[:200])
+            log.warning("SMPP receipt without a message id: %r", shown(body[:200]))
             return
         first, index, total = next(
             (self._parts[key] for key in id_lookups(message_id) if key in self._parts),

@@ -26,6 +26,7 @@ from bot.core.delivery.writer import Blocked, OutcomeWriter, Undelivered
 from bot.core.health.state import Health
 from bot.core.i18n import Translator
 from bot.core.owner import Tenure, is_dead, new_owner
+from bot.core.stats import Stats
 from bot.core.timer import RealTimer, Timer
 from bot.core.types import KNOWN_CAPABILITIES, Capabilities, Outbound
 from storage.records import Outcome
@@ -53,6 +54,7 @@ class Delivery:
         self.store = store
         # Each channel's health, fed by every send's outcome and by the channels themselves.
         self.health = health or Health(store.now)
+        self.stats = Stats()  # what this process counts for /metrics (the inbox's too)
         self.translator = translator  # numbered options on channels without buttons
         self.timer: Timer = timer or RealTimer()
         self.tenure = Tenure(owner or new_owner(), lease_seconds)
@@ -102,6 +104,7 @@ class Delivery:
             concurrency=concurrency,
             translator=self.translator,
             health=self.health,
+            stats=self.stats,
         )
         self.health.track(self.health.channel_of(sender.channel))
 

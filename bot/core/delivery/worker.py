@@ -20,7 +20,9 @@ from bot.core.delivery.schedule import ChatQueues
 from bot.core.delivery.store import OutboxStore
 from bot.core.health.state import Health
 from bot.core.i18n import Translator, default_translator
+from bot.core.log_context import about
 from bot.core.owner import Tenure
+from bot.core.stats import Stats
 from bot.core.timer import Timer
 from bot.core.types import Capabilities
 from storage.records import Outcome, StoredMessage
@@ -65,9 +67,11 @@ class Worker:
         concurrency: int,
         translator: Translator | None = None,
         health: Health | None = None,
+        stats: Stats | None = None,
     ) -> None:
         self.store = store
         self.health = health
+        self.stats = stats if stats is not None else Stats()  # sends by outcome, 429 holds
         self.timer = timer
         self.policy = policy
         self.tenure = tenure  # the engine's: owner id and lease length
@@ -250,6 +254,7 @@ class Worker:
 
     async def _send(self, job: Job, ticket: int) -> None:
         outcome: Outcome | None
+        about(self.channel, job.chat)  # this send's own task: its log lines name the chat
         started = self.timer.now()
         self.pacer.restamp(ticket, job.chat, started)
         try:
@@ -275,6 +280,9 @@ class Worker:
             self._in_flight -= 1
             self.queues.done(job.chat)
             self.wake.set()
+        # sent, failed, blocked, rejected …; "retry": tried again later (or at a new address)
+        status = "pending" if outcome is None else outcome.status
+        self.stats.sends[self.channel, "retry" if status == "pending" else status] += 1
         if outcome is not None:
             await self.record(outcome)
 
@@ -308,6 +316,7 @@ class Worker:
             )
         if failure.retry_after is not None:
             self.pacer.hold(now + failure.retry_after)  # a flood limit holds the whole channel
+            self.stats.holds[self.channel] += 1
             self._probing = True
             log.warning("%s: told to wait %.0fs", self.channel, failure.retry_after)
         decision = self.policy.decide(
