@@ -39,8 +39,10 @@ async def faq_page(request: web.Request) -> web.Response:
         entries = await tx.faq.entries()
         counts = await tx.faq.feedback_counts()
         gaps = await tx.faq.unanswered_since(tx.now() - timedelta(days=GAP_DAYS))
+        proposals = await tx.faq_learning.pending()
     context = {
         "entries": entries, "counts": counts, "gaps": group(gaps)[:GAPS_SHOWN],
+        "proposals": proposals,
         "gap_days": GAP_DAYS, "fields": FIELDS, "nonce": secrets.token_urlsafe(16),
         "answers": await answers_to(request, who(request), request.query.get("done")),
     }  # fmt: skip
@@ -51,10 +53,17 @@ async def faq_page(request: web.Request) -> web.Response:
 async def faq_action(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     action = str(form.get("action", ""))
-    given = {k: str(form.get(k, "")).strip() for k in ("text", "id", "field", "value")}
+    given = {k: str(form.get(k, "")).strip() for k in ("text", "id", "field", "value", "ref")}
     entry_id = " ".join(given["id"].split())[:60]
+    ref = given["ref"] if given["ref"].isdigit() else ""
     steps: list[Step]
-    if action == "test" and given["text"]:
+    if action == "teach" and ref and entry_id:  # the answer asks to confirm, with a button
+        steps = [(f"/faq teach {ref} {entry_id}", None)]
+    elif action == "notours" and ref:
+        steps = [(f"/faq notours {ref}", None)]
+    elif action in ("adopt", "drop") and ref:
+        steps = [(f"/faq learn {ref} {'yes' if action == 'adopt' else 'no'}", None)]
+    elif action == "test" and given["text"]:
         steps = [(f"/faq test {' '.join(given['text'].split())[:MAX_QUESTION]}", None)]
     elif action == "del" and entry_id:
         steps = [(f"/faq del {entry_id}", None)]  # the answer asks to confirm, with buttons

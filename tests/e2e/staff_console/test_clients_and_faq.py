@@ -199,6 +199,46 @@ async def test_staff_edit_an_entry_through_the_chat_steps_and_an_advisor_may_not
         assert await tx.faq.get("open-account") is None
 
 
+async def test_staff_teach_a_gap_mark_one_not_ours_and_adopt_a_clients_wording(
+    console: ConsoleBot, browser: Browsers
+) -> None:
+    for text in ("客服小姐姐周六周日也在线吗", "你们食堂几点开饭"):
+        await console.app.inbox.receive(text_event("console", "console:bob", "console:bob", text))
+    async with console.app.db.write() as tx:
+        gaps = {g.text: g.id for g in await tx.faq.unanswered_since(tx.now() - timedelta(days=1))}
+        await tx.faq_learning.add("variant", "钱多久能到卡上", entry_id="withdraw", message_id=None)
+        [proposal] = await tx.faq_learning.pending()
+    b = await signed_in(console, browser, "li", "staff")
+    _, page = await b.get("/faq")
+    assert "钱多久能到卡上" in page and 'value="adopt"' in page
+    teach = {
+        "action": "teach",
+        "ref": str(gaps["客服小姐姐周六周日也在线吗"]),
+        "id": "office-address-hours",
+    }
+    _, page, _ = await b.post("/faq", teach, page=page)
+    data = re.search(r'name="data" value="(faqs:teach:[^"]+)"', page)
+    assert data is not None, page
+    _, page, _ = await b.post(
+        "/press", {"data": data.group(1), "back": console.settings.staff_console.path + "/faq"},
+        page=page,
+    )  # fmt: skip
+    _, page, _ = await b.post(
+        "/faq", {"action": "notours", "ref": str(gaps["你们食堂几点开饭"])}, page=page
+    )
+    assert "不属于知识库" in page
+    _, page, _ = await b.post("/faq", {"action": "adopt", "ref": str(proposal.id)}, page=page)
+    assert "已把“钱多久能到卡上”加为问答 withdraw 的问法" in page
+    async with console.app.db.read() as tx:
+        hours = await tx.faq.get("office-address-hours")
+        withdraw = await tx.faq.get("withdraw")
+        left = await tx.faq.unanswered_since(tx.now() - timedelta(days=1))
+        _, outside, _ = await tx.faq_learning.for_training()
+    assert hours is not None and "客服小姐姐周六周日也在线吗" in hours.variants
+    assert withdraw is not None and "钱多久能到卡上" in withdraw.variants
+    assert left == [] and outside == ["你们食堂几点开饭"]
+
+
 async def test_the_service_flow_is_marked_on_the_client_page_and_listed_on_the_board(
     console: ConsoleBot, browser: Browsers
 ) -> None:
