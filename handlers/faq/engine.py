@@ -224,8 +224,12 @@ class FaqIndex:
         best = np.maximum.reduceat(cosines, self._starts)
         t = self.tuning
         scaled = np.clip((best - t.cos_floor) / (t.cos_ceil - t.cos_floor), 0.0, 1.0)
-        near = np.argsort(best)[-SHORTLIST:]
-        raw = {self._embedded[j]: float(best[j]) for j in near.tolist()}
+        near = (
+            np.argpartition(best, -SHORTLIST)[-SHORTLIST:]
+            if len(best) > SHORTLIST
+            else range(len(best))
+        )
+        raw = {self._embedded[j]: float(best[j]) for j in near}
         return dict(zip(self._embedded, scaled.tolist(), strict=True)), raw
 
     def match(self, text: str, *, limit: int = 3, vector: Vector | None = None) -> Match:
