@@ -17,6 +17,7 @@ from bot.config.faq import FaqSettings
 from bot.config.http import HttpSettings
 from bot.config.mail import MailSettings
 from bot.config.onebot import OnebotSettings
+from bot.config.retention import RetentionSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.sms import SmsSettings
 from bot.config.staff_console import StaffConsoleSettings
@@ -56,6 +57,7 @@ class Settings(BaseModel):
     staff_console: StaffConsoleSettings
     sms: SmsSettings
     mail: MailSettings
+    retention: RetentionSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:
