@@ -16,7 +16,11 @@ def test_defaults_keep_five_years_and_the_audit_log_forever() -> None:
 
 
 def test_zero_everywhere_keeps_everything() -> None:
-    environ = {"RETENTION_MESSAGES_YEARS": "0", "RETENTION_ERASED_YEARS": "0", "RETENTION_AT": "4:05"}
+    environ = {
+        "RETENTION_MESSAGES_YEARS": "0",
+        "RETENTION_ERASED_YEARS": "0",
+        "RETENTION_AT": "4:05",
+    }
     r = load_settings(env_file=None, environ=environ).retention
     assert not r.enabled and r.at == "04:05"
 
