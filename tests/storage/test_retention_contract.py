@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from broadcasts import retention
+from bot.core.i18n import Catalog, Translator
+from broadcasts import monthly, retention
 from broadcasts.retention import RetentionPolicy, years_before
 from storage.database import Database
 from storage.schema import audit_log, clients, messages, tickets
@@ -158,6 +159,13 @@ async def test_the_daily_run_is_claimed_once_and_counted_in_the_month(
         assert await tx.rhythm.fired("retention", fire) == "done"
         month = await tx.retention.purged(NOW.replace(day=1), NOW + timedelta(days=20))
     assert month == first
+    async with db.read() as tx:
+        figures = await tx.monthly.figures(NOW.replace(day=1), NOW + timedelta(days=20))
+    report = monthly.text(Translator(Catalog(), "zh", "国瑞投资"), "2026-01", figures)
+    assert report.splitlines()[-1] == (
+        "保存期满清理:聊天记录 29 条,已注销客户 1 位(连同其留存记录),审计记录 2 条"
+    )
+    assert ("retention", "erased", "1") in monthly.rows(figures)
 
 
 def test_years_before_keeps_the_day_or_takes_the_28th() -> None:
