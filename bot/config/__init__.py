@@ -4,8 +4,8 @@ Use :func:`load_settings`; it returns a frozen :class:`Settings` or raises :clas
 with a one-line message naming the offending environment variable.
 
 One module per section (core, telegram, http, desk, schedule, wechat, wecom, onebot, faq,
-staff console, sms, mail, retention); ``base`` holds what they share and ``loading`` the container, the section
-list and the error wording.
+staff console, sms, mail, retention); ``base`` holds what they share and ``loading`` the
+container, the section list and the error wording.
 """
 
 from bot.config.base import CHANNELS, ConfigError
