@@ -25,6 +25,7 @@ from bot.mail.outbox import MailOutbox
 from bot.server import HttpServer
 from bot.startup import StartupError, apply_policies, database_problem, sqlite_path
 from broadcasts import jobs, lifecycle, notes, training
+from broadcasts.retention import RetentionPolicy
 from broadcasts.rhythm import Rhythm
 from handlers import build_router, tickets
 from handlers.faq.index_cache import FaqService
@@ -35,6 +36,14 @@ from storage.sql_inbox import SqlInbox
 from storage.sql_outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy | None:
+    """The RETENTION_* settings as the purge's policy; None when everything is kept."""
+    r = settings.retention
+    if not r.enabled:
+        return None
+    return RetentionPolicy(r.messages_years, r.erased_years, r.audit_years, r.batch)
 
 
 class App:
@@ -131,6 +140,8 @@ class App:
                     firm_name=settings.core.firm_name,
                     onboarding_due=settings.desk.onboarding_due,
                     report_emails=sched.report_emails,
+                    retention=retention_policy(settings),
+                    retention_at=settings.retention.time,
                 )
             )
         }
@@ -266,6 +277,9 @@ class App:
         """One scheduled fire (also called by tests with their own `now`)."""
         now = now or self.db.clock()
         job = self.jobs[jobs.job_id(kind, slot)]
+        if job.batched:  # its own transactions, nothing to send
+            await job.run(self.db, now)
+            return 0
         written = await self._write(lambda tx: job.run(tx, now))
         if self.mail is not None:  # the job may have queued an e-mail
             self.mail.wake()

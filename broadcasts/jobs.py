@@ -3,8 +3,9 @@
 A job is a kind, a slot ("-" for a kind that fires once a day or month), cron fields (in the
 rhythm's timezone) and the function that runs one fire. The application turns the table into
 APScheduler jobs (the scheduler only decides *when*; it stays out of this package); a fire
-writes its work in the caller's transaction and returns the notices to queue. Each job records
-itself per (job, fire time), so a restart or a second process never does one twice."""
+writes its work in the caller's transaction and returns the notices to queue; a `batched` job
+(the retention purge) gets the database instead and runs its own short transactions. Each job
+records itself per (job, fire time), so a restart or a second process never does one twice."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from functools import partial
 from typing import Any
 
 from bot.core.i18n import Translator
-from broadcasts import calendar_warning, monthly, notes, return_visits, training
+from broadcasts import calendar_warning, monthly, notes, retention, return_visits, training
+from broadcasts.retention import RetentionPolicy
 from broadcasts.rhythm import SLOTS, Rhythm
 from broadcasts.training import TrainingPolicy
+from storage.database import Database
 from storage.tx import Tx
 
 TRAINING_AT = dt.time(9, 30)
@@ -38,6 +41,8 @@ class Context:
     firm_name: str
     onboarding_due: dict[str, int] = field(default_factory=dict)
     report_emails: tuple[str, ...] = ()  # the report by e-mail too (a mail outbox row)
+    retention: RetentionPolicy | None = None  # None: nothing is ever purged
+    retention_at: dt.time = dt.time(3, 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,8 @@ class Job:
     kind: str
     slot: str
     cron: dict[str, int]  # CronTrigger fields: day, hour, minute
-    run: Run
+    run: Any  # Run; for a batched job (database, now) → None
+    batched: bool = False
 
     @property
     def id(self) -> str:
@@ -68,12 +74,18 @@ def table(c: Context) -> tuple[Job, ...]:
                 partial(_remind, c, slot)),
         )
     ]  # fmt: skip
+    purge = (
+        (Job("retention", "-", _at(c.retention_at), partial(_retention, c), batched=True),)
+        if c.retention is not None
+        else ()
+    )
     return (
         *per_slot,
         Job("monthly", "-", {"day": 1, **_at(c.report_at)}, partial(_monthly, c)),
         Job("training", "-", _at(TRAINING_AT), partial(_training, c)),
         Job("calendar", "-", _at(CALENDAR_AT), partial(_calendar, c)),
         Job("visits", "-", _at(r.visit_at), partial(_visits, c)),
+        *purge,
     )
 
 
@@ -132,3 +144,10 @@ async def _visits(c: Context, tx: Tx, now: dt.datetime) -> list[Any]:
     today = now.astimezone(c.rhythm.tz).date()
     fire = dt.datetime.combine(today, c.rhythm.visit_at, tzinfo=c.rhythm.tz)
     return await return_visits.return_visits(tx, c.t, c.rhythm, fire)
+
+
+async def _retention(c: Context, db: Database, now: dt.datetime) -> None:
+    assert c.retention is not None
+    today = now.astimezone(c.rhythm.tz).date()
+    fire = dt.datetime.combine(today, c.retention_at, tzinfo=c.rhythm.tz)
+    await retention.daily(db, c.retention, now, fire)

@@ -24,6 +24,7 @@ FONTS = (
 
 
 SMS_KEYS = ("sent", "delivered", "failed", "parts")
+RETENTION_KEYS = ("messages", "erased", "audit")
 
 
 def text(t: Translator, month: str, f: dict[str, Any]) -> str:
@@ -34,6 +35,9 @@ def text(t: Translator, month: str, f: dict[str, Any]) -> str:
     flow = f.get("onboarding") or {}
     if flow.get("opened"):
         body += "\n" + flow_text(t, flow)
+    purged = f.get("retention") or {}
+    if any(purged.values()):  # a month the purge deleted nothing reads no line
+        body += "\n" + t("retention.monthly_line", **{k: purged.get(k, 0) for k in RETENTION_KEYS})
     return body
 
 
@@ -121,6 +125,8 @@ def rows(f: dict[str, Any], missing: str = "-") -> list[tuple[str, str, str]]:
     ]
     sms = f.get("sms") or {}
     out += [("sms", key, str(sms.get(key, 0))) for key in SMS_KEYS]
+    purged = f.get("retention") or {}
+    out += [("retention", key, str(purged.get(key, 0))) for key in RETENTION_KEYS]
     return out + flow_rows(f.get("onboarding") or {}, missing)
 
 

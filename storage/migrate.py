@@ -50,3 +50,11 @@ async def current(db: Database) -> tuple[str | None, str]:
     """(revision applied in the database, newest revision in the code)."""
     rev = await db.run_sync(applied_revision)
     return rev, head_revision()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this code's migrations (a newer one is not)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # alembic's ResolutionError, CommandError: unknown
+        return False

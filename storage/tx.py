@@ -25,6 +25,7 @@ from storage.repos.meta import MetaRepo
 from storage.repos.monthly import MonthlyRepo
 from storage.repos.onboarding import OnboardingRepo
 from storage.repos.reroute import RerouteRepo
+from storage.repos.retention import RetentionRepo
 from storage.repos.return_visits import ReturnVisitRepo
 from storage.repos.rhythm import RhythmRepo
 from storage.repos.roles import RoleRepo
@@ -103,6 +104,7 @@ class Tx:
         self.wecom_sessions = WecomSessionRepo(*args)
         self.reroute = RerouteRepo(*args)
         self.mail = MailRepo(*args)
+        self.retention = RetentionRepo(*args)
 
     async def config_version(self) -> str:
         """The version of rarely changing data (topics, FAQ); every change to it bumps it."""

@@ -4,7 +4,7 @@ Use :func:`load_settings`; it returns a frozen :class:`Settings` or raises :clas
 with a one-line message naming the offending environment variable.
 
 One module per section (core, telegram, http, desk, schedule, wechat, wecom, onebot, faq,
-staff console, sms, mail, ops); ``base`` holds what they share and ``loading`` the
+staff console, sms, mail, ops, retention); ``base`` holds what they share and ``loading`` the
 container, the section list and the error wording.
 """
 
@@ -21,6 +21,7 @@ from bot.config.loading import _describe as _describe
 from bot.config.mail import MailSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.ops import OpsSettings
+from bot.config.retention import RetentionSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.sms import SmsSettings
 from bot.config.staff_console import StaffConsoleSettings
@@ -39,6 +40,7 @@ __all__ = [
     "MailSettings",
     "OnebotSettings",
     "OpsSettings",
+    "RetentionSettings",
     "ScheduleSettings",
     "Settings",
     "SmsSettings",

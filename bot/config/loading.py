@@ -18,6 +18,7 @@ from bot.config.http import HttpSettings
 from bot.config.mail import MailSettings
 from bot.config.onebot import OnebotSettings
 from bot.config.ops import OpsSettings
+from bot.config.retention import RetentionSettings
 from bot.config.schedule import ScheduleSettings
 from bot.config.sms import SmsSettings
 from bot.config.staff_console import StaffConsoleSettings
@@ -58,6 +59,7 @@ class Settings(BaseModel):
     sms: SmsSettings
     mail: MailSettings
     ops: OpsSettings
+    retention: RetentionSettings
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> Self:

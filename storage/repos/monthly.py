@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from storage.repos.base import Repo
 from storage.repos.onboarding import OnboardingRepo, flow_figures
+from storage.repos.retention import RetentionRepo
 from storage.repos.sms import SmsRepo
 from storage.schema import (
     broadcasts,
@@ -166,6 +167,8 @@ class MonthlyRepo(Repo):
                 onboarding_due or {},
                 self.now(),
             ),
+            # What the retention purges deleted in the month (from their audit entries).
+            "retention": await RetentionRepo(self.conn, self.now, self.state).purged(start, end),
         }
 
 

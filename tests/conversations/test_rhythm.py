@@ -163,12 +163,14 @@ def test_fire_times_across_midnight_month_and_year_ends(firm: Harness) -> None:
     jobs = {job.id: job for job in firm.app.scheduler.get_jobs()}  # type: ignore[union-attr]
     assert set(jobs) == {
         "note.morning", "remind.morning", "note.evening", "remind.evening",
-        "visits", "calendar", "training", "monthly",
+        "visits", "calendar", "training", "monthly", "retention",
     }  # fmt: skip
     trigger = jobs["remind.morning"].trigger
     assert isinstance(trigger, CronTrigger)
     late = dt.datetime(2026, 12, 31, 23, 59, tzinfo=tz)
     assert trigger.get_next_fire_time(None, late) == dt.datetime(2027, 1, 1, 8, 0, tzinfo=tz)
+    purge = jobs["retention"].trigger  # the quiet hour (RETENTION_AT)
+    assert purge.get_next_fire_time(None, late) == dt.datetime(2027, 1, 1, 3, 30, tzinfo=tz)
     month_end = dt.datetime(2026, 11, 30, 20, 1, tzinfo=tz)
     assert jobs["note.evening"].trigger.get_next_fire_time(None, month_end) == dt.datetime(
         2026, 12, 1, 20, 0, tzinfo=tz
