@@ -28,6 +28,7 @@ from storage.schema import (
     client_tags,
     clients,
     faq_feedback,
+    faq_learning,
     faq_unanswered,
     identities,
     onboarding_steps,
@@ -47,7 +48,7 @@ FINAL_IN = ("handled", "failed")
 _BY_CLIENT = (
     onboarding_steps, client_tags, client_notes, identities, bind_codes, subscriptions,
     subscription_events, training_rsvps, return_visits, faq_feedback, faq_unanswered,
-    wecom_questions,
+    faq_learning, wecom_questions,
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from bot.core.i18n import Catalog, Translator
 from broadcasts import monthly, retention
 from broadcasts.retention import RetentionPolicy, years_before
 from storage.database import Database
-from storage.schema import audit_log, clients, messages, tickets
+from storage.schema import audit_log, clients, faq_learning, messages, tickets
 from tests.fakes.clock import FakeTime
 
 pytestmark = pytest.mark.dated  # run again on days years away (make test-dates)
@@ -79,6 +79,10 @@ async def world(db: Database, clock: FakeTime) -> dict[str, object]:
     gone = await a_client(db, "telegram:1")
     gone_msgs = await some_messages(db, "telegram:1", gone, 12)
     await a_ticket(db, gone, "telegram:1", gone_msgs[0])
+    async with db.write() as tx:  # a wording of theirs staff adopted: kept past the erasure
+        await tx.faq_learning.add("variant", "问0", entry_id="withdraw", message_id=gone_msgs[0],
+                                  client_id=gone)  # fmt: skip
+        await tx.faq_learning.decide(1, confirmed=True, by="telegram:900")
     kept = await a_client(db, "telegram:2")
     kept_msgs = await some_messages(db, "telegram:2", kept, 15)
     open_ticket = await a_ticket(db, kept, "telegram:2", kept_msgs[0])
@@ -113,6 +117,7 @@ async def test_only_what_is_past_its_period_goes(db: Database, clock: FakeTime) 
     assert await count(db, clients, clients.c.id == w["gone"]) == 0
     assert await count(db, messages, messages.c.client_id == w["gone"]) == 0
     assert await count(db, tickets, tickets.c.client_id == w["gone"]) == 0
+    assert await count(db, faq_learning, faq_learning.c.client_id == w["gone"]) == 0
     assert await count(db, clients, clients.c.id.in_([w["kept"], w["recent"]])) == 2
     assert await count(db, tickets, tickets.c.id == w["open_ticket"]) == 1
     left = messages.c.id.in_([w["relayed"], w["pending"], *w["fresh"]])  # type: ignore[list-item]
