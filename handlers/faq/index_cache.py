@@ -106,25 +106,25 @@ class FaqService:
                 synonyms = await tx.faq.synonyms()
                 self._index = await self._build(tx, entries, synonyms)
                 self._content = content
-                if self.judge_on:
-                    await self._judge(tx, content, entries, synonyms)
+            if self.judge_on:  # also when only what it learned from changed
+                await self._judge(tx, content)
             self._version = version
         return self._index
 
-    async def _judge(
-        self, tx: Tx, content: Any, entries: list[FaqEntry], synonyms: dict[str, str]
-    ) -> None:
+    async def _judge(self, tx: Tx, content: Any) -> None:
         """Use the judge stored for this base; with none, train one in the background once
         every phrasing is embedded (the judge reads the semantic signals it will see)."""
         index = self._index
         assert index is not None
-        wanted = await judging.fingerprint(tx, content)
+        wanted = await judging.fingerprint(tx, content, index.semantic)
         trained, judge = await judging.stored(tx, wanted)
-        index.judge = judge
+        index.use(judge)
         if trained or self.db is None or (self.embedder is not None and index.missing()):
             return
         if self._training is not None and not self._training.done():
             return
+        entries = await tx.faq.entries(include_disabled=False)
+        synonyms = await tx.faq.synonyms()
         vectors = self._vectors if index.semantic else None
         work = judging.train_and_store(self.db, wanted, entries, synonyms, vectors, self.embedder)
         try:

@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 JUDGE_KEY = "faq.judge"
 
 
-async def fingerprint(tx: Tx, content: Any) -> str:
-    """The base's content version and what it learned from use, in one string."""
-    _, _, learned = await tx.faq_learning.for_training()
-    return hashlib.sha1(repr((content, learned)).encode()).hexdigest()[:16]
+async def fingerprint(tx: Tx, content: Any, semantic_on: bool) -> str:
+    """The base's content version, what it learned from use and whether matching is by
+    meaning too (a judge reads the signals it was trained on), in one string."""
+    learned = await tx.faq_learning.version()
+    return hashlib.sha1(repr((content, learned, semantic_on)).encode()).hexdigest()[:16]
 
 
 async def stored(tx: Tx, wanted: str) -> tuple[bool, Judge | None]:
@@ -59,7 +60,7 @@ async def train_and_store(
     """Train on the base and its lessons (off the event loop) and store the result, a
     judge or the fact that the base cannot teach one yet."""
     async with db.read() as tx:
-        disliked, outside, _ = await tx.faq_learning.for_training()
+        disliked, outside = await tx.faq_learning.for_training()
     questions = [*shipped_outside(), *outside]
     started = time.perf_counter()
 

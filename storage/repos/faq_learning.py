@@ -85,9 +85,8 @@ class FaqLearningRepo(Repo):
         )
         return bool(result.rowcount)
 
-    async def for_training(self) -> tuple[list[tuple[str, str]], list[str], int]:
-        """(👎 pairings as (question, entry id), questions that are not the FAQ's, and a
-        number that changes whenever either does)."""
+    async def for_training(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(👎 pairings as (question, entry id), questions that are not the FAQ's)."""
         rows = (
             await self.conn.execute(
                 sa.select(fl.c.id, fl.c.kind, fl.c.text, fl.c.entry_id)
@@ -98,11 +97,18 @@ class FaqLearningRepo(Repo):
         ).all()
         disliked = [(r.text, r.entry_id) for r in rows if r.kind == "negative" and r.entry_id]
         outside = [r.text for r in rows if r.kind == "outside"]
-        return (
-            disliked[:TRAINING_ROWS],
-            outside[:TRAINING_ROWS],
-            max((r.id for r in rows), default=0),
+        return disliked[:TRAINING_ROWS], outside[:TRAINING_ROWS]
+
+    async def version(self) -> str:
+        """What changes whenever what the judge trains on does (a lesson added, or one
+        forgotten with an erased client)."""
+        found = await self.conn.execute(
+            sa.select(sa.func.count(), sa.func.max(fl.c.id)).where(
+                fl.c.kind.in_(("negative", "outside")), fl.c.status == "confirmed"
+            )
         )
+        count, last = found.one()
+        return f"{count}:{last or 0}"
 
     async def direct_by_period(self, starts: list[datetime]) -> list[tuple[int, int]]:
         """(questions, answered directly) per period from each start to the next (the last
@@ -129,10 +135,13 @@ class FaqLearningRepo(Repo):
 
     async def forget(self, client_id: int) -> None:
         """Erasure: a client's words that did not become the firm's (a confirmed phrasing is
-        part of the knowledge base now)."""
-        await self.conn.execute(
+        part of the knowledge base now). A judge trained on them is trained again without
+        them: every process looks again at its next event."""
+        gone = await self.conn.execute(
             fl.delete().where(
                 fl.c.client_id == client_id,
                 sa.or_(fl.c.kind != "variant", fl.c.status != "confirmed"),
             )
         )
+        if gone.rowcount:
+            await self.bump_version()

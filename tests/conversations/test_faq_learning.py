@@ -72,20 +72,25 @@ async def test_a_thumbs_down_and_a_question_not_ours_are_lessons(bot: Harness) -
     assert "不属于知识库" in await bot.text(f"/faq notours {gap}", user="admin")
     assert "奶茶" not in await bot.text("/faq gaps", user="admin")
     async with bot.app.db.read() as tx:
-        disliked, outside, version = await tx.faq_learning.for_training()
+        disliked, outside = await tx.faq_learning.for_training()
+        version = await tx.faq_learning.version()
     assert disliked == [("怎么开户", "open-account")]
-    assert outside == ["你们楼下的奶茶好喝吗"] and version > 0
+    assert outside == ["你们楼下的奶茶好喝吗"] and version == "2:2"
 
 
 async def test_erasure_forgets_a_clients_lessons(bot: Harness) -> None:
     await bot.say("怎么开户")
     await bot.press("faq:n:open-account:1")
+    async with bot.app.db.read() as tx:
+        before = await tx.faq_learning.version(), await tx.config_version()
     async with bot.app.db.write() as tx:
         client = await tx.clients.by_address("console:alice")
         assert client is not None
         await tx.clients.erase(client.id)
     async with bot.app.db.read() as tx:
         assert (await tx.faq_learning.for_training())[0] == []
+        after = await tx.faq_learning.version(), await tx.config_version()
+    assert after[0] != before[0] and after[1] != before[1], "a judge trained on them retrains"
 
 
 async def test_stats_show_direct_answers_by_week(bot: Harness) -> None:
@@ -97,7 +102,7 @@ async def test_stats_show_direct_answers_by_week(bot: Harness) -> None:
 
 
 async def test_the_judge_is_trained_once_per_base_and_kept(make_settings: SettingsFactory) -> None:
-    bot = Harness(make_settings(FAQ_JUDGE="on", FAQ_SEMANTIC="off"))
+    bot = Harness(make_settings(FAQ_JUDGE="on"))
     await bot.start()
     try:
         await bot.say("怎么开户")
@@ -110,12 +115,14 @@ async def test_the_judge_is_trained_once_per_base_and_kept(make_settings: Settin
         assert reply.callbacks[-2].startswith("faq:y:open-account:")
         async with bot.app.db.read() as tx:
             index = await bot.app.faq.index(tx)
-        assert index.judge is not None and index.match("怎么开户").belief is not None
+        assert index.judge is not None and index.outside is not None, "by meaning, too"
+        assert index.outside.shape[0] > 50, "the shipped out-of-scope questions"
+        assert index.match("怎么开户").belief is not None
         assert "回答判断模型" in (stats := await bot.text("/faq stats", user="admin"))
         assert "尚未训练" not in stats
     finally:
         await bot.stop()
-    again = Harness(make_settings(FAQ_JUDGE="on", FAQ_SEMANTIC="off"))
+    again = Harness(make_settings(FAQ_JUDGE="on"))
     await again.start()
     try:
         await again.say("怎么开户")

@@ -233,7 +233,7 @@ async def test_staff_teach_a_gap_mark_one_not_ours_and_adopt_a_clients_wording(
         hours = await tx.faq.get("office-address-hours")
         withdraw = await tx.faq.get("withdraw")
         left = await tx.faq.unanswered_since(tx.now() - timedelta(days=1))
-        _, outside, _ = await tx.faq_learning.for_training()
+        _, outside = await tx.faq_learning.for_training()
     assert hours is not None and "客服小姐姐周六周日也在线吗" in hours.variants
     assert withdraw is not None and "钱多久能到卡上" in withdraw.variants
     assert left == [] and outside == ["你们食堂几点开饭"]
