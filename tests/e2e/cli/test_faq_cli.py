@@ -13,8 +13,9 @@ from tests.support import ROOT
 from tests.unit.test_knowledge_base_files import GOOD
 
 
-def bot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def bot(tmp_path: Path, *args: str, judge: bool = False) -> subprocess.CompletedProcess[str]:
+    """The answer judge (seconds of training per base) only where a test asks for it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FAQ_JUDGE": "on" if judge else "off"}
     env = {k: v for k, v in env.items() if not k.startswith("TELEGRAM_")}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -54,9 +55,13 @@ def test_cli_export_then_import(tmp_path: Path) -> None:
 
 
 def test_cli_match_json_shapes(tmp_path: Path) -> None:
-    hit = json.loads(bot(tmp_path, "faq", "match", "怎么开户", "--json").stdout)
+    first = bot(tmp_path, "faq", "match", "怎么开户", "--json", judge=True)
+    assert "training the FAQ's answer judge" in first.stderr, "trained before it answers"
+    hit = json.loads(first.stdout)
     assert hit["id"] == "open-account" and hit["score"] > 0.5 and "国瑞投资" in hit["answer"]
-    miss = json.loads(bot(tmp_path, "faq", "match", "今天天气怎么样", "--json").stdout)
+    again = bot(tmp_path, "faq", "match", "今天天气怎么样", "--json", judge=True)
+    assert "training" not in again.stderr, "the stored judge serves the next run"
+    miss = json.loads(again.stdout)
     assert miss["id"] is None and miss["answer"] is None
 
 
