@@ -366,7 +366,7 @@ def speed(entries, syn, vectors, queries, embedder, tuning, per_query, rss_model
     FaqIndex(edited, syn, vectors=big_vectors, reuse=index, tuning=tuning)
     rebuild = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    judge = train(examples(edited, syn, big_vectors, outside=outside))
+    judge = train(examples(edited, syn, big_vectors, outside=outside, reuse=index))
     training = time.perf_counter() - start
     index.use(judge)
     phrasings = sum(len(p) for p in index.phrasings)

@@ -126,7 +126,9 @@ class FaqService:
         entries = await tx.faq.entries(include_disabled=False)
         synonyms = await tx.faq.synonyms()
         vectors = self._vectors if index.semantic else None
-        work = judging.train_and_store(self.db, wanted, entries, synonyms, vectors, self.embedder)
+        work = judging.train_and_store(
+            self.db, wanted, entries, synonyms, vectors, self.embedder, reuse=index
+        )
         try:
             self._training = asyncio.get_running_loop().create_task(work, name="faq-judge")
         except RuntimeError:

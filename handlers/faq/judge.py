@@ -44,7 +44,9 @@ SIGNALS = (
 OUT_OF_SCOPE = Path(__file__).with_name("out_of_scope.yaml")
 VERBATIM = 0.9  # a "not ours" question this close to a phrasing of the base is the base's
 FOLDS = 8  # rounds of holding one phrasing per entry out
-MAX_EXAMPLES = 1000  # held-out phrasings matched per training (bounds its time at any size)
+MAX_EXAMPLES = 1000  # held-out phrasings matched per training, up to LARGE entries,
+LARGE = 800  # then fewer, in proportion (a match costs in proportion to the base's size),
+MIN_HELD = 500  # but never fewer than this
 MIN_EXAMPLES = 40  # below this a base teaches nothing reliable: thresholds decide
 # Bounds on the cross-validated examples, chosen on the calibration part of
 # tests/data/faq_dev.yaml (benchmarks/faq.py): held-out phrasings of a base are harder than
@@ -141,14 +143,20 @@ def examples(
     outside: Iterable[tuple[str, Vector | None]] = (),
     disliked: Iterable[tuple[str, str, Vector | None]] = (),
     seed: int = 7,
-    limit: int = MAX_EXAMPLES,
+    reuse: FaqIndex | None = None,
 ) -> Examples:
     """Labelled signals from the base itself (see the module's doc). `outside`: (question,
     its embedding); `disliked`: (question, entry id a client said did not answer it, its
-    embedding)."""
+    embedding); `reuse`: the live index, whose analysis of each phrasing is kept."""
     rng = random.Random(seed)
     entries = [e for e in entries if e.enabled]
-    full = FaqIndex(entries, synonyms, vectors=vectors)
+    full = FaqIndex(entries, synonyms, vectors=vectors, reuse=reuse)
+    # A match costs in proportion to the base: fewer held out from a large one.
+    limit = (
+        MAX_EXAMPLES
+        if len(entries) <= LARGE
+        else max(MIN_HELD, MAX_EXAMPLES * LARGE // len(entries))
+    )
     # A shipped "not ours" question that this base answers (one of its phrasings) is its.
     outside = [
         (q, v)

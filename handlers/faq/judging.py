@@ -8,11 +8,13 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handlers.faq import semantic
+from handlers.faq.engine import FaqIndex
 from handlers.faq.judge import Judge, examples, shipped_outside, train
 from handlers.faq.semantic import Vector
 from storage.records import FaqEntry
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JUDGE_KEY = "faq.judge"
+
+
+_questions: dict[str, Vector] = {}  # embedded once per process (the shipped ones every time)
+_questions_lock = threading.Lock()
+
+
+def _embedded(embedder: semantic.Embedder, texts: list[str]) -> dict[str, Vector]:
+    """The questions' embeddings, made for those this process has not embedded yet."""
+    with _questions_lock:
+        forms = {q: semantic.embed_form(q) for q in texts}
+        todo = [f for f in dict.fromkeys(forms.values()) if f not in _questions]
+        if todo:
+            _questions.update(zip(todo, embedder.embed(todo), strict=True))
+        if len(_questions) > 20_000:  # lessons come and go: keep what this training used
+            kept = set(forms.values())
+            for form in [f for f in _questions if f not in kept]:
+                del _questions[form]
+        return {q: _questions[f] for q, f in forms.items()}
 
 
 async def fingerprint(tx: Tx, content: Any, semantic_on: bool) -> str:
@@ -56,6 +76,7 @@ async def train_and_store(
     synonyms: Mapping[str, str],
     vectors: Mapping[str, Vector] | None,
     embedder: semantic.Embedder | None,
+    reuse: FaqIndex | None = None,
 ) -> Judge | None:
     """Train on the base and its lessons (off the event loop) and store the result, a
     judge or the fact that the base cannot teach one yet."""
@@ -68,14 +89,14 @@ async def train_and_store(
         texts = list(dict.fromkeys([*questions, *(q for q, _ in disliked)]))
         found: dict[str, Vector | None] = dict.fromkeys(texts)
         if embedder is not None and vectors:
-            made = embedder.embed([semantic.embed_form(q) for q in texts])
-            found = dict(zip(texts, made, strict=True))
+            found = dict(_embedded(embedder, texts))
         lessons = examples(
             entries,
             synonyms,
             vectors,
             outside=[(q, found[q]) for q in questions],
             disliked=[(q, e, found[q]) for q, e in disliked],
+            reuse=reuse,
         )
         return train(lessons)
 
