@@ -23,7 +23,7 @@ from bot.core.timer import RealTimer, Timer
 from bot.mail import Mailer
 from bot.mail.outbox import MailOutbox
 from bot.server import HttpServer
-from bot.startup import StartupError, apply_policies, database_problem, sqlite_path
+from bot.startup import StartupError, apply_policies, database_problem, db_pool, sqlite_path
 from broadcasts import jobs, lifecycle, notes, training
 from broadcasts.rhythm import Rhythm
 from handlers import build_router, tickets
@@ -46,7 +46,7 @@ class App:
         self.settings = settings
         self._db_path = sqlite_path(settings.core.database_url)
         try:
-            self.db = Database(settings.core.database_url, clock=clock)
+            self.db = Database(settings.core.database_url, clock=clock, pool=db_pool(settings))
         except OSError as exc:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
@@ -61,7 +61,12 @@ class App:
             default_language=settings.core.default_language,
             timezone=settings.core.timezone,
         )
-        self.delivery = Delivery(SqlOutbox(self.db), timer=timer, translator=self.translator)
+        self.delivery = Delivery(
+            SqlOutbox(self.db),
+            timer=timer,
+            translator=self.translator,
+            lease_seconds=settings.core.lease_seconds,
+        )
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.outages = OutageNotices(
             self.delivery.health,

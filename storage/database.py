@@ -72,10 +72,27 @@ def _count(engine: sa.Engine, stats: Stats) -> None:
             stats.statements += 1
 
 
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """PostgreSQL's connection pool: kept open, more allowed under load, seconds to wait for
+    one (SQLite ignores it: one writer, statements inline)."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+
+
 class Database:
     """Owns the engine; hands out read and write transactions wrapped in a `Tx`."""
 
-    def __init__(self, url: str, *, clock: Clock = utc_now, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock = utc_now,
+        busy_timeout_ms: int = 30_000,
+        pool: Pool | None = None,
+    ) -> None:
         self.url = url
         self.clock = clock
         self.stats = Stats()
@@ -95,7 +112,16 @@ class Database:
             _prepare_sqlite(self.sync_engine, busy_timeout_ms)
             self._async_engine = None
         else:
-            self._async_engine = create_async_engine(url, pool_pre_ping=True)
+            pool = pool or Pool()
+            # pre_ping: a connection the server dropped (a restart) is replaced on checkout,
+            # and SQLAlchemy then drops every older pooled one with it.
+            self._async_engine = create_async_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=pool.size,
+                max_overflow=pool.max_overflow,
+                pool_timeout=pool.timeout,
+            )
             self.sync_engine = self._async_engine.sync_engine
         _count(self.sync_engine, self.stats)
         # One writer at a time inside this process; BEGIN IMMEDIATE + busy_timeout across processes.
