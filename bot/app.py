@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.core.delivery import Delivery, Sender
 from bot.core.dispatcher import Dispatcher
+from bot.core.failures import log_failure
 from bot.core.health.notices import OutageNotices
 from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
@@ -296,8 +297,8 @@ class App:
                     continue
                 try:
                     await tick()
-                except Exception:
-                    log.exception("%s failed; trying again soon", tick.__name__)
+                except Exception as exc:
+                    log_failure(log, exc, "%s failed; trying again soon", tick.__name__)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is under way (up to `grace`), hand back the rest, close the database."""
