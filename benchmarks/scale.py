@@ -427,9 +427,7 @@ class Run:
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
         at = dt.datetime.now(dt.UTC)
-        print(
-            f"    SIGKILL to the deliverer (port {victim.port}) at {at:%T}, slot due {fire:%T}"
-        )
+        print(f"    SIGKILL to the deliverer (port {victim.port}) at {at:%T}, slot due {fire:%T}")
         await posting
         await wait_until(
             "every acknowledged update answered",

@@ -33,7 +33,12 @@ log = logging.getLogger(__name__)
 # SQLSTATE classes that mean the server is gone, not that a statement is wrong: connection
 # exceptions (08…) and operator intervention (57P01 shutdown, 57P03 starting up, …).
 _GONE_STATES = ("08", "57P")
-_GONE_TEXTS = ("connection is closed", "connection was closed", "underlying connection is closed")
+_GONE_TEXTS = (
+    "connection is closed",
+    "connection was closed",
+    "underlying connection is closed",
+    "cannot switch to state",  # asyncpg, when the server ended the connection mid-statement
+)
 
 
 class DatabaseUnavailable(Exception):

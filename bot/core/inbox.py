@@ -34,7 +34,7 @@ from bot.core.middlewares import Policy
 from bot.core.owner import Tenure
 from bot.core.recorder import Recorder
 from bot.core.types import Inbound, Outbound
-from storage.database import Database, DatabaseUnavailable
+from storage.database import Database, DatabaseUnavailable, unavailable
 from storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -252,6 +252,8 @@ class Inbox:
                         client_id, out = await self._dispatch(tx, work)
                     handled.append((work.message_id, client_id))
                 except Exception as exc:
+                    if unavailable(exc):  # not the event's fault: the batch goes again later
+                        raise
                     log.error("handling message %s failed", work.message_id, exc_info=exc)
                     out = await self._apologise(tx, work, exc)
                 rows += out
