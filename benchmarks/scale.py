@@ -383,6 +383,11 @@ class Run:
             f"load generator {cpu[3]:.1f} s; total {sum(cpu[0]) + sum(cpu[1:]):.1f} s"
         )
         print(
+            f"    busiest bot at {max(cpu[0]) / wall:.0%} of a core (the one delivering: every "
+            f"reply is sent by one process per bot token); all of the above "
+            f"{(sum(cpu[0]) + sum(cpu[1:])) / (2 * wall):.0%} of both cores"
+        )
+        print(
             f"    not handled {lost[0]}, unanswered {lost[1]}, doubled {lost[2]}; "
             f"webhook answers {dict(load.statuses)}; load average {os.getloadavg()[0]:.1f}"
         )
