@@ -433,6 +433,8 @@ class Run:
         victim.proc.wait()
         at = dt.datetime.now(dt.UTC)
         print(f"    SIGKILL to the deliverer (port {victim.port}) at {at:%T}, slot due {fire:%T}")
+        if at >= fire:
+            print("    (start-up took longer than --fire-after: the slot fell due before the kill)")
         await posting
         await wait_until(
             "every acknowledged update answered",
@@ -574,7 +576,8 @@ async def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="100 users x 5, 30 updates/s")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
-    parser.add_argument("--skip-failover", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-failover", action="store_true", help="and the restart")
     parser.add_argument("--skip-restart", action="store_true")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()  # fmt: skip
@@ -599,13 +602,14 @@ async def main() -> None:
                 pg = await connect(db_url)
                 run = Run(args, session, pg, fake, db_url, workdir)
                 try:
-                    print("throughput:")
-                    one = await run.throughput(1)
-                    three = await run.throughput(3)
-                    print(
-                        f"  ratio 3/1: {three[0] / one[0]:.2f} (handled), "
-                        f"{three[1] / one[1]:.2f} (replies)"
-                    )
+                    if not args.skip_throughput:
+                        print("throughput:")
+                        one = await run.throughput(1)
+                        three = await run.throughput(3)
+                        print(
+                            f"  ratio 3/1: {three[0] / one[0]:.2f} (handled), "
+                            f"{three[1] / one[1]:.2f} (replies)"
+                        )
                     if not args.skip_failover:
                         print("failover and PostgreSQL restart:")
                         await run.failover_and_restart()

@@ -126,8 +126,20 @@ class Pool:
 
 
 def _short(exc: BaseException) -> str:
-    """The driver's own words, on one line, without SQLAlchemy's background link."""
-    error = getattr(exc, "orig", None) or exc
+    """The server's or the driver's own words, on one line: the first cause that names the
+    server gone (a shutdown, a refused connection), else the driver's error."""
+    chain: list[BaseException] = []
+    error: BaseException | None = exc
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    gone = [
+        e
+        for e in chain
+        if isinstance(e, ConnectionError)
+        or str(getattr(e, "sqlstate", None) or "").startswith(_GONE_STATES)
+    ]
+    error = gone[-1] if gone else (getattr(exc, "orig", None) or exc)
     text = " ".join(str(error).split()) or type(error).__name__
     return f"{type(error).__name__}: {text}"[:200]
 
