@@ -47,9 +47,11 @@ class DatabaseUnavailable(Exception):
     deduplicated); the caller tries again later, or answers so that its sender does."""
 
 
-def unavailable(exc: BaseException) -> bool:
+def unavailable(exc: BaseException, *, sockets: bool = True) -> bool:
     """Whether `exc` (or what caused it) says the database server is out of reach, as
-    opposed to a statement or its data being wrong."""
+    opposed to a statement or its data being wrong. `sockets`: a bare refused or reset
+    connection counts too (at a transaction's edge it can only be the database's; inside
+    one, a handler's own HTTP call may fail that way)."""
     stack: list[BaseException] = [exc]
     seen: set[int] = set()
     while stack:
@@ -57,14 +59,17 @@ def unavailable(exc: BaseException) -> bool:
         if id(error) in seen:
             continue
         seen.add(id(error))
-        if isinstance(error, DatabaseUnavailable | ConnectionError):  # refused, reset
+        if isinstance(error, DatabaseUnavailable):
+            return True
+        if sockets and isinstance(error, ConnectionError):  # refused, reset
             return True
         if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
             return True
         state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if isinstance(state, str) and state.startswith(_GONE_STATES):
             return True
-        if any(text in str(error).lower() for text in _GONE_TEXTS):
+        driver = type(error).__module__.startswith(("sqlalchemy", "asyncpg"))
+        if driver and any(text in str(error).lower() for text in _GONE_TEXTS):
             return True
         for linked in (getattr(error, "orig", None), error.__cause__, error.__context__):
             if isinstance(linked, BaseException):

@@ -252,7 +252,7 @@ class Inbox:
                         client_id, out = await self._dispatch(tx, work)
                     handled.append((work.message_id, client_id))
                 except Exception as exc:
-                    if unavailable(exc):  # not the event's fault: the batch goes again later
+                    if unavailable(exc, sockets=False):  # not the event's fault: again later
                         raise
                     log.error("handling message %s failed", work.message_id, exc_info=exc)
                     out = await self._apologise(tx, work, exc)

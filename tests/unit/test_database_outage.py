@@ -42,6 +42,14 @@ def test_what_counts_as_out_of_reach(error: Exception, expected: bool) -> None:
     assert unavailable(error) is expected
 
 
+def test_inside_a_transaction_only_the_drivers_word_counts() -> None:
+    """A handler's own HTTP call refused is the handler's failure, not an outage."""
+    assert not unavailable(ConnectionRefusedError(111, "refused"), sockets=False)
+    assert not unavailable(RuntimeError("the connection is closed"))  # not the driver's
+    dropped = sa.exc.DBAPIError("SELECT 1", None, Exception("x"), connection_invalidated=True)
+    assert unavailable(dropped, sockets=False)
+
+
 def test_a_cause_counts_too() -> None:
     try:
         try:
