@@ -449,15 +449,16 @@ class Run:
             args.lease * 4 + 120,
         )
         sent = await self.fake.sent(since)
-        after = [at for at, chat in sent if at > killed]
-        gap = (after[0] - killed) if after else float("nan")
-        before = [at for at, _ in sent if at <= killed]
+        # Sends the killed process had already made still land just after the kill; the
+        # outage is the longest pause in replies around it (a steady load leaves ~10 ms).
+        times = sorted(at for at, _ in sent if at >= killed - 1.0)
+        pauses = [(b - a, a) for a, b in itertools.pairwise(times)] or [(float("nan"), killed)]
+        gap, paused_at = max(pauses)
         lost = await audit(self.pg, self.fake, load.acked, since)
         print(
-            f"    {len(load.acked)} updates acknowledged; no deliverer for {gap:.1f} s "
-            f"(last reply {killed - before[-1]:.2f} s before the kill, first after it "
-            f"{gap:.1f} s after); not handled {lost[0]}, unanswered {lost[1]}, "
-            f"doubled {lost[2]}"
+            f"    {len(load.acked)} updates acknowledged; no reply for {gap:.1f} s (from "
+            f"{paused_at - killed:+.2f} s after the kill); not handled {lost[0]}, "
+            f"unanswered {lost[1]}, doubled {lost[2]}"
         )
         runs = await self.pg.fetch(
             "select job, fire_time, outcome from schedule_runs where job like 'note.morning'"
