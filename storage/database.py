@@ -203,6 +203,7 @@ class Database:
         self.group_confirm = (timedelta(hours=12), timedelta(minutes=30))
         self.sms: SmsPolicy | None = None  # what SMS may carry; None: SMS is off
         self.lost_at: float | None = None  # monotonic time the server was found out of reach
+        self.reached = False  # a transaction went through once (else: a start-up problem)
 
     def _tx(self, conn: Any) -> Tx:
         return Tx(
@@ -287,7 +288,7 @@ class Database:
         except Exception as exc:
             if not unavailable(exc):
                 raise
-            if self.lost_at is None:
+            if self.lost_at is None and self.reached:  # at start-up the caller says it
                 self.lost_at = time.monotonic()
                 log.warning(
                     "database unreachable (%s); webhooks are refused so the platforms send "
@@ -295,6 +296,7 @@ class Database:
                     _short(exc),
                 )
             raise DatabaseUnavailable(_short(exc)) from exc
+        self.reached = True
         if self.lost_at is not None:
             log.warning("database is back after %.1f s", time.monotonic() - self.lost_at)
             self.lost_at = None

@@ -63,6 +63,11 @@ def test_a_cause_counts_too() -> None:
 async def test_lost_and_back_are_said_once_each(caplog: pytest.LogCaptureFixture) -> None:
     db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # nothing listens on port 1
     caplog.set_level(logging.WARNING, logger="storage.database")
+    with pytest.raises(DatabaseUnavailable):  # never reached yet: start-up's to say, not ours
+        async with db.read():
+            pass
+    assert not caplog.records
+    db.reached = True  # as after a transaction that went through
     for _ in range(3):
         with pytest.raises(DatabaseUnavailable):
             async with db.write():
