@@ -300,6 +300,7 @@ class Run:
     db_url: str
     workdir: Path
     next_user: int = 100_000
+    spawned: list[Bot] = field(default_factory=list)  # stopped at the end, whatever happened
 
     def users(self, n: int) -> range:
         first, self.next_user = self.next_user, self.next_user + n
@@ -317,6 +318,7 @@ class Run:
                 self.workdir,
             )
             bots.append(bot)
+        self.spawned += bots
         return bots
 
     async def start(self, n: int, extra: dict[str, str] | None = None) -> list[Bot]:
@@ -622,6 +624,8 @@ async def main() -> None:
                         print("failover and PostgreSQL restart:")
                         await run.failover_and_restart()
                 finally:
+                    for bot in run.spawned:  # a failed run leaves no bot behind
+                        stop_bot(bot, signal.SIGKILL)
                     await run.pg.close()
                     await fake.stop()
         finally:
