@@ -1,8 +1,9 @@
 """The fake Bot API in a process of its own, for benchmarks/broadcast.py.
 
     LATENCY=0.05 RATE=30 CHAT_INTERVAL=1 python benchmarks/_fake_api.py
-prints its base URL, then serves until SIGTERM. GET /_stats gives what it saw; with
-RATE set it enforces Telegram's limits with real 429 + retry_after answers."""
+prints its base URL, then serves until SIGTERM. GET /_stats gives what it saw, GET /_sent
+every message sent (monotonic arrival time, chat; from `?since=N` on); with RATE set it
+enforces Telegram's limits with real 429 + retry_after answers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 import gc
 import os
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,9 +24,23 @@ from tests.fakes.telegram_api import FakeTelegram, peak
 
 
 class BenchFake(FakeTelegram):
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[float, object]] = []  # (monotonic time, chat) per message
+
     def routes(self, app: web.Application) -> None:
         super().routes(app)
         app.router.add_get("/_stats", self._stats)
+        app.router.add_get("/_sent", self._sent_list)
+
+    async def _m_sendMessage(self, params: dict[str, object]) -> object:
+        result = await super()._m_sendMessage(params)
+        self.arrivals.append((time.monotonic(), params.get("chat_id")))
+        return result
+
+    async def _sent_list(self, request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
+        return web.json_response({"count": len(self.arrivals), "sent": self.arrivals[since:]})
 
     async def _stats(self, request: web.Request) -> web.Response:
         chats = Counter(p["chat_id"] for p in self._sent)

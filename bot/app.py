@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.core.delivery import Delivery, Sender
 from bot.core.dispatcher import Dispatcher
+from bot.core.failures import log_failure
 from bot.core.health.notices import OutageNotices
 from bot.core.i18n import Catalog, Translator
 from bot.core.inbox import Inbox
@@ -23,7 +24,7 @@ from bot.core.timer import RealTimer, Timer
 from bot.mail import Mailer
 from bot.mail.outbox import MailOutbox
 from bot.server import HttpServer
-from bot.startup import StartupError, apply_policies, database_problem, sqlite_path
+from bot.startup import StartupError, apply_policies, database_problem, db_pool, sqlite_path
 from broadcasts import jobs, lifecycle, notes, training
 from broadcasts.retention import RetentionPolicy
 from broadcasts.rhythm import Rhythm
@@ -55,7 +56,7 @@ class App:
         self.settings = settings
         self._db_path = sqlite_path(settings.core.database_url)
         try:
-            self.db = Database(settings.core.database_url, clock=clock)
+            self.db = Database(settings.core.database_url, clock=clock, pool=db_pool(settings))
         except OSError as exc:
             problem = database_problem(exc, self._db_path) or str(exc)
             raise StartupError("DATABASE_URL", problem) from None
@@ -70,7 +71,12 @@ class App:
             default_language=settings.core.default_language,
             timezone=settings.core.timezone,
         )
-        self.delivery = Delivery(SqlOutbox(self.db), timer=timer, translator=self.translator)
+        self.delivery = Delivery(
+            SqlOutbox(self.db),
+            timer=timer,
+            translator=self.translator,
+            lease_seconds=settings.core.lease_seconds,
+        )
         self._operations()
         self.dispatcher = Dispatcher(build_router(), DEFAULT_MIDDLEWARES)
         self.outages = OutageNotices(
@@ -323,8 +329,8 @@ class App:
                     continue
                 try:
                     await tick()
-                except Exception:
-                    log.exception("%s failed; trying again soon", tick.__name__)
+                except Exception as exc:
+                    log_failure(log, exc, "%s failed; trying again soon", tick.__name__)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is under way (up to `grace`), hand back the rest, close the database."""

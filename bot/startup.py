@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from storage.database import Database
+from storage.database import Database, Pool
 from storage.migrate import current, upgrade
 from storage.records import Hours, SmsPolicy
 
@@ -107,6 +107,16 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     return Path(parsed.database).expanduser().absolute()
+
+
+def db_pool(settings: Settings) -> Pool:
+    """The PostgreSQL pool a serving process keeps (DATABASE_POOL_*); SQLite ignores it."""
+    core = settings.core
+    return Pool(
+        size=core.database_pool_size,
+        max_overflow=core.database_max_overflow,
+        timeout=core.database_pool_timeout,
+    )
 
 
 def apply_policies(db: Database, settings: Settings) -> None:

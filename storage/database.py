@@ -8,6 +8,8 @@ and statements run inline (see `storage.inline`). PostgreSQL goes through asyncp
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +29,52 @@ from storage.tx import Tx
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+log = logging.getLogger(__name__)
+# SQLSTATE classes that mean the server is gone, not that a statement is wrong: connection
+# exceptions (08…) and operator intervention (57P01 shutdown, 57P03 starting up, …).
+_GONE_STATES = ("08", "57P")
+_GONE_TEXTS = (
+    "connection is closed",
+    "connection was closed",
+    "underlying connection is closed",
+    "cannot switch to state",  # asyncpg, when the server ended the connection mid-statement
+)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached now (stopped, restarting, the connection dropped).
+    The transaction did not go through (a COMMIT cut off may have: work is idempotent or
+    deduplicated); the caller tries again later, or answers so that its sender does."""
+
+
+def unavailable(exc: BaseException, *, sockets: bool = True) -> bool:
+    """Whether `exc` (or what caused it) says the database server is out of reach, as
+    opposed to a statement or its data being wrong. `sockets`: a bare refused or reset
+    connection counts too (at a transaction's edge it can only be the database's; inside
+    one, a handler's own HTTP call may fail that way)."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack:
+        error = stack.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, DatabaseUnavailable):
+            return True
+        if sockets and isinstance(error, ConnectionError):  # refused, reset
+            return True
+        if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_GONE_STATES):
+            return True
+        driver = type(error).__module__.startswith(("sqlalchemy", "asyncpg"))
+        if driver and any(text in str(error).lower() for text in _GONE_TEXTS):
+            return True
+        for linked in (getattr(error, "orig", None), error.__cause__, error.__context__):
+            if isinstance(linked, BaseException):
+                stack.append(linked)
+    return False
 
 
 def utc_now() -> datetime:
@@ -72,10 +120,46 @@ def _count(engine: sa.Engine, stats: Stats) -> None:
             stats.statements += 1
 
 
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """PostgreSQL's connection pool: kept open, more allowed under load, seconds to wait for
+    one (SQLite ignores it: one writer, statements inline)."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+
+
+def _short(exc: BaseException) -> str:
+    """The server's or the driver's own words, on one line: the first cause that names the
+    server gone (a shutdown, a refused connection), else the driver's error."""
+    chain: list[BaseException] = []
+    error: BaseException | None = exc
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    gone = [
+        e
+        for e in chain
+        if isinstance(e, ConnectionError)
+        or str(getattr(e, "sqlstate", None) or "").startswith(_GONE_STATES)
+    ]
+    error = gone[-1] if gone else (getattr(exc, "orig", None) or exc)
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:200]
+
+
 class Database:
     """Owns the engine; hands out read and write transactions wrapped in a `Tx`."""
 
-    def __init__(self, url: str, *, clock: Clock = utc_now, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock = utc_now,
+        busy_timeout_ms: int = 30_000,
+        pool: Pool | None = None,
+    ) -> None:
         self.url = url
         self.clock = clock
         self.stats = Stats()
@@ -95,7 +179,16 @@ class Database:
             _prepare_sqlite(self.sync_engine, busy_timeout_ms)
             self._async_engine = None
         else:
-            self._async_engine = create_async_engine(url, pool_pre_ping=True)
+            pool = pool or Pool()
+            # pre_ping: a connection the server dropped (a restart) is replaced on checkout,
+            # and SQLAlchemy then drops every older pooled one with it.
+            self._async_engine = create_async_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=pool.size,
+                max_overflow=pool.max_overflow,
+                pool_timeout=pool.timeout,
+            )
             self.sync_engine = self._async_engine.sync_engine
         _count(self.sync_engine, self.stats)
         # One writer at a time inside this process; BEGIN IMMEDIATE + busy_timeout across processes.
@@ -109,6 +202,8 @@ class Database:
         # How long an advisor has to confirm a WeCom group message: a push, an alert.
         self.group_confirm = (timedelta(hours=12), timedelta(minutes=30))
         self.sms: SmsPolicy | None = None  # what SMS may carry; None: SMS is off
+        self.lost_at: float | None = None  # monotonic time the server was found out of reach
+        self.reached = False  # a transaction went through once (else: a start-up problem)
 
     def _tx(self, conn: Any) -> Tx:
         return Tx(
@@ -129,7 +224,7 @@ class Database:
     async def write(self) -> AsyncIterator[Tx]:
         """A write transaction: committed on success, rolled back on any exception."""
         if self._async_engine is not None:
-            async with self._async_engine.begin() as conn:
+            async with self._reaching(), self._async_engine.begin() as conn:
                 yield self._tx(conn)
             self.stats.writes += 1
             return
@@ -159,7 +254,7 @@ class Database:
         """A read-only snapshot; never blocks writers under WAL."""
         self.stats.reads += 1
         if self._async_engine is not None:
-            async with self._async_engine.connect() as conn, conn.begin():
+            async with self._reaching(), self._async_engine.connect() as conn, conn.begin():
                 yield self._tx(conn)
             return
         conn = self.sync_engine.connect()
@@ -172,7 +267,7 @@ class Database:
     async def run_sync(self, fn: Callable[[sa.Connection], T], *, write: bool = False) -> T:
         """Run `fn(connection)` in one transaction off the event loop (migrations, big jobs)."""
         if self._async_engine is not None:
-            async with self._async_engine.connect() as conn:
+            async with self._reaching(), self._async_engine.connect() as conn:
                 async with conn.begin():
                     return await conn.run_sync(fn)
         if not write:
@@ -180,6 +275,31 @@ class Database:
         assert self._write_lock is not None
         async with self._write_lock:
             return await in_thread(self._sync_write, fn)
+
+    @asynccontextmanager
+    async def _reaching(self) -> AsyncIterator[None]:
+        """PostgreSQL out of reach becomes `DatabaseUnavailable`, said once in the log when
+        it is lost and once when a transaction goes through again. The pool's pre-ping
+        replaces the connections a restarted server dropped, so nothing else is needed."""
+        try:
+            yield
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            if self.lost_at is None and self.reached:  # at start-up the caller says it
+                self.lost_at = time.monotonic()
+                log.warning(
+                    "database unreachable (%s); webhooks are refused so the platforms send "
+                    "again, and work waits until it is back",
+                    _short(exc),
+                )
+            raise DatabaseUnavailable(_short(exc)) from exc
+        self.reached = True
+        if self.lost_at is not None:
+            log.warning("database is back after %.1f s", time.monotonic() - self.lost_at)
+            self.lost_at = None
 
     def _sync_read(self, fn: Callable[[sa.Connection], T]) -> T:
         with self.sync_engine.connect() as conn, conn.begin():

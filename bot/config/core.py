@@ -51,6 +51,16 @@ class CoreSettings(_Section):
     timezone: str = "Asia/Shanghai"
     default_language: Literal["zh", "en"] = "zh"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Several processes on one PostgreSQL database: one delivers per channel and each takes
+    # over what a dead one left once its lease ran out (renewed every third of it). Shorter
+    # means a faster failover and more renewal writes; a lease below a few seconds would be
+    # lost to a garbage collection or a slow commit.
+    lease_seconds: float = Field(15.0, ge=3, le=600, allow_inf_nan=False)
+    # PostgreSQL connections each process keeps open, and how many more it may open under
+    # load (SQLite ignores both); a request waits this long for one before it fails.
+    database_pool_size: int = Field(5, ge=1, le=100)
+    database_max_overflow: int = Field(10, ge=0, le=1000)
+    database_pool_timeout: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from storage.database import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,8 +48,9 @@ class Batcher(Generic[T, R]):
         try:
             results = await self._flush([item for item, _ in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                _settle(batch[0][1], error=exc)
+            if len(batch) == 1 or isinstance(exc, DatabaseUnavailable):  # none would go in
+                for _, future in batch:
+                    _settle(future, error=exc)
                 return
             log.warning("a batch of %d failed (%s); writing them one by one", len(batch), exc)
             for one in batch:

@@ -29,13 +29,14 @@ from typing import Any
 from bot.core import log_context
 from bot.core.delivery import Delivery
 from bot.core.dispatcher import Dispatcher
+from bot.core.failures import log_failure
 from bot.core.i18n import Translator
 from bot.core.inbox_store import InboxStore
 from bot.core.middlewares import Policy
 from bot.core.owner import Tenure
 from bot.core.recorder import Recorder
 from bot.core.types import Inbound, Outbound
-from storage.database import Database
+from storage.database import Database, DatabaseUnavailable, unavailable
 from storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,10 @@ class Inbox:
                 await self._prepare(batch)
                 try:
                     replies = await self._handle(batch)
+                except DatabaseUnavailable:  # each would fail alike: all again later
+                    for work in batch:
+                        self._retry_later(work)
+                    replies = [[] for _ in batch]
                 except Exception:
                     log.exception("a batch of %d failed; handling them one by one", len(batch))
                     replies = [await self._handle_alone(work) for work in batch]
@@ -188,8 +193,8 @@ class Inbox:
             return
         try:
             await self.prepare([work.event for work in batch])
-        except Exception:
-            log.exception("preparing a batch of %d failed; handling it anyway", len(batch))
+        except Exception as exc:
+            log_failure(log, exc, "preparing a batch of %d failed; handling it anyway", len(batch))
 
     def _next_batch(self) -> list[Work]:
         """Up to BATCH fresh events in order, or one recovered event on its own."""
@@ -208,8 +213,8 @@ class Inbox:
                 max_tries=MAX_TRIES,
                 error=f"gave up after {MAX_TRIES} handling attempts ended in a crash",
             )
-        except Exception:
-            log.exception("counting an attempt of message %s failed", work.message_id)
+        except Exception as exc:
+            log_failure(log, exc, "counting an attempt of message %s failed", work.message_id)
             self._retry_later(work)
             return []
         if attempts > MAX_TRIES:
@@ -222,8 +227,8 @@ class Inbox:
     async def _handle_alone(self, work: Work) -> list[int]:
         try:
             return (await self._handle([work]))[0]
-        except Exception:
-            log.exception("handling message %s failed; it stays recorded", work.message_id)
+        except Exception as exc:
+            log_failure(log, exc, "handling message %s failed; it stays recorded", work.message_id)
             self._retry_later(work)
             return []
 
@@ -254,6 +259,8 @@ class Inbox:
                         client_id, out = await self._dispatch(tx, work)
                     handled.append((work.message_id, client_id))
                 except Exception as exc:
+                    if unavailable(exc, sockets=False):  # not the event's fault: again later
+                        raise
                     log.error("handling message %s failed", work.message_id, exc_info=exc)
                     out = await self._apologise(tx, work, exc)
                 finally:
@@ -345,7 +352,7 @@ class Inbox:
         while not self._stopping:
             try:
                 await self.recover()
-            except Exception:
-                log.exception("taking over unhandled messages failed; retrying")
+            except Exception as exc:
+                log_failure(log, exc, "taking over unhandled messages failed; retrying")
             self.recovered.set()
             await asyncio.sleep(RECOVERY_SECONDS)

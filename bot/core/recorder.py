@@ -21,7 +21,7 @@ from bot.core.owner import Tenure
 from bot.core.sanitize import clean, clean_text
 from bot.core.stats import Stats
 from bot.core.types import Inbound
-from storage.database import Database
+from storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ class Recorder:
         """Count the failure; the `RECORD_TRIES`th time keep the update in a form that can
         always be stored (ASCII JSON), marked failed, so it stops blocking the line."""
         key = event.dedupe_key or ""
+        if isinstance(error, DatabaseUnavailable):  # not the update's fault: not counted
+            return error
         failures = self._failures.pop(key, 0) + 1
         log.error(
             "could not record %s (%d/%d): %r", key or event.chat, failures, RECORD_TRIES, error

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.core.failures import log_failure
 from bot.core.i18n import Translator
 from bot.core.timer import Timer
 from bot.core.types import Outbound
@@ -72,8 +73,8 @@ class MailOutbox:
             self._wake.clear()
             try:
                 await self.run_once()
-            except Exception:
-                log.exception("the mail outbox could not be read; trying again soon")
+            except Exception as exc:
+                log_failure(log, exc, "the mail outbox could not be read; trying again soon")
             await self.timer.wait(self._wake, self.timer.now() + POLL_SECONDS)
 
     async def run_once(self) -> int:

@@ -112,6 +112,11 @@ class TelegramRunner:
         """Record a batch of raw updates in one transaction, then queue them for handling.
         Returns the update id up to which every update is recorded (the offset may move past
         it); a redelivered update is dropped."""
+        return (await self._accept(raws))[0]
+
+    async def _accept(self, raws: list[Any]) -> tuple[int | None, Exception | None]:
+        """`accept_many`'s answer, and the first error that kept an update from being
+        recorded."""
         parsed = [(self._event(clean(raw)), raw) for raw in raws]
         results = await self.inbox.record_many(
             [
@@ -120,13 +125,13 @@ class TelegramRunner:
             ]
         )
         recorded: int | None = None
-        blocked = False
+        blocked: Exception | None = None
         for ((event, query_id), raw), result in zip(parsed, results, strict=True):
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             if isinstance(result, Exception):
-                blocked = True  # not recorded: not acknowledged, fetched again
+                blocked = blocked or result  # not recorded: not acknowledged, fetched again
                 continue
-            if not blocked and isinstance(update_id, int):
+            if blocked is None and isinstance(update_id, int):
                 recorded = update_id
             if result is None:
                 log.info("dropped redelivered update %s", update_id)
@@ -135,13 +140,14 @@ class TelegramRunner:
                 self._spawn(self._answer_callback(query_id))
             self.inbox.submit(result, event)
         await self.inbox.room()
-        return recorded
+        return recorded, blocked
 
     async def accept(self, raw: dict[str, Any]) -> None:
-        """One webhook update: raises unless it is recorded (or known already)."""
-        recorded = await self.accept_many([raw])
+        """One webhook update: raises unless it is recorded (or known already); with what
+        kept it out, so an unreachable database is told apart from a bug."""
+        recorded, error = await self._accept([raw])
         if recorded is None:
-            raise RuntimeError(f"update {raw.get('update_id')} was not recorded")
+            raise error or RuntimeError(f"update {raw.get('update_id')} was not recorded")
 
     async def _answer_callback(self, query_id: str) -> None:
         """Stops the button's spinner, within the bot's rate limit; a late answer is useless,

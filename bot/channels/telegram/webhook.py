@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.core.recorder import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -46,6 +48,8 @@ def webhook_routes(
             return _error(400, "not a Telegram update")
         try:
             await accept(update)
+        except DatabaseUnavailable:  # said once in the log by storage; Telegram sends again
+            return _error(503, "not recorded: the database is unreachable")
         except Exception:
             log.exception("could not record update %s; Telegram will retry", update["update_id"])
             return _error(500, "not recorded")

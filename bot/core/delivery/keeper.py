@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.core.delivery.store import OutboxStore
 from bot.core.delivery.worker import Worker
+from bot.core.failures import log_failure
 from bot.core.owner import Tenure
 from bot.core.timer import Timer
 from storage.records import Outcome
@@ -77,8 +78,8 @@ class LeaseKeeper:
                 next_expiry = timer.now() + EXPIRY_CHECK_SECONDS
             try:
                 await self.keep(expire=expire)
-            except Exception:
-                log.exception("renewing leases failed; retrying")
+            except Exception as exc:
+                log_failure(log, exc, "renewing leases failed; retrying")
 
     async def keep(self, *, expire: bool) -> None:
         """Renew our leases, take or keep each channel's, write outcomes that failed to be

@@ -18,6 +18,7 @@ from bot.core.delivery.outbox import Job, OutMessage, with_options
 from bot.core.delivery.retry import RetryPolicy, SendFailure
 from bot.core.delivery.schedule import ChatQueues
 from bot.core.delivery.store import OutboxStore
+from bot.core.failures import log_failure
 from bot.core.health.state import Health
 from bot.core.i18n import Translator, default_translator
 from bot.core.log_context import about
@@ -156,8 +157,8 @@ class Worker:
         while not self.stopping:
             try:
                 await self._rounds()
-            except Exception:
-                log.exception("%s: delivery loop failed; going on", self.channel)
+            except Exception as exc:
+                log_failure(log, exc, "%s: delivery loop failed; going on", self.channel)
                 await self.timer.wait(asyncio.Event(), self.timer.now() + 1.0)
 
     async def _rounds(self) -> None:
@@ -213,8 +214,8 @@ class Worker:
                 limit=self.batch,
                 chats=self.chats,
             )
-        except Exception:
-            log.exception("%s: claiming outbox rows failed", self.channel)
+        except Exception as exc:
+            log_failure(log, exc, "%s: claiming outbox rows failed", self.channel)
             return
         if len(rows) == self.batch:
             self._want_claim = True  # more are waiting
@@ -229,8 +230,10 @@ class Worker:
         jobs = [j for j in self.queues.upcoming(self.launch_batch) if not j.launched]
         try:
             ours = await self.store.mark_sending(self.owner, [j.id for j in jobs])
-        except Exception:
-            log.exception("%s: marking %d message(s) as sending failed", self.channel, len(jobs))
+        except Exception as exc:
+            log_failure(
+                log, exc, "%s: marking %d message(s) as sending failed", self.channel, len(jobs)
+            )
             await self.timer.wait(asyncio.Event(), self.timer.now() + 1.0)
             return
         for job in jobs:

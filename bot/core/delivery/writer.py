@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from bot.core.batching import Batcher
 from bot.core.delivery.results import Results
 from bot.core.delivery.store import OutboxStore, Then
+from bot.core.failures import log_failure
 from bot.core.owner import Tenure
 from bot.core.types import Outbound
 from storage.records import Outcome
@@ -52,8 +53,10 @@ class OutcomeWriter:
         """Write one send's outcome; concurrent outcomes share a transaction."""
         try:
             await self._batcher.submit(outcome)
-        except Exception:
-            log.exception("could not record the outcome of message %s; retrying", outcome.id)
+        except Exception as exc:
+            log_failure(
+                log, exc, "could not record the outcome of message %s; retrying", outcome.id
+            )
             self.unwritten(outcome)
             return
         self.results.finished(outcome)

@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.delivery import Delivery
+from bot.core.failures import log_failure
 from bot.core.health.state import ChannelHealth, Health, Told
 from bot.core.i18n import Translator
 from bot.core.types import Outbound
@@ -83,8 +84,8 @@ class OutageNotices:
             changed.clear()
             try:
                 wait = await self.check()
-            except Exception:
-                log.exception("health: telling staff failed; trying again soon")
+            except Exception as exc:
+                log_failure(log, exc, "health: telling staff failed; trying again soon")
                 wait = 5.0
             await timer.wait(changed, timer.now() + wait)
 
