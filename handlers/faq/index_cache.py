@@ -38,6 +38,7 @@ DEFAULTS_KEY = "faq.defaults_loaded"
 SYSTEM = "system"
 FILL_CHUNK = 32  # phrasings embedded, then stored in one short transaction
 PREPARE_SECONDS = 10.0  # a batch waits at most this long for its questions' embeddings
+TRAINING_GRACE = 30.0  # seconds a stopping bot lets the judge's training finish and be stored
 
 
 @cache
@@ -267,12 +268,14 @@ class FaqService:
             self._content = self._version = None  # rebuild without vectors
 
     async def close(self) -> None:
-        """Stop the background embedding and training (what is stored stays; the next start
-        resumes)."""
+        """Stop the background embedding (what is stored stays; the next start resumes), and
+        let a training under way finish and be stored."""
         if self._training is not None and not self._training.done():
+            # Its thread runs to the end whatever happens (the process waits for it on exit):
+            # let it store what it learned, so the next start does not train again.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._training), TRAINING_GRACE)
             self._training.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._training
         self._training = None
         if self._fill is not None and not self._fill.done():
             self._fill.cancel()
