@@ -108,16 +108,17 @@ class FaqService:
                 self._index = await self._build(tx, entries, synonyms)
                 self._content = content
             if self.judge_on:  # also when only what it learned from changed
-                await self._judge(tx, content)
+                await self._judge(tx)
             self._version = version
         return self._index
 
-    async def _judge(self, tx: Tx, content: Any) -> None:
+    async def _judge(self, tx: Tx) -> None:
         """Use the judge stored for this base; with none, train one in the background once
         every phrasing is embedded (the judge reads the semantic signals it will see)."""
         index = self._index
         assert index is not None
-        wanted = await judging.fingerprint(tx, content, index.semantic)
+        learned = await tx.faq_learning.version()
+        wanted = judging.fingerprint(index.entries, index.synonyms.table, index.semantic, learned)
         trained, judge = await judging.stored(tx, wanted)
         index.use(judge)
         if trained or self.db is None or (self.embedder is not None and index.missing()):

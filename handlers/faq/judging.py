@@ -1,6 +1,11 @@
 """Keeping a judge with its knowledge base: trained in the background when the base (or what
-it learned from use) changed, stored in `meta` under the base's fingerprint, so every
-process, and every restart, uses the same one and trains it once."""
+it learned from use) changed, stored in `meta` under the base's fingerprint (a digest of what
+the judge depends on), so every process, and every restart, uses the same one and trains it
+once. The shipped base's judges come with it (`default_judge.json`), so a firm starting with
+it trains nothing.
+
+    .venv/bin/python -m handlers.faq.judging   # after editing default_kb.yaml or the judge
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from handlers.faq import semantic
 from handlers.faq.engine import FaqIndex
-from handlers.faq.judge import Judge, examples, shipped_outside, train
+from handlers.faq.judge import VERSION, Judge, examples, shipped_outside, train
 from handlers.faq.semantic import Vector
 from storage.records import FaqEntry
 from storage.tx import Tx
@@ -26,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JUDGE_KEY = "faq.judge"
+SHIPPED = Path(__file__).with_name("default_judge.json")
+LEARNED_NOTHING = "0:0"  # `FaqLearningRepo.version()` of a base that learned nothing yet
 
 
 _questions: dict[str, Vector] = {}  # embedded once per process (the shipped ones every time)
@@ -46,27 +55,70 @@ def _embedded(embedder: semantic.Embedder, texts: list[str]) -> dict[str, Vector
         return {q: _questions[f] for q, f in forms.items()}
 
 
-async def fingerprint(tx: Tx, content: Any, semantic_on: bool) -> str:
-    """The base's content version, what it learned from use and whether matching is by
-    meaning too (a judge reads the signals it was trained on), in one string."""
-    learned = await tx.faq_learning.version()
-    return hashlib.sha1(repr((content, learned, semantic_on)).encode()).hexdigest()[:16]
+def fingerprint(
+    entries: Sequence[FaqEntry], synonyms: Mapping[str, str], semantic_on: bool, learned: str
+) -> str:
+    """A digest of everything a judge depends on: the phrasings, the synonyms, whether
+    matching is by meaning too (and with which model), what the base learned from use, the
+    shipped out-of-scope questions and the judge's own version."""
+    body = json.dumps(
+        [
+            VERSION, semantic.MODEL if semantic_on else None, learned, shipped_outside(),
+            sorted((e.id, e.language, e.question, list(e.variants)) for e in entries if e.enabled),
+            sorted(synonyms.items()),
+        ],
+        ensure_ascii=False,
+    )  # fmt: skip
+    return hashlib.sha1(body.encode("utf-8")).hexdigest()[:16]
+
+
+@cache
+def shipped() -> dict[str, str]:
+    """fingerprint -> the shipped base's judge, as stored."""
+    return json.loads(SHIPPED.read_text("utf-8")) if SHIPPED.exists() else {}
 
 
 async def stored(tx: Tx, wanted: str) -> tuple[bool, Judge | None]:
     """(whether a judge was trained for `wanted`, the judge if one could be)."""
     raw = await tx.meta.get(JUDGE_KEY)
-    if not raw:
-        return False, None
-    data = json.loads(raw)
-    if data.get("fingerprint") != wanted:
-        return False, None
-    return True, Judge.loads(data["judge"]) if data.get("judge") else None
+    data = json.loads(raw) if raw else {}
+    if data.get("fingerprint") == wanted:
+        return True, Judge.loads(data["judge"]) if data.get("judge") else None
+    if wanted in shipped():
+        return True, Judge.loads(shipped()[wanted])
+    return False, None
 
 
 async def last_training(tx: Tx) -> dict[str, Any] | None:
     raw = await tx.meta.get(JUDGE_KEY)
     return json.loads(raw) if raw else None
+
+
+def trained(
+    entries: Sequence[FaqEntry],
+    synonyms: Mapping[str, str],
+    vectors: Mapping[str, Vector] | None,
+    embedder: semantic.Embedder | None,
+    outside: Sequence[str] = (),
+    disliked: Sequence[tuple[str, str]] = (),
+    reuse: FaqIndex | None = None,
+) -> Judge | None:
+    """A judge for the base, its lessons and the shipped out-of-scope questions (blocking:
+    seconds of CPU)."""
+    questions = [*shipped_outside(), *outside]
+    texts = list(dict.fromkeys([*questions, *(q for q, _ in disliked)]))
+    found: dict[str, Vector | None] = dict.fromkeys(texts)
+    if embedder is not None and vectors:
+        found = dict(_embedded(embedder, texts))
+    lessons = examples(
+        entries,
+        synonyms,
+        vectors,
+        outside=[(q, found[q]) for q in questions],
+        disliked=[(q, e, found[q]) for q, e in disliked],
+        reuse=reuse,
+    )
+    return train(lessons)
 
 
 async def train_and_store(
@@ -82,25 +134,10 @@ async def train_and_store(
     judge or the fact that the base cannot teach one yet."""
     async with db.read() as tx:
         disliked, outside = await tx.faq_learning.for_training()
-    questions = [*shipped_outside(), *outside]
     started = time.perf_counter()
-
-    def work() -> Judge | None:
-        texts = list(dict.fromkeys([*questions, *(q for q, _ in disliked)]))
-        found: dict[str, Vector | None] = dict.fromkeys(texts)
-        if embedder is not None and vectors:
-            found = dict(_embedded(embedder, texts))
-        lessons = examples(
-            entries,
-            synonyms,
-            vectors,
-            outside=[(q, found[q]) for q in questions],
-            disliked=[(q, e, found[q]) for q, e in disliked],
-            reuse=reuse,
-        )
-        return train(lessons)
-
-    judge = await asyncio.to_thread(work)
+    judge = await asyncio.to_thread(
+        trained, entries, synonyms, vectors, embedder, outside, disliked, reuse
+    )
     seconds = round(time.perf_counter() - started, 2)
     async with db.write() as tx:
         record = {
@@ -116,3 +153,30 @@ async def train_and_store(
     else:
         log.info("FAQ judge trained in %.1f s: %s", seconds, judge.figures)
     return judge
+
+
+def main() -> None:
+    """Write the shipped base's judges (by meaning, where the model is installed, and by
+    words) into default_judge.json."""
+    from handlers.faq import default_vectors
+    from handlers.faq.index_cache import default_entries, default_synonyms
+    from handlers.faq.normalize import Synonyms
+
+    entries, synonyms = list(default_entries()), default_synonyms()
+    found = {}
+    modes = [False] + ([True] if semantic.installed() is None else [])
+    for semantic_on in modes:
+        embedder = semantic.Embedder.shared() if semantic_on else None
+        vectors = None
+        if semantic_on:
+            vectors = {k: semantic.from_bytes(v) for k, v in default_vectors.load().items()}
+        judge = trained(entries, synonyms, vectors, embedder)
+        if judge is not None:
+            table = Synonyms(synonyms).table  # as the index holds it
+            found[fingerprint(entries, table, semantic_on, LEARNED_NOTHING)] = judge.dumps()
+    SHIPPED.write_text(json.dumps(found, indent=0) + "\n", encoding="utf-8")
+    print(f"{len(found)} judges written into {SHIPPED.name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.core.i18n import Translator
 from bot.core.types import Button, Inbound, Outbound
 from handlers.faq import judging
+from handlers.faq.judge import Judge
 from handlers.faq.kb_file import MAX_PHRASING, KbFileError, as_mapping, check
 from storage.records import FaqEntry
 from storage.tx import Tx
@@ -99,7 +100,7 @@ async def not_ours(event: Inbound, tx: Tx, t: Translator, args: list[str]) -> Ou
     return Outbound(t("faqstaff.notours_done", text=gap.text[:100], n=count))
 
 
-async def stats(tx: Tx, t: Translator, timezone: ZoneInfo) -> list[str]:
+async def stats(tx: Tx, t: Translator, timezone: ZoneInfo, judge: Judge | None) -> list[str]:
     """Direct answers week by week (Mondays, the firm's time), and the judge's training."""
     today = tx.now().astimezone(timezone).date()
     monday = today - timedelta(days=today.weekday())
@@ -116,15 +117,20 @@ async def stats(tx: Tx, t: Translator, timezone: ZoneInfo) -> list[str]:
                            answered=answered, asked=asked, share=share))  # fmt: skip
     if len(lines) == 1:
         lines.append(t("faqstaff.stats_trend_none"))
-    last = await judging.last_training(tx)
-    if last and last.get("judge"):
-        figures = last.get("figures", {})
-        at = datetime.fromisoformat(last["trained_at"]).astimezone(timezone)
-        lines.append(t(
-            "faqstaff.stats_judge", at=at.strftime("%Y-%m-%d %H:%M"),
-            examples=figures.get("examples", 0), seconds=last.get("seconds", 0),
-            direct=f"{figures.get('direct', 0):.0%}", wrong=f"{figures.get('wrong', 0):.1%}",
-        ))  # fmt: skip
-    else:
-        lines.append(t("faqstaff.stats_no_judge"))
+    lines.append(await _judge_line(tx, t, timezone, judge))
     return lines
+
+
+async def _judge_line(tx: Tx, t: Translator, timezone: ZoneInfo, judge: Judge | None) -> str:
+    """The judge deciding now: trained here (when, on what), or shipped with the base."""
+    if judge is None:
+        return t("faqstaff.stats_no_judge")
+    figures = judge.figures
+    shown = {"examples": figures.get("examples", 0), "direct": f"{figures.get('direct', 0):.0%}",
+             "wrong": f"{figures.get('wrong', 0):.1%}"}  # fmt: skip
+    last = await judging.last_training(tx)
+    if not last or Judge.loads(last.get("judge") or "{}") != judge:
+        return t("faqstaff.stats_judge_shipped", **shown)
+    at = datetime.fromisoformat(last["trained_at"]).astimezone(timezone)
+    return t("faqstaff.stats_judge", at=at.strftime("%Y-%m-%d %H:%M"),
+             seconds=last.get("seconds", 0), **shown)  # fmt: skip

@@ -15,7 +15,9 @@ from bot.core.text import escape
 from bot.core.types import Button, Inbound, Outbound
 from broadcasts.rhythm import Rhythm
 from handlers.faq import learning
+from handlers.faq.engine import Decider
 from handlers.faq.index_cache import FaqService
+from handlers.faq.judge import Judge
 from handlers.faq.kb_file import (
     ID_RE,
     MAX_ANSWER,
@@ -102,7 +104,7 @@ async def faq_command(
     if action == "notours":
         return await learning.not_ours(event, tx, t, args[1:])
     if action == "stats":
-        return Outbound(await _stats(tx, t, rhythm.tz))
+        return Outbound(await _stats(tx, t, rhythm.tz, (await faq.index(tx)).judge))
     if action == "syn":
         return Outbound(await _synonyms(event, tx, t, args[1:]))
     return Outbound(t("faqstaff.usage"))
@@ -320,9 +322,9 @@ async def _teach(event: Inbound, tx: Tx, t: Translator, rest: str) -> Outbound:
     return Outbound(t("faqstaff.taught", text=phrasing, id=entry.id, n=count), replace=True)
 
 
-async def _stats(tx: Tx, t: Translator, timezone: ZoneInfo) -> str:
+async def _stats(tx: Tx, t: Translator, timezone: ZoneInfo, judge: Decider | None) -> str:
     counts = await tx.faq.feedback_counts()
-    lines = await learning.stats(tx, t, timezone)
+    lines = await learning.stats(tx, t, timezone, judge if isinstance(judge, Judge) else None)
     if not counts:
         return "\n".join([*lines, t("faqstaff.no_stats")])
     ranked = sorted(counts.items(), key=lambda kv: (kv[1][1], kv[1][0]), reverse=True)

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
-from handlers.faq.judge import VETO_SLACK, WRONG_AT_MOST
-from handlers.faq.judging import JUDGE_KEY
+from handlers.faq import semantic
+from handlers.faq.index_cache import default_entries, default_synonyms
+from handlers.faq.judge import VETO_SLACK, WRONG_AT_MOST, Judge
+from handlers.faq.judging import JUDGE_KEY, LEARNED_NOTHING, fingerprint, shipped
+from handlers.faq.normalize import Synonyms
 from tests.conftest import SettingsFactory
 from tests.harness import Harness
 
@@ -101,11 +105,44 @@ async def test_stats_show_direct_answers_by_week(bot: Harness) -> None:
     assert "尚未训练" in stats
 
 
-async def test_the_judge_is_trained_once_per_base_and_kept(make_settings: SettingsFactory) -> None:
+async def test_the_shipped_base_comes_with_its_judges() -> None:
+    """Regenerate with `python -m handlers.faq.judging` after editing the base or the judge."""
+    entries, table = list(default_entries()), Synonyms(default_synonyms()).table
+    modes = [False] + ([True] if semantic.installed() is None else [])
+    for semantic_on in modes:
+        wanted = fingerprint(entries, table, semantic_on, LEARNED_NOTHING)
+        assert wanted in shipped(), f"default_judge.json is stale (semantic {semantic_on})"
+        assert Judge.loads(shipped()[wanted]) is not None
+
+
+async def test_a_firm_on_the_shipped_base_trains_nothing(make_settings: SettingsFactory) -> None:
     bot = Harness(make_settings(FAQ_JUDGE="on"))
     await bot.start()
     try:
         await bot.say("怎么开户")
+        assert not bot.app.faq.training
+        async with bot.app.db.read() as tx:
+            index = await bot.app.faq.index(tx)
+            assert await tx.meta.get(JUDGE_KEY) is None
+        assert index.judge is not None and index.outside is not None, "by meaning, too"
+        assert index.outside.shape[0] > 50, "the shipped out-of-scope questions"
+        assert "随默认知识库提供" in await bot.text("/faq stats", user="admin")
+    finally:
+        await bot.stop()
+
+
+async def test_an_edited_base_trains_its_judge_once_and_keeps_it(
+    make_settings: SettingsFactory,
+) -> None:
+    bot = Harness(make_settings(FAQ_JUDGE="on"))
+    await bot.start()
+    try:
+        async with bot.app.db.write() as tx:
+            entry = await tx.faq.get("withdraw")
+            assert entry is not None
+            await tx.faq.save(replace(entry, variants=(*entry.variants, "钱咋取")), by="test")
+        await bot.say("怎么开户")
+        assert bot.app.faq.training
         await bot.app.faq.trained()
         async with bot.app.db.read() as tx:
             first = json.loads(await tx.meta.get(JUDGE_KEY) or "{}")
@@ -115,11 +152,9 @@ async def test_the_judge_is_trained_once_per_base_and_kept(make_settings: Settin
         assert reply.callbacks[-2].startswith("faq:y:open-account:")
         async with bot.app.db.read() as tx:
             index = await bot.app.faq.index(tx)
-        assert index.judge is not None and index.outside is not None, "by meaning, too"
-        assert index.outside.shape[0] > 50, "the shipped out-of-scope questions"
-        assert index.match("怎么开户").belief is not None
+        assert index.judge is not None and index.match("怎么开户").belief is not None
         assert "回答判断模型" in (stats := await bot.text("/faq stats", user="admin"))
-        assert "尚未训练" not in stats
+        assert "尚未训练" not in stats and "随默认知识库" not in stats
     finally:
         await bot.stop()
     again = Harness(make_settings(FAQ_JUDGE="on"))
