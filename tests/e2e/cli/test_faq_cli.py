@@ -56,9 +56,13 @@ def test_cli_export_then_import(tmp_path: Path) -> None:
 
 def test_cli_match_json_shapes(tmp_path: Path) -> None:
     first = bot(tmp_path, "faq", "match", "怎么开户", "--json", judge=True)
-    assert "training the FAQ's answer judge" in first.stderr, "trained before it answers"
+    assert "training" not in first.stderr, "the shipped base comes with its judge"
     hit = json.loads(first.stdout)
     assert hit["id"] == "open-account" and hit["score"] > 0.5 and "国瑞投资" in hit["answer"]
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    imported = bot(tmp_path, "faq", "import", str(good), judge=True)
+    assert "training the FAQ's answer judge" in imported.stderr, "a changed base trains it"
     again = bot(tmp_path, "faq", "match", "今天天气怎么样", "--json", judge=True)
     assert "training" not in again.stderr, "the stored judge serves the next run"
     miss = json.loads(again.stdout)
