@@ -339,22 +339,11 @@ class App:
             if self.scheduler is not None:
                 self.scheduler.shutdown(wait=False)
                 self.scheduler = None
-            if self._clock is not None:
-                self._clock.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._clock
-                self._clock = None
             if self._mail_task is not None:  # a send under way ends; its row's lease expires
                 self._mail_stop.set()
-                self._mail_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._mail_task
-                self._mail_task = None
-            if self._outages is not None:
-                self._outages.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._outages
-                self._outages = None
+            for task in (self._clock, self._mail_task, self._outages):
+                await _cancelled(task)
+            self._clock = self._mail_task = self._outages = None
             if self.started:
                 self.started = False
                 await self.inbox.stop(grace)
@@ -362,3 +351,11 @@ class App:
         finally:
             await self.faq.close()
             await self.db.close()
+
+
+async def _cancelled(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

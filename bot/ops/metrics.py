@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -47,12 +47,10 @@ class ProcessCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         stats = self.delivery.stats
-        updates = CounterMetricFamily(
-            "bot_updates", "Inbound events recorded (redeliveries not counted)", labels=["channel"]
-        )
-        for channel, n in sorted(stats.updates.items()):
-            updates.add_metric([channel], n)
-        yield updates
+        yield _counter(
+            "bot_updates", "Inbound events recorded (redeliveries not counted)", ["channel"],
+            sorted(stats.updates.items()),
+        )  # fmt: skip
         handling = HistogramMetricFamily(
             "bot_handling_seconds", "Time to handle one inbound event", labels=["channel"]
         )
@@ -60,28 +58,20 @@ class ProcessCollector(Collector):
             buckets = [(_bound(b), n) for b, n in histogram.cumulative()]
             handling.add_metric([channel], buckets, histogram.sum)
         yield handling
-        sends = CounterMetricFamily(
-            "bot_sends",
-            "Platform sends tried, by outcome (retry: tried again later)",
-            labels=["channel", "outcome"],
-        )
-        for (channel, outcome), n in sorted(stats.sends.items()):
-            sends.add_metric([channel, outcome], n)
-        yield sends
-        holds = CounterMetricFamily(
-            "bot_flood_holds", "429 answers that held a channel (retry_after)", labels=["channel"]
-        )
-        for channel, n in sorted(stats.holds.items()):
-            holds.add_metric([channel], n)
-        yield holds
-        faq = CounterMetricFamily(
+        yield _counter(
+            "bot_sends", "Platform sends tried, by outcome (retry: tried again later)",
+            ["channel", "outcome"], sorted(stats.sends.items()),
+        )  # fmt: skip
+        yield _counter(
+            "bot_flood_holds", "429 answers that held a channel (retry_after)", ["channel"],
+            sorted(stats.holds.items()),
+        )  # fmt: skip
+        yield _counter(
             "bot_faq_replies",
             "FAQ replies: answered (or chosen), suggested, handed_off (a person offered)",
-            labels=["outcome"],
+            ["outcome"],
+            [(outcome, stats.faq[outcome]) for outcome in ("answered", "suggested", "handed_off")],
         )
-        for outcome in ("answered", "suggested", "handed_off"):
-            faq.add_metric([outcome], stats.faq[outcome])
-        yield faq
         up = GaugeMetricFamily(
             "bot_channel_up", "1 while a channel works, 0 while down", labels=["channel"]
         )
@@ -97,6 +87,16 @@ class ProcessCollector(Collector):
             if worker.lead:
                 held.add_metric([channel], 1 if worker.leader else 0)
         yield held
+
+
+def _counter(
+    name: str, doc: str, labels: list[str], counts: Iterable[tuple[Any, int]]
+) -> CounterMetricFamily:
+    """A counter family from (label value or values, count) pairs."""
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for key, n in counts:
+        family.add_metric(list(key) if isinstance(key, tuple) else [key], n)
+    return family
 
 
 def _bound(bound: float) -> str:

@@ -14,6 +14,7 @@ from handlers.faq import judging
 from handlers.faq.judge import Judge
 from handlers.faq.kb_file import MAX_PHRASING, KbFileError, as_mapping, check
 from storage.records import FaqEntry
+from storage.repos.monthly import FAQ_ASKED
 from storage.tx import Tx
 
 NOT_OURS = "-"  # the entry a gap is "taught" as when staff say it is not the FAQ's
@@ -108,10 +109,13 @@ async def stats(tx: Tx, t: Translator, timezone: ZoneInfo, judge: Judge | None) 
         datetime.combine(monday - timedelta(weeks=w), time(), timezone)
         for w in range(WEEKS - 1, -1, -1)
     ]
-    weeks = await tx.faq_learning.direct_by_period(starts)
+    ends = [*starts[1:], starts[-1] + timedelta(weeks=1)]
     lines = [t("faqstaff.stats_trend_title")]
-    for start, (asked, answered) in zip(starts, weeks, strict=True):
+    for start, end in zip(starts, ends, strict=True):
+        replies = await tx.monthly.faq_replies(start, end)
+        asked = sum(replies.get(k, 0) for k in FAQ_ASKED)
         if asked:
+            answered = replies.get("answer", 0)
             share = f"{answered / asked:.0%}"
             lines.append(t("faqstaff.stats_trend_line", start=start.strftime("%m-%d"),
                            answered=answered, asked=asked, share=share))  # fmt: skip

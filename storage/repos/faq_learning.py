@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from storage.records import aware
 from storage.repos.base import Repo
 from storage.schema import faq_learning as fl
-from storage.schema import messages as m
 
 TRAINING_ROWS = 2000  # the newest of each kind a judge trains on
 
@@ -109,29 +108,6 @@ class FaqLearningRepo(Repo):
         )
         count, last = found.one()
         return f"{count}:{last or 0}"
-
-    async def direct_by_period(self, starts: list[datetime]) -> list[tuple[int, int]]:
-        """(questions, answered directly) per period from each start to the next (the last
-        to now), counted from the FAQ's replies (their outbox `ref`), in one statement."""
-        how = m.c.payload["ref"].as_string()
-        bucket = sa.case(
-            *((m.c.created_at >= s, i) for i, s in reversed(list(enumerate(starts)))), else_=-1
-        )
-        rows = await self.conn.execute(
-            sa.select(bucket.label("period"), how.label("how"), sa.func.count().label("n"))
-            .where(
-                m.c.direction == "out",
-                m.c.created_at >= starts[0],
-                how.in_(("faq:answer", "faq:suggest", "faq:unknown")),
-            )
-            .group_by(bucket, how)
-        )
-        found = [[0, 0] for _ in starts]
-        for r in rows:
-            if 0 <= r.period < len(starts):
-                found[r.period][0] += int(r.n)
-                found[r.period][1] += int(r.n) if r.how == "faq:answer" else 0
-        return [(a, b) for a, b in found]
 
     async def forget(self, client_id: int) -> None:
         """Erasure: a client's words that did not become the firm's (a confirmed phrasing is

@@ -21,6 +21,9 @@ from storage.schema import (
 )
 from storage.schema import messages as m
 
+# How the first reply to a question came about (an asked question has exactly one of these).
+FAQ_ASKED = ("answer", "suggest", "unknown")
+
 
 def _hours(values: list[tuple[Any, Any]]) -> float | None:
     spans = [(b - a).total_seconds() / 3600 for a, b in values if a is not None and b is not None]
@@ -28,6 +31,23 @@ def _hours(values: list[tuple[Any, Any]]) -> float | None:
 
 
 class MonthlyRepo(Repo):
+    async def faq_replies(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+        """The FAQ's replies between `start` and `end` by how they came about (their outbox
+        `ref`, handlers.faq.answers): answer, suggest, unknown, chosen, none."""
+        how = m.c.payload["ref"].as_string()
+        rows = await self.conn.execute(
+            sa.select(how.label("how"), sa.func.count().label("n"))
+            .where(
+                m.c.direction == "out",
+                m.c.created_at >= start.astimezone(dt.UTC),
+                m.c.created_at < end.astimezone(dt.UTC),
+                m.c.broadcast_id.is_(None),
+                how.like("faq:%"),
+            )
+            .group_by(how)
+        )
+        return {str(r.how).removeprefix("faq:"): int(r.n) for r in rows}
+
     async def figures(
         self, start: dt.datetime, end: dt.datetime, onboarding_due: dict[str, int] | None = None
     ) -> dict[str, Any]:
@@ -95,22 +115,7 @@ class MonthlyRepo(Repo):
                 faq_unanswered.c.at >= start, faq_unanswered.c.at < end
             )
         )
-        # The FAQ replies of the month by how they came about (handlers.faq.answers).
-        how = m.c.payload["ref"].as_string()
-        replies = {
-            str(r.how).removeprefix("faq:"): int(r.n)
-            for r in await c.execute(
-                sa.select(how.label("how"), sa.func.count().label("n"))
-                .where(
-                    m.c.direction == "out",
-                    m.c.created_at >= start,
-                    m.c.created_at < end,
-                    m.c.broadcast_id.is_(None),
-                    how.like("faq:%"),
-                )
-                .group_by(how)
-            )
-        }
+        replies = await self.faq_replies(start, end)
         subs = [
             {"topic": r.topic_key, "action": r.action, "n": int(r.n)}
             for r in await c.execute(
@@ -147,7 +152,7 @@ class MonthlyRepo(Repo):
             "satisfaction": {"mean": _mean(rated[0]), "n": int(rated[1] or 0)},
             "return_visits": {"mean": _mean(visits[0]), "n": int(visits[1] or 0)},
             "faq": {
-                "asked": sum(replies.get(k, 0) for k in ("answer", "suggest", "unknown")),
+                "asked": sum(replies.get(k, 0) for k in FAQ_ASKED),
                 "answered": replies.get("answer", 0),
                 "suggested": replies.get("suggest", 0),
                 "chosen": replies.get("chosen", 0),

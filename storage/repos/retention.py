@@ -23,33 +23,22 @@ from storage.repos.message_rows import FINAL_OUT
 from storage.repos.tickets import ACTIVE
 from storage.schema import (
     audit_log,
-    bind_codes,
-    client_notes,
-    client_tags,
     clients,
-    faq_feedback,
-    faq_learning,
-    faq_unanswered,
-    identities,
-    onboarding_steps,
-    return_visits,
+    metadata,
     staff_viewing,
-    subscription_events,
-    subscriptions,
     ticket_events,
     tickets,
-    training_rsvps,
-    wecom_questions,
 )
 from storage.schema import messages as m
 
 FINAL_IN = ("handled", "failed")
-# Tables holding a client's rows by client_id, deleted before the client itself.
-_BY_CLIENT = (
-    onboarding_steps, client_tags, client_notes, identities, bind_codes, subscriptions,
-    subscription_events, training_rsvps, return_visits, faq_feedback, faq_unanswered,
-    faq_learning, wecom_questions,
-)  # fmt: skip
+# Every other table holding a client's rows by client_id, deleted before the client itself
+# (read from the schema, so a table added later is not left holding the row; dependents first).
+_BY_CLIENT = tuple(
+    table
+    for table in reversed(metadata.sorted_tables)
+    if "client_id" in table.c and table.name not in (tickets.name, m.name)
+)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
