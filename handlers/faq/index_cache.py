@@ -78,6 +78,7 @@ class FaqService:
         self._index: FaqIndex | None = None
         self.judge_on = judge_on
         self._training: asyncio.Task[Any] | None = None
+        self._judged: tuple[FaqIndex, str] | None = None  # what the judge was last looked up for
         self._version: str | None = None  # the config version the index was checked against
         self._content: Any = None  # the knowledge base's own fingerprint
         self._lock = asyncio.Lock()
@@ -118,18 +119,20 @@ class FaqService:
         index = self._index
         assert index is not None
         learned = await tx.faq_learning.version()
-        wanted = judging.fingerprint(index.entries, index.synonyms.table, index.semantic, learned)
+        if self._judged == (index, learned):
+            return  # another setting moved the version: nothing the judge reads
+        self._judged = (index, learned)
+        table = index.synonyms.table  # normalised, as an index built from it holds it again
+        wanted = judging.fingerprint(index.entries, table, index.semantic, learned)
         trained, judge = await judging.stored(tx, wanted)
         index.use(judge)
         if trained or self.db is None or (self.embedder is not None and index.missing()):
             return
         if self._training is not None and not self._training.done():
             return
-        entries = await tx.faq.entries(include_disabled=False)
-        synonyms = await tx.faq.synonyms()
         vectors = self._vectors if index.semantic else None
         work = judging.train_and_store(
-            self.db, wanted, entries, synonyms, vectors, self.embedder, reuse=index
+            self.db, wanted, index.entries, table, vectors, self.embedder, reuse=index
         )
         try:
             self._training = asyncio.get_running_loop().create_task(work, name="faq-judge")
